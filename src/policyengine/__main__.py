@@ -1,0 +1,5 @@
+"""``python -m policyengine``."""
+
+from .cli import main
+
+main()

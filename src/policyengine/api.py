@@ -1,0 +1,248 @@
+"""The embedding API: load a policy once, evaluate many times, from any thread.
+
+>>> engine = Engine.load("policies/spirion")                      # doctest: +SKIP
+>>> result = engine.evaluate(["facts.yaml"], as_of="2026-11-27T12:00:00Z")  # doctest: +SKIP
+>>> result.to_json()                                               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .backends import Backend, get_backend
+from .compiler import CompiledPolicy, RulePack, compile_policy
+from .diagnostics import Diagnostic, InputError
+from .facts import FactSet, FactSetBuilder, Where, load_facts, parse_instant
+from .policy import Policy
+from .results import Evaluation
+
+_COMPILE_LOCK = threading.Lock()
+_COMPILED: dict[str, CompiledPolicy] = {}
+
+
+def data_dir(name: str) -> Path:
+    """``rules`` or ``schemas``: installed package data, else the repository's top level."""
+    packaged = Path(__file__).parent / "_data" / name
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / name
+
+
+def load_rule_packs(directory: str | os.PathLike[str] | None = None) -> list[RulePack]:
+    """Every ``*.yaml`` rule pack of a directory (default: the shipped ``rules/``)."""
+    from . import loader, schemas
+
+    root = Path(directory) if directory is not None else data_dir("rules")
+    packs: list[RulePack] = []
+    problems: list[Diagnostic] = []
+    for file in sorted(root.glob("*.yaml")):
+        document = loader.load_document(file)
+        found = schemas.validate_document(document, "rules")
+        if found:
+            problems.extend(found)
+            continue
+        packs.append(RulePack(name=document.data["metadata"]["name"], file=document.file,
+                              rules=tuple(document.data["rules"]), locate=document.locate))
+    if problems:
+        raise InputError(problems)
+    return packs
+
+
+def _fingerprint(policy: Policy, packs: Sequence[RulePack]) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps(policy.data, sort_keys=True, default=str).encode())
+    for pack in packs:
+        digest.update(json.dumps(pack.rules, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def compile_versions(
+    policies: Sequence[Policy], packs: Sequence[RulePack] | None = None
+) -> list[CompiledPolicy]:
+    """Compile each version; identical policy + rules are compiled once per process."""
+    packs = list(packs) if packs is not None else load_rule_packs()
+    compiled: list[CompiledPolicy] = []
+    problems: list[Diagnostic] = []
+    for policy in policies:
+        key = _fingerprint(policy, packs)
+        with _COMPILE_LOCK:
+            cached = _COMPILED.get(key)
+        if cached is None:
+            try:
+                cached = compile_policy(policy, packs, key)
+            except InputError as error:
+                problems.extend(error.diagnostics)
+                continue
+            with _COMPILE_LOCK:
+                cached = _COMPILED.setdefault(key, cached)
+        compiled.append(cached)
+    if problems:
+        raise InputError(problems)
+    return compiled
+
+
+def load_policies(path: str | os.PathLike[str]) -> list[Policy]:
+    """A policy file or a directory of versions → validated models; InputError if not."""
+    from .validation import check_version_set, load_policy_document, policy_files
+
+    files = policy_files(path)
+    if not files:
+        raise InputError.single(str(path), "no policy files found", code="load")
+    loaded = [load_policy_document(file) for file in files]
+    problems = [p for doc in loaded for p in doc.problems]
+    if not problems and len(loaded) > 1:
+        problems = check_version_set(loaded)
+    if problems:
+        raise InputError(problems)
+    return [doc.policy for doc in loaded if doc.policy is not None]
+
+
+def parse_as_of(value: str | float | dt.datetime | None) -> float:
+    """An evaluation instant: ISO text with offset, aware datetime, epoch, or None (now)."""
+    if value is None:
+        return dt.datetime.now(dt.timezone.utc).timestamp()
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise InputError.single("--as-of", "as-of needs a timezone offset", code="usage")
+        return value.timestamp()
+    try:
+        return parse_instant(value, "as-of")
+    except Exception as error:
+        raise InputError.single("--as-of", str(error), code="usage") from None
+
+
+@dataclass(frozen=True)
+class Due:
+    """When a ticket of a severity, opened at an instant, is due."""
+
+    severity: int
+    opened_at: str
+    response_due: str | None
+    resolution_due: str | None
+    policy_version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Engine:
+    """A compiled policy (one or more effective-dated versions), ready to evaluate.
+
+    Thread-safe: evaluations share nothing mutable; the durable-rules back-end serialises
+    its own calls and deletes every session it opens.
+    """
+
+    def __init__(self, versions: Sequence[CompiledPolicy], backend: Backend | None = None):
+        if not versions:
+            raise ValueError("an Engine needs at least one policy version")
+        self.versions = list(versions)
+        self.backend = backend or get_backend("auto")
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        rules: str | os.PathLike[str] | None = None,
+        backend: str = "auto",
+    ) -> Engine:
+        """Load, validate and compile a policy file or version directory."""
+        policies = load_policies(path)
+        packs = load_rule_packs(rules)
+        return cls(compile_versions(policies, packs), get_backend(backend))
+
+    @property
+    def policies(self) -> list[Policy]:
+        return [v.policy for v in self.versions]
+
+    @property
+    def timezone(self) -> str:
+        return min(self.versions, key=lambda v: v.policy.effective_from).policy.timezone
+
+    def evaluate(
+        self,
+        facts: FactSet | Iterable[str | os.PathLike[str] | Mapping[str, Any]],
+        *,
+        as_of: str | float | dt.datetime | None = None,
+        months: Sequence[str] | str | None = None,
+    ) -> Evaluation:
+        """Evaluate facts (a FactSet, fact files, or fact dicts) at ``as_of``."""
+        from .evaluate import evaluate_facts
+
+        fact_set = facts if isinstance(facts, FactSet) else load_facts(facts)
+        return evaluate_facts(
+            self.versions, fact_set, as_of=parse_as_of(as_of), backend=self.backend,
+            months=parse_months(months) if months is not None else None,
+        )
+
+    def due(self, severity: int, opened_at: str | float | dt.datetime) -> Due:
+        """Response and resolution due instants for a new ticket of ``severity``."""
+        from . import timeutil
+        from .evaluate import VersionSet, _severity_clause
+
+        opened = parse_as_of(opened_at)
+        version = VersionSet(self.versions).at(opened, "opened_at")
+        clause = _severity_clause(version, severity)
+        if clause is None:
+            levels = sorted(c.term("level") for c in version.policy.clauses_of("severity"))
+            raise InputError.single("severity", f"severity {severity} is not defined by "
+                                    f"{version.policy.label} (levels: {levels})", code="usage")
+        tz = version.policy.timezone
+        result: dict[str, str | None] = {}
+        for name in ("response", "resolution"):
+            target = clause.terms.get(name)
+            if not target:
+                result[name] = None
+                continue
+            from .durations import duration_seconds
+
+            due = version.policy.clock(target).add(opened, duration_seconds(target["target"]))
+            result[name] = timeutil.iso(due, tz)
+        return Due(severity, timeutil.iso(opened, tz), result["response"], result["resolution"],
+                   version.policy.version)
+
+
+def parse_months(value: Sequence[str] | str) -> list[str]:
+    """``YYYY-MM`` or ``YYYY-MM..YYYY-MM`` (or a list of months) → every month listed."""
+    from .facts import _FieldError, _month
+    from .timeutil import months_between
+
+    items = [value] if isinstance(value, str) else list(value)
+    months: list[str] = []
+    for item in items:
+        first, _, last = item.partition("..")
+        try:
+            first = _month(first.strip(), "--months")
+            last = _month(last.strip(), "--months") if last else first
+        except _FieldError as error:
+            raise InputError.single("--months", str(error), code="usage") from None
+        if last < first:
+            raise InputError.single("--months", f"range {item!r} ends before it starts",
+                                    code="usage")
+        months.extend(months_between(first, last))
+    return sorted(set(months))
+
+
+def facts_from_dicts(items: Iterable[Mapping[str, Any]]) -> FactSet:
+    """Build a FactSet from plain dicts (e.g. a service's own records)."""
+    builder = FactSetBuilder()
+    for index, item in enumerate(items):
+        builder.add(item, Where("<api>", 0, 0, index))
+    return builder.finish()
+
+
+def validate(paths: Iterable[str | os.PathLike[str]]) -> list[Diagnostic]:
+    """Validate policy, rule-pack, fact and policy-test files; returns diagnostics."""
+    from .validation import validate_paths
+
+    return validate_paths(paths)

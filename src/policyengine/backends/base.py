@@ -1,0 +1,133 @@
+"""What every engine back-end returns, and how firings become decisions and findings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..compiler import CompiledStage, FactRef
+from ..diagnostics import EngineError
+
+_FIELD_IN_MESSAGE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Firing:
+    """A rule that fired, with the facts bound to its aliases."""
+
+    rule: str
+    bindings: Mapping[str, Mapping[str, Any]]
+
+
+class Backend(Protocol):
+    """Runs one compiled stage over a list of facts and reports what fired."""
+
+    name: str
+
+    def run(self, stage: CompiledStage, facts: Sequence[Mapping[str, Any]]) -> list[Firing]: ...
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """A decision, with the rule and the clause behind it."""
+
+    subject: str
+    rule: str
+    clause: str
+    outcome: str
+    message: str
+    facts: tuple[str, ...] = field(default=(), compare=False)
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "rule": self.rule,
+            "clause": self.clause,
+            "subject": self.subject,
+            "outcome": self.outcome,
+            "message": self.message,
+        }
+
+
+@dataclass
+class StageResult:
+    """Decisions (subject key → field → value) and the findings of a stage."""
+
+    decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deciders: dict[tuple[str, str], str] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    def get(self, subject: str, name: str, default: Any = None) -> Any:
+        return self.decisions.get(subject, {}).get(name, default)
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _combine(mode: str, old: Any, new: Any) -> Any:
+    if mode == "max":
+        return max(old, new)
+    if mode == "min":
+        return min(old, new)
+    if mode == "all":
+        return bool(old) and bool(new)
+    if mode == "any":
+        return bool(old) or bool(new)
+    return old
+
+
+def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResult:
+    """Turn firings into decisions and findings, independent of firing order."""
+    result = StageResult()
+    ordered = sorted(
+        firings,
+        key=lambda f: (f.rule, tuple(str(b.get("key")) for b in f.bindings.values())),
+    )
+    seen: set[Finding] = set()
+    for firing in ordered:
+        rule = stage.rule(firing.rule)
+        for effect in rule.sets:
+            subject = str(firing.bindings[effect.alias]["key"])
+            value = effect.value
+            if isinstance(value, FactRef):
+                value = firing.bindings[value.alias].get(value.field)
+            fields = result.decisions.setdefault(subject, {})
+            if effect.field not in fields:
+                fields[effect.field] = value
+                result.deciders[(subject, effect.field)] = rule.name
+            elif effect.combine == "unique":
+                if fields[effect.field] != value:
+                    raise EngineError(
+                        f"rules {result.deciders[(subject, effect.field)]} and {rule.name} "
+                        f"decide {effect.field} of {subject} differently "
+                        f"({fields[effect.field]!r} vs {value!r}); give the field a combine mode"
+                    )
+            else:
+                combined = _combine(effect.combine, fields[effect.field], value)
+                if combined != fields[effect.field]:
+                    result.deciders[(subject, effect.field)] = rule.name
+                fields[effect.field] = combined
+        if rule.outcome and rule.subject:
+            bindings = firing.bindings
+            message = _FIELD_IN_MESSAGE.sub(
+                lambda m: _display(bindings[m.group(1)].get(m.group(2), "?"))
+                if m.group(1) in bindings
+                else m.group(0),
+                rule.message or "",
+            )
+            finding = Finding(
+                subject=str(bindings[rule.subject]["key"]),
+                rule=rule.rule_id,
+                clause=rule.clause_id,
+                outcome=rule.outcome,
+                message=message,
+                facts=tuple(str(b.get("key")) for b in bindings.values()),
+            )
+            if finding not in seen:
+                seen.add(finding)
+                result.findings.append(finding)
+    return result

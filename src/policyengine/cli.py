@@ -1,0 +1,213 @@
+"""``policyengine``: a thin click shell over the library. Only this module prints or exits.
+
+Exit codes: 0 success, 1 evaluated and ``--fail-on`` matched (or a policy test failed),
+2 bad input, bad policy or bad usage: one located line per problem, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .diagnostics import InputError, PolicyEngineError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+FAIL_ON = ("breach", "credit", "missed", "severity_mismatch", "expired", "warning")
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and rename: never half-written."""
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def emit(text: str, output: str | None) -> None:
+    if output:
+        write_atomically(output, text)
+    else:
+        click.echo(text, nl=False)
+
+
+def handles_errors(command: Callable[..., int | None]) -> Callable[..., None]:
+    """Turn library errors into located one-line messages and exit code 2."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            code = command(*args, **kwargs) or EXIT_OK
+        except InputError as error:
+            from .report import render_diagnostics
+
+            click.echo(render_diagnostics(error.diagnostics), nl=False, err=True)
+            code = EXIT_INPUT
+        except PolicyEngineError as error:
+            click.echo(f"policyengine: {error}", err=True)
+            code = EXIT_INPUT
+        except OSError as error:
+            click.echo(f"policyengine: {error.filename or ''}: {error.strerror or error}",
+                       err=True)
+            code = EXIT_INPUT
+        except RecursionError:
+            click.echo("policyengine: input nested too deeply", err=True)
+            code = EXIT_INPUT
+        except KeyboardInterrupt:
+            click.echo("policyengine: interrupted; nothing was written", err=True)
+            code = 130
+        sys.exit(code)
+
+    return wrapper
+
+
+class _Group(click.Group):
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("prog_name", "policyengine")
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as error:
+            click.echo(error.ctx.get_help() if error.ctx else str(error))
+            sys.exit(EXIT_INPUT)
+        except click.UsageError as error:
+            click.echo(f"policyengine: {error.format_message()}", err=True)
+            sys.exit(EXIT_INPUT)
+        except click.exceptions.Abort:
+            sys.exit(130)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(EXIT_INPUT)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="policyengine")
+def main() -> None:
+    """Executable customer-services contracts: validate, evaluate, diff and test policies."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+              show_default=True, help="How to print problems.")
+@handles_errors
+def validate(paths: tuple[str, ...], fmt: str) -> int:
+    """Validate policy files, rule packs, fact files and policy tests (dirs recursively)."""
+    from .report import render_diagnostics
+    from .validation import validate_paths
+
+    problems = validate_paths(paths)
+    errors = [p for p in problems if p.severity == "error"]
+    if problems:
+        click.echo(render_diagnostics(problems, fmt), nl=False, err=fmt == "text")
+    if errors:
+        return EXIT_INPUT
+    if fmt == "text":
+        click.echo(f"ok: {', '.join(paths)}", err=True)
+    return EXIT_OK
+
+
+@main.command()
+@click.option("--policy", "policy_path", required=True, type=click.Path(),
+              help="A policy file or a directory of effective-dated versions.")
+@click.option("--facts", "fact_paths", required=True, multiple=True, type=click.Path(),
+              help="A fact file (YAML, JSON or NDJSON); repeat for more.")
+@click.option("--as-of", "as_of", default=None,
+              help="Evaluation instant, ISO 8601 with offset (default: now).")
+@click.option("--months", default=None, help="YYYY-MM or YYYY-MM..YYYY-MM: report these months.")
+@click.option("--format", "fmt", type=click.Choice(["json", "table", "markdown"]),
+              default="json", show_default=True)
+@click.option("--output", default=None, type=click.Path(), help="Write here (atomically).")
+@click.option("--fail-on", "fail_on", multiple=True, type=click.Choice(FAIL_ON),
+              help="Exit 1 when a finding has this outcome (repeatable).")
+@click.option("--explain", is_flag=True, help="List every rule that fired, with its clause.")
+@click.option("--rules", "rules_dir", default=None, type=click.Path(),
+              help="Rule-pack directory (default: the shipped rules/).")
+@click.option("--engine", "backend", type=click.Choice(["auto", "durable", "python"]),
+              default="auto", show_default=True, help="Rule-engine back-end.")
+@handles_errors
+def evaluate(policy_path: str, fact_paths: tuple[str, ...], as_of: str | None,
+             months: str | None, fmt: str, output: str | None, fail_on: tuple[str, ...],
+             explain: bool, rules_dir: str | None, backend: str) -> int:
+    """Evaluate facts against a policy: availability, credits, tickets, notices, entitlements."""
+    from .api import Engine
+    from .report import render_diagnostics, render_evaluation
+
+    engine = Engine.load(policy_path, rules=rules_dir, backend=backend)
+    evaluation = engine.evaluate(list(fact_paths), as_of=as_of, months=months)
+    if evaluation.warnings:
+        click.echo(render_diagnostics(evaluation.warnings), nl=False, err=True)
+    emit(render_evaluation(evaluation, fmt, explain=explain), output)
+    for outcome in fail_on:
+        if outcome == "warning" and evaluation.warnings:
+            return EXIT_FINDINGS
+        if evaluation.has_outcome(outcome):
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+@main.command()
+@click.argument("which", type=click.Choice(["policy", "facts", "rules"]))
+@handles_errors
+def schema(which: str) -> int:
+    """Print a JSON Schema (for editors and other tools)."""
+    from .api import data_dir
+
+    click.echo((data_dir("schemas") / f"{which}.schema.json").read_text(encoding="utf-8"),
+               nl=False)
+    return EXIT_OK
+
+
+@main.command()
+@click.option("--policy", "policy_path", required=True, type=click.Path())
+@click.option("--severity", required=True, type=int, help="Severity level, e.g. 1.")
+@click.option("--opened-at", "opened_at", required=True,
+              help="When the ticket was opened (ISO 8601 with offset).")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text",
+              show_default=True)
+@handles_errors
+def due(policy_path: str, severity: int, opened_at: str, fmt: str) -> int:
+    """When is a ticket of this severity, opened at this instant, due?"""
+    import json
+
+    from .api import Engine
+
+    result = Engine.load(policy_path).due(severity, opened_at)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(f"severity {result.severity} opened {result.opened_at} "
+                   f"(policy {result.policy_version})")
+        click.echo(f"  response due:   {result.response_due or 'no target'}")
+        click.echo(f"  resolution due: {result.resolution_due or 'no target'}")
+    return EXIT_OK
+
+
+def _register_optional_commands() -> None:
+    """Commands that live in their own modules (diff, test, show)."""
+    import importlib
+
+    for module_name in ("policyengine.cli_policy",):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            continue
+        module.register(main)
+
+
+_register_optional_commands()

@@ -1,0 +1,381 @@
+"""Compile rule packs plus a policy's terms into durable-rules rulesets.
+
+A rule in ``rules/*.yaml`` is a template: it is compiled once per policy clause of its
+``for_clause`` kind, with ``{term: path}`` read from that clause. The result, per stage,
+is plain durable-rules JSON (``{rule_name: {"all": [...], "run": rule_name}}``) plus the
+effects each rule has when it fires. Both engine back-ends run the same compiled JSON.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .diagnostics import Diagnostic, InputError
+from .durations import duration_seconds, format_seconds, is_duration
+from .policy import Clause, Policy
+
+COMBINE_MODES = ("unique", "max", "min", "all", "any")
+_COMPARATORS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
+_NEVER = "\u0000never"  # a value no fact carries: an empty `in` list matches nothing
+_TERM_IN_MESSAGE = re.compile(r"\{term:([A-Za-z0-9_.]+)\}")
+
+
+@dataclass(frozen=True)
+class FactRef:
+    """A value read from a bound fact when the rule fires: ``{fact: alias.field}``."""
+
+    alias: str
+    field: str
+
+
+@dataclass(frozen=True)
+class SetEffect:
+    """``set`` effect: decide ``field`` of the subject fact bound to ``alias``."""
+
+    alias: str
+    field: str
+    value: Any  # a literal or a FactRef
+    combine: str = "unique"
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """One rule instantiated for one clause."""
+
+    name: str  # engine rule name, unique in its stage
+    rule_id: str  # pack.rule
+    clause_id: str
+    stage: str
+    aliases: tuple[str, ...]
+    conditions: tuple[Mapping[str, Any], ...]  # durable-rules `all` list, one per alias
+    sets: tuple[SetEffect, ...]
+    subject: str | None
+    outcome: str | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class CompiledStage:
+    """All rules of one stage for one policy version."""
+
+    name: str
+    rules: tuple[CompiledRule, ...]
+    fact_types: frozenset[str]
+
+    def rule(self, name: str) -> CompiledRule:
+        return self._by_name[name]
+
+    @property
+    def _by_name(self) -> dict[str, CompiledRule]:
+        cache = self.__dict__.get("_cache")
+        if cache is None:
+            cache = {r.name: r for r in self.rules}
+            object.__setattr__(self, "_cache", cache)
+        return cache
+
+    def durable_definition(self) -> dict[str, dict[str, Any]]:
+        """The ruleset for durable-rules, with a sink rule per fact type.
+
+        durable-rules refuses a whole batch (and skips the other facts' actions) when one
+        fact matches no rule, so every fact type the stage receives gets a catch-all.
+        """
+        definition: dict[str, dict[str, Any]] = {}
+        for rule in self.rules:
+            definition[rule.name] = {
+                "all": [dict(c) for c in rule.conditions],
+                "run": rule.name,
+            }
+        for fact_type in sorted(self.fact_types):
+            definition[f"sink:{fact_type}"] = {"all": [{"m": {"type": fact_type}}], "run": "sink"}
+        return definition
+
+
+@dataclass(frozen=True)
+class CompiledPolicy:
+    """Every stage of a policy version, ready to run."""
+
+    policy: Policy
+    stages: Mapping[str, CompiledStage]
+    fingerprint: str
+
+    def stage(self, name: str) -> CompiledStage:
+        return self.stages.get(name) or CompiledStage(name, (), frozenset())
+
+
+class _RuleError(Exception):
+    """A compile problem inside one rule; turned into a Diagnostic with its location."""
+
+    def __init__(self, message: str, path: Sequence[str | int] = ()):
+        super().__init__(message)
+        self.path = tuple(path)
+
+
+def engine_value(value: Any) -> Any:
+    """A term as the engine sees it: durations in seconds, decimals as numbers."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if is_duration(value):
+        return duration_seconds(value)
+    if isinstance(value, list):
+        return [engine_value(v) for v in value]
+    return value
+
+
+def display_term(value: Any) -> str:
+    """A term as a person reads it in a message."""
+    if isinstance(value, list):
+        return ", ".join(display_term(v) for v in value)
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
+    return str(value)
+
+
+class _ClauseCompiler:
+    """Compiles one rule template against one clause."""
+
+    def __init__(self, rule: Mapping[str, Any], clause: Clause, pack: str):
+        self.rule = rule
+        self.clause = clause
+        self.pack = pack
+        self.aliases: list[str] = list(rule["when"])
+
+    # values ------------------------------------------------------------------------
+    def term(self, path: str, where: Sequence[str | int]) -> Any:
+        try:
+            return self.clause.term(path)
+        except KeyError:
+            raise _RuleError(
+                f"clause {self.clause.id!r} has no term {path!r}", where
+            ) from None
+
+    def value(self, raw: Any, alias: str, where: Sequence[str | int]) -> Any:
+        """Compile a condition value: literal, {term: p} or {fact: alias.field}."""
+        if isinstance(raw, Mapping) and set(raw) == {"term"}:
+            return engine_value(self.term(raw["term"], where))
+        if isinstance(raw, Mapping) and set(raw) == {"fact"}:
+            ref = self.fact_ref(raw["fact"], where)
+            if ref.alias == alias:
+                return {"$m": ref.field}
+            if self.aliases.index(ref.alias) > self.aliases.index(alias):
+                raise _RuleError(
+                    f"'{raw['fact']}' joins to alias {ref.alias!r}, which is declared later",
+                    where,
+                )
+            return {ref.alias: ref.field}
+        if isinstance(raw, Mapping | list):
+            raise _RuleError("expected a literal, {term: path} or {fact: alias.field}", where)
+        return engine_value(raw)
+
+    def fact_ref(self, text: str, where: Sequence[str | int]) -> FactRef:
+        alias, _, field_name = str(text).partition(".")
+        if alias not in self.aliases or not field_name:
+            raise _RuleError(f"'{text}' does not name a field of a declared alias", where)
+        return FactRef(alias, field_name)
+
+    # conditions --------------------------------------------------------------------
+    def condition(self, spec: Mapping[str, Any], alias: str, where: Sequence[str | int]) -> Any:
+        """Compile a condition mapping to durable JSON; None means 'always true'."""
+        parts: list[Any] = []
+        for key, raw in spec.items():
+            at = (*where, key)
+            if key in ("all", "any"):
+                subs = [self.condition(s, alias, (*at, i)) for i, s in enumerate(raw)]
+                if key == "all":
+                    parts.extend(s for s in subs if s is not None)
+                elif any(s is None for s in subs) or not subs:
+                    if not subs:
+                        parts.append({"$and": [{"type": _NEVER}]})
+                else:
+                    parts.append(subs[0] if len(subs) == 1 else {"$or": subs})
+            elif key == "where":
+                if not (isinstance(raw, Mapping) and set(raw) == {"term"}):
+                    raise _RuleError("'where' takes {term: path} naming a condition", at)
+                inlined = self.term(raw["term"], at)
+                if not isinstance(inlined, Mapping):
+                    raise _RuleError(f"term {raw['term']!r} is not a condition", at)
+                compiled = self.condition(inlined, alias, at)
+                if compiled is not None:
+                    parts.append(compiled)
+            elif isinstance(raw, Mapping) and len(raw) == 1 and next(iter(raw)) in (
+                "eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "exists",
+            ):
+                (op, operand), = raw.items()
+                parts.append(self.comparison(key, op, operand, alias, (*at, op)))
+            else:
+                parts.append({key: self.value(raw, alias, at)})
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else {"$and": parts}
+
+    def comparison(self, field_name: str, op: str, operand: Any, alias: str, at: Sequence) -> Any:
+        if op == "exists":
+            return {"$ex" if operand else "$nex": {field_name: 1}}
+        if op in ("in", "not_in"):
+            values = self.value(operand, alias, at) if isinstance(operand, Mapping) else [
+                engine_value(v) for v in operand
+            ]
+            if not isinstance(values, list):
+                raise _RuleError(f"'{op}' needs a list", at)
+            if op == "in":
+                if not values:
+                    return {field_name: _NEVER}
+                options = [{field_name: v} for v in values]
+                return options[0] if len(options) == 1 else {"$or": options}
+            if not values:
+                return {"$ex": {field_name: 1}}
+            exclusions = [{"$neq": {field_name: v}} for v in values]
+            return exclusions[0] if len(exclusions) == 1 else {"$and": exclusions}
+        value = self.value(operand, alias, at)
+        if op == "eq":
+            return {field_name: value}
+        return {_COMPARATORS[op]: {field_name: value}}
+
+    # the whole rule ----------------------------------------------------------------
+    def compile(self, name: str) -> CompiledRule:
+        rule = self.rule
+        conditions: list[Mapping[str, Any]] = []
+        for alias, spec in rule["when"].items():
+            where = ("when", alias)
+            if not isinstance(spec, Mapping) or "type" not in spec:
+                raise _RuleError("each alias needs a fact 'type'", where)
+            conditions.append({alias: self.condition(spec, alias, where)})
+        then = rule.get("then") or {}
+        sets = []
+        for i, effect in enumerate(then.get("set") or ()):
+            at = ("then", "set", i)
+            if effect["subject"] not in self.aliases:
+                raise _RuleError(f"subject {effect['subject']!r} is not a declared alias", at)
+            raw = effect["value"]
+            if isinstance(raw, Mapping) and set(raw) == {"fact"}:
+                value: Any = self.fact_ref(raw["fact"], at)
+            elif isinstance(raw, Mapping) and set(raw) == {"term"}:
+                value = engine_value(self.term(raw["term"], at))
+            else:
+                value = engine_value(raw)
+            combine = effect.get("combine", "unique")
+            if combine not in COMBINE_MODES:
+                raise _RuleError(f"unknown combine mode {combine!r}", (*at, "combine"))
+            sets.append(SetEffect(effect["subject"], effect["field"], value, combine))
+        subject = then.get("subject")
+        if subject is not None and subject not in self.aliases:
+            raise _RuleError(f"subject {subject!r} is not a declared alias", ("then", "subject"))
+        message = then.get("message")
+        if message:
+            message = _TERM_IN_MESSAGE.sub(
+                lambda m: self.message_term(m.group(1)), str(message)
+            )
+        return CompiledRule(
+            name=name,
+            rule_id=f"{self.pack}.{rule['id']}",
+            clause_id=self.clause.id,
+            stage=rule["stage"],
+            aliases=tuple(self.aliases),
+            conditions=tuple(conditions),
+            sets=tuple(sets),
+            subject=subject,
+            outcome=then.get("outcome"),
+            message=message,
+        )
+
+    def message_term(self, path: str) -> str:
+        value = self.term(path, ("then", "message"))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return display_term(value)
+        if is_duration(value):
+            return format_seconds(duration_seconds(value))
+        return display_term(value)
+
+
+def _terms_match(clause: Clause, wanted: Mapping[str, Any]) -> bool:
+    """``if_terms``: compile a rule for a clause only when its terms say so."""
+    for path, expected in wanted.items():
+        if isinstance(expected, Mapping) and set(expected) == {"present"}:
+            if clause.has_term(path) != bool(expected["present"]):
+                return False
+            continue
+        try:
+            if clause.term(path) != expected:
+                return False
+        except KeyError:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class RulePack:
+    """A loaded rule-pack document."""
+
+    name: str
+    file: str
+    rules: tuple[Mapping[str, Any], ...]
+    locate: Any = None  # Document.locate, for diagnostics
+
+
+def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) -> CompiledPolicy:
+    """Compile every rule of every pack against a policy; raises InputError with locations."""
+    stages: dict[str, list[CompiledRule]] = {}
+    fact_types: dict[str, set[str]] = {}
+    problems: list[Diagnostic] = []
+    for pack in packs:
+        for index, rule in enumerate(pack.rules):
+            for clause in policy.clauses_of(rule["for_clause"]):
+                if not _terms_match(clause, rule.get("if_terms") or {}):
+                    continue
+                name = f"{pack.name}.{rule['id']}@{clause.id}"
+                try:
+                    compiled = _ClauseCompiler(rule, clause, pack.name).compile(name)
+                except _RuleError as error:
+                    where = ("rules", index, *error.path)
+                    line, column = pack.locate(where) if pack.locate else (0, 0)
+                    problems.append(
+                        Diagnostic(
+                            file=pack.file,
+                            line=line,
+                            column=column,
+                            path=_json_path(where),
+                            message=f"{error} (compiling for clause {clause.id!r} of "
+                            f"{policy.file or policy.label})",
+                            code="compile",
+                        )
+                    )
+                    continue
+                stages.setdefault(compiled.stage, []).append(compiled)
+                for condition in compiled.conditions:
+                    for spec in condition.values():
+                        fact_types.setdefault(compiled.stage, set()).update(_types_in(spec))
+    if problems:
+        raise InputError(problems)
+    return CompiledPolicy(
+        policy=policy,
+        stages={
+            name: CompiledStage(name, tuple(rules), frozenset(fact_types.get(name, ())))
+            for name, rules in stages.items()
+        },
+        fingerprint=fingerprint,
+    )
+
+
+def _types_in(spec: Any) -> set[str]:
+    """Fact types an alias condition requires (its top-level `type` equalities)."""
+    if isinstance(spec, Mapping):
+        if "type" in spec and isinstance(spec["type"], str):
+            return {spec["type"]} - {_NEVER}
+        if "$and" in spec:
+            found: set[str] = set()
+            for part in spec["$and"]:
+                found |= _types_in(part)
+            return found
+    return set()
+
+
+def _json_path(path: Sequence[str | int]) -> str:
+    out = "$"
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out

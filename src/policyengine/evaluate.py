@@ -1,0 +1,556 @@
+"""Evaluate facts against a policy: facts → derived facts → rules → result rows.
+
+Python precomputes what a Rete engine does badly (interval union, month splitting in the
+policy's timezone, business-hour clocks, claim deadlines, the order of emergency windows);
+every decision (exclude, cover, meet, breach, credit, entitle) is a rule firing that
+names its clause. Stages run in order, each on small per-customer sessions:
+
+  window-exclusions → window-verdicts → months → credits
+  ticket-severity → ticket-clocks
+  obligations → obligation-verdicts
+  entitlements
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from typing import Any
+
+from . import intervals, timeutil
+from .backends.base import Backend, Finding, StageResult, apply_firings
+from .compiler import CompiledPolicy
+from .diagnostics import Diagnostic, InputError
+from .durations import duration_days, duration_seconds
+from .facts import Downtime, FactSet, Subscription, Ticket
+from .results import (
+    AvailabilityRow,
+    CreditRow,
+    EntitlementRow,
+    Evaluation,
+    ObligationRow,
+    TicketRow,
+)
+
+SESSION_FACTS = 2000  # facts per durable-rules session (small sessions stay fast)
+_ROUNDING = {
+    "half_up": "ROUND_HALF_UP",
+    "half_even": "ROUND_HALF_EVEN",
+    "half_down": "ROUND_HALF_DOWN",
+    "up": "ROUND_UP",
+    "down": "ROUND_DOWN",
+    "ceiling": "ROUND_CEILING",
+    "floor": "ROUND_FLOOR",
+}
+_SUBJECT_KINDS = {
+    "scheduled": "scheduled_maintenance",
+    "significant": "significant_change",
+    "high_priority": "high_priority_change",
+}
+
+
+class VersionSet:
+    """The compiled versions of one policy, chosen per instant by effective dates."""
+
+    def __init__(self, versions: Sequence[CompiledPolicy]):
+        self.versions = sorted(versions, key=lambda v: v.policy.effective_from)
+        self.timezone = self.versions[0].policy.timezone
+
+    def at(self, epoch: float, what: str = "") -> CompiledPolicy:
+        day = timeutil.local_date(epoch, self.timezone)
+        return self.on(day, what)
+
+    def on(self, day: dt.date, what: str = "") -> CompiledPolicy:
+        for version in self.versions:
+            if version.policy.in_force_on(day):
+                return version
+        raise InputError.single(
+            what or "facts",
+            f"no policy version is in force on {day.isoformat()}"
+            + (f" ({what})" if what else ""),
+            code="version",
+        )
+
+
+def _minutes(seconds: float) -> int | float:
+    minutes = Decimal(repr(seconds)) / 60
+    minutes = minutes.quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
+    return int(minutes) if minutes == minutes.to_integral_value() else float(minutes)
+
+
+def _number(value: Decimal | float | int) -> int | float:
+    value = Decimal(str(value))
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+@dataclass
+class _Run:
+    """State of one evaluation."""
+
+    versions: VersionSet
+    facts: FactSet
+    as_of: float
+    backend: Backend
+    months: list[str] | None
+
+    def __post_init__(self) -> None:
+        self.tz = self.versions.timezone
+        self.findings: list[Finding] = []
+        self.used: set[tuple[str, str]] = set()
+        self.saas = {
+            name: sub for name, sub in self.facts.subscriptions.items()
+            if sub.deployment == "saas"
+        }
+
+    # -- running stages ------------------------------------------------------------------
+    def stage(
+        self,
+        name: str,
+        grouped: Mapping[CompiledPolicy, Iterable[tuple[str, list[dict[str, Any]]]]],
+    ) -> StageResult:
+        """Run a stage: per version, sessions of whole customers up to SESSION_FACTS facts."""
+        merged = StageResult()
+        for version, per_customer in grouped.items():
+            compiled = version.stage(name)
+            if not compiled.rules:
+                continue
+            batch: list[dict[str, Any]] = []
+            for _customer, facts in per_customer:
+                if batch and len(batch) + len(facts) > SESSION_FACTS:
+                    self._apply(compiled, batch, merged)
+                    batch = []
+                batch.extend(facts)
+            if batch:
+                self._apply(compiled, batch, merged)
+        return merged
+
+    def _apply(self, compiled: Any, batch: list[dict[str, Any]], merged: StageResult) -> None:
+        result = apply_firings(compiled, self.backend.run(compiled, batch))
+        for subject, decided in result.decisions.items():
+            merged.decisions.setdefault(subject, {}).update(decided)
+        merged.deciders.update(result.deciders)
+        merged.findings.extend(result.findings)
+        self.findings.extend(result.findings)
+
+    def use(self, version: CompiledPolicy) -> str:
+        self.used.add((version.policy.name, version.policy.version))
+        return version.policy.version
+
+    # -- availability ----------------------------------------------------------------------
+    def affected(self, down: Downtime) -> list[str]:
+        if down.customers is None:
+            return sorted(self.saas)
+        return sorted({c for c in down.customers if c in self.saas})
+
+    def availability(self, evaluation: Evaluation) -> None:
+        tz = self.tz
+        windows: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        by_key: dict[str, tuple[str, Downtime]] = {}
+        notices_about: dict[str, list] = defaultdict(list)
+        for notice in self.facts.notices:
+            notices_about[notice.about].append(notice)
+        emergency_seen: dict[tuple[str, str], int] = defaultdict(int)
+        for down in sorted(self.facts.downtimes, key=lambda d: (d.start, d.id)):
+            version = self.versions.at(down.start, f"downtime {down.id}")
+            for customer in self.affected(down):
+                key = f"{customer}/{down.id}"
+                rank = 0
+                if down.maintenance == "emergency":
+                    month = timeutil.month_of(down.start, tz)
+                    emergency_seen[(customer, month)] += 1
+                    rank = emergency_seen[(customer, month)]
+                sub = self.saas[customer]
+                window = {
+                    "type": "window", "key": key, "customer": customer, "downtime": down.id,
+                    "cause": down.cause, "maintenance": down.maintenance,
+                    "start": down.start, "end": down.end, "duration": down.end - down.start,
+                    "emergency_rank": rank, "plan": sub.plan, "deployment": sub.deployment,
+                }
+                session = windows[version][customer]
+                session.append(window)
+                for notice in notices_about.get(down.id, ()):
+                    if notice.customer is not None and notice.customer != customer:
+                        continue
+                    session.append({
+                        "type": "window_notice", "key": notice.id, "window": key,
+                        "customer": customer, "kind": notice.kind, "channel": notice.channel,
+                        "lead": down.start - notice.sent_at,
+                    })
+                by_key[key] = (customer, down)
+        grouped = {v: sorted(c.items()) for v, c in windows.items()}
+        exclusions = self.stage("window-exclusions", grouped)
+        # write the exclusion decision onto each window, then decide what counts
+        counted: dict[str, list[intervals.Interval]] = defaultdict(list)
+        excluded: dict[str, list[intervals.Interval]] = defaultdict(list)
+        verdict_input: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        for version, per_customer in windows.items():
+            for customer, facts in per_customer.items():
+                for fact in facts:
+                    if fact["type"] != "window":
+                        continue
+                    excluded_up_to = exclusions.get(fact["key"], "excluded_up_to", 0)
+                    cut = fact["start"] + min(excluded_up_to, fact["duration"])
+                    excluded[customer].append((fact["start"], cut))
+                    counted[customer].append((cut, fact["end"]))
+                    verdict_input[version][customer].append(
+                        {**fact, "excluded_up_to": excluded_up_to}
+                    )
+        self.stage("window-verdicts", {v: sorted(c.items()) for v, c in verdict_input.items()})
+
+        months = set(self.months or ())
+        for down in self.facts.downtimes:
+            months.update(timeutil.months_touched(down.start, down.end, tz))
+        self.month_rows(sorted(months), counted, excluded, evaluation)
+
+    def month_rows(
+        self,
+        months: list[str],
+        counted: Mapping[str, list[intervals.Interval]],
+        excluded: Mapping[str, list[intervals.Interval]],
+        evaluation: Evaluation,
+    ) -> None:
+        tz = self.tz
+        requests: dict[tuple[str, str], float] = {}
+        for request in self.facts.credit_requests:
+            key = (request.customer, request.month)
+            requests[key] = min(requests.get(key, request.requested_at), request.requested_at)
+        month_facts: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        measured: dict[str, dict[str, Any]] = {}
+        for month in months:
+            start, end = timeutil.month_bounds(month, tz)
+            version = self.versions.at(start, f"month {month}")
+            claim = version.policy.first_of("claim_window")
+            claim_days = duration_days(claim.term("window")) if claim else 0
+            end_day = timeutil.local_date(end, tz)
+            deadline = timeutil.local_midnight(end_day + dt.timedelta(days=claim_days), tz)
+            for customer in sorted(self.saas):
+                sub = self.saas[customer]
+                counted_in = intervals.clip(counted.get(customer, ()), start, end)
+                excluded_in = intervals.clip(excluded.get(customer, ()), start, end)
+                counted_s = intervals.total(counted_in)
+                down_s = intervals.total(counted_in + excluded_in)
+                month_s = end - start
+                exact = (Decimal(repr(month_s)) - Decimal(repr(counted_s))) * 100 / Decimal(
+                    repr(month_s)
+                )
+                key = f"{customer}/{month}"
+                fact = {
+                    "type": "customer_month", "key": key, "customer": customer, "month": month,
+                    "plan": sub.plan, "deployment": sub.deployment,
+                    "month_start": start, "month_end": end,
+                    "term_start": timeutil.local_midnight(sub.term_start, tz),
+                    "term_end": timeutil.local_midnight(sub.term_end + dt.timedelta(days=1), tz),
+                    "availability": float(exact.quantize(Decimal("1e-9"), ROUND_FLOOR)),
+                    "renewed": sub.renewed,
+                    "requested": (customer, month) in requests,
+                    "claim_deadline": deadline,
+                    "as_of": self.as_of,
+                }
+                if (customer, month) in requests:
+                    fact["requested_at"] = requests[(customer, month)]
+                month_facts[version][customer].append(fact)
+                measured[key] = {
+                    "version": version, "sub": sub, "fact": fact, "exact": exact,
+                    "month_s": month_s, "down_s": down_s, "counted_s": counted_s,
+                    "deadline": deadline,
+                }
+        grouped = {v: sorted(c.items()) for v, c in month_facts.items()}
+        verdicts = self.stage("months", grouped)
+        credit_facts: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        for key, m in measured.items():
+            version, fact = m["version"], m["fact"]
+            covered = bool(verdicts.get(key, "covered", False))
+            met = verdicts.get(key, "met") if covered else None
+            commitment = version.policy.first_of("availability_commitment")
+            target = commitment.term("target_percent") if commitment else None
+            evaluation.availability.append(AvailabilityRow(
+                customer=fact["customer"], month=fact["month"], covered=covered,
+                minutes_in_month=_minutes(m["month_s"]),
+                downtime_minutes=_minutes(m["down_s"]),
+                excluded_minutes=_minutes(m["down_s"] - m["counted_s"]),
+                counted_downtime_minutes=_minutes(m["counted_s"]),
+                availability_percent=_number(m["exact"].quantize(Decimal("0.0001"),
+                                                                  ROUND_HALF_EVEN)),
+                target_percent=_number(target) if target is not None else None,
+                met=met,
+                policy_version=self.use(version),
+            ))
+            if met is not None:
+                credit_facts[version][fact["customer"]].append(
+                    {**fact, "covered": covered, "met": met}
+                )
+        credits = self.stage("credits", {v: sorted(c.items()) for v, c in credit_facts.items()})
+        for key, m in measured.items():
+            form = credits.get(key, "form")
+            if form is None:
+                continue
+            version, sub, fact = m["version"], m["sub"], m["fact"]
+            clause = version.policy.first_of("service_credit")
+            assert clause is not None  # the credit rules only exist with such a clause
+            status = credits.get(key, "status")
+            if status is None:  # no claim-window clause: the credit is simply owed
+                status = "payable"
+            evaluation.credits.append(CreditRow(
+                customer=fact["customer"], month=fact["month"],
+                amount=str(credit_amount(sub, clause.terms)),
+                currency=sub.currency, form=form,
+                claim_deadline=(timeutil.local_date(m["deadline"], self.tz)
+                                - dt.timedelta(days=1)).isoformat(),
+                requested_at=(timeutil.iso(fact["requested_at"], self.tz)
+                              if "requested_at" in fact else None),
+                status=status,
+                policy_version=version.policy.version,
+            ))
+
+    # -- tickets -----------------------------------------------------------------------------
+    def tickets(self, evaluation: Evaluation) -> None:
+        first: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        version_of: dict[str, CompiledPolicy] = {}
+        for ticket in self.facts.tickets:
+            version = self.versions.at(ticket.opened_at, f"ticket {ticket.id}")
+            version_of[ticket.id] = version
+            fact: dict[str, Any] = {
+                "type": "ticket", "key": ticket.id, "customer": ticket.customer,
+                "assigned": ticket.severity is not None,
+                "has_impact": ticket.impact is not None,
+            }
+            if ticket.severity is not None:
+                fact["assigned_severity"] = ticket.severity
+            fact.update(ticket.impact or dict.fromkeys(_impact_flags(), False))
+            first[version][ticket.customer].append(fact)
+        severities = self.stage("ticket-severity", {v: sorted(c.items()) for v, c in first.items()})
+        second: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        dues: dict[str, tuple[float | None, float | None]] = {}
+        for ticket in self.facts.tickets:
+            version = version_of[ticket.id]
+            level = severities.get(ticket.id, "severity")
+            fact = {
+                "type": "ticket", "key": ticket.id, "customer": ticket.customer,
+                "as_of": self.as_of, "has_impact": ticket.impact is not None,
+                "responded": ticket.first_response_at is not None,
+                "resolved": ticket.resolved_at is not None,
+            }
+            response_due = resolution_due = None
+            clause = _severity_clause(version, level)
+            if level is not None and clause is None:
+                raise InputError.single(
+                    ticket.where.file,
+                    f"severity {level} is not defined by policy {version.policy.label}",
+                    line=ticket.where.line, column=ticket.where.column,
+                    subject=ticket.id, path=f"$.facts[{ticket.where.index}].severity",
+                    code="fact",
+                )
+            if clause is not None:
+                fact["severity"] = level
+                fact["severity_source"] = severities.get(ticket.id, "severity_source")
+                impact_level = severities.get(ticket.id, "impact_severity")
+                if impact_level is not None:
+                    fact["impact_severity"] = impact_level
+                response_due = self.due(version, clause.terms.get("response"), ticket)
+                resolution_due = self.due(version, clause.terms.get("resolution"), ticket)
+            for name, value in (("response_due", response_due),
+                                ("resolution_due", resolution_due),
+                                ("first_response_at", ticket.first_response_at),
+                                ("resolved_at", ticket.resolved_at)):
+                if value is not None:
+                    fact[name] = value
+            dues[ticket.id] = (response_due, resolution_due)
+            second[version][ticket.customer].append(fact)
+        verdicts = self.stage("ticket-clocks", {v: sorted(c.items()) for v, c in second.items()})
+        tz = self.tz
+        for ticket in self.facts.tickets:
+            response_due, resolution_due = dues[ticket.id]
+            evaluation.tickets.append(TicketRow(
+                id=ticket.id, customer=ticket.customer,
+                severity=severities.get(ticket.id, "severity"),
+                severity_source=severities.get(ticket.id, "severity_source"),
+                response_due=timeutil.iso(response_due, tz) if response_due is not None else None,
+                response_met=verdicts.get(ticket.id, "response_met"),
+                resolution_due=(timeutil.iso(resolution_due, tz)
+                                if resolution_due is not None else None),
+                resolution_met=verdicts.get(ticket.id, "resolution_met"),
+                policy_version=self.use(version_of[ticket.id]),
+            ))
+
+    def due(self, version: CompiledPolicy, target: Mapping[str, Any] | None,
+            ticket: Ticket) -> float | None:
+        """When a target (``{target, clock, calendar, pause_on}``) falls due for a ticket."""
+        if not target:
+            return None
+        clock = version.policy.clock(target)
+        pauses = _pauses(ticket, target.get("pause_on") or ())
+        # the clock only runs while open, so a ticket opened out of hours starts at the
+        # next opening by construction
+        return clock.add(ticket.opened_at, duration_seconds(target["target"]), pauses)
+
+    # -- notice obligations --------------------------------------------------------------------
+    def obligations(self, evaluation: Evaluation) -> None:
+        subjects: list[tuple[str, str, float, list[str]]] = []
+        for down in self.facts.downtimes:
+            if down.maintenance == "scheduled":
+                subjects.append((down.id, _SUBJECT_KINDS["scheduled"], down.start,
+                                 self.affected(down)))
+        for change in self.facts.changes:
+            subjects.append((change.id, _SUBJECT_KINDS[change.kind], change.deployed_at,
+                             sorted(self.saas)))
+        notices_about: dict[str, list] = defaultdict(list)
+        for notice in self.facts.notices:
+            notices_about[notice.about].append(notice)
+        facts: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        owed: list[tuple[CompiledPolicy, str, str, str, str]] = []
+        for subject, kind, at, customers in subjects:
+            version = self.versions.at(at, f"{subject}")
+            for customer in customers:
+                key = f"{customer}/{subject}"
+                session = facts[version][customer]
+                session.append({"type": "notice_subject", "key": key, "subject": subject,
+                                "customer": customer, "kind": kind, "at": at})
+                for notice in notices_about.get(subject, ()):
+                    if notice.customer is not None and notice.customer != customer:
+                        continue
+                    session.append({"type": "subject_notice", "key": notice.id,
+                                    "subject": subject, "customer": customer,
+                                    "kind": notice.kind, "channel": notice.channel,
+                                    "lead": at - notice.sent_at})
+                owed.append((version, key, subject, customer, kind))
+        grouped = {v: sorted(c.items()) for v, c in facts.items()}
+        decided = self.stage("obligations", grouped)
+        verdict_facts: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        for version, key, subject, customer, kind in owed:
+            if not decided.get(key, "owed"):
+                continue
+            clause = next(c for c in version.policy.clauses_of("notice_obligation")
+                          if c.term("subject") == kind)
+            lead = decided.get(key, "lead")
+            met = bool(decided.get(key, "met"))
+            evaluation.obligations.append(ObligationRow(
+                obligation=clause.id, subject=subject, customer=customer,
+                required_lead_hours=_number(Decimal(duration_seconds(clause.term("lead"))) / 3600),
+                lead_hours=(_number((Decimal(repr(lead)) / 3600).quantize(Decimal("0.0001")))
+                            if lead is not None else None),
+                met=met, strength=clause.term("strength"),
+                policy_version=self.use(version),
+            ))
+            verdict_facts[version][customer].append(
+                {"type": "notice_subject", "key": key, "subject": subject,
+                 "customer": customer, "kind": kind, "met": met}
+            )
+        self.stage("obligation-verdicts",
+                   {v: sorted(c.items()) for v, c in verdict_facts.items()})
+
+    # -- entitlements ----------------------------------------------------------------------------
+    def entitlements(self, evaluation: Evaluation) -> None:
+        facts: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        version_of: dict[str, CompiledPolicy] = {}
+        for request in self.facts.update_requests:
+            sub = self.facts.subscriptions[request.customer]
+            version = self.versions.at(request.requested_at, f"update request {request.id}")
+            version_of[request.id] = version
+            facts[version][request.customer].append({
+                "type": "update_request", "key": request.id, "customer": request.customer,
+                "license": sub.license, "support": sub.support,
+            })
+        decided = self.stage("entitlements", {v: sorted(c.items()) for v, c in facts.items()})
+        reasons = {f.subject: f for f in decided.findings}
+        for request in self.facts.update_requests:
+            entitled = decided.get(request.id, "entitled")
+            finding = reasons.get(request.id)
+            decider = decided.deciders.get((request.id, "entitled"))
+            for f in decided.findings:
+                if f.subject == request.id and decider and decider.startswith(f.rule):
+                    finding = f
+            reason = (f"{finding.clause}: {finding.message}" if finding
+                      else "no entitlement clause covers this licence")
+            evaluation.entitlements.append(EntitlementRow(
+                id=request.id, customer=request.customer, entitled=bool(entitled),
+                reason=reason, policy_version=self.use(version_of[request.id]),
+            ))
+
+
+def _impact_flags() -> tuple[str, ...]:
+    from .facts import IMPACT_FLAGS
+
+    return IMPACT_FLAGS
+
+
+def _severity_clause(version: CompiledPolicy, level: int | None) -> Any:
+    if level is None:
+        return None
+    for clause in version.policy.clauses_of("severity"):
+        if clause.term("level") == level:
+            return clause
+    return None
+
+
+def _pauses(ticket: Ticket, pause_on: Sequence[str]) -> list[tuple[float, float]]:
+    """Intervals in which the ticket's status was one of ``pause_on``."""
+    if not pause_on or not ticket.status_history:
+        return []
+    spans: list[tuple[float, float]] = []
+    history = list(ticket.status_history)
+    for (at, status), following in zip(history, [*history[1:], None], strict=True):
+        if status in pause_on:
+            spans.append((at, following[0] if following else float("inf")))
+    return spans
+
+
+def credit_amount(sub: Subscription, terms: Mapping[str, Any]) -> Decimal:
+    """The credit for one missed month: fee × fraction, rounded as the policy says."""
+    import decimal
+
+    fraction = Fraction(str(terms["fraction_of_annual_fee"]))
+    quantum = Decimal(1).scaleb(-int(terms.get("decimal_places", 2)))
+    mode = getattr(decimal, _ROUNDING[terms.get("rounding", "half_up")])
+    with decimal.localcontext() as context:
+        context.prec = 50  # exact enough that only the final quantize rounds
+        raw = sub.annual_fee * Decimal(fraction.numerator) / Decimal(fraction.denominator)
+        return raw.quantize(quantum, rounding=mode)
+
+
+def evaluate_facts(
+    versions: Sequence[CompiledPolicy],
+    facts: FactSet,
+    *,
+    as_of: float,
+    backend: Backend,
+    months: Sequence[str] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> Evaluation:
+    """Run every stage and return sorted, typed results."""
+    run = _Run(VersionSet(versions), facts, as_of, backend, list(months) if months else None)
+    evaluation = Evaluation(as_of=timeutil.iso(as_of, run.tz))
+    run.availability(evaluation)
+    run.tickets(evaluation)
+    run.obligations(evaluation)
+    run.entitlements(evaluation)
+    evaluation.findings = run.findings
+    evaluation.policies = sorted(run.used) or [
+        (v.policy.name, v.policy.version) for v in run.versions.versions[:1]
+    ]
+    evaluation.warnings = list(facts.warnings)
+    return evaluation.sort()
+
+
+__all__ = ["VersionSet", "credit_amount", "evaluate_facts", "Diagnostic"]

@@ -1,0 +1,495 @@
+"""Fact files: load (YAML, JSON, NDJSON), validate, and normalise into typed records.
+
+Timestamps become float epoch seconds (UTC) at the edge; money becomes ``Decimal``.
+Every problem is a located :class:`Diagnostic`: ``FILE:LINE:COL`` plus the fact id.
+Problems that make a result wrong are errors; ones that change nothing are warnings
+(see docs/facts.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Diagnostic, InputError
+
+NDJSON_SUFFIXES = (".ndjson", ".jsonl")
+IMPACT_FLAGS = ("loss_of_service", "critical_function", "production_degraded", "workaround_available")
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a fact came from, for diagnostics."""
+
+    file: str
+    line: int
+    column: int = 1
+    index: int = 0
+
+
+@dataclass(slots=True)
+class Subscription:
+    customer: str
+    plan: str
+    deployment: str
+    license: str
+    annual_fee: Decimal
+    currency: str
+    term_start: dt.date
+    term_end: dt.date
+    renewed: bool
+    support: str
+    where: Where
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Downtime:
+    id: str
+    start: float
+    end: float
+    cause: str
+    maintenance: str
+    customers: tuple[str, ...] | None
+    where: Where
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Notice:
+    id: str
+    kind: str
+    about: str
+    sent_at: float
+    channel: str
+    customer: str | None
+    where: Where
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Change:
+    id: str
+    kind: str
+    deployed_at: float
+    where: Where
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Ticket:
+    id: str
+    customer: str
+    opened_at: float
+    severity: int | None
+    impact: dict[str, bool] | None
+    first_response_at: float | None
+    resolved_at: float | None
+    status_history: tuple[tuple[float, str], ...]
+    where: Where
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class CreditRequest:
+    customer: str
+    month: str
+    requested_at: float
+    where: Where
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class UpdateRequest:
+    id: str
+    customer: str
+    requested_at: float
+    where: Where
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FactSet:
+    """Every fact of an evaluation, normalised, with warnings collected on the way."""
+
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    downtimes: list[Downtime] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    tickets: list[Ticket] = field(default_factory=list)
+    credit_requests: list[CreditRequest] = field(default_factory=list)
+    update_requests: list[UpdateRequest] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+    def count(self) -> int:
+        return (
+            len(self.subscriptions) + len(self.downtimes) + len(self.notices) + len(self.changes)
+            + len(self.tickets) + len(self.credit_requests) + len(self.update_requests)
+        )
+
+
+_KNOWN = {
+    "subscription": {"type", "customer", "plan", "deployment", "license", "annual_fee",
+                     "currency", "term_start", "term_end", "renewed", "support", "contact"},
+    "downtime": {"type", "id", "start", "end", "cause", "maintenance", "customers"},
+    "notice": {"type", "id", "kind", "about", "sent_at", "channel", "customer"},
+    "change": {"type", "id", "kind", "deployed_at"},
+    "ticket": {"type", "id", "customer", "opened_at", "severity", "impact",
+               "first_response_at", "resolved_at", "status_history"},
+    "credit_request": {"type", "customer", "month", "requested_at"},
+    "update_request": {"type", "id", "customer", "requested_at"},
+}
+
+
+class _FieldError(Exception):
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+
+
+def parse_instant(text: Any, field_name: str = "timestamp") -> float:
+    """ISO 8601 with an offset or Z → epoch seconds; naive or impossible → error."""
+    if not isinstance(text, str):
+        raise _FieldError(field_name, f"{field_name} must be an ISO 8601 timestamp string")
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise _FieldError(
+            field_name, f"{field_name} {text!r} is not a valid ISO 8601 timestamp"
+        ) from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise _FieldError(
+            field_name,
+            f"{field_name} {text!r} has no UTC offset; write e.g. {text}Z or {text}-05:00",
+        )
+    return parsed.timestamp()
+
+
+def _date(text: Any, field_name: str) -> dt.date:
+    if not isinstance(text, str):
+        raise _FieldError(field_name, f"{field_name} must be a date YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise _FieldError(field_name, f"{field_name} {text!r} is not a valid date") from None
+
+
+def _money(value: Any, field_name: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | str | Decimal | float):
+        raise _FieldError(field_name, f"{field_name} must be a decimal amount")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise _FieldError(field_name, f"{field_name} {value!r} is not a decimal amount") from None
+    if not amount.is_finite() or amount < 0:
+        raise _FieldError(field_name, f"{field_name} must be a finite amount of zero or more")
+    return amount
+
+
+def _month(text: Any, field_name: str) -> str:
+    if not isinstance(text, str) or len(text) != 7 or text[4] != "-":
+        raise _FieldError(field_name, f"{field_name} must be a month YYYY-MM")
+    try:
+        dt.date(int(text[:4]), int(text[5:]), 1)
+    except ValueError:
+        raise _FieldError(field_name, f"{field_name} {text!r} is not a month that exists") from None
+    return text
+
+
+def _require(raw: Mapping[str, Any], name: str) -> Any:
+    if name not in raw or raw[name] is None:
+        raise _FieldError(name, f"missing required field '{name}'")
+    return raw[name]
+
+
+def _str(raw: Mapping[str, Any], name: str, allowed: Iterable[str] | None = None) -> str:
+    value = _require(raw, name)
+    if not isinstance(value, str) or not value:
+        raise _FieldError(name, f"'{name}' must be a non-empty string")
+    if allowed is not None and value not in allowed:
+        raise _FieldError(name, f"'{name}' is {value!r}; expected one of: {', '.join(allowed)}")
+    return value
+
+
+def _opt_instant(raw: Mapping[str, Any], name: str) -> float | None:
+    value = raw.get(name)
+    return None if value is None else parse_instant(value, name)
+
+
+def _extra(raw: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    return {k: v for k, v in raw.items() if k not in _KNOWN[kind]}
+
+
+def normalise(raw: Mapping[str, Any], where: Where) -> Any:
+    """One raw fact mapping → its typed record (raises _FieldError)."""
+    kind = raw.get("type")
+    if kind == "subscription":
+        renewed = _require(raw, "renewed")
+        if not isinstance(renewed, bool):
+            raise _FieldError("renewed", "'renewed' must be true or false")
+        sub = Subscription(
+            customer=_str(raw, "customer"),
+            plan=_str(raw, "plan", ("production", "beta", "trial", "pilot")),
+            deployment=_str(raw, "deployment", ("saas", "on_premise")),
+            license=_str(raw, "license", ("subscription", "perpetual")),
+            annual_fee=_money(_require(raw, "annual_fee"), "annual_fee"),
+            currency=_str(raw, "currency"),
+            term_start=_date(_require(raw, "term_start"), "term_start"),
+            term_end=_date(_require(raw, "term_end"), "term_end"),
+            renewed=renewed,
+            support=_str(raw, "support", ("active", "lapsed")),
+            where=where,
+            extra=_extra(raw, "subscription"),
+        )
+        if sub.term_end < sub.term_start:
+            raise _FieldError("term_end", "term_end is before term_start")
+        return sub
+    if kind == "downtime":
+        customers = raw.get("customers")
+        if customers is not None and (
+            not isinstance(customers, list) or not all(isinstance(c, str) for c in customers)
+        ):
+            raise _FieldError("customers", "'customers' must be a list of customer names")
+        down = Downtime(
+            id=_id(raw),
+            start=parse_instant(_require(raw, "start"), "start"),
+            end=parse_instant(_require(raw, "end"), "end"),
+            cause=_str(raw, "cause", ("vendor", "customer", "third_party", "force_majeure")),
+            maintenance=_str(raw, "maintenance", ("none", "scheduled", "emergency")),
+            customers=tuple(customers) if customers is not None else None,
+            where=where,
+            extra=_extra(raw, "downtime"),
+        )
+        if down.end < down.start:
+            raise _FieldError("end", "end is before start")
+        return down
+    if kind == "notice":
+        customer = raw.get("customer")
+        if customer is not None and not isinstance(customer, str):
+            raise _FieldError("customer", "'customer' must be a customer name")
+        return Notice(
+            id=_id(raw),
+            kind=_str(raw, "kind", ("scheduled_downtime", "significant_change", "high_priority_update")),
+            about=_str(raw, "about"),
+            sent_at=parse_instant(_require(raw, "sent_at"), "sent_at"),
+            channel=_str(raw, "channel", ("email", "phone", "portal")),
+            customer=customer,
+            where=where,
+            extra=_extra(raw, "notice"),
+        )
+    if kind == "change":
+        return Change(
+            id=_id(raw),
+            kind=_str(raw, "kind", ("significant", "high_priority")),
+            deployed_at=parse_instant(_require(raw, "deployed_at"), "deployed_at"),
+            where=where,
+            extra=_extra(raw, "change"),
+        )
+    if kind == "ticket":
+        return _ticket(raw, where)
+    if kind == "credit_request":
+        return CreditRequest(
+            customer=_str(raw, "customer"),
+            month=_month(_require(raw, "month"), "month"),
+            requested_at=parse_instant(_require(raw, "requested_at"), "requested_at"),
+            where=where,
+            extra=_extra(raw, "credit_request"),
+        )
+    if kind == "update_request":
+        return UpdateRequest(
+            id=_id(raw),
+            customer=_str(raw, "customer"),
+            requested_at=parse_instant(_require(raw, "requested_at"), "requested_at"),
+            where=where,
+            extra=_extra(raw, "update_request"),
+        )
+    raise _FieldError("type", f"unknown fact type {kind!r}; expected one of: {', '.join(_KNOWN)}")
+
+
+def _id(raw: Mapping[str, Any]) -> str:
+    value = _require(raw, "id")
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise _FieldError("id", "'id' must be a non-empty string")
+    return str(value)
+
+
+def _ticket(raw: Mapping[str, Any], where: Where) -> Ticket:
+    severity = raw.get("severity")
+    if severity is not None and (isinstance(severity, bool) or not isinstance(severity, int)):
+        raise _FieldError("severity", "'severity' must be a whole number (1, 2 or 3)")
+    impact_raw = raw.get("impact")
+    impact: dict[str, bool] | None = None
+    if impact_raw is not None:
+        if not isinstance(impact_raw, Mapping):
+            raise _FieldError("impact", "'impact' must be a mapping of yes/no flags")
+        impact = {}
+        for flag in IMPACT_FLAGS:
+            value = impact_raw.get(flag, False)
+            if not isinstance(value, bool):
+                raise _FieldError("impact", f"impact.{flag} must be true or false")
+            impact[flag] = value
+    history: list[tuple[float, str]] = []
+    for entry in raw.get("status_history") or ():
+        if not isinstance(entry, Mapping):
+            raise _FieldError("status_history", "status_history entries need 'at' and 'status'")
+        history.append((parse_instant(entry.get("at"), "status_history.at"),
+                        str(entry.get("status"))))
+    ticket = Ticket(
+        id=_id(raw),
+        customer=_str(raw, "customer"),
+        opened_at=parse_instant(_require(raw, "opened_at"), "opened_at"),
+        severity=severity,
+        impact=impact,
+        first_response_at=_opt_instant(raw, "first_response_at"),
+        resolved_at=_opt_instant(raw, "resolved_at"),
+        status_history=tuple(sorted(history)),
+        where=where,
+        extra=_extra(raw, "ticket"),
+    )
+    for name in ("first_response_at", "resolved_at"):
+        value = getattr(ticket, name)
+        if value is not None and value < ticket.opened_at:
+            raise _FieldError(name, f"{name} is before opened_at")
+    return ticket
+
+
+# -- reading files ----------------------------------------------------------------------
+def _raw_facts(path: Path, display: str) -> Iterator[tuple[Mapping[str, Any], Where, Any]]:
+    """(raw fact, where, locate-or-None) for every fact of one file."""
+    from . import loader, schemas
+
+    if path.suffix.lower() in NDJSON_SUFFIXES:
+        for line_no, obj in loader.iter_ndjson(path, display_name=display):
+            problems = schemas.validate_fact(obj, display, line_no)
+            if problems:
+                raise InputError(problems)
+            yield obj, Where(display, line_no, 1, line_no), None
+        return
+    document = loader.load_document(path, display_name=display)
+    data = document.data
+    if isinstance(data, Mapping) and data.get("kind") == "Policy":
+        raise InputError.single(
+            display, "this is a policy document, not a fact file (give it to --policy)",
+            line=1, column=1, code="kind",
+        )
+    problems = schemas.validate_document(document, "facts")
+    if problems:
+        raise InputError(problems)
+    for index, raw in enumerate(data.get("facts") or ()):
+        line, column = document.locate(("facts", index))
+        yield raw, Where(display, line, column, index), document
+
+
+def load_facts(
+    sources: Iterable[str | os.PathLike[str] | Mapping[str, Any]],
+) -> FactSet:
+    """Read fact files (or fact dicts) into a checked :class:`FactSet`.
+
+    All problems found are raised together as one :class:`InputError`.
+    """
+    builder = FactSetBuilder()
+    for source in sources:
+        if isinstance(source, Mapping):
+            builder.add(source, Where("<api>", 0, 0, builder.counter))
+            continue
+        path = Path(source)
+        for raw, where, _ in _raw_facts(path, str(source)):
+            builder.add(raw, where)
+    return builder.finish()
+
+
+class FactSetBuilder:
+    """Accumulates facts, checking each, then cross-checks references in ``finish``."""
+
+    def __init__(self) -> None:
+        self.facts = FactSet()
+        self.problems: list[Diagnostic] = []
+        self.seen: dict[tuple[str, str], Where] = {}
+        self.counter = 0
+
+    def _problem(self, where: Where, message: str, subject: str = "", path: str = "$") -> None:
+        self.problems.append(
+            Diagnostic(file=where.file, line=where.line, column=where.column, path=path,
+                       message=message, subject=subject, code="fact")
+        )
+        if len(self.problems) > 200:
+            raise InputError(self.problems)
+
+    def add(self, raw: Mapping[str, Any], where: Where) -> None:
+        self.counter += 1
+        if not isinstance(raw, Mapping):
+            self._problem(where, "a fact must be a mapping with a 'type'")
+            return
+        subject = str(raw.get("id") or raw.get("customer") or "")
+        try:
+            fact = normalise(raw, where)
+        except _FieldError as error:
+            self._problem(where, str(error), subject, f"$.facts[{where.index}].{error.field}")
+            return
+        kind = raw["type"]
+        key_value = fact.customer if kind in ("subscription",) else getattr(fact, "id", None)
+        if key_value is not None:
+            first = self.seen.get((kind, key_value))
+            if first is not None:
+                label = "customer" if kind == "subscription" else "id"
+                self._problem(
+                    where,
+                    f"duplicate {kind} {label} {key_value!r} (first at {first.file}:{first.line})",
+                    key_value,
+                )
+                return
+            self.seen[(kind, key_value)] = where
+        facts = self.facts
+        if isinstance(fact, Subscription):
+            facts.subscriptions[fact.customer] = fact
+        elif isinstance(fact, Downtime):
+            if fact.end == fact.start:
+                facts.warnings.append(Diagnostic(
+                    file=where.file, line=where.line, column=where.column,
+                    path=f"$.facts[{where.index}].end", subject=fact.id, severity="warning",
+                    code="fact", message="zero-length downtime window; it counts for nothing",
+                ))
+            facts.downtimes.append(fact)
+        elif isinstance(fact, Notice):
+            facts.notices.append(fact)
+        elif isinstance(fact, Change):
+            facts.changes.append(fact)
+        elif isinstance(fact, Ticket):
+            facts.tickets.append(fact)
+        elif isinstance(fact, CreditRequest):
+            facts.credit_requests.append(fact)
+        elif isinstance(fact, UpdateRequest):
+            facts.update_requests.append(fact)
+
+    def finish(self) -> FactSet:
+        facts = self.facts
+        customers = facts.subscriptions
+        for down in facts.downtimes:
+            for customer in down.customers or ():
+                if customer not in customers:
+                    self._problem(down.where, f"downtime names customer {customer!r}, "
+                                  "who has no subscription in the facts", down.id,
+                                  f"$.facts[{down.where.index}].customers")
+        subjects = {d.id for d in facts.downtimes} | {c.id for c in facts.changes}
+        for notice in facts.notices:
+            if notice.about not in subjects:
+                self._problem(notice.where, f"notice is about {notice.about!r}, which is no "
+                              "downtime or change id in the facts", notice.id,
+                              f"$.facts[{notice.where.index}].about")
+            if notice.customer is not None and notice.customer not in customers:
+                self._problem(notice.where, f"notice names customer {notice.customer!r}, who "
+                              "has no subscription in the facts", notice.id,
+                              f"$.facts[{notice.where.index}].customer")
+        for item in (*facts.tickets, *facts.credit_requests, *facts.update_requests):
+            if item.customer not in customers:
+                subject = getattr(item, "id", item.customer)
+                self._problem(item.where, f"customer {item.customer!r} has no subscription "
+                              "in the facts", subject, f"$.facts[{item.where.index}].customer")
+        if self.problems:
+            raise InputError(self.problems)
+        return facts

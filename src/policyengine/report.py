@@ -1,0 +1,162 @@
+"""Render evaluations and diagnostics: json, table (for people), markdown (for tickets)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from .diagnostics import Diagnostic
+from .results import Evaluation
+
+FORMATS = ("json", "table", "markdown")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if value is True:
+        return "yes"
+    if value is False:
+        return "NO"
+    return str(value)
+
+
+def _aligned(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+              for i, h in enumerate(headers)]
+    numeric = [all(_is_number(r[i]) for r in cells) and bool(cells) for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if n else v.ljust(w)
+                         for v, w, n in zip(values, widths, numeric, strict=True)).rstrip()
+
+    return [line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except Exception:
+        return False
+    return True
+
+
+def _markdown(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    def esc(v: Any) -> str:
+        return _cell(v).replace("|", "\\|")
+
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out.extend("| " + " | ".join(esc(v) for v in row) + " |" for row in rows)
+    return out
+
+
+def _sections(evaluation: Evaluation) -> list[tuple[str, list[str], list[list[Any]]]]:
+    e = evaluation
+    availability = [[r.customer, r.month, r.covered, r.minutes_in_month, r.downtime_minutes,
+                     r.excluded_minutes, r.counted_downtime_minutes, r.availability_percent,
+                     r.target_percent, _verdict(r.met)] for r in e.availability]
+    credits = [[r.customer, r.month, r.amount, r.currency, r.form, r.claim_deadline,
+                r.requested_at, r.status] for r in e.credits]
+    tickets = [[r.id, r.customer, r.severity, r.severity_source, r.response_due,
+                _verdict(r.response_met), r.resolution_due, _verdict(r.resolution_met)]
+               for r in e.tickets]
+    obligations = [[r.obligation, r.subject, r.customer, r.required_lead_hours, r.lead_hours,
+                    _verdict(r.met, r.strength), r.strength] for r in e.obligations]
+    entitlements = [[r.id, r.customer, r.entitled, r.reason] for r in e.entitlements]
+    return [
+        ("Availability", ["customer", "month", "covered", "minutes", "downtime", "excluded",
+                          "counted", "availability %", "target %", "verdict"], availability),
+        ("Credits", ["customer", "month", "amount", "currency", "form", "claim by",
+                     "requested", "status"], credits),
+        ("Tickets", ["ticket", "customer", "sev", "source", "response due", "response",
+                     "resolution due", "resolution"], tickets),
+        ("Notices", ["obligation", "subject", "customer", "required h", "lead h", "verdict",
+                     "strength"], obligations),
+        ("Entitlements", ["request", "customer", "entitled", "reason"], entitlements),
+    ]
+
+
+def _verdict(met: bool | None, strength: str = "binding") -> str:
+    if met is None:
+        return "-"
+    if met:
+        return "met"
+    return "MISSED" if strength == "binding" else "missed (best efforts)"
+
+
+def _totals(evaluation: Evaluation) -> list[str]:
+    by_currency: dict[tuple[str, str], Decimal] = {}
+    for row in evaluation.credits:
+        key = (row.currency, row.status)
+        by_currency[key] = by_currency.get(key, Decimal(0)) + Decimal(row.amount)
+    lines = [f"credits {status}: {amount} {currency}"
+             for (currency, status), amount in sorted(by_currency.items())]
+    missed = sum(1 for r in evaluation.availability if r.met is False)
+    breaches = sum(1 for f in evaluation.findings if f.outcome == "breach")
+    lines.append(f"months below target: {missed}; breaches: {breaches}; "
+                 f"findings: {len(evaluation.findings)}")
+    return lines
+
+
+def render_table(evaluation: Evaluation, *, markdown: bool = False,
+                 explain: bool = False) -> str:
+    policies = ", ".join(f"{n} {v}" for n, v in evaluation.policies)
+    out: list[str] = []
+    if markdown:
+        out += [f"# Evaluation at {evaluation.as_of}", "", f"Policy: {policies}", ""]
+    else:
+        out += [f"policy {policies}; as of {evaluation.as_of}", ""]
+    draw: Callable[..., list[str]] = _markdown if markdown else _aligned
+    for title, headers, rows in _sections(evaluation):
+        if not rows:
+            continue
+        out.append(f"## {title}" if markdown else title.upper())
+        if markdown:
+            out.append("")
+        out.extend(draw(headers, rows))
+        out.append("")
+    out.append("## Totals" if markdown else "TOTALS")
+    if markdown:
+        out.append("")
+    out.extend(f"- {t}" if markdown else t for t in _totals(evaluation))
+    if explain:
+        out += ["", "## Decisions" if markdown else "DECISIONS (rule [clause] subject: outcome)"]
+        if markdown:
+            out.append("")
+        for f in evaluation.findings:
+            text = f"{f.rule} [{f.clause}] {f.subject}: {f.outcome} - {f.message}"
+            if f.facts:
+                text += f" (facts: {', '.join(f.facts)})"
+            out.append(f"- {text}" if markdown else f"  {text}")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render_evaluation(evaluation: Evaluation, fmt: str, *, explain: bool = False) -> str:
+    """Render an evaluation in ``json``, ``table`` or ``markdown``."""
+    if fmt == "json":
+        if not explain:
+            return evaluation.to_json()
+        import json
+
+        data = evaluation.to_dict()
+        data["explain"] = [{**f.to_dict(), "facts": list(f.facts)} for f in evaluation.findings]
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return render_table(evaluation, markdown=fmt == "markdown", explain=explain)
+
+
+def render_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str = "text") -> str:
+    """``text`` (FILE:LINE:COL: path: message), ``json`` or ``github`` annotations."""
+    if fmt == "json":
+        import json
+
+        return json.dumps([d.to_dict() for d in diagnostics], indent=2) + "\n"
+    if fmt == "github":
+        lines = []
+        for d in diagnostics:
+            level = "warning" if d.severity == "warning" else "error"
+            message = d.render().split(": ", 1)[-1].replace("%", "%25").replace("\n", "%0A")
+            lines.append(f"::{level} file={d.file},line={d.line},col={d.column}::{message}")
+        return "\n".join(lines) + ("\n" if lines else "")
+    return "".join(d.render() + "\n" for d in diagnostics)

@@ -1,0 +1,476 @@
+"""JSON Schema validation of policies, rule packs and fact files, with readable messages.
+
+The schemas (``schemas/*.schema.json``, draft-07) are the single description of the file
+formats; editors use them for completion and tooltips, and this module turns jsonschema's
+errors into located :class:`~policyengine.diagnostics.Diagnostic` objects whose messages a
+contract editor can act on:
+
+- ``unknown field 'metdata'`` (hint ``did you mean 'metadata'?``), located at the key itself;
+- ``missing required field 'ref'``;
+- ``'199' is above the maximum of 100``;
+- ``expected a duration like 48h, 7d or 30m, got '48 hours'``;
+- ``unknown plan 'gold'; expected one of: production, beta, trial, pilot``;
+- ``timestamp '2026-10-05T14:00:00' has no offset; ...``.
+
+Every independent error is reported, sorted by line. ``jsonschema`` is imported lazily so that
+commands which never validate do not pay for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import functools
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .diagnostics import Diagnostic
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from jsonschema import Draft7Validator, FormatChecker
+    from jsonschema.exceptions import ValidationError
+
+SCHEMA_NAMES = ("policy", "facts", "rules")
+_PACKAGE_DATA = ("_data", "schemas")
+_REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+
+_TYPE_WORDS = {
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a set of named fields",
+    "null": "null",
+}
+
+
+# -- loading ----------------------------------------------------------------------------
+@functools.cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The parsed schema ``policy``, ``facts`` or ``rules`` (cached; do not mutate it).
+
+    Looks in the installed package data (``policyengine/_data/schemas/``) first, then in the
+    repository's top-level ``schemas/`` directory (editable installs).
+    """
+    if name not in SCHEMA_NAMES:
+        raise ValueError(f"unknown schema {name!r}; expected one of: {', '.join(SCHEMA_NAMES)}")
+    filename = f"{name}.schema.json"
+    try:
+        candidate = resources.files(__package__ or "policyengine")
+        for part in (*_PACKAGE_DATA, filename):
+            candidate = candidate.joinpath(part)
+        if candidate.is_file():
+            return json.loads(candidate.read_text(encoding="utf-8"))
+    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
+        pass
+    path = _REPO_SCHEMAS / filename
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"schema {filename} is neither in the package data nor in {_REPO_SCHEMAS}"
+        ) from None
+    return json.loads(text)
+
+
+def _format_checker() -> FormatChecker:
+    """Only the formats our schemas use, with the same parsers the loaders use."""
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker(formats=())
+
+    @checker.checks("date", raises=ValueError)
+    def _date(value: object) -> bool:
+        if isinstance(value, str):
+            dt.date.fromisoformat(value)
+        return True
+
+    @checker.checks("date-time", raises=ValueError)
+    def _date_time(value: object) -> bool:
+        # The offset itself is required by the schema's pattern; this checks the calendar.
+        if isinstance(value, str):
+            dt.datetime.fromisoformat(value)
+        return True
+
+    @checker.checks("iana-timezone")
+    def _timezone(value: object) -> bool:
+        return not isinstance(value, str) or _is_timezone(value)
+
+    return checker
+
+
+def _is_timezone(name: str) -> bool:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+@functools.cache
+def _validator(name: str) -> Draft7Validator:
+    from jsonschema import Draft7Validator
+
+    return Draft7Validator(load_schema(name), format_checker=_format_checker())
+
+
+@functools.cache
+def _fact_validators() -> tuple[Draft7Validator, dict[str, Draft7Validator]]:
+    """One validator for any fact, and one per known fact type (the fast path)."""
+    from jsonschema import Draft7Validator
+
+    schema = load_schema("facts")
+    definitions = schema["definitions"]
+    checker = _format_checker()
+
+    def build(definition: str) -> Draft7Validator:
+        wrapper = {"allOf": [{"$ref": f"#/definitions/{definition}"}], "definitions": definitions}
+        return Draft7Validator(wrapper, format_checker=checker)
+
+    types = definitions["fact"]["properties"]["type"]["enum"]
+    return build("fact"), {fact_type: build(fact_type) for fact_type in types}
+
+
+# -- public API -------------------------------------------------------------------------
+def validate_document(
+    doc: Any, schema_name: str, *, allow_fact_types: Iterable[str] = ()
+) -> list[Diagnostic]:
+    """Validate a loaded document (``loader.Document``) against a schema.
+
+    Returns every problem as a located diagnostic (``code="schema"``), sorted by line; an
+    empty list means the document is valid. ``allow_fact_types`` lists extra fact types (for
+    example declared by a policy) that are not reported as unknown.
+    """
+    from .loader import json_path
+
+    errors = _validator(schema_name).iter_errors(doc.data)
+    allowed = frozenset(allow_fact_types)
+    out: list[Diagnostic] = []
+    for problem in _problems(errors, doc.data, allowed):
+        location = _locate(doc, problem.path, problem.at_key)
+        out.append(
+            Diagnostic(
+                file=doc.file,
+                line=location[0],
+                column=location[1],
+                path=json_path(list(problem.path)),
+                message=problem.message,
+                code="schema",
+                subject=_subject(doc.data, problem.path) if schema_name == "facts" else "",
+                hint=problem.hint,
+            )
+        )
+    return _finish(out)
+
+
+def validate_fact(
+    obj: Any, file: str, line: int, *, allow_fact_types: Iterable[str] = ()
+) -> list[Diagnostic]:
+    """Validate one fact (one NDJSON line, no envelope); paths are relative to the fact."""
+    generic, by_type = _fact_validators()
+    fact_type = obj.get("type") if isinstance(obj, Mapping) else None
+    validator = by_type.get(fact_type) if isinstance(fact_type, str) else None
+    errors = (validator or generic).iter_errors(obj)
+    out: list[Diagnostic] = []
+    subject = _fact_subject(obj)
+    for problem in _problems(errors, obj, frozenset(allow_fact_types)):
+        out.append(
+            Diagnostic(
+                file=file,
+                line=line,
+                column=1,
+                path=_json_path(problem.path),
+                message=problem.message,
+                code="schema",
+                subject=subject,
+                hint=problem.hint,
+            )
+        )
+    return _finish(out)
+
+
+# -- error translation ------------------------------------------------------------------
+class _Problem:
+    __slots__ = ("path", "message", "hint", "at_key", "validator")
+
+    def __init__(
+        self,
+        path: Sequence[str | int],
+        message: str,
+        hint: str = "",
+        at_key: bool = False,
+        validator: str = "",
+    ) -> None:
+        self.path = tuple(path)
+        self.message = message
+        self.hint = hint
+        self.at_key = at_key
+        self.validator = validator
+
+
+def _problems(
+    errors: Iterable[ValidationError], root: Any, allow_types: frozenset[str]
+) -> list[_Problem]:
+    from jsonschema.exceptions import best_match
+
+    found: list[_Problem] = []
+    for error in errors:
+        while error.context:  # anyOf / oneOf: the most relevant branch, deepest first
+            error = best_match(error.context)
+        if allow_types and _is_allowed_type(error, allow_types):
+            continue
+        found.extend(_translate(error))
+    # A value that fails its pattern usually fails its format as well: say it once.
+    patterned = {p.path for p in found if p.validator == "pattern"}
+    return [p for p in found if not (p.validator == "format" and p.path in patterned)]
+
+
+def _is_allowed_type(error: ValidationError, allow_types: frozenset[str]) -> bool:
+    path = list(error.absolute_path)
+    return (
+        error.validator == "enum"
+        and bool(path)
+        and path[-1] == "type"
+        and error.schema.get("x-enum-label") == "fact type"
+        and error.instance in allow_types
+    )
+
+
+def _translate(error: ValidationError) -> list[_Problem]:
+    kind = str(error.validator)
+    path = list(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    value = error.instance
+    custom = (schema.get("x-messages") or {}).get(kind)
+
+    if "propertyNames" in error.relative_schema_path:
+        # The instance is a key of the mapping at ``path``: point at the key itself.
+        name_message = schema.get("patternErrorMessage") or f"{value!r} is not a valid name here"
+        return [_Problem([*path, value], f"{name_message}, got {value!r}", at_key=True,
+                         validator=kind)]
+    if kind == "additionalProperties":
+        return _unknown_fields(path, schema, value)
+    if custom:
+        return [_Problem(path, custom, validator=kind)]
+    if kind == "required":
+        missing = [name for name in error.validator_value if name not in value]
+        return [
+            _Problem(path, f"missing required field {name!r}", validator=kind)
+            for name in missing
+        ]
+    if kind == "type":
+        return [_type_problem(path, error.validator_value, value)]
+    if kind == "enum":
+        return [_enum_problem(path, schema, error.validator_value, value)]
+    if kind == "const":
+        return [_Problem(path, f"expected {_show(error.validator_value)}, got {_show(value)}",
+                         validator=kind)]
+    if kind == "pattern":
+        return [_pattern_problem(path, schema, value)]
+    if kind == "format":
+        return [_format_problem(path, error.validator_value, value)]
+    bound = error.validator_value
+    simple = {
+        "maximum": f"'{_number(value)}' is above the maximum of {_number(bound)}",
+        "minimum": f"'{_number(value)}' is below the minimum of {_number(bound)}",
+        "exclusiveMaximum": f"'{_number(value)}' must be below {_number(bound)}",
+        "exclusiveMinimum": f"'{_number(value)}' must be above {_number(bound)}",
+        "minLength": "must not be empty" if bound == 1 else f"needs at least {bound} characters",
+        "maxLength": f"is longer than {bound} characters",
+        "minItems": "the list must not be empty" if bound == 1 else
+        f"the list needs at least {bound} entries",
+        "maxItems": f"the list may have at most {bound} entries",
+        "minProperties": "must not be empty" if bound == 1 else
+        f"needs at least {bound} entries",
+        "maxProperties": f"may have at most {bound} entries",
+        "uniqueItems": _duplicate_message(value),
+    }
+    if kind in simple:
+        return [_Problem(path, simple[kind], validator=kind)]
+    return [_Problem(path, error.message, validator=kind)]
+
+
+def _unknown_fields(path: list, schema: Mapping[str, Any], value: Any) -> list[_Problem]:
+    import re
+
+    known = list(schema.get("properties") or {})
+    patterns = [re.compile(p) for p in schema.get("patternProperties") or {}]
+    out = []
+    for key in value:
+        if key in known or any(p.search(str(key)) for p in patterns):
+            continue
+        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        if close:
+            hint = f"did you mean {close[0]!r}?"
+        elif known:
+            hint = "allowed here: " + ", ".join(known)
+        else:
+            hint = ""
+        out.append(
+            _Problem([*path, key], f"unknown field {key!r}", hint=hint, at_key=True,
+                     validator="additionalProperties")
+        )
+    return out
+
+
+def _type_problem(path: list, expected: str | list[str], value: Any) -> _Problem:
+    wanted = [expected] if isinstance(expected, str) else list(expected)
+    words = [_TYPE_WORDS.get(t, t) for t in wanted]
+    phrase = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+    hint = ""
+    if "string" in wanted and isinstance(value, int | float) and not isinstance(value, bool):
+        hint = "put the value in quotes"
+    elif "string" in wanted and hasattr(value, "as_tuple"):  # Decimal
+        hint = "put the value in quotes"
+    return _Problem(path, f"expected {phrase}, got {_describe(value)}", hint=hint,
+                    validator="type")
+
+
+def _enum_problem(path: list, schema: Mapping[str, Any], options: list, value: Any) -> _Problem:
+    label = schema.get("x-enum-label")
+    choices = ", ".join(_plain(o) for o in options)
+    if label:
+        message = f"unknown {label} {_show(value)}; expected one of: {choices}"
+    else:
+        message = f"{_show(value)} is not allowed here; expected one of: {choices}"
+    hint = ""
+    if isinstance(value, str):
+        close = difflib.get_close_matches(value, [o for o in options if isinstance(o, str)],
+                                          n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else ""
+    return _Problem(path, message, hint=hint, validator="enum")
+
+
+def _pattern_problem(path: list, schema: Mapping[str, Any], value: Any) -> _Problem:
+    if schema.get("format") == "date-time" and isinstance(value, str) and _is_naive(value):
+        message = (
+            f"timestamp {value!r} has no offset; a timestamp without an offset is refused "
+            f"(write e.g. {value}Z or {value}-05:00)"
+        )
+    elif schema.get("patternErrorMessage"):
+        message = f"{schema['patternErrorMessage']}, got {_show(value)}"
+    else:
+        message = f"{_show(value)} does not have the expected form"
+    return _Problem(path, message, validator="pattern")
+
+
+def _format_problem(path: list, format_name: str, value: Any) -> _Problem:
+    hint = ""
+    if format_name == "date":
+        message = f"{_show(value)} is not a real calendar date"
+    elif format_name == "date-time":
+        message = f"{_show(value)} is not a valid timestamp"
+    elif format_name == "iana-timezone":
+        message = f"unknown time zone {_show(value)}"
+        import zoneinfo
+
+        close = difflib.get_close_matches(str(value), sorted(zoneinfo.available_timezones()),
+                                          n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else "use a name like America/New_York"
+    else:
+        message = f"{_show(value)} is not a valid {format_name}"
+    return _Problem(path, message, hint=hint, validator="format")
+
+
+def _is_naive(text: str) -> bool:
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return parsed.tzinfo is None and len(text) > 10
+
+
+def _duplicate_message(value: Any) -> str:
+    seen: list[Any] = []
+    if isinstance(value, list):
+        for item in value:
+            if item in seen:
+                return f"{_show(item)} is listed more than once"
+            seen.append(item)
+    return "the list names the same value more than once"
+
+
+# -- presentation helpers ---------------------------------------------------------------
+def _number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool | None):
+        return _plain(value)
+    if isinstance(value, int | float) or hasattr(value, "as_tuple"):
+        return f"'{value}'"
+    return _describe(value)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return f"text {value!r}"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return _plain(value)
+    if isinstance(value, int | float) or hasattr(value, "as_tuple"):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a set of named fields"
+    return type(value).__name__
+
+
+def _json_path(path: Sequence[str | int]) -> str:
+    out = "$"
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _locate(doc: Any, path: Sequence[str | int], at_key: bool) -> tuple[int, int]:
+    locate_key = getattr(doc, "locate_key", None)
+    if at_key and locate_key is not None:
+        return tuple(locate_key(list(path)))  # type: ignore[return-value]
+    return tuple(doc.locate(list(path)))  # type: ignore[return-value]
+
+
+def _fact_subject(fact: Any) -> str:
+    if not isinstance(fact, Mapping):
+        return ""
+    for key in ("id", "customer"):
+        if isinstance(fact.get(key), str):
+            return fact[key]
+    return ""
+
+
+def _subject(data: Any, path: Sequence[str | int]) -> str:
+    """The id of the fact a facts-document path points into (``facts[i]``)."""
+    if len(path) >= 2 and path[0] == "facts" and isinstance(path[1], int):
+        facts = data.get("facts") if isinstance(data, Mapping) else None
+        if isinstance(facts, list) and path[1] < len(facts):
+            return _fact_subject(facts[path[1]])
+    return ""
+
+
+def _finish(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    unique: dict[tuple[str, str], Diagnostic] = {}
+    for diagnostic in diagnostics:
+        unique.setdefault((diagnostic.path, diagnostic.message), diagnostic)
+    return sorted(unique.values(), key=lambda d: (d.line, d.column, d.path, d.message))

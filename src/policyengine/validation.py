@@ -1,0 +1,312 @@
+"""Validate policy documents, rule packs and fact files: structure, schema, then meaning.
+
+``validate_paths`` is what ``policyengine validate`` runs: every problem in every file, as
+sorted :class:`Diagnostic` lines; nothing stops at the first error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Diagnostic, InputError
+from .durations import duration_days, duration_seconds, is_duration
+from .policy import SECTIONS, Policy
+
+DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass
+class PolicyDocument:
+    """A policy file as loaded: its document (for positions) and, if valid, its model."""
+
+    document: Any
+    policy: Policy | None
+    problems: list[Diagnostic]
+
+
+def _diag(document: Any, path: Sequence[str | int], message: str, code: str) -> Diagnostic:
+    from .loader import json_path
+
+    line, column = document.locate(tuple(path))
+    return Diagnostic(file=document.file, line=line, column=column, path=json_path(path),
+                      message=message, code=code)
+
+
+def _walk_durations(value: Any, path: tuple[str | int, ...]) -> Iterable[tuple[tuple, str]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk_durations(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk_durations(item, (*path, index))
+    elif is_duration(value):
+        yield path, value
+
+
+def check_policy_semantics(document: Any) -> list[Diagnostic]:
+    """Checks the schema cannot express, on a schema-valid policy document."""
+    from zoneinfo import available_timezones
+
+    problems: list[Diagnostic] = []
+    data = document.data
+    spec = data.get("spec") or {}
+    zones = available_timezones()
+    if spec.get("timezone") not in zones:
+        problems.append(_diag(document, ("spec", "timezone"),
+                              f"unknown timezone {spec.get('timezone')!r} (use an IANA name "
+                              "such as America/New_York)", "semantic"))
+    effective = (data.get("metadata") or {}).get("effective") or {}
+    try:
+        start = dt.date.fromisoformat(effective.get("from", "1970-01-01"))
+        until = effective.get("until")
+        if until and dt.date.fromisoformat(until) <= start:
+            problems.append(_diag(document, ("metadata", "effective", "until"),
+                                  "effective.until must be after effective.from", "semantic"))
+    except ValueError as error:
+        problems.append(_diag(document, ("metadata", "effective"), f"invalid date: {error}",
+                              "semantic"))
+    seen_ids: dict[str, tuple] = {}
+    calendars: set[str] = set()
+    levels: dict[int, tuple] = {}
+    obligation_subjects: dict[str, tuple] = {}
+    clauses: list[tuple[tuple, dict]] = []
+    for section in SECTIONS:
+        for index, clause in enumerate(spec.get(section) or ()):
+            clauses.append((("spec", section, index), clause))
+    for path, clause in clauses:
+        clause_id = clause.get("id")
+        if clause_id in seen_ids:
+            first_line, _ = document.locate((*seen_ids[clause_id], "id"))
+            problems.append(_diag(document, (*path, "id"),
+                                  f"duplicate clause id {clause_id!r} (first at line "
+                                  f"{first_line})", "semantic"))
+        else:
+            seen_ids[clause_id] = path
+        kind = clause.get("kind")
+        if kind == "calendar":
+            calendars.add(clause_id)
+            tz = clause.get("timezone")
+            if tz is not None and tz not in zones:
+                problems.append(_diag(document, (*path, "timezone"),
+                                      f"unknown timezone {tz!r}", "semantic"))
+            problems.extend(_check_calendar(document, path, clause))
+        if kind == "severity":
+            level = clause.get("level")
+            if level in levels:
+                problems.append(_diag(document, (*path, "level"),
+                                      f"severity level {level} is defined twice", "semantic"))
+            levels[level] = path
+        if kind == "notice_obligation":
+            subject = clause.get("subject")
+            if subject in obligation_subjects:
+                problems.append(_diag(document, (*path, "subject"),
+                                      f"a second notice obligation for {subject!r}; one per "
+                                      "subject", "semantic"))
+            obligation_subjects[subject] = path
+        if kind == "claim_window":
+            try:
+                duration_days(str(clause.get("window")))
+            except ValueError:
+                problems.append(_diag(document, (*path, "window"),
+                                      "a claim window is counted in whole calendar days, e.g. "
+                                      "60d", "semantic"))
+        for duration_path, text in _walk_durations(clause, path):
+            if duration_seconds(text) <= 0:
+                problems.append(_diag(document, duration_path,
+                                      f"duration {text!r} must be greater than zero", "semantic"))
+    for path, clause in clauses:
+        if clause.get("kind") != "severity":
+            continue
+        for target_name in ("response", "resolution"):
+            target = clause.get(target_name)
+            if not isinstance(target, dict) or target.get("clock") != "business":
+                continue
+            calendar = target.get("calendar")
+            if calendar not in calendars:
+                known = ", ".join(sorted(calendars)) or "none declared"
+                problems.append(_diag(document, (*path, target_name, "calendar"),
+                                      f"undefined calendar {calendar!r} (calendars: {known})",
+                                      "reference"))
+    for path, clause in clauses:
+        for key in ("cites",):
+            for i, ref in enumerate(clause.get(key) or ()):
+                if ref not in seen_ids:
+                    problems.append(_diag(document, (*path, key, i),
+                                          f"undefined clause {ref!r}", "reference"))
+    return problems
+
+
+def _check_calendar(document: Any, path: tuple, clause: dict) -> list[Diagnostic]:
+    problems = []
+    for day, spans in (clause.get("weekly_hours") or {}).items():
+        for i, span in enumerate(spans or ()):
+            if str(span.get("from")) >= str(span.get("to")):
+                problems.append(_diag(document, (*path, "weekly_hours", day, i),
+                                      f"opening hours {span.get('from')}-{span.get('to')} end "
+                                      "before they start", "semantic"))
+    holidays_spec = clause.get("holidays") or {}
+    country = holidays_spec.get("country")
+    if country:
+        import holidays
+
+        supported = holidays.list_supported_countries()
+        if country not in supported:
+            problems.append(_diag(document, (*path, "holidays", "country"),
+                                  f"no holiday calendar for country {country!r}", "semantic"))
+        else:
+            try:
+                holidays.country_holidays(country, subdiv=holidays_spec.get("subdivision"),
+                                          categories=tuple(holidays_spec.get("categories")
+                                                           or ("public",)), years=2026)
+            except (NotImplementedError, ValueError) as error:
+                problems.append(_diag(document, (*path, "holidays"), str(error), "semantic"))
+    return problems
+
+
+def check_version_set(versions: Sequence[PolicyDocument]) -> list[Diagnostic]:
+    """Versions of one policy must not overlap or leave gaps, and must share a name."""
+    problems: list[Diagnostic] = []
+    valid = [v for v in versions if v.policy is not None]
+    names = {v.policy.name for v in valid}  # type: ignore[union-attr]
+    if len(names) > 1:
+        for v in valid:
+            problems.append(_diag(v.document, ("metadata", "name"),
+                                  f"one directory holds versions of one policy; found "
+                                  f"{', '.join(sorted(names))}", "versions"))
+        return problems
+    ordered = sorted(valid, key=lambda v: v.policy.effective_from)  # type: ignore[union-attr]
+    seen_versions: dict[str, PolicyDocument] = {}
+    for v in ordered:
+        policy = v.policy
+        assert policy is not None
+        if policy.version in seen_versions:
+            problems.append(_diag(v.document, ("metadata", "version"),
+                                  f"version {policy.version} also in "
+                                  f"{seen_versions[policy.version].document.file}", "versions"))
+        seen_versions[policy.version] = v
+    for earlier, later in zip(ordered, ordered[1:], strict=False):
+        a, b = earlier.policy, later.policy
+        assert a is not None and b is not None
+        if a.effective_until is None or a.effective_until > b.effective_from:
+            problems.append(_diag(later.document, ("metadata", "effective", "from"),
+                                  f"version {b.version} starts {b.effective_from} while version "
+                                  f"{a.version} is still in force "
+                                  f"(until {a.effective_until or 'open-ended'})", "versions"))
+        elif a.effective_until < b.effective_from:
+            problems.append(_diag(later.document, ("metadata", "effective", "from"),
+                                  f"gap: version {a.version} ends {a.effective_until} but "
+                                  f"version {b.version} starts {b.effective_from}", "versions"))
+    return problems
+
+
+def load_policy_document(path: str | os.PathLike[str]) -> PolicyDocument:
+    """Load, schema-check and semantically check one policy file (errors collected)."""
+    from . import loader, schemas
+
+    try:
+        document = loader.load_document(path)
+    except InputError as error:
+        return PolicyDocument(None, None, error.diagnostics)
+    data = document.data
+    if isinstance(data, dict) and data.get("kind") == "FactSet":
+        return PolicyDocument(document, None, [Diagnostic(
+            file=document.file, line=1, column=1, code="kind",
+            message="this is a fact file, not a policy (give it to --facts)")])
+    problems = schemas.validate_document(document, "policy")
+    if problems:
+        return PolicyDocument(document, None, problems)
+    problems = check_policy_semantics(document)
+    policy = None if problems else Policy.from_data(data, document.file)
+    return PolicyDocument(document, policy, problems)
+
+
+def policy_files(path: str | os.PathLike[str]) -> list[Path]:
+    """A policy file, or every policy file below a directory (sorted)."""
+    root = Path(path)
+    if root.is_dir():
+        return sorted(p for p in root.rglob("*") if p.suffix in DOCUMENT_SUFFIXES
+                      and p.is_file() and not p.name.endswith(".test.yaml")
+                      and "tests" not in p.relative_to(root).parts)
+    return [root]
+
+
+def _kind_of(path: Path) -> str:
+    """Peek at a document's ``kind`` without a full load (for dispatch only)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return "Policy"
+    for kind in ("RulePack", "FactSet", "PolicyTest", "Policy"):
+        if f"kind: {kind}" in head or f'"kind": "{kind}"' in head:
+            return kind
+    return "Policy"
+
+
+def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Diagnostic]:
+    """Validate files and directories (recursively); every problem, sorted."""
+    problems: list[Diagnostic] = []
+    for given in paths:
+        root = Path(given)
+        if not root.exists():
+            problems.append(Diagnostic(file=str(given), message="no such file or directory",
+                                       code="load"))
+            continue
+        files = (sorted(p for p in root.rglob("*") if p.suffix in DOCUMENT_SUFFIXES
+                        and p.is_file()) if root.is_dir() else [root])
+        by_directory: dict[Path, list[PolicyDocument]] = {}
+        for file in files:
+            kind = _kind_of(file)
+            if kind == "RulePack":
+                problems.extend(_validate_rulepack(file))
+            elif kind == "FactSet":
+                problems.extend(_validate_facts(file))
+            elif kind == "PolicyTest":
+                from .policytest import check_test_file
+
+                problems.extend(check_test_file(file))
+            else:
+                loaded = load_policy_document(file)
+                problems.extend(loaded.problems)
+                if loaded.policy is not None:
+                    problems.extend(_compile_problems(loaded.policy))
+                by_directory.setdefault(file.parent, []).append(loaded)
+        for versions in by_directory.values():
+            if len(versions) > 1:
+                problems.extend(check_version_set(versions))
+    return sorted(set(problems))
+
+
+def _validate_rulepack(file: Path) -> list[Diagnostic]:
+    from . import loader, schemas
+
+    try:
+        document = loader.load_document(file)
+    except InputError as error:
+        return error.diagnostics
+    return schemas.validate_document(document, "rules")
+
+
+def _validate_facts(file: Path) -> list[Diagnostic]:
+    from .facts import load_facts
+
+    try:
+        load_facts([file])
+    except InputError as error:
+        return error.diagnostics
+    return []
+
+
+def _compile_problems(policy: Policy) -> list[Diagnostic]:
+    from .api import compile_versions
+
+    try:
+        compile_versions([policy])
+    except InputError as error:
+        return error.diagnostics
+    return []
