@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from .diagnostics import Diagnostic, InputError
-from .durations import duration_seconds, format_seconds, is_duration
+from .durations import duration_seconds, is_duration
 from .policy import Clause, Policy
 
 COMBINE_MODES = ("unique", "max", "min", "all", "any")
@@ -58,7 +58,7 @@ class CompiledRule:
     message: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CompiledStage:
     """All rules of one stage for one policy version."""
 
@@ -94,7 +94,7 @@ class CompiledStage:
         return definition
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CompiledPolicy:
     """Every stage of a policy version, ready to run."""
 
@@ -287,9 +287,7 @@ class _ClauseCompiler:
         value = self.term(path, ("then", "message"))
         if isinstance(value, int | float) and not isinstance(value, bool):
             return display_term(value)
-        if is_duration(value):
-            return format_seconds(duration_seconds(value))
-        return display_term(value)
+        return display_term(value)  # durations as written in the policy (48h, 60d)
 
 
 def _terms_match(clause: Clause, wanted: Mapping[str, Any]) -> bool:

@@ -250,7 +250,10 @@ class _Run:
                     "month_start": start, "month_end": end,
                     "term_start": timeutil.local_midnight(sub.term_start, tz),
                     "term_end": timeutil.local_midnight(sub.term_end + dt.timedelta(days=1), tz),
+                    # floor to 1e-9 so a month just under the target never rounds up to it
                     "availability": float(exact.quantize(Decimal("1e-9"), ROUND_FLOOR)),
+                    "availability_percent": _number(exact.quantize(Decimal("0.0001"),
+                                                                   ROUND_HALF_EVEN)),
                     "renewed": sub.renewed,
                     "requested": (customer, month) in requests,
                     "claim_deadline": deadline,

@@ -23,7 +23,7 @@ import difflib
 import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from importlib import resources
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 SCHEMA_NAMES = ("policy", "facts", "rules")
 _PACKAGE_DATA = ("_data", "schemas")
 _REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+
+_ANNOTATIONS = frozenset({"title", "description", "examples"})
+_CUTOFF = 0.7  # difflib similarity for "did you mean" hints
 
 _TYPE_WORDS = {
     "string": "text",
@@ -58,6 +61,8 @@ def load_schema(name: str) -> dict[str, Any]:
     """
     if name not in SCHEMA_NAMES:
         raise ValueError(f"unknown schema {name!r}; expected one of: {', '.join(SCHEMA_NAMES)}")
+    from importlib import resources
+
     filename = f"{name}.schema.json"
     try:
         candidate = resources.files(__package__ or "policyengine")
@@ -129,12 +134,32 @@ def _fact_validators() -> tuple[Draft7Validator, dict[str, Draft7Validator]]:
     definitions = schema["definitions"]
     checker = _format_checker()
 
-    def build(definition: str) -> Draft7Validator:
-        wrapper = {"allOf": [{"$ref": f"#/definitions/{definition}"}], "definitions": definitions}
-        return Draft7Validator(wrapper, format_checker=checker)
+    def inline(node: Any) -> Any:
+        # The fact definitions are not recursive: resolving every $ref up front halves the
+        # time per fact (no reference lookups) and drops the editor-only annotations.
+        if isinstance(node, dict):
+            if "$ref" in node:  # draft-07: siblings of $ref are ignored
+                return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            out = {}
+            for key, value in node.items():
+                if key in _ANNOTATIONS:
+                    continue
+                if key == "properties":  # a mapping of field names: keep every name
+                    out[key] = {name: inline(sub) for name, sub in value.items()}
+                else:
+                    out[key] = inline(value)
+            return out
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
 
+    generic = Draft7Validator(inline(definitions["fact"]), format_checker=checker)
     types = definitions["fact"]["properties"]["type"]["enum"]
-    return build("fact"), {fact_type: build(fact_type) for fact_type in types}
+    by_type = {
+        fact_type: Draft7Validator(inline(definitions[fact_type]), format_checker=checker)
+        for fact_type in types
+    }
+    return generic, by_type
 
 
 # -- public API -------------------------------------------------------------------------
@@ -305,7 +330,7 @@ def _unknown_fields(path: list, schema: Mapping[str, Any], value: Any) -> list[_
     for key in value:
         if key in known or any(p.search(str(key)) for p in patterns):
             continue
-        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(str(key), known, n=1, cutoff=_CUTOFF)
         if close:
             hint = f"did you mean {close[0]!r}?"
         elif known:
@@ -324,9 +349,7 @@ def _type_problem(path: list, expected: str | list[str], value: Any) -> _Problem
     words = [_TYPE_WORDS.get(t, t) for t in wanted]
     phrase = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
     hint = ""
-    if "string" in wanted and isinstance(value, int | float) and not isinstance(value, bool):
-        hint = "put the value in quotes"
-    elif "string" in wanted and hasattr(value, "as_tuple"):  # Decimal
+    if "string" in wanted and _is_number(value):
         hint = "put the value in quotes"
     return _Problem(path, f"expected {phrase}, got {_describe(value)}", hint=hint,
                     validator="type")
@@ -342,7 +365,7 @@ def _enum_problem(path: list, schema: Mapping[str, Any], options: list, value: A
     hint = ""
     if isinstance(value, str):
         close = difflib.get_close_matches(value, [o for o in options if isinstance(o, str)],
-                                          n=1, cutoff=0.6)
+                                          n=1, cutoff=_CUTOFF)
         hint = f"did you mean {close[0]!r}?" if close else ""
     return _Problem(path, message, hint=hint, validator="enum")
 
@@ -365,13 +388,13 @@ def _format_problem(path: list, format_name: str, value: Any) -> _Problem:
     if format_name == "date":
         message = f"{_show(value)} is not a real calendar date"
     elif format_name == "date-time":
-        message = f"{_show(value)} is not a valid timestamp"
+        message = f"{_show(value)} is not a real date and time"
     elif format_name == "iana-timezone":
         message = f"unknown time zone {_show(value)}"
         import zoneinfo
 
         close = difflib.get_close_matches(str(value), sorted(zoneinfo.available_timezones()),
-                                          n=1, cutoff=0.6)
+                                          n=1, cutoff=_CUTOFF)
         hint = f"did you mean {close[0]!r}?" if close else "use a name like America/New_York"
     else:
         message = f"{_show(value)} is not a valid {format_name}"
@@ -411,12 +434,16 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
 def _show(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
     if isinstance(value, bool | None):
         return _plain(value)
-    if isinstance(value, int | float) or hasattr(value, "as_tuple"):
+    if _is_number(value):
         return f"'{value}'"
     return _describe(value)
 
@@ -428,7 +455,7 @@ def _describe(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return _plain(value)
-    if isinstance(value, int | float) or hasattr(value, "as_tuple"):
+    if _is_number(value):
         return f"the number {value}"
     if isinstance(value, list):
         return "a list"
@@ -445,10 +472,39 @@ def _json_path(path: Sequence[str | int]) -> str:
 
 
 def _locate(doc: Any, path: Sequence[str | int], at_key: bool) -> tuple[int, int]:
+    """(line, column) of ``path``; of the key itself when ``at_key`` (unknown fields)."""
+    if at_key and path:
+        found = _locate_key(doc, path)
+        if found is not None:
+            return found
+    line, column = doc.locate(list(path))
+    return line, column
+
+
+def _locate_key(doc: Any, path: Sequence[str | int]) -> tuple[int, int] | None:
+    """Position of the mapping key ``path[-1]``, when the document can tell.
+
+    ``Document.locate`` points at a member's value when it starts on the key's line; for
+    an unknown field the key is what needs fixing. Uses ``Document.locate_key`` when the
+    loader offers it, else the loader's position index (``_root``/``_where``: every
+    mapping member is ``(key position, value node)``); None when neither is available.
+    """
     locate_key = getattr(doc, "locate_key", None)
-    if at_key and locate_key is not None:
-        return tuple(locate_key(list(path)))  # type: ignore[return-value]
-    return tuple(doc.locate(list(path)))  # type: ignore[return-value]
+    if callable(locate_key):
+        line, column = locate_key(list(path))
+        return line, column
+    node, where = getattr(doc, "_root", None), getattr(doc, "_where", None)
+    if node is None or where is None:
+        return None
+    try:
+        for step in path[:-1]:
+            kids = node.kids
+            node = kids[step][1] if isinstance(kids, dict) else kids[step]
+        key_position = node.kids[path[-1]][0]
+        line, column = where(key_position)
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+        return None
+    return line, column
 
 
 def _fact_subject(fact: Any) -> str:

@@ -88,14 +88,19 @@ def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResul
         key=lambda f: (f.rule, tuple(str(b.get("key")) for b in f.bindings.values())),
     )
     seen: set[Finding] = set()
+    # a finding stands only if every min/max decision its rule made is the final one
+    claims: list[tuple[Finding, list[tuple[str, str, Any]]]] = []
     for firing in ordered:
         rule = stage.rule(firing.rule)
+        made: list[tuple[str, str, Any]] = []
         for effect in rule.sets:
             subject = str(firing.bindings[effect.alias]["key"])
             value = effect.value
             if isinstance(value, FactRef):
                 value = firing.bindings[value.alias].get(value.field)
             fields = result.decisions.setdefault(subject, {})
+            if effect.combine in ("min", "max"):
+                made.append((subject, effect.field, value))
             if effect.field not in fields:
                 fields[effect.field] = value
                 result.deciders[(subject, effect.field)] = rule.name
@@ -129,5 +134,9 @@ def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResul
             )
             if finding not in seen:
                 seen.add(finding)
-                result.findings.append(finding)
+                claims.append((finding, made))
+    result.findings = [
+        finding for finding, made in claims
+        if all(result.decisions[s][f] == v for s, f, v in made)
+    ]
     return result
