@@ -108,7 +108,7 @@ def load_policies(path: str | os.PathLike[str]) -> list[Policy]:
 def parse_as_of(value: str | float | dt.datetime | None) -> float:
     """An evaluation instant: ISO text with offset, aware datetime, epoch, or None (now)."""
     if value is None:
-        return dt.datetime.now(dt.timezone.utc).timestamp()
+        return dt.datetime.now(dt.UTC).timestamp()
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, dt.datetime):

@@ -19,7 +19,10 @@ from typing import Any
 from .diagnostics import Diagnostic, InputError
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
-IMPACT_FLAGS = ("loss_of_service", "critical_function", "production_degraded", "workaround_available")
+IMPACT_FLAGS = (
+    "loss_of_service", "critical_function", "production_degraded", "workaround_available",
+)
+NOTICE_KINDS = ("scheduled_downtime", "significant_change", "high_priority_update")
 
 
 @dataclass(frozen=True)
@@ -274,7 +277,7 @@ def normalise(raw: Mapping[str, Any], where: Where) -> Any:
             raise _FieldError("customer", "'customer' must be a customer name")
         return Notice(
             id=_id(raw),
-            kind=_str(raw, "kind", ("scheduled_downtime", "significant_change", "high_priority_update")),
+            kind=_str(raw, "kind", NOTICE_KINDS),
             about=_str(raw, "about"),
             sent_at=parse_instant(_require(raw, "sent_at"), "sent_at"),
             channel=_str(raw, "channel", ("email", "phone", "portal")),

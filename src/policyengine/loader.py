@@ -8,9 +8,10 @@ ends in a traceback. Values are plain Python: ``dict``, ``list``, ``str``, ``int
 YAML is read with PyYAML's event parser (libyaml when available) and composed here, so
 that positions are kept and the YAML 1.2 core schema is applied: only ``true``/``false``
 are booleans (``yes``/``no``/``on``/``off`` stay strings), dates stay strings, floats
-become ``Decimal`` built from the source text. JSON is read with a small strict parser
-of our own (duplicate keys, NaN/Infinity and excessive nesting are refused, with
-positions). NDJSON fact files are streamed line by line.
+become ``Decimal`` built from the source text. JSON is read by ``json.loads`` with strict
+hooks; when that refuses anything, and when positions are first asked for, a small
+positional parser of our own (the reference) reads the text again, so errors and
+:meth:`Document.locate` are exact. NDJSON fact files are streamed line by line.
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ def json_path(path: Sequence[str | int]) -> str:
                 parts.append(f".{key}")
             else:
                 escaped = key.replace("\\", "\\\\").replace("'", "\\'")
-                parts.append(f"['{_one_line(escaped)}']")
+                escaped = _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", escaped)
+                parts.append(f"['{escaped}']")
     return "".join(parts)
 
 
@@ -422,7 +424,7 @@ class _Problem(Exception):
 
 
 def _make_int(digits: str, base: int, limits: Limits) -> int:
-    if sum(ch.isalnum() for ch in digits) > limits.max_int_digits:
+    if len(digits) > limits.max_int_digits:
         raise _Problem(f"number too large (more than {limits.max_int_digits} digits)")
     return int(digits, base)
 
@@ -612,7 +614,8 @@ class _YamlComposer:
                 f"{message} ({exc.context} at line {exc.context_mark.line + 1}, "
                 f"column {exc.context_mark.column + 1})"
             )
-        return _error(self.file, line, col, message, self._path())
+        # The composer's own path would be a guess here: syntax errors are reported at "$".
+        return _error(self.file, line, col, message)
 
     def _document(self, parser: Any) -> Document:
         parser.get_event()  # StreamStartEvent

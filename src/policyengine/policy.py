@@ -136,10 +136,8 @@ class Policy:
         built: dict[str, BusinessCalendar] = {}
         for clause in self.clauses_of("calendar"):
             terms = clause.terms
-            weekly = {
-                day: [(span["from"], span["to"]) for span in terms.get("weekly_hours", {}).get(day, [])]
-                for day in WEEKDAYS
-            }
+            hours = terms.get("weekly_hours") or {}
+            weekly = {day: [(s["from"], s["to"]) for s in hours.get(day) or ()] for day in WEEKDAYS}
             holidays = terms.get("holidays") or {}
             built[clause.id] = BusinessCalendar(
                 timezone=terms.get("timezone", self.timezone),
@@ -147,10 +145,8 @@ class Policy:
                 holiday_country=holidays.get("country"),
                 holiday_subdivision=holidays.get("subdivision"),
                 holiday_categories=tuple(holidays.get("categories") or ("public",)),
-                added_closures=[dt.date.fromisoformat(d) for d in terms.get("added_closures") or ()],
-                removed_closures=[
-                    dt.date.fromisoformat(d) for d in terms.get("removed_closures") or ()
-                ],
+                added_closures=_dates(terms.get("added_closures")),
+                removed_closures=_dates(terms.get("removed_closures")),
             )
         return built
 
@@ -169,3 +165,7 @@ class Policy:
         return self.effective_from <= day and (
             self.effective_until is None or day < self.effective_until
         )
+
+
+def _dates(values: Any) -> list[dt.date]:
+    return [dt.date.fromisoformat(str(v)) for v in values or ()]

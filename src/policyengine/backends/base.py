@@ -68,6 +68,18 @@ def _display(value: Any) -> str:
     return str(value)
 
 
+def _render_message(template: str, bindings: Mapping[str, Mapping[str, Any]]) -> str:
+    """Fill ``{alias.field}`` placeholders from the bound facts (no expressions)."""
+
+    def field_value(match: re.Match[str]) -> str:
+        alias, name = match.group(1), match.group(2)
+        if alias not in bindings:
+            return match.group(0)
+        return _display(bindings[alias].get(name, "?"))
+
+    return _FIELD_IN_MESSAGE.sub(field_value, template)
+
+
 def _combine(mode: str, old: Any, new: Any) -> Any:
     if mode == "max":
         return max(old, new)
@@ -118,12 +130,7 @@ def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResul
                 fields[effect.field] = combined
         if rule.outcome and rule.subject:
             bindings = firing.bindings
-            message = _FIELD_IN_MESSAGE.sub(
-                lambda m: _display(bindings[m.group(1)].get(m.group(2), "?"))
-                if m.group(1) in bindings
-                else m.group(0),
-                rule.message or "",
-            )
+            message = _render_message(rule.message or "", bindings)
             finding = Finding(
                 subject=str(bindings[rule.subject]["key"]),
                 rule=rule.rule_id,

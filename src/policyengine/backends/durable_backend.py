@@ -14,6 +14,7 @@ Field notes (docs/durable-rules.md) this adapter is built around:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -140,10 +141,8 @@ class DurableBackend:
                 return list(collector.firings)
             finally:
                 collector.firings = None
-                try:
+                with contextlib.suppress(Exception):  # it may never have been created
                     self._host.delete_state(name, sid)
-                except Exception:  # the session may never have been created
-                    pass
 
 
 _KEEP_ALIVE: list[CompiledStage] = []
