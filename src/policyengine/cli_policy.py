@@ -1,0 +1,120 @@
+"""``policyengine diff``, ``show`` and ``test``: the commands for policy authors and CI.
+
+Registered on the main group by :mod:`policyengine.cli`; like it, only prints and exits.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import click
+
+from .cli import EXIT_FINDINGS, EXIT_OK, emit, handles_errors
+
+if TYPE_CHECKING:
+    from .policy import Policy
+
+
+def _one_version(path: str) -> Policy:
+    """The single policy version in a file (or in a directory holding only one)."""
+    from .api import load_policies
+    from .diagnostics import InputError
+
+    policies = load_policies(path)
+    if len(policies) != 1:
+        versions = ", ".join(p.version for p in policies)
+        raise InputError.single(path, f"holds {len(policies)} versions ({versions}); give "
+                                "the file of one version", code="usage")
+    return policies[0]
+
+
+def register(main: click.Group) -> None:
+    """Add ``diff``, ``show`` and ``test`` to the ``policyengine`` group."""
+
+    @main.command()
+    @click.argument("old", type=click.Path())
+    @click.argument("new", type=click.Path())
+    @click.option("--facts", "fact_paths", multiple=True, type=click.Path(),
+                  help="Also compare outcomes for these facts (repeatable).")
+    @click.option("--as-of", "as_of", default=None,
+                  help="Evaluation instant for the outcome comparison (default: now).")
+    @click.option("--months", default=None, help="YYYY-MM or YYYY-MM..YYYY-MM to report.")
+    @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                  show_default=True)
+    @click.option("--output", default=None, type=click.Path(), help="Write here (atomically).")
+    @click.option("--exit-code", "exit_code", is_flag=True,
+                  help="Exit 1 when the versions differ (in terms or outcomes).")
+    @click.option("--engine", "backend", type=click.Choice(["auto", "durable", "python"]),
+                  default="auto", show_default=True, help="Rule-engine back-end.")
+    @handles_errors
+    def diff(old: str, new: str, fact_paths: tuple[str, ...], as_of: str | None,
+             months: str | None, fmt: str, output: str | None, exit_code: bool,
+             backend: str) -> int:
+        """What changed from policy version OLD to NEW: terms, and outcomes for --facts.
+
+        With --facts, the same facts are evaluated under each version alone (its
+        effective dates ignored), so every month is judged by both versions.
+        """
+        from .policydiff import compare_outcomes, diff_policies
+
+        before, after = _one_version(old), _one_version(new)
+        terms = diff_policies(before, after)
+        outcomes = (compare_outcomes(before, after, list(fact_paths), as_of=as_of,
+                                     months=months, backend=backend)
+                    if fact_paths else None)
+        if fmt == "json":
+            data = terms.to_dict()
+            if outcomes is not None:
+                data["outcomes"] = outcomes.to_dict()
+            text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = terms.render_text()
+            if outcomes is not None:
+                text += "\n" + outcomes.render_text()
+        emit(text, output)
+        differs = not terms.is_empty or (outcomes is not None and not outcomes.is_empty)
+        return EXIT_FINDINGS if exit_code and differs else EXIT_OK
+
+    @main.command()
+    @click.argument("policy", type=click.Path())
+    @click.option("--format", "fmt", type=click.Choice(["markdown", "text"]),
+                  default="markdown", show_default=True)
+    @click.option("--output", default=None, type=click.Path(), help="Write here (atomically).")
+    @handles_errors
+    def show(policy: str, fmt: str, output: str | None) -> int:
+        """Print a policy as a readable document (every version, for a directory)."""
+        from .api import load_policies
+        from .policyshow import render_policy
+
+        versions = sorted(load_policies(policy), key=lambda p: p.effective_from)
+        separator = "\n---\n\n" if fmt == "markdown" else "\n\n"
+        emit(separator.join(render_policy(p, fmt) for p in versions), output)
+        return EXIT_OK
+
+    @main.command()
+    @click.argument("paths", nargs=-1, type=click.Path())
+    @click.option("--format", "fmt", type=click.Choice(["text", "junit"]), default="text",
+                  show_default=True)
+    @click.option("--output", default=None, type=click.Path(),
+                  help="Write the report here (atomically); a summary still goes to stderr.")
+    @click.option("--rules", "rules_dir", default=None, type=click.Path(),
+                  help="Rule-pack directory (default: the shipped rules/).")
+    @click.option("--engine", "backend", type=click.Choice(["auto", "durable", "python"]),
+                  default="auto", show_default=True, help="Rule-engine back-end.")
+    @handles_errors
+    def test(paths: tuple[str, ...], fmt: str, output: str | None, rules_dir: str | None,
+             backend: str) -> int:
+        """Run policy tests (*.test.yaml files under PATHS; default: policies/).
+
+        Exit 0 when every case passes, 1 when a case fails, 2 when a file or its facts
+        cannot be used.
+        """
+        from .policytest import render_run, run_tests
+
+        run = run_tests(paths, backend=backend, rules=rules_dir)
+        emit(render_run(run, fmt), output)
+        if output or fmt == "junit":
+            click.echo(f"{run.count('pass')} passed, {run.count('fail')} failed, "
+                       f"{run.count('error')} errors", err=True)
+        return run.exit_code

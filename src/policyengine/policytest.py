@@ -1,0 +1,668 @@
+"""Policy tests: facts in, expected result rows out, checked by ``policyengine test``.
+
+A test file (``*.test.yaml``) pins what a policy decides for hand-picked facts::
+
+    apiVersion: policyengine/v1
+    kind: PolicyTest
+    policy: .                      # relative to this file; default: the directory it is in
+    as_of: "2026-11-27T12:00:00-05:00"   # default for every case (optional)
+    facts: [...]                   # facts shared by every case (optional)
+    cases:
+      - name: a month at exactly 99.0% is met
+        facts: [...]               # inline facts, and/or
+        facts_file: tests/oct.yaml # a fact file, relative to this file (or a list of them)
+        as_of: "2026-11-27T12:00:00-05:00"
+        months: "2026-10"          # optional, as --months
+        expect:                    # section -> rows; each must match some actual row
+          availability:
+            - {customer: acme, month: "2026-10", met: true}
+        expect_absent:             # section -> rows; none may match any actual row
+          credits:
+            - {customer: acme, month: "2026-10"}
+
+An expected row matches an actual row when every key it gives is equal (keys it leaves out
+are not compared). Numbers compare by value (``83.33`` matches ``"83.33"``), timestamps by
+instant. Sections are those of ``policyengine evaluate --format json``: ``availability``,
+``credits``, ``tickets``, ``obligations``, ``entitlements``, ``findings`` and ``policy``.
+
+Fact files for tests belong under a ``tests/`` folder next to the policy (a policy
+directory treats every other YAML file in it as a policy version).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Diagnostic, InputError
+
+TEST_SUFFIXES = (".test.yaml", ".test.yml")
+DEFAULT_PATH = "policies"
+API_VERSION = "policyengine/v1"
+FORMATS = ("text", "junit")
+_TOP_KEYS = ("apiVersion", "kind", "metadata", "policy", "as_of", "months", "facts", "cases")
+_CASE_KEYS = ("name", "description", "facts", "facts_file", "as_of", "months", "expect",
+              "expect_absent")
+
+
+def _section_fields() -> dict[str, tuple[str, ...]]:
+    from .results import AvailabilityRow, CreditRow, EntitlementRow, ObligationRow, TicketRow
+
+    def names(row_type: Any, skip: Sequence[str] = ()) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(row_type) if f.name not in skip)
+
+    return {
+        "availability": names(AvailabilityRow),
+        "credits": names(CreditRow),
+        "tickets": names(TicketRow),
+        "obligations": names(ObligationRow),
+        "entitlements": names(EntitlementRow),
+        "findings": ("rule", "clause", "subject", "outcome", "message"),
+        "policy": ("name", "version"),
+    }
+
+
+# Fields that name a row, shown above its column when a case fails.
+_IDENTITY = {
+    "availability": ("customer", "month"),
+    "credits": ("customer", "month"),
+    "tickets": ("id",),
+    "obligations": ("obligation", "subject", "customer"),
+    "entitlements": ("id",),
+    "findings": ("rule", "subject"),
+    "policy": ("name", "version"),
+}
+
+
+# -- the model ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TestCase:
+    """One case of a test file, with where it is (for messages)."""
+
+    __test__ = False  # not a pytest class
+
+    name: str
+    index: int
+    line: int
+    facts: tuple[tuple[Mapping[str, Any], tuple[int, int], int], ...]  # (fact, (line, col), i)
+    facts_files: tuple[Path, ...]
+    as_of: str
+    months: Any
+    expect: Mapping[str, Sequence[Mapping[str, Any]]]
+    expect_absent: Mapping[str, Sequence[Mapping[str, Any]]]
+
+
+@dataclass(frozen=True)
+class TestFile:
+    """A loaded, checked test file."""
+
+    __test__ = False  # not a pytest class
+
+    path: Path
+    display: str
+    policy: Path
+    cases: tuple[TestCase, ...]
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """An expectation that did not hold: ``missing`` (no row matched an ``expect`` row) or
+    ``present`` (a row matched an ``expect_absent`` row). ``rows`` are the closest actual
+    rows (missing) or the offending ones (present)."""
+
+    section: str
+    kind: str
+    expected: Mapping[str, Any]
+    rows: tuple[Mapping[str, Any], ...]
+    total_rows: int
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """The outcome of one case: ``pass``, ``fail`` or ``error`` (bad facts)."""
+
+    file: str
+    name: str
+    line: int
+    status: str
+    mismatches: tuple[Mismatch, ...] = ()
+    problems: tuple[Diagnostic, ...] = ()
+    seconds: float = 0.0
+
+
+@dataclass
+class TestRun:
+    """Every case of every file run; ``exit_code`` is what ``policyengine test`` returns."""
+
+    __test__ = False  # not a pytest class
+
+    results: list[CaseResult] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def exit_code(self) -> int:
+        """2 when a case could not run (bad input), 1 when one failed, else 0."""
+        if self.count("error"):
+            return 2
+        return 1 if self.count("fail") else 0
+
+
+# -- checking and loading -----------------------------------------------------------------------
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+class _Checker:
+    """Collects located problems in one test file."""
+
+    def __init__(self, document: Any):
+        self.document = document
+        self.problems: list[Diagnostic] = []
+
+    def add(self, path: Sequence[str | int], message: str, hint: str = "",
+            code: str = "test") -> None:
+        from .loader import json_path
+
+        line, column = self.document.locate(tuple(path))
+        self.problems.append(Diagnostic(file=self.document.file, line=line, column=column,
+                                        path=json_path(path), message=message, code=code,
+                                        hint=hint))
+
+    def keys(self, value: Mapping[str, Any], allowed: Sequence[str],
+             path: Sequence[str | int], what: str) -> None:
+        for key in value:
+            if key not in allowed:
+                self.add((*path, key), f"unknown {what} key {key!r}",
+                         _did_you_mean(str(key), allowed) or f"expected one of "
+                         f"{', '.join(allowed)}")
+
+
+def _load(path: Path, display: str) -> tuple[TestFile | None, list[Diagnostic]]:
+    from . import loader
+
+    try:
+        document = loader.load_document(path, display_name=display)
+    except InputError as error:
+        return None, list(error.diagnostics)
+    check = _Checker(document)
+    data = document.data
+    if not isinstance(data, Mapping):
+        check.add((), "a policy test file is a mapping with apiVersion, kind: PolicyTest "
+                      "and cases")
+        return None, check.problems
+    if data.get("apiVersion") != API_VERSION:
+        check.add(("apiVersion",), f"apiVersion must be {API_VERSION!r}")
+    if data.get("kind") != "PolicyTest":
+        check.add(("kind",), "kind must be 'PolicyTest'")
+    check.keys(data, _TOP_KEYS, (), "test file")
+    base = path.parent
+    policy_value = data.get("policy", ".")
+    policy = base
+    if not isinstance(policy_value, str) or not policy_value:
+        check.add(("policy",), "policy must be a path (to a policy file or version directory)")
+    else:
+        policy = (base / policy_value)
+        if not policy.exists():
+            check.add(("policy",), f"no such policy file or directory: {policy_value!r} "
+                                   f"(relative to {display})")
+    default_as_of = data.get("as_of")
+    if default_as_of is not None:
+        _check_as_of(check, ("as_of",), default_as_of)
+    if data.get("months") is not None:
+        _check_months(check, ("months",), data["months"])
+    shared = _fact_list(check, ("facts",), data.get("facts"))
+    cases_value = data.get("cases")
+    cases: list[TestCase] = []
+    if not isinstance(cases_value, list) or not cases_value:
+        check.add(("cases",), "cases must be a non-empty list of test cases")
+        cases_value = []
+    sections = _section_fields()
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(cases_value):
+        where = ("cases", index)
+        line = document.locate(where)[0]
+        if not isinstance(raw, Mapping):
+            check.add(where, "a test case is a mapping with name, facts, as_of and expect")
+            continue
+        check.keys(raw, _CASE_KEYS, where, "test case")
+        name = raw.get("name")
+        if not isinstance(name, str) or not name.strip():
+            check.add((*where, "name"), "every case needs a name")
+            name = f"case {index + 1}"
+        elif name in seen:
+            check.add((*where, "name"), f"duplicate case name {name!r} (first at line "
+                                        f"{seen[name]})")
+        else:
+            seen[name] = line
+        own = _fact_list(check, (*where, "facts"), raw.get("facts"))
+        files = _fact_files(check, (*where, "facts_file"), raw.get("facts_file"), base)
+        if not own and not files and not shared:
+            check.add(where, f"case {name!r} has no facts (give facts or facts_file)")
+        as_of = raw.get("as_of", default_as_of)
+        if as_of is None:
+            check.add(where, f"case {name!r} needs as_of (the evaluation instant), so that "
+                             "it gives the same answer on every day it runs")
+        elif "as_of" in raw:
+            _check_as_of(check, (*where, "as_of"), as_of)
+        months = raw.get("months", data.get("months"))
+        if "months" in raw and months is not None:
+            _check_months(check, (*where, "months"), months)
+        expect = _expectations(check, (*where, "expect"), raw.get("expect"), sections)
+        absent = _expectations(check, (*where, "expect_absent"), raw.get("expect_absent"),
+                               sections)
+        if not expect and not absent:
+            check.add(where, f"case {name!r} expects nothing (give expect or expect_absent)")
+        cases.append(TestCase(
+            name=name, index=index, line=line,
+            facts=tuple(shared) + tuple(own), facts_files=tuple(files),
+            as_of=str(as_of), months=months, expect=expect, expect_absent=absent,
+        ))
+    if check.problems:
+        return None, check.problems
+    return TestFile(path, display, policy, tuple(cases)), []
+
+
+def _check_as_of(check: _Checker, path: Sequence[str | int], value: Any) -> None:
+    from .facts import parse_instant
+
+    try:
+        parse_instant(value, "as_of")
+    except Exception as error:  # the facts layer raises its own field error type
+        check.add(path, f"as_of: {error}")
+
+
+def _check_months(check: _Checker, path: Sequence[str | int], value: Any) -> None:
+    from .api import parse_months
+
+    if not (isinstance(value, str) or (isinstance(value, list)
+                                       and all(isinstance(v, str) for v in value))):
+        check.add(path, "months must be YYYY-MM, YYYY-MM..YYYY-MM or a list of them")
+        return
+    try:
+        parse_months(value)
+    except InputError as error:
+        check.add(path, error.diagnostics[0].message)
+
+
+def _fact_list(check: _Checker, path: tuple[str | int, ...],
+               value: Any) -> list[tuple[Mapping[str, Any], tuple[int, int], int]]:
+    """Inline facts with their positions; each is checked as a fact here."""
+    from .facts import FactSetBuilder, Where
+
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        check.add(path, "facts must be a list of facts (each a mapping with a type)")
+        return []
+    out = []
+    builder = FactSetBuilder()
+    for index, fact in enumerate(value):
+        line, column = check.document.locate((*path, index))
+        if not isinstance(fact, Mapping):
+            check.add((*path, index), "a fact must be a mapping with a 'type'")
+            continue
+        builder.add(fact, Where(check.document.file, line, column, index))
+        out.append((fact, (line, column), index))
+    # references between facts are checked when a case runs (shared + own facts together)
+    check.problems.extend(builder.problems)
+    return out
+
+
+def _fact_files(check: _Checker, path: tuple[str | int, ...], value: Any,
+                base: Path) -> list[Path]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    files = []
+    for index, item in enumerate(items):
+        where = (*path, index) if isinstance(value, list) else path
+        if not isinstance(item, str) or not item:
+            check.add(where, "facts_file must be a path (or a list of paths)")
+            continue
+        file = base / item
+        if not file.is_file():
+            check.add(where, f"no such fact file: {item!r} (relative to the test file)")
+            continue
+        files.append(file)
+    return files
+
+
+def _expectations(check: _Checker, path: tuple[str | int, ...], value: Any,
+                  sections: Mapping[str, Sequence[str]]) -> dict[str, list[Mapping[str, Any]]]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        check.add(path, f"{path[-1]} must map result sections ({', '.join(sections)}) to "
+                        "lists of rows")
+        return {}
+    out: dict[str, list[Mapping[str, Any]]] = {}
+    for section, rows in value.items():
+        if section not in sections:
+            check.add((*path, section), f"unknown result section {section!r}",
+                      _did_you_mean(str(section), sections) or
+                      f"expected one of {', '.join(sections)}")
+            continue
+        if not isinstance(rows, list):
+            check.add((*path, section), f"{section} must be a list of rows")
+            continue
+        kept = []
+        for index, row in enumerate(rows):
+            where = (*path, section, index)
+            if not isinstance(row, Mapping) or not row:
+                check.add(where, "an expected row is a mapping of field: value (at least one)")
+                continue
+            for key in row:
+                if key not in sections[section]:
+                    check.add((*where, key), f"{section} rows have no field {key!r}",
+                              _did_you_mean(str(key), sections[section])
+                              or f"fields: {', '.join(sections[section])}")
+            kept.append(row)
+        out[str(section)] = kept
+    return out
+
+
+def check_test_file(path: str | os.PathLike[str]) -> list[Diagnostic]:
+    """Structure problems of one PolicyTest file (for ``policyengine validate``)."""
+    return _load(Path(path), os.fspath(path))[1]
+
+
+def load_test_file(path: str | os.PathLike[str]) -> TestFile:
+    """Load and check a test file; InputError (every problem) when it is not valid."""
+    loaded, problems = _load(Path(path), os.fspath(path))
+    if problems or loaded is None:
+        raise InputError(problems)
+    return loaded
+
+
+def discover(paths: Sequence[str | os.PathLike[str]] = ()) -> list[Path]:
+    """Test files: each file given, and every ``*.test.yaml`` below each directory given."""
+    found: list[Path] = []
+    problems: list[Diagnostic] = []
+    for given in paths or (DEFAULT_PATH,):
+        root = Path(given)
+        if root.is_dir():
+            found += sorted(p for p in root.rglob("*") if p.is_file()
+                            and p.name.endswith(TEST_SUFFIXES))
+        elif root.is_file():
+            found.append(root)
+        else:
+            problems.append(Diagnostic(file=os.fspath(given), message="no such file or "
+                                       "directory", code="load"))
+    if problems:
+        raise InputError(problems)
+    if not found:
+        where = ", ".join(os.fspath(p) for p in paths) or DEFAULT_PATH
+        raise InputError.single(where, "no policy tests found (files named *.test.yaml)",
+                                code="load")
+    return found
+
+
+# -- running ------------------------------------------------------------------------------------
+def values_equal(expected: Any, actual: Any) -> bool:
+    """Whether an expected value matches an actual one (see module docstring)."""
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return isinstance(expected, bool) and isinstance(actual, bool) and expected == actual
+    if expected is None or actual is None:
+        return expected is None and actual is None
+    if isinstance(expected, list | tuple) or isinstance(actual, list | tuple):
+        return (isinstance(expected, list | tuple) and isinstance(actual, list | tuple)
+                and len(expected) == len(actual)
+                and all(values_equal(e, a) for e, a in zip(expected, actual, strict=True)))
+    numbers = (int, float, Decimal)
+    if isinstance(expected, numbers) or isinstance(actual, numbers):
+        try:
+            return Decimal(str(expected)) == Decimal(str(actual))
+        except InvalidOperation:
+            return False
+    if isinstance(expected, str) and isinstance(actual, str):
+        if expected == actual:
+            return True
+        left, right = _instant(expected), _instant(actual)
+        return left is not None and left == right
+    return bool(expected == actual)
+
+
+def _instant(text: str) -> dt.datetime | None:
+    if "T" not in text:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
+
+
+def _matches(expected: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
+    return all(key in row and values_equal(value, row[key]) for key, value in expected.items())
+
+
+def _score(expected: Mapping[str, Any], row: Mapping[str, Any]) -> int:
+    return sum(1 for key, value in expected.items() if key in row and values_equal(value, row[key]))
+
+
+def check_expectations(case: TestCase, actual: Mapping[str, Sequence[Mapping[str, Any]]],
+                       closest: int = 2) -> list[Mismatch]:
+    """Every expectation of a case that the actual result rows do not satisfy."""
+    mismatches: list[Mismatch] = []
+    for section, rows in case.expect.items():
+        have = actual.get(section, [])
+        for expected in rows:
+            if any(_matches(expected, row) for row in have):
+                continue
+            ranked = sorted(range(len(have)), key=lambda i: (-_score(expected, have[i]), i))
+            mismatches.append(Mismatch(section, "missing", expected,
+                                       tuple(have[i] for i in ranked[:closest]), len(have)))
+    for section, rows in case.expect_absent.items():
+        have = actual.get(section, [])
+        for expected in rows:
+            found = [row for row in have if _matches(expected, row)]
+            if found:
+                mismatches.append(Mismatch(section, "present", expected, tuple(found),
+                                           len(have)))
+    return mismatches
+
+
+def _fact_set(case: TestCase, test: TestFile) -> Any:
+    from .facts import FactSetBuilder, Where, _raw_facts
+
+    builder = FactSetBuilder()
+    for file in case.facts_files:
+        for raw, where, _ in _raw_facts(file, os.fspath(file)):
+            builder.add(raw, where)
+    for raw, (line, column), index in case.facts:
+        builder.add(raw, Where(test.display, line, column, index))
+    return builder.finish()
+
+
+def run_case(engine: Any, test: TestFile, case: TestCase) -> CaseResult:
+    """Evaluate one case's facts and check its expectations."""
+    started = time.perf_counter()
+    try:
+        evaluation = engine.evaluate(_fact_set(case, test), as_of=case.as_of,
+                                     months=case.months)
+    except InputError as error:
+        return CaseResult(test.display, case.name, case.line, "error",
+                          problems=tuple(error.diagnostics),
+                          seconds=time.perf_counter() - started)
+    mismatches = check_expectations(case, evaluation.to_dict())
+    return CaseResult(test.display, case.name, case.line, "fail" if mismatches else "pass",
+                      tuple(mismatches), seconds=time.perf_counter() - started)
+
+
+def run_tests(paths: Sequence[str | os.PathLike[str]] = (), *, backend: str = "auto",
+              rules: str | os.PathLike[str] | None = None) -> TestRun:
+    """Discover, check and run policy tests; InputError when a file cannot be used."""
+    from .api import Engine
+
+    files = discover(paths)
+    tests: list[TestFile] = []
+    problems: list[Diagnostic] = []
+    for file in files:
+        loaded, found = _load(file, os.fspath(file))
+        problems += found
+        if loaded is not None:
+            tests.append(loaded)
+    if problems:
+        raise InputError(problems)
+    engines: dict[Path, Any] = {}
+    run = TestRun(files=[t.display for t in tests])
+    for test in tests:
+        key = test.policy.resolve()
+        if key not in engines:
+            engines[key] = Engine.load(test.policy, rules=rules, backend=backend)
+        for case in test.cases:
+            run.results.append(run_case(engines[key], test, case))
+    return run
+
+
+# -- reporting ----------------------------------------------------------------------------------
+def _cell(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _identity(section: str, row: Mapping[str, Any]) -> str:
+    return " ".join(_cell(row.get(k)) for k in _IDENTITY.get(section, ()) if k in row)
+
+
+def render_mismatch(mismatch: Mismatch) -> list[str]:
+    """The expected row beside the closest actual rows; ``!`` marks a differing field."""
+    expected = mismatch.expected
+    if mismatch.kind == "missing":
+        if not mismatch.rows:
+            head = f"{mismatch.section}: expected a row like this, but there are no " \
+                   f"{mismatch.section} rows"
+        else:
+            head = (f"{mismatch.section}: no row matches; expected beside the closest "
+                    f"{len(mismatch.rows)} of {mismatch.total_rows} actual rows")
+    else:
+        head = (f"{mismatch.section}: expected no row like this, but {len(mismatch.rows)} "
+                f"match")
+    keys = list(expected)
+    columns = [[_cell(expected[k]) for k in keys]]
+    titles = ["expected"]
+    for number, row in enumerate(mismatch.rows, 1):
+        label = "actual" if len(mismatch.rows) == 1 else f"actual #{number}"
+        identity = _identity(mismatch.section, row)
+        titles.append(f"{label} ({identity})" if identity else label)
+        column = []
+        for key in keys:
+            if key not in row:
+                column.append("✗ (no such field)")
+            elif mismatch.kind == "missing" and not values_equal(expected[key], row[key]):
+                column.append(f"✗ {_cell(row[key])}")
+            else:
+                column.append(_cell(row[key]))
+        columns.append(column)
+    widths = [max(len("field"), *(len(k) for k in keys))]
+    widths += [max(len(title), *(len(cell) for cell in column))
+               for title, column in zip(titles, columns, strict=True)]
+    lines = [head]
+
+    def line(gutter: str, cells: Sequence[str]) -> str:
+        return (f"  {gutter} " + " | ".join(c.ljust(w) for c, w in zip(cells, widths,
+                                                                         strict=True))).rstrip()
+
+    lines.append(line(" ", ["field", *titles]))
+    lines.append(line(" ", ["-" * w for w in widths]))
+    for index, key in enumerate(keys):
+        cells = [key, *(column[index] for column in columns)]
+        differs = any(cell.startswith("✗") for cell in cells[2:])
+        lines.append(line("!" if differs else " ", cells))
+    return lines
+
+
+def render_case(result: CaseResult) -> list[str]:
+    """``PASS``/``FAIL``/``ERROR`` line for a case, with the details of a failure."""
+    label = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}[result.status]
+    lines = [f"{label:<5} {result.file}:{result.line}: {result.name}"]
+    for mismatch in result.mismatches:
+        lines += [f"      {text}" for text in render_mismatch(mismatch)]
+    for problem in result.problems:
+        lines.append(f"      {problem.render()}")
+    return lines
+
+
+def render_text(run: TestRun) -> str:
+    """Every case, then a summary line."""
+    lines: list[str] = []
+    for result in run.results:
+        lines += render_case(result)
+    summary = (f"{run.count('pass')} passed, {run.count('fail')} failed"
+               + (f", {run.count('error')} errors" if run.count("error") else "")
+               + f" ({len(run.results)} cases in {len(run.files)} files)")
+    lines += ["", summary]
+    return "\n".join(lines) + "\n"
+
+
+def render_junit(run: TestRun) -> str:
+    """JUnit XML: a testsuite per test file, a testcase per case."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("testsuites", name="policyengine test",
+                      tests=str(len(run.results)), failures=str(run.count("fail")),
+                      errors=str(run.count("error")),
+                      time=f"{sum(r.seconds for r in run.results):.3f}")
+    for file in run.files:
+        results = [r for r in run.results if r.file == file]
+        suite = ET.SubElement(root, "testsuite", name=file, tests=str(len(results)),
+                              failures=str(sum(r.status == "fail" for r in results)),
+                              errors=str(sum(r.status == "error" for r in results)),
+                              skipped="0", time=f"{sum(r.seconds for r in results):.3f}")
+        for result in results:
+            case = ET.SubElement(suite, "testcase", classname=file, name=result.name,
+                                 file=file, line=str(result.line), time=f"{result.seconds:.3f}")
+            details = "\n".join(render_case(result)[1:])
+            if result.status == "fail":
+                failure = ET.SubElement(case, "failure", type="PolicyTestFailure",
+                                        message=f"{len(result.mismatches)} expectation(s) "
+                                                "not met")
+                failure.text = details
+            elif result.status == "error":
+                error = ET.SubElement(case, "error", type="InputError",
+                                      message=result.problems[0].render()
+                                      if result.problems else "error")
+                error.text = details
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") \
+        + "\n"
+
+
+def render_run(run: TestRun, fmt: str = "text") -> str:
+    """``text`` or ``junit``."""
+    if fmt == "junit":
+        return render_junit(run)
+    if fmt == "text":
+        return render_text(run)
+    raise ValueError(f"unknown format {fmt!r} (use one of {', '.join(FORMATS)})")
+
+
+__all__ = [
+    "CaseResult",
+    "Mismatch",
+    "TestCase",
+    "TestFile",
+    "TestRun",
+    "check_expectations",
+    "check_test_file",
+    "discover",
+    "load_test_file",
+    "render_run",
+    "run_case",
+    "run_tests",
+    "values_equal",
+]
