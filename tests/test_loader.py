@@ -296,16 +296,16 @@ YAML_REFUSALS = [
         "$.b['<<'][1]",
         id="merge-list-with-scalar",
     ),
-    pytest.param("a: *nope\n", 1, 4, "alias '*nope' refers to an undefined anchor", "$.a", id="alias"),
+    pytest.param(
+        "a: *nope\n", 1, 4, "alias '*nope' refers to an undefined anchor", "$.a", id="alias"
+    ),
     pytest.param(
         "a: &x [1, *x]\n", 1, 11, "alias '*x' refers to a node containing it", "$.a[1]", id="cycle"
     ),
     pytest.param(
         "a: &x 1\nb: &x 2\n", 2, 4, "duplicate anchor '&x' (first at line 1)", "$.b", id="anchor"
     ),
-    pytest.param(
-        "a: 1\n---\nb: 2\n", 2, 1, "expected one document", "$", id="second-document"
-    ),
+    pytest.param("a: 1\n---\nb: 2\n", 2, 1, "expected one document", "$", id="second-document"),
     pytest.param("a: 1\n---\n", 2, 1, "expected one document", "$", id="second-empty-document"),
     pytest.param("", 1, 1, "empty document", "$", id="empty-file"),
     pytest.param("\n\n   \n", 1, 1, "empty document", "$", id="blank-file"),
@@ -323,12 +323,8 @@ YAML_REFUSALS = [
     pytest.param(
         'a: "\\e"\n', 1, 4, "string contains control character U+001B", "$.a", id="escaped-esc"
     ),
-    pytest.param(
-        "\ufeffa: 1\n", 1, 1, "file starts with a byte-order mark", "$", id="bom-in-str"
-    ),
-    pytest.param(
-        "a: x\ud800\n", 1, 5, "unpaired surrogate", "$", id="lone-surrogate-in-str"
-    ),
+    pytest.param("\ufeffa: 1\n", 1, 1, "file starts with a byte-order mark", "$", id="bom-in-str"),
+    pytest.param("a: x\ud800\n", 1, 5, "unpaired surrogate", "$", id="lone-surrogate-in-str"),
 ]
 
 
@@ -347,9 +343,7 @@ def test_non_string_key_message_tells_to_quote(backend: type) -> None:
     diagnostic = refused("yes: 1\n2024: x\n")
     assert (diagnostic.line, diagnostic.column) == (2, 1)
     assert diagnostic.hint == "quote the key"
-    assert diagnostic.render() == (
-        "p.yaml:2:1: $: mapping keys must be strings (quote the key)"
-    )
+    assert diagnostic.render() == ("p.yaml:2:1: $: mapping keys must be strings (quote the key)")
 
 
 def test_keys_that_look_like_other_types_but_are_strings(backend: type) -> None:
@@ -427,7 +421,13 @@ def test_deep_block_nesting_refused(backend: type) -> None:
 
 def test_very_deep_nesting_does_not_recurse(backend: type) -> None:
     diagnostic = refused("a: " + "[" * 100_000)
-    assert (diagnostic.line, diagnostic.column) == (1, 68)
+    assert "nesting" in diagnostic.message
+    if backend.__name__ == "_PyEventLoader":
+        # The mapping is level 1, so the 64th bracket (column 67) is level 65.
+        assert (diagnostic.line, diagnostic.column) == (1, 67)
+    else:
+        # libyaml looks ahead on the line and stops at its own limit of 1000 levels.
+        assert (diagnostic.line, diagnostic.column) == (1, 1003)
 
 
 def test_alias_expansion_counts_towards_depth(backend: type) -> None:
@@ -508,7 +508,7 @@ LOCATE_CASES = [
     pytest.param(["spec", "tiers", 1], (7, 7), id="flow-item"),
     pytest.param(["spec", "tiers", 1, "hours"], (7, 29), id="flow-member"),
     pytest.param(["spec", "target"], (8, 3), id="value-on-next-line-points-at-key"),
-    pytest.param(["spec", "quoted key", 1], (10, 22), id="quoted-key-member"),
+    pytest.param(["spec", "quoted key", 1], (10, 21), id="quoted-key-member"),
     pytest.param(["spec", "tiers", 0, "missing"], (5, 7), id="missing-key-falls-back"),
     pytest.param(["spec", "tiers", 9, "hours"], (4, 3), id="bad-index-falls-back"),
     pytest.param(["spec", "tiers", "0"], (4, 3), id="string-step-in-sequence"),
@@ -567,26 +567,24 @@ JSON_REFUSALS = [
     ),
     pytest.param('{"n": 1e400}', 1, 7, "number too large", "$.n", id="huge-exponent"),
     pytest.param('{"n": 1e99999}', 1, 7, "number out of range", "$.n", id="absurd-exponent"),
-    pytest.param(
-        "[" * 65 + "]" * 65, 1, 65, "nesting is deeper than 64 levels", None, id="deep"
-    ),
-    pytest.param(
-        "[" * 100_000, 1, 65, "nesting is deeper than 64 levels", None, id="very-deep"
-    ),
+    pytest.param("[" * 65 + "]" * 65, 1, 65, "nesting is deeper than 64 levels", None, id="deep"),
+    pytest.param("[" * 100_000, 1, 65, "nesting is deeper than 64 levels", None, id="very-deep"),
     pytest.param("", 1, 1, "empty document", "$", id="empty"),
     pytest.param(" \n\t\n", 1, 1, "empty document", "$", id="blank"),
     pytest.param('{"a": 1,}', 1, 9, "expected a string in double quotes", "$", id="trailing-comma"),
-    pytest.param("[1, 2,]", 1, 7, "expected a JSON value, found ']'", "$[2]", id="trailing-comma-arr"),
+    pytest.param(
+        "[1, 2,]", 1, 7, "expected a JSON value, found ']'", "$[2]", id="trailing-comma-arr"
+    ),
     pytest.param('{"a" 1}', 1, 6, "expected ':' after object key", "$.a", id="missing-colon"),
     pytest.param("{'a': 1}", 1, 2, "expected a string in double quotes", "$", id="single-quotes"),
-    pytest.param('{a: 1}', 1, 2, "expected a string in double quotes", "$", id="bare-key"),
-    pytest.param('[1 2]', 1, 4, "expected ',' or ']'", "$", id="missing-comma"),
+    pytest.param("{a: 1}", 1, 2, "expected a string in double quotes", "$", id="bare-key"),
+    pytest.param("[1 2]", 1, 4, "expected ',' or ']'", "$", id="missing-comma"),
     pytest.param('{"a": [1, 2}', 1, 12, "expected ',' or ']'", "$.a", id="mismatched-bracket"),
     pytest.param("[1, 2", 1, 6, "unexpected end of file", "$", id="truncated"),
     pytest.param('{"a": "abc', 1, 7, "unterminated string", "$.a", id="unterminated-string"),
     pytest.param('["a\tb"]', 1, 4, "control character in string", "$[0]", id="raw-tab-in-string"),
     pytest.param('["a\\qb"]', 1, 4, "invalid backslash escape", "$[0]", id="bad-escape"),
-    pytest.param('["\\u12"]', 1, 3, "invalid unicode escape", "$[0]", id="short-unicode-escape"),
+    pytest.param('["\\u12"]', 1, 4, "invalid unicode escape", "$[0]", id="short-unicode-escape"),
     pytest.param('["\\ud800"]', 1, 2, "unpaired surrogate", "$[0]", id="lone-surrogate"),
     pytest.param('{"\\udc00": 1}', 1, 2, "unpaired surrogate", "$", id="lone-surrogate-key"),
     pytest.param('["\\u0000"]', 1, 2, "control character U+0000", "$[0]", id="escaped-nul"),
@@ -666,33 +664,38 @@ json_values = st.recursive(
     | st.integers(min_value=-(10**29), max_value=10**29)
     | st.decimals(allow_nan=False, allow_infinity=False, places=4, max_value=10**9)
     | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
 
-def _dump(value: Any) -> str:
+def _dump(value: Any, ascii_only: bool) -> str:
+    """JSON text for ``value``; decimals are written with their digits (never floats)."""
     if isinstance(value, Decimal):
         return str(value) if "E" not in str(value) and "." in str(value) else f"{value:.4f}"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(k)}: {_dump(v)}" for k, v in value.items()) + "}"
+        members = (
+            f"{json.dumps(k, ensure_ascii=ascii_only)}: {_dump(v, ascii_only)}"
+            for k, v in value.items()
+        )
+        return "{" + ", ".join(members) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(_dump(v) for v in value) + "]"
-    return json.dumps(value)
+        return "[" + ", ".join(_dump(v, ascii_only) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=ascii_only)
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(json_values, st.booleans())
 def test_json_round_trip_fast_and_reference_agree(value: Any, ascii_only: bool) -> None:
-    source = _dump(value)
-    if ascii_only:
-        source = json.dumps(json.loads(source, parse_float=Decimal), ensure_ascii=True)
-        source = _dump(json.loads(source, parse_float=Decimal))
-    try:
-        fast = loader._fast_json(source, LIMITS)
-    except Exception as exc:  # pragma: no cover - would be a bug
-        pytest.fail(f"fast path raised {exc!r}")
+    source = _dump(value, ascii_only)
+    if loader._BAD_CHAR.search(source):
+        # Raw control characters are refused before either parser runs.
+        with pytest.raises(InputError, match="control character|surrogate"):
+            load_text(source, "f.json", kind="json")
+        return
+    fast = loader._fast_json(source, LIMITS)
     try:
         reference = loader._JsonParser(
             source, "f.json", LIMITS, loader._offset_where(loader._line_starts(source))
@@ -738,7 +741,11 @@ def test_arbitrary_bytes_never_crash(data: bytes, kind: str) -> None:
 YAMLISH = st.text(alphabet=":-[]{},&*!|>'\"#?<% \n\tabyn01.~@`\\", max_size=60)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(YAMLISH)
 def test_arbitrary_yaml_text_never_crashes(backend: type, source: str) -> None:
     try:
@@ -871,9 +878,7 @@ NDJSON_REFUSALS = [
     pytest.param(
         b'{"n": 1234567890123456789012345678901}\n', 1, 7, "number too large", id="huge-int"
     ),
-    pytest.param(
-        b'{"a": ' + b"[" * 70 + b"]" * 70 + b"}\n", 1, 71, "nesting is deeper", id="deep"
-    ),
+    pytest.param(b'{"a": ' + b"[" * 70 + b"]" * 70 + b"}\n", 1, 70, "nesting is deeper", id="deep"),
 ]
 
 

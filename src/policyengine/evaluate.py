@@ -167,6 +167,7 @@ class _Run:
                     rank = emergency_seen[(customer, month)]
                 sub = self.saas[customer]
                 window = {
+                    **_scalars(down.extra),
                     "type": "window", "key": key, "customer": customer, "downtime": down.id,
                     "cause": down.cause, "maintenance": down.maintenance,
                     "start": down.start, "end": down.end, "duration": down.end - down.start,
@@ -327,6 +328,7 @@ class _Run:
             version = self.versions.at(ticket.opened_at, f"ticket {ticket.id}")
             version_of[ticket.id] = version
             fact: dict[str, Any] = {
+                **_scalars(ticket.extra),
                 "type": "ticket", "key": ticket.id, "customer": ticket.customer,
                 "assigned": ticket.severity is not None,
                 "has_impact": ticket.impact is not None,
@@ -344,6 +346,7 @@ class _Run:
             version = version_of[ticket.id]
             level = severities.get(ticket.id, "severity")
             fact = {
+                **_scalars(ticket.extra),
                 "type": "ticket", "key": ticket.id, "customer": ticket.customer,
                 "as_of": self.as_of, "has_impact": ticket.impact is not None,
                 "responded": ticket.first_response_at is not None,
@@ -472,6 +475,7 @@ class _Run:
             version = self.versions.at(request.requested_at, f"update request {request.id}")
             version_of[request.id] = version
             facts[version][request.customer].append({
+                **_scalars(request.extra),
                 "type": "update_request", "key": request.id, "customer": request.customer,
                 "license": sub.license, "support": sub.support,
             })
@@ -490,6 +494,15 @@ class _Run:
                 id=request.id, customer=request.customer, entitled=bool(entitled),
                 reason=reason, policy_version=self.use(version_of[request.id]),
             ))
+
+
+def _scalars(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """Unknown fact fields that rules can read (scalars only; our own fields win)."""
+    return {
+        k: (float(v) if isinstance(v, Decimal) else v)
+        for k, v in extra.items()
+        if isinstance(v, str | int | float | bool | Decimal)
+    }
 
 
 def _impact_flags() -> tuple[str, ...]:

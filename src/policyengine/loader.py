@@ -902,10 +902,10 @@ def _load_json(text: str, file: str, limits: Limits) -> Document:
 
 
 _FAILED = object()
-# \\u escapes of control characters, surrogates or non-characters: left to the positional
-# parser, which checks them (surrogates must pair up; controls other than TAB/LF/CR are
-# refused, as they are in the raw text).
-_SUSPICIOUS_ESCAPE = re.compile(r"\\u(?:00[0189]|007[fF]|[dD][89a-fA-F]|[fF]{3}[eEfF])")
+# Escapes of control characters (\b, \f, \u0000 ...), surrogates or non-characters are
+# left to the positional parser, which checks them: surrogates must pair up, and controls
+# other than TAB/LF/CR are refused, as they are in the raw text.
+_SUSPICIOUS_ESCAPE = re.compile(r"\\(?:[bf]|u(?:00[0189]|007[fF]|[dD][89a-fA-F]|[fF]{3}[eEfF]))")
 
 
 class _Refused(Exception):
