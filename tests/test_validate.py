@@ -72,8 +72,8 @@ BROKEN = [
                  ":136:57: $.spec.support[0].response.calendar: undefined calendar 'office' "
                  "(calendars: support-hours)", id="undefined-calendar"),
     pytest.param("rounding", "rounding: half_up", "rounding: half_sideways",
-                 "$.spec.credits[0].rounding: unknown rounding rule 'half_sideways'; expected one of: "
-                 "half_up, half_even",
+                 "$.spec.credits[0].rounding: unknown rounding rule 'half_sideways'; "
+                 "expected one of: half_up, half_even",
                  id="rounding-mode-that-does-not-exist"),
     pytest.param("timezone", "  timezone: America/New_York\n\n  calendars:",
                  "  timezone: America/Gotham\n\n  calendars:",
