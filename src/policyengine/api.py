@@ -105,20 +105,20 @@ def load_policies(path: str | os.PathLike[str]) -> list[Policy]:
     return [doc.policy for doc in loaded if doc.policy is not None]
 
 
-def parse_as_of(value: str | float | dt.datetime | None) -> float:
-    """An evaluation instant: ISO text with offset, aware datetime, epoch, or None (now)."""
+def parse_as_of(value: str | float | dt.datetime | None, name: str = "as-of") -> float:
+    """An instant: ISO text with offset, aware datetime, epoch, or None (now)."""
     if value is None:
         return dt.datetime.now(dt.UTC).timestamp()
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            raise InputError.single("--as-of", "as-of needs a timezone offset", code="usage")
+            raise InputError.single(f"--{name}", f"{name} needs a timezone offset", code="usage")
         return value.timestamp()
     try:
-        return parse_instant(value, "as-of")
+        return parse_instant(value, name)
     except Exception as error:
-        raise InputError.single("--as-of", str(error), code="usage") from None
+        raise InputError.single(f"--{name}", str(error), code="usage") from None
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,7 @@ class Engine:
         from . import timeutil
         from .evaluate import VersionSet, _severity_clause
 
-        opened = parse_as_of(opened_at)
+        opened = parse_as_of(opened_at, "opened-at")
         version = VersionSet(self.versions).at(opened, "opened_at")
         clause = _severity_clause(version, severity)
         if clause is None:

@@ -400,7 +400,7 @@ class _Run:
         if not target:
             return None
         clock = version.policy.clock(target)
-        pauses = _pauses(ticket, target.get("pause_on") or ())
+        pauses = _pauses(ticket, target.get("pause_on") or (), self.as_of)
         # the clock only runs while open, so a ticket opened out of hours starts at the
         # next opening by construction
         return clock.add(ticket.opened_at, duration_seconds(target["target"]), pauses)
@@ -520,15 +520,19 @@ def _severity_clause(version: CompiledPolicy, level: int | None) -> Any:
     return None
 
 
-def _pauses(ticket: Ticket, pause_on: Sequence[str]) -> list[tuple[float, float]]:
-    """Intervals in which the ticket's status was one of ``pause_on``."""
+def _pauses(ticket: Ticket, pause_on: Sequence[str], as_of: float) -> list[tuple[float, float]]:
+    """Intervals in which the ticket's status was one of ``pause_on``.
+
+    A pause still open at ``as_of`` is taken to end then: the due time shown is the one
+    the ticket would have if the clock restarted now (it moves on while the wait lasts).
+    """
     if not pause_on or not ticket.status_history:
         return []
     spans: list[tuple[float, float]] = []
     history = list(ticket.status_history)
     for (at, status), following in zip(history, [*history[1:], None], strict=True):
         if status in pause_on:
-            spans.append((at, following[0] if following else float("inf")))
+            spans.append((at, following[0] if following else max(at, as_of)))
     return spans
 
 

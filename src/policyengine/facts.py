@@ -338,10 +338,10 @@ def _ticket(raw: Mapping[str, Any], where: Where) -> Ticket:
             impact[flag] = value
     history: list[tuple[float, str]] = []
     for entry in raw.get("status_history") or ():
-        if not isinstance(entry, Mapping):
+        status = entry.get("status") if isinstance(entry, Mapping) else None
+        if not isinstance(status, str) or not status:
             raise _FieldError("status_history", "status_history entries need 'at' and 'status'")
-        history.append((parse_instant(entry.get("at"), "status_history.at"),
-                        str(entry.get("status"))))
+        history.append((parse_instant(entry.get("at"), "status_history.at"), status))
     ticket = Ticket(
         id=_id(raw),
         customer=_str(raw, "customer"),
@@ -350,7 +350,7 @@ def _ticket(raw: Mapping[str, Any], where: Where) -> Ticket:
         impact=impact,
         first_response_at=_opt_instant(raw, "first_response_at"),
         resolved_at=_opt_instant(raw, "resolved_at"),
-        status_history=tuple(sorted(history)),
+        status_history=tuple(sorted(history, key=lambda entry: entry[0])),  # ties: as given
         where=where,
         extra=_extra(raw, "ticket"),
     )

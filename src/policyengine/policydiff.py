@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import os
+import textwrap
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -181,8 +182,17 @@ class PolicyDiff:
                 out.append(f"  - {clause.id} [{clause.section}] {clause.ref}")
         if self.changed:
             out += ["", "Terms changed"]
-            for change in self.changed:
-                out += [f"  {line}" for line in change.lines()]
+            for changed in self.changed:
+                for change in changed.changes:
+                    if change.path != ("summary",):
+                        out.append(f"  {changed.id}: {change.describe()}")
+                        continue
+                    # a reworded summary is prose: show it whole, one version under the other
+                    out.append(f"  {changed.id}: summary reworded")
+                    for label, text in (("was", change.old), ("now", change.new)):
+                        out += textwrap.wrap(f'{label}: "{text}"', 96,
+                                             initial_indent="      ",
+                                             subsequent_indent="           ")
         return "\n".join(out) + "\n"
 
     def to_dict(self) -> dict[str, Any]:
@@ -362,9 +372,7 @@ class OutcomeChange:
             return f"{self.subject}: only under the new version ({self._summary(self.new)})"
         if self.status == "removed":
             return f"{self.subject}: only under the old version ({self._summary(self.old)})"
-        parts = [f"{term_label([name])} {_outcome_word(name, a)} {ARROW} "
-                 f"{_outcome_word(name, b)}" for name, a, b in self.fields]
-        text = f"{self.subject}: {'; '.join(parts)}"
+        text = f"{self.subject}: {self._fields_text()}"
         if self.section == "availability" and self.old and self.new:
             text += (f" (availability {self.old['availability_percent']}% vs target "
                      f"{self.old['target_percent']}% {ARROW} {self.new['availability_percent']}%"
@@ -380,9 +388,15 @@ class OutcomeChange:
             row = self.old or {}
             return (f"- {self.subject}: {row['amount']} {row['currency']} lost "
                     f"({row['form']}, {row['status']})")
-        parts = [f"{term_label([n])} {_outcome_word(n, a)} {ARROW} {_outcome_word(n, b)}"
-                 for n, a, b in self.fields]
-        return f"~ {self.subject}: {'; '.join(parts)}"
+        return f"~ {self.subject}: {self._fields_text()}"
+
+    def _fields_text(self) -> str:
+        parts = []
+        for name, old, new in self.fields:
+            label = _OUTCOME_LABELS.get(name, term_label([name]))
+            change = f"{_outcome_word(name, old)} {ARROW} {_outcome_word(name, new)}"
+            parts.append(f"{label}: {change}" if label else change)
+        return "; ".join(parts)
 
     def _summary(self, row: Mapping[str, Any] | None) -> str:
         section = next(s for s in OUTCOME_SECTIONS if s.name == self.section)
@@ -401,6 +415,10 @@ class OutcomeChange:
             "new": _jsonable(self.new),
             "text": self.describe(),
         }
+
+
+# How changed outcome fields are named in text ("" = the verdict itself).
+_OUTCOME_LABELS = {"met": "", "response_met": "response", "resolution_met": "resolution"}
 
 
 def _outcome_word(name: str, value: Any) -> str:

@@ -83,6 +83,15 @@ _IDENTITY = {
 
 # -- the model ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class InlineFact:
+    """A fact written in a test file: the mapping, its (line, column) and JSON path."""
+
+    data: Mapping[str, Any]
+    where: tuple[int, int]
+    path: str
+
+
+@dataclass(frozen=True)
 class TestCase:
     """One case of a test file, with where it is (for messages)."""
 
@@ -91,7 +100,7 @@ class TestCase:
     name: str
     index: int
     line: int
-    facts: tuple[tuple[Mapping[str, Any], tuple[int, int], int], ...]  # (fact, (line, col), i)
+    facts: tuple[InlineFact, ...]
     facts_files: tuple[Path, ...]
     as_of: str
     months: Any
@@ -221,65 +230,87 @@ def _load(path: Path, display: str) -> tuple[TestFile | None, list[Diagnostic]]:
         _check_as_of(check, ("as_of",), default_as_of)
     if data.get("months") is not None:
         _check_months(check, ("months",), data["months"])
-    shared = _fact_list(check, ("facts",), data.get("facts"))
+    defaults = _Defaults(base=base, shared=_fact_list(check, ("facts",), data.get("facts")),
+                         as_of=default_as_of, months=data.get("months"),
+                         sections=_section_fields())
     cases_value = data.get("cases")
-    cases: list[TestCase] = []
     if not isinstance(cases_value, list) or not cases_value:
         check.add(("cases",), "cases must be a non-empty list of test cases")
         cases_value = []
-    sections = _section_fields()
-    seen: dict[str, int] = {}
-    for index, raw in enumerate(cases_value):
-        where = ("cases", index)
-        line = document.locate(where)[0]
-        if not isinstance(raw, Mapping):
-            check.add(where, "a test case is a mapping with name, facts, as_of and expect")
-            continue
-        check.keys(raw, _CASE_KEYS, where, "test case")
-        name = raw.get("name")
-        if not isinstance(name, str) or not name.strip():
-            check.add((*where, "name"), "every case needs a name")
-            name = f"case {index + 1}"
-        elif name in seen:
-            check.add((*where, "name"), f"duplicate case name {name!r} (first at line "
-                                        f"{seen[name]})")
-        else:
-            seen[name] = line
-        own = _fact_list(check, (*where, "facts"), raw.get("facts"))
-        files = _fact_files(check, (*where, "facts_file"), raw.get("facts_file"), base)
-        if not own and not files and not shared:
-            check.add(where, f"case {name!r} has no facts (give facts or facts_file)")
-        as_of = raw.get("as_of", default_as_of)
-        if as_of is None:
-            check.add(where, f"case {name!r} needs as_of (the evaluation instant), so that "
-                             "it gives the same answer on every day it runs")
-        elif "as_of" in raw:
-            _check_as_of(check, (*where, "as_of"), as_of)
-        months = raw.get("months", data.get("months"))
-        if "months" in raw and months is not None:
-            _check_months(check, (*where, "months"), months)
-        expect = _expectations(check, (*where, "expect"), raw.get("expect"), sections)
-        absent = _expectations(check, (*where, "expect_absent"), raw.get("expect_absent"),
-                               sections)
-        if not expect and not absent:
-            check.add(where, f"case {name!r} expects nothing (give expect or expect_absent)")
-        cases.append(TestCase(
-            name=name, index=index, line=line,
-            facts=tuple(shared) + tuple(own), facts_files=tuple(files),
-            as_of=str(as_of), months=months, expect=expect, expect_absent=absent,
-        ))
+    cases = [case for index, raw in enumerate(cases_value)
+             if (case := _case(check, index, raw, defaults)) is not None]
     if check.problems:
-        return None, check.problems
+        return None, sorted(set(check.problems))  # shared facts are checked with every case
     return TestFile(path, display, policy, tuple(cases)), []
 
 
-def _check_as_of(check: _Checker, path: Sequence[str | int], value: Any) -> None:
-    from .facts import parse_instant
+@dataclass
+class _Defaults:
+    """What a test file gives every case, and the names seen so far."""
 
+    base: Path
+    shared: list[InlineFact]
+    as_of: Any
+    months: Any
+    sections: Mapping[str, Sequence[str]]
+    seen: dict[str, int] = field(default_factory=dict)
+
+
+def _case(check: _Checker, index: int, raw: Any, defaults: _Defaults) -> TestCase | None:
+    """Check one case (problems go to ``check``) and build it."""
+    where = ("cases", index)
+    line = check.document.locate(where)[0]
+    if not isinstance(raw, Mapping):
+        check.add(where, "a test case is a mapping with name, facts, as_of and expect")
+        return None
+    check.keys(raw, _CASE_KEYS, where, "test case")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        check.add((*where, "name"), "every case needs a name")
+        name = f"case {index + 1}"
+    elif name in defaults.seen:
+        check.add((*where, "name"), f"duplicate case name {name!r} (first at line "
+                                    f"{defaults.seen[name]})")
+    else:
+        defaults.seen[name] = line
+    own = _fact_list(check, (*where, "facts"), raw.get("facts"))
+    files = _fact_files(check, (*where, "facts_file"), raw.get("facts_file"), defaults.base)
+    if not own and not files and not defaults.shared:
+        check.add(where, f"case {name!r} has no facts (give facts or facts_file)")
+    as_of = raw.get("as_of", defaults.as_of)
+    if as_of is None:
+        check.add(where, f"case {name!r} needs as_of (the evaluation instant), so that "
+                         "it gives the same answer on every day it runs")
+    elif "as_of" in raw:
+        _check_as_of(check, (*where, "as_of"), as_of)
+    months = raw.get("months", defaults.months)
+    if "months" in raw and months is not None:
+        _check_months(check, (*where, "months"), months)
+    expect = _expectations(check, (*where, "expect"), raw.get("expect"), defaults.sections)
+    absent = _expectations(check, (*where, "expect_absent"), raw.get("expect_absent"),
+                           defaults.sections)
+    if not expect and not absent:
+        check.add(where, f"case {name!r} expects nothing (give expect or expect_absent)")
+    facts = (*defaults.shared, *own)
     try:
-        parse_instant(value, "as_of")
-    except Exception as error:  # the facts layer raises its own field error type
-        check.add(path, f"as_of: {error}")
+        build_facts(facts, files, check.document.file)
+    except InputError as error:
+        check.problems.extend(error.diagnostics)
+    return TestCase(name=name, index=index, line=line, facts=facts, facts_files=tuple(files),
+                    as_of=str(as_of), months=months, expect=expect, expect_absent=absent)
+
+
+def _check_as_of(check: _Checker, path: Sequence[str | int], value: Any) -> None:
+    from .api import parse_as_of
+
+    if not isinstance(value, str):
+        check.add(path, "as_of must be a timestamp with an offset, e.g. "
+                        "\"2026-11-27T12:00:00-05:00\"")
+        return
+    try:
+        parse_as_of(value)
+    except InputError as error:
+        check.add(path, error.diagnostics[0].message)
 
 
 def _check_months(check: _Checker, path: Sequence[str | int], value: Any) -> None:
@@ -295,10 +326,9 @@ def _check_months(check: _Checker, path: Sequence[str | int], value: Any) -> Non
         check.add(path, error.diagnostics[0].message)
 
 
-def _fact_list(check: _Checker, path: tuple[str | int, ...],
-               value: Any) -> list[tuple[Mapping[str, Any], tuple[int, int], int]]:
-    """Inline facts with their positions; each is checked as a fact here."""
-    from .facts import FactSetBuilder, Where
+def _fact_list(check: _Checker, path: tuple[str | int, ...], value: Any) -> list[InlineFact]:
+    """Inline facts with their positions (checked as facts when the case's set is built)."""
+    from .loader import json_path
 
     if value is None:
         return []
@@ -306,16 +336,12 @@ def _fact_list(check: _Checker, path: tuple[str | int, ...],
         check.add(path, "facts must be a list of facts (each a mapping with a type)")
         return []
     out = []
-    builder = FactSetBuilder()
     for index, fact in enumerate(value):
-        line, column = check.document.locate((*path, index))
         if not isinstance(fact, Mapping):
             check.add((*path, index), "a fact must be a mapping with a 'type'")
             continue
-        builder.add(fact, Where(check.document.file, line, column, index))
-        out.append((fact, (line, column), index))
-    # references between facts are checked when a case runs (shared + own facts together)
-    check.problems.extend(builder.problems)
+        out.append(InlineFact(fact, check.document.locate((*path, index)),
+                              json_path((*path, index))))
     return out
 
 
@@ -473,23 +499,44 @@ def check_expectations(case: TestCase, actual: Mapping[str, Sequence[Mapping[str
     return mismatches
 
 
-def _fact_set(case: TestCase, test: TestFile) -> Any:
+def build_facts(facts: Sequence[InlineFact], files: Sequence[Path], display: str) -> Any:
+    """The FactSet of a case: its fact files, then its inline facts (InputError if bad).
+
+    Problems with inline facts are reported at their line in the test file, with their
+    JSON path there (``$.cases[2].facts[0].end``).
+    """
+    from dataclasses import replace
+
     from .facts import FactSetBuilder, Where, _raw_facts
 
     builder = FactSetBuilder()
-    for file in case.facts_files:
+    for file in files:
         for raw, where, _ in _raw_facts(file, os.fspath(file)):
             builder.add(raw, where)
-    for raw, (line, column), index in case.facts:
-        builder.add(raw, Where(test.display, line, column, index))
-    return builder.finish()
+    located = {}
+    for index, fact in enumerate(facts):
+        where = Where(display, fact.where[0], fact.where[1], index)
+        located[(display, where.line, where.column)] = fact.path
+        builder.add(fact.data, where)
+    try:
+        return builder.finish()
+    except InputError as error:
+        fixed = []
+        for problem in error.diagnostics:
+            path = located.get((problem.file, problem.line, problem.column))
+            if path is not None and problem.path.startswith("$.facts["):
+                field_path = problem.path.split("]", 1)[1]
+                problem = replace(problem, path=path + field_path)
+            fixed.append(problem)
+        raise InputError(fixed) from None
 
 
 def run_case(engine: Any, test: TestFile, case: TestCase) -> CaseResult:
     """Evaluate one case's facts and check its expectations."""
     started = time.perf_counter()
     try:
-        evaluation = engine.evaluate(_fact_set(case, test), as_of=case.as_of,
+        evaluation = engine.evaluate(build_facts(case.facts, case.facts_files, test.display),
+                                     as_of=case.as_of,
                                      months=case.months)
     except InputError as error:
         return CaseResult(test.display, case.name, case.line, "error",
@@ -604,13 +651,18 @@ def render_text(run: TestRun) -> str:
         lines += render_case(result)
     summary = (f"{run.count('pass')} passed, {run.count('fail')} failed"
                + (f", {run.count('error')} errors" if run.count("error") else "")
-               + f" ({len(run.results)} cases in {len(run.files)} files)")
+               + f" ({_plural(len(run.results), 'case')} in {_plural(len(run.files), 'file')})")
     lines += ["", summary]
     return "\n".join(lines) + "\n"
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def render_junit(run: TestRun) -> str:
     """JUnit XML: a testsuite per test file, a testcase per case."""
+    import textwrap
     import xml.etree.ElementTree as ET
 
     root = ET.Element("testsuites", name="policyengine test",
@@ -626,7 +678,7 @@ def render_junit(run: TestRun) -> str:
         for result in results:
             case = ET.SubElement(suite, "testcase", classname=file, name=result.name,
                                  file=file, line=str(result.line), time=f"{result.seconds:.3f}")
-            details = "\n".join(render_case(result)[1:])
+            details = textwrap.dedent("\n".join(render_case(result)[1:]))
             if result.status == "fail":
                 failure = ET.SubElement(case, "failure", type="PolicyTestFailure",
                                         message=f"{len(result.mismatches)} expectation(s) "
