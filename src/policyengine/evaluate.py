@@ -197,8 +197,12 @@ class _Run:
                 for fact in facts:
                     if fact["type"] != "window":
                         continue
-                    excluded_up_to = exclusions.get(fact["key"], "excluded_up_to", 0)
-                    cut = fact["start"] + min(excluded_up_to, fact["duration"])
+                    if exclusions.get(fact["key"], "excused", False):
+                        excluded_up_to = fact["duration"]  # excused in full
+                    else:
+                        excluded_up_to = min(exclusions.get(fact["key"], "excluded_up_to", 0),
+                                             fact["duration"])
+                    cut = fact["start"] + excluded_up_to
                     excluded[customer].append((fact["start"], cut))
                     counted[customer].append((cut, fact["end"]))
                     verdict_input[version][customer].append(

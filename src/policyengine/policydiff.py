@@ -49,16 +49,14 @@ _METADATA_PATHS: tuple[tuple[str, ...], ...] = (
     ("spec", "timezone"),
 )
 # Clause attributes that are not terms but still matter to a reader.
-_CLAUSE_ATTRIBUTES = (("section", "section"), ("kind", "kind"), ("ref", "reference"),
-                      ("summary", "summary"))
+# (The summary, being prose, is compared last and shown whole.)
+_CLAUSE_ATTRIBUTES = (("section", "section"), ("kind", "kind"), ("ref", "reference"))
 # Terms compared as a whole (a condition reads as one sentence).
 _WHOLE_TERMS = frozenset({"definition"})
 
 
 def _words(value: Any, key: str | int | None) -> str:
-    if value is _MISSING:
-        return "none"
-    if key in _WHOLE_TERMS:
+    if key in _WHOLE_TERMS and value is not None:
         return describe_condition(value)
     if key == "summary":
         return f'"{value}"'
@@ -100,14 +98,11 @@ class TermChange:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: path, label, old/new as written, added/removed items, and the text."""
-        def plain(value: Any) -> Any:
-            return None if value is _MISSING else _jsonable(value)
-
         return {
             "path": ".".join(str(p) for p in self.path),
             "label": self.label,
-            "old": plain(self.old),
-            "new": plain(self.new),
+            "old": _jsonable(self.old),
+            "new": _jsonable(self.new),
             "added": [_jsonable(v) for v in self.added],
             "removed": [_jsonable(v) for v in self.removed],
             "text": self.describe(),
@@ -240,7 +235,7 @@ def _compare(path: tuple[str | int, ...], old: Any, new: Any, out: list[TermChan
         return
     key = path[-1] if path else None
     if key in _WHOLE_TERMS:
-        out.append(TermChange(path, old, new))
+        out.append(_change(path, old, new))
         return
     old_map, new_map = isinstance(old, Mapping), isinstance(new, Mapping)
     if old_map or new_map:
@@ -252,14 +247,19 @@ def _compare(path: tuple[str | int, ...], old: Any, new: Any, out: list[TermChan
                 _compare((*path, name), old_items.get(name, _MISSING),
                          new_items.get(name, _MISSING), out)
             return
-        out.append(TermChange(path, old, new))
+        out.append(_change(path, old, new))
         return
     if isinstance(old, list | tuple) and isinstance(new, list | tuple):
         added, removed = _item_changes(old, new)
         if added or removed:
             out.append(TermChange(path, list(old), list(new), tuple(added), tuple(removed)))
         return
-    out.append(TermChange(path, old, new))
+    out.append(_change(path, old, new))
+
+
+def _change(path: tuple[str | int, ...], old: Any, new: Any) -> TermChange:
+    """A changed value; an absent term reads as ``None``, like one written ``null``."""
+    return TermChange(path, None if old is _MISSING else old, None if new is _MISSING else new)
 
 
 def _ordered_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -269,24 +269,20 @@ def _ordered_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
 
 
 def _item_changes(old: Sequence[Any], new: Sequence[Any]) -> tuple[list[Any], list[Any]]:
-    """Items only in ``new`` and items only in ``old`` (a multiset difference)."""
-    old_count = Counter(_canonical(v) for v in old)
-    new_count = Counter(_canonical(v) for v in new)
-    added: list[Any] = []
-    for value in new:
-        text = _canonical(value)
-        if new_count[text] > old_count[text]:
-            added.append(value)
-            new_count[text] -= 1
-    removed: list[Any] = []
-    old_count = Counter(_canonical(v) for v in old)
-    new_count = Counter(_canonical(v) for v in new)
-    for value in old:
-        text = _canonical(value)
-        if old_count[text] > new_count[text]:
-            removed.append(value)
-            old_count[text] -= 1
-    return added, removed
+    """Items only in ``new`` and items only in ``old`` (a multiset difference, in order)."""
+    old_keys = [_canonical(v) for v in old]
+    new_keys = [_canonical(v) for v in new]
+
+    def pick(values: Sequence[Any], keys: list[str], extra: Counter[str]) -> list[Any]:
+        picked = []
+        for value, key in zip(values, keys, strict=True):
+            if extra[key] > 0:
+                picked.append(value)
+                extra[key] -= 1
+        return picked
+
+    return (pick(new, new_keys, Counter(new_keys) - Counter(old_keys)),
+            pick(old, old_keys, Counter(old_keys) - Counter(new_keys)))
 
 
 def _lookup(data: Mapping[str, Any], path: Sequence[str]) -> Any:
@@ -304,8 +300,8 @@ def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
     for path in _METADATA_PATHS:
         before, after = _lookup(old.data, path), _lookup(new.data, path)
         if not _same(before, after):
-            metadata.append(TermChange(path[1:] if path[0] == "metadata" else path,
-                                       before, after))
+            metadata.append(_change(path[1:] if path[0] == "metadata" else path,
+                                    before, after))
     old_ids = {c.id: c for c in old.clauses}
     new_ids = {c.id: c for c in new.clauses}
     added = tuple(c for c in new.clauses if c.id not in old_ids)
@@ -316,7 +312,7 @@ def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
         if before is None:
             continue
         changes: list[TermChange] = []
-        for attribute, label in _CLAUSE_ATTRIBUTES[:3]:
+        for attribute, label in _CLAUSE_ATTRIBUTES:
             if getattr(before, attribute) != getattr(clause, attribute):
                 changes.append(TermChange((attribute,), getattr(before, attribute),
                                           getattr(clause, attribute), label_override=label))

@@ -43,7 +43,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic, InputError
 
-TEST_SUFFIXES = (".test.yaml", ".test.yml")
+TEST_SUFFIXES = (".test.yaml",)  # what policy directories skip as versions
 DEFAULT_PATH = "policies"
 API_VERSION = "policyengine/v1"
 FORMATS = ("text", "junit")
@@ -221,10 +221,10 @@ def _load(path: Path, display: str) -> tuple[TestFile | None, list[Diagnostic]]:
     if not isinstance(policy_value, str) or not policy_value:
         check.add(("policy",), "policy must be a path (to a policy file or version directory)")
     else:
-        policy = (base / policy_value)
+        policy = base / policy_value
         if not policy.exists():
             check.add(("policy",), f"no such policy file or directory: {policy_value!r} "
-                                   f"(relative to {display})")
+                                   "(relative to the test file's directory)")
     default_as_of = data.get("as_of")
     if default_as_of is not None:
         _check_as_of(check, ("as_of",), default_as_of)
