@@ -38,6 +38,8 @@ class Diagnostic:
             text = f"fact {self.subject!r}: {text}"
         if self.hint:
             text = f"{text} ({self.hint})"
+        if self.severity == "warning":
+            text = f"warning: {text}"
         return " ".join(f"{where}: {self.path}: {text}".split("\n"))
 
     def to_dict(self) -> dict[str, object]:

@@ -362,7 +362,7 @@ def _ticket(raw: Mapping[str, Any], where: Where) -> Ticket:
 
 
 # -- reading files ----------------------------------------------------------------------
-def _raw_facts(path: Path, display: str) -> Iterator[tuple[Mapping[str, Any], Where, Any]]:
+def iter_raw_facts(path: Path, display: str) -> Iterator[tuple[Mapping[str, Any], Where, Any]]:
     """(raw fact, where, locate-or-None) for every fact of one file."""
     from . import loader, schemas
 
@@ -401,7 +401,7 @@ def load_facts(
             builder.add(source, Where("<api>", 0, 0, builder.counter))
             continue
         path = Path(source)
-        for raw, where, _ in _raw_facts(path, str(source)):
+        for raw, where, _ in iter_raw_facts(path, str(source)):
             builder.add(raw, where)
     return builder.finish()
 

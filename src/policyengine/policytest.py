@@ -507,11 +507,11 @@ def build_facts(facts: Sequence[InlineFact], files: Sequence[Path], display: str
     """
     from dataclasses import replace
 
-    from .facts import FactSetBuilder, Where, _raw_facts
+    from .facts import FactSetBuilder, Where, iter_raw_facts
 
     builder = FactSetBuilder()
     for file in files:
-        for raw, where, _ in _raw_facts(file, os.fspath(file)):
+        for raw, where, _ in iter_raw_facts(file, os.fspath(file)):
             builder.add(raw, where)
     located = {}
     for index, fact in enumerate(facts):

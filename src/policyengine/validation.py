@@ -231,21 +231,36 @@ def policy_files(path: str | os.PathLike[str]) -> list[Path]:
     if root.is_dir():
         return sorted(p for p in root.rglob("*") if p.suffix in DOCUMENT_SUFFIXES
                       and p.is_file() and not p.name.endswith(".test.yaml")
-                      and "tests" not in p.relative_to(root).parts)
+                      and "tests" not in p.relative_to(root).parts
+                      and _kind_of(p) == "Policy")
     return [root]
 
 
+OUR_KINDS = ("RulePack", "FactSet", "PolicyTest", "Policy")
+
+
 def _kind_of(path: Path) -> str:
-    """Peek at a document's ``kind`` without a full load (for dispatch only)."""
+    """A document's ``kind`` for dispatch: ours, ``""`` for a foreign YAML/JSON document.
+
+    Anything that does not load (broken YAML, binary junk, an empty file) is treated as a
+    policy so that the policy checks report it with its location.
+    """
+    from . import loader
+
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(4096).decode("utf-8", "replace")
-    except OSError:
+        data = loader.load_document(path).data
+    except InputError:
         return "Policy"
-    for kind in ("RulePack", "FactSet", "PolicyTest", "Policy"):
-        if f"kind: {kind}" in head or f'"kind": "{kind}"' in head:
-            return kind
-    return "Policy"
+    if not isinstance(data, dict):
+        return "Policy"
+    kind, api = data.get("kind"), data.get("apiVersion")
+    if kind in OUR_KINDS:
+        return str(kind)
+    if isinstance(api, str) and api.startswith("policyengine/"):
+        return "Policy"
+    if kind is None and api is None and "spec" in data:
+        return "Policy"
+    return ""
 
 
 def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Diagnostic]:
@@ -262,7 +277,12 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Diagnostic]:
         by_directory: dict[Path, list[PolicyDocument]] = {}
         for file in files:
             kind = _kind_of(file)
-            if kind == "RulePack":
+            if kind == "":
+                problems.append(Diagnostic(
+                    file=str(file), line=1, column=1, severity="warning", code="skipped",
+                    message="not a policyengine document (no apiVersion policyengine/v1); "
+                    "skipped"))
+            elif kind == "RulePack":
                 problems.extend(_validate_rulepack(file))
             elif kind == "FactSet":
                 problems.extend(_validate_facts(file))

@@ -1,0 +1,349 @@
+"""Policy test files and ``policyengine test``: discovery, matching, reports, exit codes."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from policyengine.cli import main
+from policyengine.diagnostics import InputError
+from policyengine.policytest import (
+    check_test_file,
+    discover,
+    load_test_file,
+    render_run,
+    run_tests,
+    values_equal,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICIES = ROOT / "policies"
+SPIRION = POLICIES / "spirion"
+
+ACME = ('{type: subscription, customer: acme, plan: production, deployment: saas, '
+        'license: subscription, annual_fee: "1000.00", currency: USD, '
+        'term_start: "2026-01-01", term_end: "2026-12-31", renewed: true, support: active}')
+OUTAGE = ('{type: downtime, id: d-1, start: "2026-10-05T10:00:00-04:00", '
+          'end: "2026-10-05T17:26:24-04:00", cause: vendor, maintenance: none}')
+
+
+def write_test(directory: Path, body: str, name: str = "mini.test.yaml",
+               policy: str | None = None) -> Path:
+    """A test file with the acme subscription shared by every case."""
+    head = "apiVersion: policyengine/v1\nkind: PolicyTest\n"
+    if policy is not None:
+        head += f"policy: {policy}\n"
+    head += f'as_of: "2026-11-27T12:00:00-05:00"\nfacts:\n  - {ACME}\n'
+    path = directory / name
+    path.write_text(head + body, encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def spirion_copy(tmp_path: Path) -> Path:
+    """A copy of the shipped policy directory (policy and its test file)."""
+    target = tmp_path / "policies" / "spirion"
+    shutil.copytree(SPIRION, target)
+    return target
+
+
+# -- the shipped policy ---------------------------------------------------------------------------
+def test_shipped_policy_tests_pass(backend: str) -> None:
+    run = run_tests([POLICIES], backend=backend)
+    failing = [r for r in run.results if r.status != "pass"]
+    assert not failing, render_run(run)
+    assert run.exit_code == 0
+    assert len(run.results) >= 25
+
+
+def test_shipped_test_file_names_every_clause() -> None:
+    from policyengine.api import load_policies
+
+    text = (SPIRION / "spirion.test.yaml").read_text(encoding="utf-8")
+    (policy,) = load_policies(SPIRION)
+    missing = [c.id for c in policy.clauses if c.id not in text]
+    assert missing == []
+
+
+def test_cli_test_passes_on_the_shipped_policy() -> None:
+    result = CliRunner().invoke(main, ["test", str(POLICIES)])
+    assert result.exit_code == 0, result.output
+    assert "0 failed" in result.output
+    assert "PASS  " in result.output and "FAIL" not in result.output
+
+
+def test_changed_term_fails_with_side_by_side_rows(spirion_copy: Path) -> None:
+    policy = spirion_copy / "1.0.0.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8").replace(
+        "target_percent: 99.0", "target_percent: 99.5"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["test", str(spirion_copy.parent)])
+    assert result.exit_code == 1
+    out = result.output
+    assert "FAIL  " in out and "exactly 1% counted downtime" in out
+    assert "availability: no row matches; expected beside the closest 1 of 1 actual rows" in out
+    lines = out.splitlines()
+    header = next(line for line in lines if "| expected" in line and "customer" not in line
+                  and "field" in line and "acme 2026-10" in line)
+    assert header.split("|")[1].strip() == "expected"
+    assert header.split("|")[2].strip() == "actual (acme 2026-10)"
+    target = next(line for line in lines if "target_percent" in line)
+    assert target.lstrip().startswith("! target_percent")
+    assert [cell.strip() for cell in target.split("|")[1:]] == ["99.0", "✗ 99.5"]
+    same = next(line for line in lines if " minutes_in_month " in line)
+    assert not same.lstrip().startswith("!")
+    assert "1 failed" in out
+
+
+def test_junit_report(spirion_copy: Path, tmp_path: Path) -> None:
+    policy = spirion_copy / "1.0.0.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8").replace(
+        "excluded_up_to: 6h", "excluded_up_to: 5h"), encoding="utf-8")
+    report = tmp_path / "junit.xml"
+    result = CliRunner().invoke(main, ["test", str(spirion_copy), "--format", "junit",
+                                       "--output", str(report)])
+    assert result.exit_code == 1
+    root = ET.fromstring(report.read_text(encoding="utf-8"))
+    assert root.tag == "testsuites"
+    (suite,) = root.findall("testsuite")
+    assert suite.get("name", "").endswith("spirion.test.yaml")
+    assert int(suite.get("tests", "0")) >= 25 and suite.get("failures") == "1"
+    failed = [case for case in suite.findall("testcase") if case.find("failure") is not None]
+    assert [case.get("name") for case in failed] == [
+        "scheduled maintenance with 48h notice is excluded, for its first 6 hours only"]
+    failure = failed[0].find("failure")
+    assert failure is not None and "✗ 180" in (failure.text or "")
+
+
+def test_junit_to_stdout_is_xml() -> None:
+    result = CliRunner().invoke(main, ["test", str(POLICIES), "--format", "junit"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith('<?xml version="1.0" encoding="UTF-8"?>')
+    root = ET.fromstring(result.stdout.split("\n", 1)[1])
+    assert "passed, 0 failed, 0 errors" in result.stderr
+    assert root.get("failures") == "0" and root.get("errors") == "0"
+
+
+# -- matching -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("expected", "actual", "equal"), [
+    (True, True, True),
+    (True, 1, False),
+    (1, True, False),
+    (None, None, True),
+    (None, False, False),
+    (Decimal("99.0"), 99, True),
+    (Decimal("83.33"), "83.33", True),
+    ("83.3", "83.33", False),
+    ("2026-10-19T17:00:00Z", "2026-10-19T13:00:00-04:00", True),
+    ("2026-10-19T17:00:01Z", "2026-10-19T13:00:00-04:00", False),
+    ("2026-10", "2026-10", True),
+    (["a", "b"], ["a", "b"], True),
+    (["a"], ["a", "b"], False),
+])
+def test_values_equal(expected: object, actual: object, equal: bool) -> None:
+    assert values_equal(expected, actual) is equal
+
+
+def test_expect_absent_and_facts_file(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "outage.yaml").write_text(
+        f"apiVersion: policyengine/v1\nkind: FactSet\nfacts:\n  - {OUTAGE}\n", encoding="utf-8")
+    shutil.copy(SPIRION / "1.0.0.yaml", tmp_path / "1.0.0.yaml")
+    path = write_test(tmp_path, """cases:
+  - name: from a fact file
+    facts_file: tests/outage.yaml
+    expect:
+      availability: [{customer: acme, month: "2026-10", met: true}]
+    expect_absent:
+      credits: [{customer: acme}]
+  - name: absent row present
+    facts_file: [tests/outage.yaml]
+    expect_absent:
+      availability: [{customer: acme, met: true}]
+""")
+    run = run_tests([path])
+    assert [r.status for r in run.results] == ["pass", "fail"]
+    assert run.exit_code == 1
+    text = render_run(run)
+    assert "availability: expected no row like this, but 1 match" in text
+    assert f"FAIL  {path}:13: absent row present" in text
+
+
+def test_default_policy_is_the_directory_of_the_test_file(tmp_path: Path) -> None:
+    shutil.copy(SPIRION / "1.0.0.yaml", tmp_path / "1.0.0.yaml")
+    path = write_test(tmp_path, f"""cases:
+  - name: boundary
+    facts: [{OUTAGE}]
+    expect:
+      availability: [{{customer: acme, availability_percent: 99.0, met: true}}]
+""")
+    assert load_test_file(path).policy == tmp_path
+    assert run_tests([tmp_path]).exit_code == 0
+
+
+def test_policy_path_relative_to_the_test_file(tmp_path: Path) -> None:
+    shutil.copytree(SPIRION, tmp_path / "policies" / "spirion")
+    (tmp_path / "suite").mkdir()
+    body = f"""cases:
+  - name: boundary
+    facts: [{OUTAGE}]
+    months: "2026-10..2026-11"
+    expect:
+      availability:
+        - {{customer: acme, month: "2026-10", met: true}}
+        - {{customer: acme, month: "2026-11", minutes_in_month: 43260, met: true}}
+"""
+    path = write_test(tmp_path / "suite", body, policy="../policies/spirion")
+    assert check_test_file(path) == []
+    assert run_tests([path]).exit_code == 0
+    wrong = write_test(tmp_path / "suite", body, name="wrong.test.yaml", policy="../nowhere")
+    (problem,) = check_test_file(wrong)
+    assert (problem.line, problem.path) == (3, "$.policy")
+    assert problem.message.startswith("no such policy file or directory: '../nowhere'")
+
+
+# -- structure problems, errors, discovery --------------------------------------------------------
+def test_check_test_file_reports_located_problems(tmp_path: Path) -> None:
+    path = write_test(tmp_path, """polcy: x
+cases:
+  - name: one
+    facts:
+      - {type: ticket, id: T-1, customer: nobody, opened_at: "2026-10-01T10:00:00Z"}
+    expect:
+      availabilty: [{customer: acme}]
+      credits: [{custmer: acme}]
+  - name: one
+    as_of: "2026-10-01T00:00:00"
+    expect_absent: {tickets: [{}]}
+""")
+    problems = check_test_file(path)
+    found = {(p.line, p.path, p.message) for p in problems}
+    assert (6, "$.polcy", "unknown test file key 'polcy'") in found
+    assert (10, "$.cases[0].facts[0].customer",
+            "customer 'nobody' has no subscription in the facts") in found
+    assert (12, "$.cases[0].expect.availabilty", "unknown result section 'availabilty'") in found
+    assert (13, "$.cases[0].expect.credits[0].custmer",
+            "credits rows have no field 'custmer'") in found
+    assert (14, "$.cases[1].name", "duplicate case name 'one' (first at line 8)") in found
+    assert any(p.line == 15 and "no UTC offset" in p.message for p in problems)
+    assert any(p.path == "$.cases[1].expect_absent.tickets[0]" for p in problems)
+    hints = {p.path: p.hint for p in problems}
+    assert hints["$.polcy"] == "did you mean 'policy'?"
+    assert hints["$.cases[0].expect.credits[0].custmer"] == "did you mean 'customer'?"
+
+
+def test_validate_command_checks_test_files(tmp_path: Path) -> None:
+    bad = write_test(tmp_path, "cases: []\n")
+    result = CliRunner().invoke(main, ["validate", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}:" in result.output and "cases must be a non-empty list" in result.output
+    result = CliRunner().invoke(main, ["validate", str(SPIRION / "spirion.test.yaml")])
+    assert result.exit_code == 0, result.output
+
+
+def test_unreadable_test_file_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "broken.test.yaml"
+    path.write_text("apiVersion: policyengine/v1\nkind: PolicyTest\ncases: [\n",
+                    encoding="utf-8")
+    result = CliRunner().invoke(main, ["test", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "broken.test.yaml:" in result.output
+
+
+def test_case_that_cannot_be_evaluated_is_an_error(tmp_path: Path) -> None:
+    text = (SPIRION / "1.0.0.yaml").read_text(encoding="utf-8")
+    (tmp_path / "1.0.0.yaml").write_text(text.replace('from: "2020-01-01"',
+                                                      'from: "2026-01-01"'), encoding="utf-8")
+    write_test(tmp_path, """cases:
+  - name: before the policy existed
+    facts:
+      - {type: downtime, id: old, start: "2025-06-01T10:00:00-04:00",
+         end: "2025-06-01T11:00:00-04:00", cause: vendor, maintenance: none}
+    expect:
+      availability: [{customer: acme}]
+""")
+    run = run_tests([tmp_path])
+    assert [r.status for r in run.results] == ["error"]
+    assert run.exit_code == 2
+    assert "no policy version is in force on 2025-06-01" in render_run(run)
+    junit = ET.fromstring(render_run(run, "junit").split("\n", 1)[1])
+    assert junit.get("errors") == "1"
+    result = CliRunner().invoke(main, ["test", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "ERROR " in result.output
+
+
+def test_discovery(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.test.yaml").write_text("", encoding="utf-8")
+    (tmp_path / "a" / "y.yaml").write_text("", encoding="utf-8")
+    (tmp_path / "b.test.yaml").write_text("", encoding="utf-8")
+    assert discover([tmp_path]) == [tmp_path / "a" / "x.test.yaml", tmp_path / "b.test.yaml"]
+    assert discover([tmp_path / "a" / "y.yaml"]) == [tmp_path / "a" / "y.yaml"]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no policy tests found"):
+        discover([tmp_path / "empty"])
+    result = CliRunner().invoke(main, ["test", str(tmp_path / "missing")])
+    assert result.exit_code == 2 and "no such file or directory" in result.output
+
+
+def test_default_path_is_policies(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    assert discover() == [Path("policies/spirion/spirion.test.yaml")]
+
+
+# -- the documentation's examples -----------------------------------------------------------------
+def _yaml_blocks(name: str) -> list[str]:
+    text = (ROOT / "docs" / name).read_text(encoding="utf-8")
+    return re.findall(r"```yaml\n(.*?)```", text, re.S)
+
+
+def test_policy_ci_examples(tmp_path: Path) -> None:
+    test_file, workflow, diff_step, precommit = _yaml_blocks("policy-ci.md")
+    shutil.copy(SPIRION / "1.0.0.yaml", tmp_path / "1.0.0.yaml")
+    (tmp_path / "doc.test.yaml").write_text(test_file, encoding="utf-8")
+    assert run_tests([tmp_path]).exit_code == 0
+    steps = yaml.safe_load(workflow)["jobs"]["policy"]["steps"]
+    commands = [step.get("run") for step in steps]
+    assert "policyengine validate --format github policies/" in commands
+    assert any(c and c.startswith("policyengine test policies/ --format junit") for c in commands)
+    assert yaml.safe_load(diff_step)[0]["run"].startswith("policyengine diff ")
+    hooks = yaml.safe_load(precommit)["repos"][0]["hooks"]
+    assert [h["id"] for h in hooks] == ["policyengine-validate", "policyengine-test"]
+
+
+def test_versions_worked_example(tmp_path: Path) -> None:
+    from policyengine.facts import load_facts
+
+    facts, test_file = _yaml_blocks("versions.md")
+    (tmp_path / "oct-nov.yaml").write_text(facts, encoding="utf-8")
+    assert len(load_facts([tmp_path / "oct-nov.yaml"]).downtimes) == 5
+    directory = tmp_path / "spirion"
+    directory.mkdir()
+    text = (SPIRION / "1.0.0.yaml").read_text(encoding="utf-8")
+    (directory / "1.0.0.yaml").write_text(
+        text.replace("    until: null", '    until: "2026-11-01"'), encoding="utf-8")
+    (directory / "1.1.0.yaml").write_text(
+        text.replace('version: "1.0.0"', 'version: "1.1.0"')
+        .replace('from: "2020-01-01"', 'from: "2026-11-01"')
+        .replace("target_percent: 99.0", "target_percent: 99.5"), encoding="utf-8")
+    (directory / "versions.test.yaml").write_text(test_file, encoding="utf-8")
+    run = run_tests([directory])
+    assert run.exit_code == 0, render_run(run)
+
+
+def test_pre_commit_hooks() -> None:
+    hooks = {h["id"]: h for h in yaml.safe_load(
+        (ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
+    validate, test = hooks["policyengine-validate"], hooks["policyengine-test"]
+    assert validate["entry"] == "policyengine validate"
+    assert re.search(validate["files"], "policies/spirion/1.0.0.yaml")
+    assert re.search(validate["files"], "rules/x.json")
+    assert not re.search(validate["files"], "README.md")
+    assert test["entry"] == "policyengine test" and test["pass_filenames"] is False
