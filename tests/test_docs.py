@@ -75,3 +75,16 @@ def test_python_dash_m_runs_the_cli() -> None:
     done = subprocess.run([sys.executable, "-m", "policyengine", "validate", str(SHIPPED)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_spirion_document_is_current() -> None:
+    """docs/spirion.md is `policyengine show` of the shipped policy (golden file).
+
+    Regenerate after a policy edit: `policyengine show policies/spirion/1.0.0.yaml
+    --output docs/spirion.md`, and review the diff.
+    """
+    from policyengine.api import load_policies
+    from policyengine.policyshow import render_policy
+
+    rendered = render_policy(load_policies(SHIPPED)[0], "markdown")
+    assert (ROOT / "docs" / "spirion.md").read_text(encoding="utf-8") == rendered
