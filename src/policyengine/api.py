@@ -166,6 +166,11 @@ class Engine:
         return [v.policy for v in self.versions]
 
     @property
+    def fact_types(self) -> tuple[str, ...]:
+        """Extra fact types the policy versions declare (``spec.fact_types``)."""
+        return tuple(sorted({t for v in self.versions for t in v.policy.fact_types}))
+
+    @property
     def timezone(self) -> str:
         return min(self.versions, key=lambda v: v.policy.effective_from).policy.timezone
 
@@ -179,7 +184,8 @@ class Engine:
         """Evaluate facts (a FactSet, fact files, or fact dicts) at ``as_of``."""
         from .evaluate import evaluate_facts
 
-        fact_set = facts if isinstance(facts, FactSet) else load_facts(facts)
+        fact_set = facts if isinstance(facts, FactSet) else load_facts(
+            facts, allow_types=self.fact_types)
         return evaluate_facts(
             self.versions, fact_set, as_of=parse_as_of(as_of), backend=self.backend,
             months=parse_months(months) if months is not None else None,
@@ -233,9 +239,11 @@ def parse_months(value: Sequence[str] | str) -> list[str]:
     return sorted(set(months))
 
 
-def facts_from_dicts(items: Iterable[Mapping[str, Any]]) -> FactSet:
+def facts_from_dicts(
+    items: Iterable[Mapping[str, Any]], allow_types: Iterable[str] = ()
+) -> FactSet:
     """Build a FactSet from plain dicts (e.g. a service's own records)."""
-    builder = FactSetBuilder()
+    builder = FactSetBuilder(allow_types)
     for index, item in enumerate(items):
         builder.add(item, Where("<api>", 0, 0, index))
     return builder.finish()

@@ -105,6 +105,13 @@ class _Run:
             name: sub for name, sub in self.facts.subscriptions.items()
             if sub.deployment == "saas"
         }
+        # facts of types the policy declares (spec.fact_types) go to every stage whose
+        # rules mention their type
+        self.custom = [
+            {**_scalars(c.fields), "type": c.type, "key": c.id or f"{c.type}#{n}"}
+            for n, c in enumerate(self.facts.custom, start=1)
+        ]
+        self.custom_types = {c["type"] for c in self.custom}
 
     # -- running stages ------------------------------------------------------------------
     def stage(
@@ -129,6 +136,8 @@ class _Run:
         return merged
 
     def _apply(self, compiled: Any, batch: list[dict[str, Any]], merged: StageResult) -> None:
+        if self.custom_types & compiled.fact_types:
+            batch = batch + self.custom
         result = apply_firings(compiled, self.backend.run(compiled, batch))
         for subject, decided in result.decisions.items():
             merged.decisions.setdefault(subject, {}).update(decided)

@@ -116,6 +116,17 @@ class UpdateRequest:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class CustomFact:
+    """A fact of a type the policy declares in ``spec.fact_types``; passed to rules as is."""
+
+    type: str
+    id: str | None
+    customer: str | None
+    fields: dict[str, Any]
+    where: Where
+
+
 @dataclass
 class FactSet:
     """Every fact of an evaluation, normalised, with warnings collected on the way."""
@@ -127,12 +138,14 @@ class FactSet:
     tickets: list[Ticket] = field(default_factory=list)
     credit_requests: list[CreditRequest] = field(default_factory=list)
     update_requests: list[UpdateRequest] = field(default_factory=list)
+    custom: list[CustomFact] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
 
     def count(self) -> int:
         return (
             len(self.subscriptions) + len(self.downtimes) + len(self.notices) + len(self.changes)
             + len(self.tickets) + len(self.credit_requests) + len(self.update_requests)
+            + len(self.custom)
         )
 
 
@@ -362,13 +375,15 @@ def _ticket(raw: Mapping[str, Any], where: Where) -> Ticket:
 
 
 # -- reading files ----------------------------------------------------------------------
-def iter_raw_facts(path: Path, display: str) -> Iterator[tuple[Mapping[str, Any], Where, Any]]:
-    """(raw fact, where, locate-or-None) for every fact of one file."""
+def iter_raw_facts(
+    path: Path, display: str, allow_types: Iterable[str] = ()
+) -> Iterator[tuple[Mapping[str, Any], Where, Any]]:
+    """(raw fact, where, document-or-None) for every fact of one file, schema-checked."""
     from . import loader, schemas
 
     if path.suffix.lower() in NDJSON_SUFFIXES:
         for line_no, obj in loader.iter_ndjson(path, display_name=display):
-            problems = schemas.validate_fact(obj, display, line_no)
+            problems = schemas.validate_fact(obj, display, line_no, allow_fact_types=allow_types)
             if problems:
                 raise InputError(problems)
             yield obj, Where(display, line_no, 1, line_no), None
@@ -380,7 +395,7 @@ def iter_raw_facts(path: Path, display: str) -> Iterator[tuple[Mapping[str, Any]
             display, "this is a policy document, not a fact file (give it to --policy)",
             line=1, column=1, code="kind",
         )
-    problems = schemas.validate_document(document, "facts")
+    problems = schemas.validate_document(document, "facts", allow_fact_types=allow_types)
     if problems:
         raise InputError(problems)
     for index, raw in enumerate(data.get("facts") or ()):
@@ -390,18 +405,21 @@ def iter_raw_facts(path: Path, display: str) -> Iterator[tuple[Mapping[str, Any]
 
 def load_facts(
     sources: Iterable[str | os.PathLike[str] | Mapping[str, Any]],
+    allow_types: Iterable[str] = (),
 ) -> FactSet:
     """Read fact files (or fact dicts) into a checked :class:`FactSet`.
 
-    All problems found are raised together as one :class:`InputError`.
+    ``allow_types`` are extra fact types a policy declares. All problems found are raised
+    together as one :class:`InputError`.
     """
-    builder = FactSetBuilder()
+    allow_types = tuple(allow_types)
+    builder = FactSetBuilder(allow_types)
     for source in sources:
         if isinstance(source, Mapping):
             builder.add(source, Where("<api>", 0, 0, builder.counter))
             continue
         path = Path(source)
-        for raw, where, _ in iter_raw_facts(path, str(source)):
+        for raw, where, _ in iter_raw_facts(path, str(source), allow_types):
             builder.add(raw, where)
     return builder.finish()
 
@@ -409,7 +427,8 @@ def load_facts(
 class FactSetBuilder:
     """Accumulates facts, checking each, then cross-checks references in ``finish``."""
 
-    def __init__(self) -> None:
+    def __init__(self, allow_types: Iterable[str] = ()) -> None:
+        self.allow_types = frozenset(allow_types)
         self.facts = FactSet()
         self.problems: list[Diagnostic] = []
         self.seen: dict[tuple[str, str], Where] = {}
@@ -429,6 +448,9 @@ class FactSetBuilder:
             self._problem(where, "a fact must be a mapping with a 'type'")
             return
         subject = str(raw.get("id") or raw.get("customer") or "")
+        if raw.get("type") in self.allow_types and raw.get("type") not in _KNOWN:
+            self._add_custom(raw, where, subject)
+            return
         try:
             fact = normalise(raw, where)
         except _FieldError as error:
@@ -469,6 +491,24 @@ class FactSetBuilder:
         elif isinstance(fact, UpdateRequest):
             facts.update_requests.append(fact)
 
+    def _add_custom(self, raw: Mapping[str, Any], where: Where, subject: str) -> None:
+        customer = raw.get("customer")
+        if customer is not None and not isinstance(customer, str):
+            self._problem(where, "'customer' must be a customer name", subject)
+            return
+        fact_id = raw.get("id")
+        key = (str(raw["type"]), str(fact_id)) if fact_id is not None else None
+        if key is not None and key in self.seen:
+            first = self.seen[key]
+            self._problem(where, f"duplicate {key[0]} id {key[1]!r} (first at "
+                          f"{first.file}:{first.line})", key[1])
+            return
+        if key is not None:
+            self.seen[key] = where
+        self.facts.custom.append(CustomFact(
+            type=str(raw["type"]), id=str(fact_id) if fact_id is not None else None,
+            customer=customer, fields=dict(raw), where=where))
+
     def finish(self) -> FactSet:
         facts = self.facts
         customers = facts.subscriptions
@@ -488,9 +528,10 @@ class FactSetBuilder:
                 self._problem(notice.where, f"notice names customer {notice.customer!r}, who "
                               "has no subscription in the facts", notice.id,
                               f"$.facts[{notice.where.index}].customer")
-        for item in (*facts.tickets, *facts.credit_requests, *facts.update_requests):
+        for item in (*facts.tickets, *facts.credit_requests, *facts.update_requests,
+                     *(c for c in facts.custom if c.customer is not None)):
             if item.customer not in customers:
-                subject = getattr(item, "id", item.customer)
+                subject = getattr(item, "id", None) or item.customer
                 self._problem(item.where, f"customer {item.customer!r} has no subscription "
                               "in the facts", subject, f"$.facts[{item.where.index}].customer")
         if self.problems:

@@ -73,6 +73,7 @@ class Policy:
     effective_until: dt.date | None
     timezone: str
     clauses: tuple[Clause, ...]
+    fact_types: tuple[str, ...] = ()
     file: str = ""
     data: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -106,6 +107,7 @@ class Policy:
             effective_until=dt.date.fromisoformat(until) if until else None,
             timezone=spec["timezone"],
             clauses=tuple(clauses),
+            fact_types=tuple(spec.get("fact_types") or ()),
             file=file,
             data=data,
         )
