@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
@@ -76,6 +76,14 @@ class VersionSet:
         )
 
 
+FactGroups = dict[CompiledPolicy, dict[str, list[dict[str, Any]]]]
+
+
+def _groups() -> FactGroups:
+    """Engine facts by policy version, then by customer (a customer is never split)."""
+    return defaultdict(lambda: defaultdict(list))
+
+
 def _minutes(seconds: float) -> int | float:
     minutes = Decimal(repr(seconds)) / 60
     minutes = minutes.quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
@@ -114,19 +122,15 @@ class _Run:
         self.custom_types = {c["type"] for c in self.custom}
 
     # -- running stages ------------------------------------------------------------------
-    def stage(
-        self,
-        name: str,
-        grouped: Mapping[CompiledPolicy, Iterable[tuple[str, list[dict[str, Any]]]]],
-    ) -> StageResult:
+    def stage(self, name: str, groups: FactGroups) -> StageResult:
         """Run a stage: per version, sessions of whole customers up to SESSION_FACTS facts."""
         merged = StageResult()
-        for version, per_customer in grouped.items():
+        for version, per_customer in groups.items():
             compiled = version.stage(name)
             if not compiled.rules:
                 continue
             batch: list[dict[str, Any]] = []
-            for _customer, facts in per_customer:
+            for _customer, facts in sorted(per_customer.items()):
                 if batch and len(batch) + len(facts) > SESSION_FACTS:
                     self._apply(compiled, batch, merged)
                     batch = []
@@ -157,9 +161,7 @@ class _Run:
 
     def availability(self, evaluation: Evaluation) -> None:
         tz = self.tz
-        windows: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
+        windows = _groups()
         by_key: dict[str, tuple[str, Downtime]] = {}
         notices_about: dict[str, list] = defaultdict(list)
         for notice in self.facts.notices:
@@ -193,14 +195,11 @@ class _Run:
                         "lead": down.start - notice.sent_at,
                     })
                 by_key[key] = (customer, down)
-        grouped = {v: sorted(c.items()) for v, c in windows.items()}
-        exclusions = self.stage("window-exclusions", grouped)
+        exclusions = self.stage("window-exclusions", windows)
         # write the exclusion decision onto each window, then decide what counts
         counted: dict[str, list[intervals.Interval]] = defaultdict(list)
         excluded: dict[str, list[intervals.Interval]] = defaultdict(list)
-        verdict_input: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
+        verdict_input = _groups()
         for version, per_customer in windows.items():
             for customer, facts in per_customer.items():
                 for fact in facts:
@@ -217,7 +216,7 @@ class _Run:
                     verdict_input[version][customer].append(
                         {**fact, "excluded_up_to": excluded_up_to}
                     )
-        self.stage("window-verdicts", {v: sorted(c.items()) for v, c in verdict_input.items()})
+        self.stage("window-verdicts", verdict_input)
 
         months = set(self.months or ())
         for down in self.facts.downtimes:
@@ -236,9 +235,7 @@ class _Run:
         for request in self.facts.credit_requests:
             key = (request.customer, request.month)
             requests[key] = min(requests.get(key, request.requested_at), request.requested_at)
-        month_facts: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
+        month_facts = _groups()
         measured: dict[str, dict[str, Any]] = {}
         for month in months:
             start, end = timeutil.month_bounds(month, tz)
@@ -281,11 +278,8 @@ class _Run:
                     "month_s": month_s, "down_s": down_s, "counted_s": counted_s,
                     "deadline": deadline,
                 }
-        grouped = {v: sorted(c.items()) for v, c in month_facts.items()}
-        verdicts = self.stage("months", grouped)
-        credit_facts: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
+        verdicts = self.stage("months", month_facts)
+        credit_facts = _groups()
         for key, m in measured.items():
             version, fact = m["version"], m["fact"]
             covered = bool(verdicts.get(key, "covered", False))
@@ -308,7 +302,7 @@ class _Run:
                 credit_facts[version][fact["customer"]].append(
                     {**fact, "covered": covered, "met": met}
                 )
-        credits = self.stage("credits", {v: sorted(c.items()) for v, c in credit_facts.items()})
+        credits = self.stage("credits", credit_facts)
         for key, m in measured.items():
             form = credits.get(key, "form")
             if form is None:
@@ -333,9 +327,7 @@ class _Run:
 
     # -- tickets -----------------------------------------------------------------------------
     def tickets(self, evaluation: Evaluation) -> None:
-        first: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
+        first = _groups()
         version_of: dict[str, CompiledPolicy] = {}
         for ticket in self.facts.tickets:
             version = self.versions.at(ticket.opened_at, f"ticket {ticket.id}")
@@ -350,10 +342,8 @@ class _Run:
                 fact["assigned_severity"] = ticket.severity
             fact.update(ticket.impact or dict.fromkeys(_impact_flags(), False))
             first[version][ticket.customer].append(fact)
-        severities = self.stage("ticket-severity", {v: sorted(c.items()) for v, c in first.items()})
-        second: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
+        severities = self.stage("ticket-severity", first)
+        second = _groups()
         dues: dict[str, tuple[float | None, float | None]] = {}
         for ticket in self.facts.tickets:
             version = version_of[ticket.id]
@@ -391,7 +381,7 @@ class _Run:
                     fact[name] = value
             dues[ticket.id] = (response_due, resolution_due)
             second[version][ticket.customer].append(fact)
-        verdicts = self.stage("ticket-clocks", {v: sorted(c.items()) for v, c in second.items()})
+        verdicts = self.stage("ticket-clocks", second)
         tz = self.tz
         for ticket in self.facts.tickets:
             response_due, resolution_due = dues[ticket.id]
@@ -431,9 +421,7 @@ class _Run:
         notices_about: dict[str, list] = defaultdict(list)
         for notice in self.facts.notices:
             notices_about[notice.about].append(notice)
-        facts: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
+        facts = _groups()
         owed: list[tuple[CompiledPolicy, str, str, str, str]] = []
         for subject, kind, at, customers in subjects:
             version = self.versions.at(at, f"{subject}")
@@ -450,11 +438,8 @@ class _Run:
                                     "kind": notice.kind, "channel": notice.channel,
                                     "lead": at - notice.sent_at})
                 owed.append((version, key, subject, customer, kind))
-        grouped = {v: sorted(c.items()) for v, c in facts.items()}
-        decided = self.stage("obligations", grouped)
-        verdict_facts: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
+        decided = self.stage("obligations", facts)
+        verdict_facts = _groups()
         for version, key, subject, customer, kind in owed:
             if not decided.get(key, "owed"):
                 continue
@@ -474,14 +459,11 @@ class _Run:
                 {"type": "notice_subject", "key": key, "subject": subject,
                  "customer": customer, "kind": kind, "met": met}
             )
-        self.stage("obligation-verdicts",
-                   {v: sorted(c.items()) for v, c in verdict_facts.items()})
+        self.stage("obligation-verdicts", verdict_facts)
 
     # -- entitlements ----------------------------------------------------------------------------
     def entitlements(self, evaluation: Evaluation) -> None:
-        facts: dict[CompiledPolicy, dict[str, list[dict[str, Any]]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
+        facts = _groups()
         version_of: dict[str, CompiledPolicy] = {}
         for request in self.facts.update_requests:
             sub = self.facts.subscriptions[request.customer]
@@ -492,7 +474,7 @@ class _Run:
                 "type": "update_request", "key": request.id, "customer": request.customer,
                 "license": sub.license, "support": sub.support,
             })
-        decided = self.stage("entitlements", {v: sorted(c.items()) for v, c in facts.items()})
+        decided = self.stage("entitlements", facts)
         reasons = {f.subject: f for f in decided.findings}
         for request in self.facts.update_requests:
             entitled = decided.get(request.id, "entitled")
