@@ -202,7 +202,7 @@ def test_cli_due_single_policy_file() -> None:
         pytest.param(["--severity", "4", "--opened-at", "2026-10-16T19:00:00-04:00"],
                      "severity 4 is not defined", id="unknown-severity"),
         pytest.param(["--severity", "1", "--opened-at", "2026-10-16T19:00:00"],
-                     "no UTC offset", id="naive-opened-at"),
+                     "has no offset", id="naive-opened-at"),
         pytest.param(["--severity", "1", "--opened-at", "next tuesday"],
                      "not a valid ISO 8601 timestamp", id="garbage-opened-at"),
         pytest.param(["--severity", "one", "--opened-at", "2026-10-16T19:00:00-04:00"],

@@ -10,7 +10,6 @@ from policyengine.backends import apply_firings
 from policyengine.backends.durable_backend import DurableBackend, engine_ids, fnv1a32
 from policyengine.backends.python_backend import PythonBackend
 from policyengine.compiler import CompiledRule, CompiledStage, SetEffect
-from policyengine.diagnostics import EngineError
 
 
 def _stage(name: str = "probe") -> CompiledStage:
@@ -109,26 +108,29 @@ def test_concurrent_threads_get_sequential_results() -> None:
     assert all(r == expected for r in results)
 
 
-def test_errors_inside_actions_are_raised_to_the_caller(monkeypatch) -> None:
+def test_errors_while_recording_actions_are_raised_to_the_caller(monkeypatch) -> None:
+    from policyengine.backends import durable_backend
+
     stage = _stage("boom")
     backend = DurableBackend()
 
-    class Exploding(list):
-        def append(self, item: object) -> None:
-            raise RuntimeError("action exploded")
+    def exploding_firing(*args: object) -> None:
+        raise RuntimeError("action exploded")
 
-    real_assert = backend._host.assert_facts
-
-    def assert_facts(name: str, batch: list) -> object:
-        # the action records into the collector's list: make that list explode
-        DurableBackend._collector.firings = Exploding()
-        return real_assert(name, batch)
-
-    monkeypatch.setattr(backend._host, "assert_facts", assert_facts)
-    with pytest.raises(EngineError, match="action exploded"):
+    monkeypatch.setattr(durable_backend, "Firing", exploding_firing)
+    with pytest.raises(RuntimeError, match="action exploded"):
         backend.run(stage, _facts(3))
     monkeypatch.undo()
-    assert len(backend.run(stage, _facts(3))) == 1  # and the engine still works after
+    # the half-run action was abandoned and the session deleted: the engine still works
+    assert len(backend.run(stage, _facts(3))) == 1
+
+
+def test_unmatched_facts_do_not_suppress_other_actions() -> None:
+    stage = _stage("unmatched")
+    facts = [{"type": "ticket", "key": "t1", "answered": 0, "due": 1},  # matches nothing
+             {"type": "ticket", "key": "t2", "answered": 5, "due": 1}]
+    fired = DurableBackend().run(stage, facts)
+    assert [f.bindings["t"]["key"] for f in fired] == ["t2"]
 
 
 def test_no_session_state_survives_a_run() -> None:
@@ -139,3 +141,40 @@ def test_no_session_state_survives_a_run() -> None:
     # a note joining to w1 in a later run must not see the earlier window
     second = backend.run(stage, [{"type": "note", "key": "n1", "window": "w1", "lead": 50}])
     assert second == []
+
+
+def test_no_session_survives_an_evaluation() -> None:
+    """Every session an evaluation opens is deleted by the time it returns."""
+    from policyengine.api import Engine
+
+    from .conftest import ROOT
+
+    backend = DurableBackend()
+    real = backend._engine
+    opened: list[tuple[int, str]] = []
+    live_during: list[bool] = []
+
+    class Spy:
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def assert_facts(self, handle: int, batch: str) -> object:
+            import json
+
+            sids = {fact["sid"] for fact in json.loads(batch)}
+            assert len(sids) == 1, "one session per call"
+            sid = sids.pop()
+            outcome = real.assert_facts(handle, batch)
+            opened.append((handle, sid))
+            live_during.append(bool(real.get_state(handle, sid)))  # positive control
+            return outcome
+
+    backend._engine = Spy()
+    engine = Engine.load(ROOT / "policies" / "spirion", backend="durable")
+    engine.backend = backend
+    engine.evaluate([ROOT / "examples" / "october-2026.yaml"],
+                    as_of="2026-11-27T12:00:00-05:00")
+    assert len(opened) >= 8 and all(live_during)
+    for handle, sid in opened:
+        with pytest.raises(Exception, match="Could not get state"):
+            real.get_state(handle, sid)

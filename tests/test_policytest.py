@@ -231,7 +231,7 @@ cases:
     assert (13, "$.cases[0].expect.credits[0].custmer",
             "credits rows have no field 'custmer'") in found
     assert (14, "$.cases[1].name", "duplicate case name 'one' (first at line 8)") in found
-    assert any(p.line == 15 and "no UTC offset" in p.message for p in problems)
+    assert any(p.line == 15 and "has no offset" in p.message for p in problems)
     assert any(p.path == "$.cases[1].expect_absent.tickets[0]" for p in problems)
     hints = {p.path: p.hint for p in problems}
     assert hints["$.polcy"] == "did you mean 'policy'?"

@@ -18,6 +18,7 @@ from .diagnostics import Diagnostic, InputError
 from .durations import duration_seconds, is_duration
 from .policy import Clause, Policy
 
+SINK_PREFIX = "sink:"
 COMBINE_MODES = ("unique", "max", "min", "all", "any")
 _COMPARATORS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 _NEVER = "\u0000never"  # a value no fact carries: an empty `in` list matches nothing
@@ -78,19 +79,17 @@ class CompiledStage:
         return cache
 
     def durable_definition(self) -> dict[str, dict[str, Any]]:
-        """The ruleset for durable-rules, with a sink rule per fact type.
+        """The ruleset as durable-rules JSON: ``{rule name: {"all": [conditions]}}``.
 
-        durable-rules refuses a whole batch (and skips the other facts' actions) when one
-        fact matches no rule, so every fact type the stage receives gets a catch-all.
+        durable-rules reports a batch with a fact that matches no rule as "not handled" and
+        then hands back no usable session state, so every fact type the stage receives gets
+        a sink rule that matches any fact of the type. (A sink that never fires, a join
+        waiting for a fact that never comes, corrupts the heap when the session is deleted.)
+        Back-ends skip sink firings.
         """
-        definition: dict[str, dict[str, Any]] = {}
-        for rule in self.rules:
-            definition[rule.name] = {
-                "all": [dict(c) for c in rule.conditions],
-                "run": rule.name,
-            }
+        definition = {r.name: {"all": [dict(c) for c in r.conditions]} for r in self.rules}
         for fact_type in sorted(self.fact_types):
-            definition[f"sink:{fact_type}"] = {"all": [{"m": {"type": fact_type}}], "run": "sink"}
+            definition[f"{SINK_PREFIX}{fact_type}"] = {"all": [{"m": {"type": fact_type}}]}
         return definition
 
 

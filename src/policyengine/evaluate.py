@@ -362,7 +362,7 @@ class _Run:
                     ticket.where.file,
                     f"severity {level} is not defined by policy {version.policy.label}",
                     line=ticket.where.line, column=ticket.where.column,
-                    subject=ticket.id, path=f"$.facts[{ticket.where.index}].severity",
+                    subject=ticket.id, path=ticket.where.path("severity"),
                     code="fact",
                 )
             if clause is not None:

@@ -27,12 +27,17 @@ NOTICE_KINDS = ("scheduled_downtime", "significant_change", "high_priority_updat
 
 @dataclass(frozen=True)
 class Where:
-    """Where a fact came from, for diagnostics."""
+    """Where a fact came from, for diagnostics (``index`` -1: an NDJSON line)."""
 
     file: str
     line: int
     column: int = 1
     index: int = 0
+
+    def path(self, field_name: str = "") -> str:
+        """JSON path of the fact (or one of its fields) inside its document."""
+        base = "$" if self.index < 0 else f"$.facts[{self.index}]"
+        return f"{base}.{field_name}" if field_name else base
 
 
 @dataclass(slots=True)
@@ -162,6 +167,16 @@ _KNOWN = {
 }
 
 
+# Years every clock and calendar handles (the business-hour index covers 1970..2200).
+FIRST_YEAR, LAST_YEAR = 1971, 2199
+
+
+def _check_year(year: int, field_name: str, text: str) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise _FieldError(field_name, f"{field_name} {text!r} is outside the supported years "
+                          f"{FIRST_YEAR}-{LAST_YEAR}")
+
+
 class _FieldError(Exception):
     def __init__(self, field_name: str, message: str):
         super().__init__(message)
@@ -181,8 +196,10 @@ def parse_instant(text: Any, field_name: str = "timestamp") -> float:
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise _FieldError(
             field_name,
-            f"{field_name} {text!r} has no UTC offset; write e.g. {text}Z or {text}-05:00",
+            f"{field_name} {text!r} has no offset: a timestamp without a UTC offset is refused; "
+            f"write e.g. {text}Z or {text}-05:00",
         )
+    _check_year(parsed.year, field_name, text)
     return parsed.timestamp()
 
 
@@ -190,9 +207,11 @@ def _date(text: Any, field_name: str) -> dt.date:
     if not isinstance(text, str):
         raise _FieldError(field_name, f"{field_name} must be a date YYYY-MM-DD")
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise _FieldError(field_name, f"{field_name} {text!r} is not a valid date") from None
+    _check_year(day.year, field_name, text)
+    return day
 
 
 def _money(value: Any, field_name: str) -> Decimal:
@@ -214,6 +233,7 @@ def _month(text: Any, field_name: str) -> str:
         dt.date(int(text[:4]), int(text[5:]), 1)
     except ValueError:
         raise _FieldError(field_name, f"{field_name} {text!r} is not a month that exists") from None
+    _check_year(int(text[:4]), field_name, text)
     return text
 
 
@@ -382,11 +402,17 @@ def iter_raw_facts(
     from . import loader, schemas
 
     if path.suffix.lower() in NDJSON_SUFFIXES:
+        # NDJSON is the bulk format: each line is checked by `normalise` (every field of
+        # every standard type, with the same located messages) rather than by JSON Schema,
+        # which costs more than the whole evaluation of the fact.
+        allowed = frozenset(allow_types)
         for line_no, obj in loader.iter_ndjson(path, display_name=display):
-            problems = schemas.validate_fact(obj, display, line_no, allow_fact_types=allow_types)
-            if problems:
-                raise InputError(problems)
-            yield obj, Where(display, line_no, 1, line_no), None
+            if obj.get("type") in allowed and obj.get("type") not in _KNOWN:
+                problems = schemas.validate_fact(obj, display, line_no,
+                                                 allow_fact_types=allowed)
+                if problems:
+                    raise InputError(problems)
+            yield obj, Where(display, line_no, 1, -1), None
         return
     document = loader.load_document(path, display_name=display)
     data = document.data
@@ -454,7 +480,7 @@ class FactSetBuilder:
         try:
             fact = normalise(raw, where)
         except _FieldError as error:
-            self._problem(where, str(error), subject, f"$.facts[{where.index}].{error.field}")
+            self._problem(where, str(error), subject, where.path(error.field))
             return
         kind = raw["type"]
         key_value = fact.customer if kind in ("subscription",) else getattr(fact, "id", None)
@@ -476,7 +502,7 @@ class FactSetBuilder:
             if fact.end == fact.start:
                 facts.warnings.append(Diagnostic(
                     file=where.file, line=where.line, column=where.column,
-                    path=f"$.facts[{where.index}].end", subject=fact.id, severity="warning",
+                    path=where.path("end"), subject=fact.id, severity="warning",
                     code="fact", message="zero-length downtime window; it counts for nothing",
                 ))
             facts.downtimes.append(fact)
@@ -517,23 +543,23 @@ class FactSetBuilder:
                 if customer not in customers:
                     self._problem(down.where, f"downtime names customer {customer!r}, "
                                   "who has no subscription in the facts", down.id,
-                                  f"$.facts[{down.where.index}].customers")
+                                  down.where.path("customers"))
         subjects = {d.id for d in facts.downtimes} | {c.id for c in facts.changes}
         for notice in facts.notices:
             if notice.about not in subjects:
                 self._problem(notice.where, f"notice is about {notice.about!r}, which is no "
                               "downtime or change id in the facts", notice.id,
-                              f"$.facts[{notice.where.index}].about")
+                              notice.where.path("about"))
             if notice.customer is not None and notice.customer not in customers:
                 self._problem(notice.where, f"notice names customer {notice.customer!r}, who "
                               "has no subscription in the facts", notice.id,
-                              f"$.facts[{notice.where.index}].customer")
+                              notice.where.path("customer"))
         for item in (*facts.tickets, *facts.credit_requests, *facts.update_requests,
                      *(c for c in facts.custom if c.customer is not None)):
             if item.customer not in customers:
                 subject = getattr(item, "id", None) or item.customer
                 self._problem(item.where, f"customer {item.customer!r} has no subscription "
-                              "in the facts", subject, f"$.facts[{item.where.index}].customer")
+                              "in the facts", subject, item.where.path("customer"))
         if self.problems:
             raise InputError(self.problems)
         return facts

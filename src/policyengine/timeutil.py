@@ -47,7 +47,7 @@ def months_between(first: str, last: str) -> list[str]:
     """Every month from ``first`` to ``last`` inclusive."""
     months = []
     current = first
-    while current <= last:
+    while (int(current[:4]), current[5:]) <= (int(last[:4]), last[5:]):
         months.append(current)
         current = next_month(current)
     return months

@@ -18,6 +18,7 @@ from .durations import duration_days, duration_seconds, is_duration
 from .policy import SECTIONS, Policy
 
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
+VALIDATED_SUFFIXES = (*DOCUMENT_SUFFIXES, ".ndjson", ".jsonl")
 
 
 @dataclass
@@ -246,7 +247,10 @@ def _kind_of(path: Path) -> str:
     policy so that the policy checks report it with its location.
     """
     from . import loader
+    from .facts import NDJSON_SUFFIXES
 
+    if path.suffix.lower() in NDJSON_SUFFIXES:
+        return "FactSet"
     try:
         data = loader.load_document(path).data
     except InputError:
@@ -263,6 +267,16 @@ def _kind_of(path: Path) -> str:
     return ""
 
 
+def _has_top_level(path: Path, key: str) -> bool:
+    from . import loader
+
+    try:
+        data = loader.load_document(path).data
+    except InputError:
+        return False
+    return isinstance(data, dict) and key in data
+
+
 def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Diagnostic]:
     """Validate files and directories (recursively); every problem, sorted."""
     problems: list[Diagnostic] = []
@@ -272,11 +286,13 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Diagnostic]:
             problems.append(Diagnostic(file=str(given), message="no such file or directory",
                                        code="load"))
             continue
-        files = (sorted(p for p in root.rglob("*") if p.suffix in DOCUMENT_SUFFIXES
+        files = (sorted(p for p in root.rglob("*") if p.suffix in VALIDATED_SUFFIXES
                         and p.is_file()) if root.is_dir() else [root])
         by_directory: dict[Path, list[PolicyDocument]] = {}
         for file in files:
             kind = _kind_of(file)
+            if kind == "" and not root.is_dir():  # named explicitly: never skipped
+                kind = "FactSet" if _has_top_level(file, "facts") else "Policy"
             if kind == "":
                 problems.append(Diagnostic(
                     file=str(file), line=1, column=1, severity="warning", code="skipped",

@@ -1,15 +1,22 @@
 """The only module that touches durable-rules.
 
-Field notes (docs/durable-rules.md) this adapter is built around:
+It drives the C extension (``durable_rules_engine``) directly: assert a batch of facts into
+a fresh session, then pull every pending action and record it. The Python ``Host`` layer is
+not used: it serialises the session state after every action and raises on a batch with
+an unmatched fact, which costs more than the rules themselves.
+
+Field notes (``docs/durable-rules.md``) this adapter is built around:
 - concurrent calls crash the C extension → one process-wide lock around every call;
 - a fact's identity is a 32-bit FNV-1a hash of its ``id`` → engine ids are a per-session
   counter, skipping any value whose hash is already taken in that session;
 - at most 1,024 live sessions per ruleset → one session per call, always deleted;
-- a batch with one unhandled fact skips every action → a sink rule per fact type
-  (added by the compiler);
-- exceptions inside actions are swallowed into the session state → checked and re-raised;
-- ``Host()`` starts timer threads that never stop → a subclass with a no-op ``_run``;
-- rulesets cannot be replaced → registered once per compiled stage under a unique name.
+- a batch with an unmatched fact reports "not handled" and hands back no usable session
+  state (reading it segfaults) → the compiler adds a never-firing sink per fact type, and
+  any code but OK is raised as an error;
+- an error while recording an action would leave it half-run → the action is abandoned,
+  the session deleted and the error re-raised;
+- rulesets cannot be replaced → registered once per compiled stage under a unique name,
+  and deleted from the engine when the compiled stage is garbage-collected.
 """
 
 from __future__ import annotations
@@ -18,99 +25,84 @@ import contextlib
 import itertools
 import json
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..compiler import CompiledStage
+from ..compiler import SINK_PREFIX, CompiledStage
 from ..diagnostics import EngineError
 from .base import Firing
 
 ENGINE_LOCK = threading.RLock()
 _FNV_OFFSET = 0x811C9DC5
 _FNV_PRIME = 16777619
+_OK, _NOT_HANDLED, _OBSERVED, _DEFERRED = 0, 1, 2, 3
+_ENGINE_FIELDS = ("id", "sid")
+_SINK_MESSAGE = '{"' + SINK_PREFIX
 
 
 def fnv1a32(text: str) -> int:
-    """The 32-bit hash durable-rules uses for fact identity."""
+    """The 32-bit hash durable-rules uses for fact identity (``char`` is signed in C)."""
     value = _FNV_OFFSET
     for byte in text.encode():
-        value ^= byte if byte < 128 else byte - 256 & 0xFFFFFFFF
+        value ^= byte if byte < 128 else (byte - 256) & 0xFFFFFFFF
         value = (value * _FNV_PRIME) & 0xFFFFFFFF
     return value
 
 
-def engine_ids(count: int, sid: str) -> list[str]:
-    """``count`` fact ids whose hashes are distinct within the session, by construction."""
+_ID_CACHE: list[str] = []
+_ID_CACHE_SID = "s"
+
+
+def engine_ids(count: int, sid: str = _ID_CACHE_SID) -> list[str]:
+    """``count`` fact ids whose hashes are distinct within the session, by construction.
+
+    The hash of ``sid!id`` is checked as well as the bare and quoted id, since the engine
+    hashes keys in more than one form. Sessions all use the same session id form, so the
+    sequence is computed once and cached.
+    """
+    if sid == _ID_CACHE_SID and count <= len(_ID_CACHE):
+        return _ID_CACHE[:count]
     ids: list[str] = []
     taken: set[int] = set()
     counter = itertools.count(1)
     while len(ids) < count:
         candidate = str(next(counter))
         hashes = {fnv1a32(candidate), fnv1a32(f'"{candidate}"'), fnv1a32(f"{sid}!{candidate}")}
-        if hashes & taken:
+        if len(hashes) < 3 or hashes & taken:
             continue
         taken |= hashes
         ids.append(candidate)
+    if sid == _ID_CACHE_SID:
+        _ID_CACHE[:] = ids
     return ids
-
-
-class _Collector(threading.local):
-    firings: list[Firing] | None = None
-    error: BaseException | None = None
 
 
 class DurableBackend:
     """Runs compiled stages on durable-rules, serialised and isolated per call."""
 
     name = "durable"
-    _host: Any = None
-    _registered: dict[int, str] = {}
+    _registered: dict[int, tuple[int, str]] = {}
     _names = itertools.count(1)
-    _sessions = itertools.count(1)
-    _collector = _Collector()
 
     def __init__(self) -> None:
-        with ENGINE_LOCK:
-            if DurableBackend._host is None:
-                DurableBackend._host = _make_host(self._action)
+        import durable_rules_engine  # the C extension; imported only when used
 
-    # -- actions ---------------------------------------------------------------------
-    @classmethod
-    def _action(cls, rule_name: str) -> Any:
-        if rule_name == "sink":
-            return _noop
+        self._engine = durable_rules_engine
 
-        def record(c: Any) -> None:
-            collector = cls._collector
-            try:
-                rule_aliases = c._m if isinstance(c._m, dict) else {}
-                bindings = {
-                    alias: {k: v for k, v in fact.items() if k not in ("sid", "id")}
-                    for alias, fact in rule_aliases.items()
-                    if isinstance(fact, dict)
-                }
-                if collector.firings is None:
-                    raise EngineError("durable-rules fired outside an evaluation")
-                collector.firings.append(Firing(rule_name, bindings))
-            except BaseException as error:  # surfaced after the call, never lost
-                collector.error = error
-                raise
-
-        return record
-
-    # -- running ---------------------------------------------------------------------
-    def _ruleset_name(self, stage: CompiledStage) -> str:
-        key = id(stage)
-        name = self._registered.get(key)
-        if name is None:
+    def _handle(self, stage: CompiledStage) -> int:
+        """The engine handle of a stage's ruleset, created on first use."""
+        entry = self._registered.get(id(stage))
+        if entry is None:
             name = f"pe{next(self._names)}_{stage.name}"
             try:
-                self._host.set_rulesets({name: json.loads(json.dumps(stage.durable_definition()))})
+                handle = self._engine.create_ruleset(name, json.dumps(stage.durable_definition()))
             except Exception as error:
                 raise EngineError(f"durable-rules refused stage {stage.name!r}: {error}") from error
-            self._registered[key] = name
-            _KEEP_ALIVE.append(stage)  # id() stays unique while the stage is alive
-        return name
+            entry = (handle, name)
+            self._registered[id(stage)] = entry
+            weakref.finalize(stage, _forget, id(stage), handle, self._engine)
+        return entry[0]
 
     def run(self, stage: CompiledStage, facts: Sequence[Mapping[str, Any]]) -> list[Firing]:
         if not stage.rules or not facts:
@@ -118,59 +110,61 @@ class DurableBackend:
         wanted = [f for f in facts if f.get("type") in stage.fact_types]
         if not wanted:
             return []
+        engine = self._engine
         with ENGINE_LOCK:
-            name = self._ruleset_name(stage)
-            sid = f"s{next(self._sessions)}"
-            ids = engine_ids(len(wanted), sid)
+            handle = self._handle(stage)
+            sid = _ID_CACHE_SID
+            ids = engine_ids(len(wanted))
             batch = [{**fact, "id": fid, "sid": sid} for fact, fid in zip(wanted, ids, strict=True)]
-            collector = self._collector
-            collector.firings, collector.error = [], None
+            firings: list[Firing] = []
+            state: int | None = None
             try:
                 try:
-                    self._host.assert_facts(name, batch)
+                    code, state = engine.assert_facts(handle, json.dumps(batch))
                 except Exception as error:
-                    raise EngineError(
-                        f"durable-rules failed in stage {stage.name!r}: "
-                        f"{type(error).__name__}: {str(error)[:200]}"
-                    ) from error
-                state = self._host.get_state(name, sid)
-                if collector.error is not None:
-                    raise EngineError(f"rule action failed: {collector.error}") from collector.error
-                if isinstance(state, dict) and state.get("exception"):
-                    raise EngineError(f"rule action failed: {state['exception']}")
-                return list(collector.firings)
+                    raise EngineError(f"durable-rules failed in stage {stage.name!r}: "
+                                      f"{type(error).__name__}: {str(error)[:200]}") from error
+                if code != _OK:  # the sinks make every fact handled; anything else is a fault
+                    reason = {_NOT_HANDLED: "a fact matched no rule",
+                              _OBSERVED: "a fact id was already seen (hash collision)",
+                              _DEFERRED: "an action was deferred"}.get(code, f"code {code}")
+                    raise EngineError(f"durable-rules refused a batch in stage "
+                                      f"{stage.name!r}: {reason}")
+                pending = engine.start_action_for_state(handle, state)
+                message = pending[1] if pending else None
+                while message:
+                    if message.startswith(_SINK_MESSAGE):
+                        message = engine.complete_and_start_action(handle, state)
+                        continue
+                    try:
+                        for rule_name, bound in json.loads(message).items():
+                            firings.append(Firing(rule_name, {
+                                alias: {k: v for k, v in fact.items() if k not in _ENGINE_FIELDS}
+                                for alias, fact in bound.items()
+                            }))
+                    except Exception:
+                        with contextlib.suppress(Exception):
+                            engine.abandon_action(handle, state)
+                        raise
+                    message = engine.complete_and_start_action(handle, state)
+                return firings
             finally:
-                collector.firings = None
                 with contextlib.suppress(Exception):  # it may never have been created
-                    self._host.delete_state(name, sid)
+                    engine.delete_state(handle, sid)
 
 
-_KEEP_ALIVE: list[CompiledStage] = []
-
-
-def _noop(c: Any) -> None:
-    return None
-
-
-def _make_host(action_factory: Any) -> Any:
-    from durable.engine import Host  # imported lazily: the C extension is slow to load
-
-    class QuietHost(Host):  # type: ignore[misc]
-        """A Host without the timer threads that never stop."""
-
-        def _run(self) -> None:
-            return None
-
-        def get_action(self, action_name: str) -> Any:
-            return action_factory(action_name)
-
-    return QuietHost()
+def _forget(key: int, handle: int, engine: Any) -> None:
+    """Free a ruleset whose compiled stage is gone (its id may be reused after this)."""
+    with ENGINE_LOCK:
+        DurableBackend._registered.pop(key, None)
+        with contextlib.suppress(Exception):
+            engine.delete_ruleset(handle)
 
 
 def durable_available() -> bool:
     """Whether the durable-rules C extension can be imported here."""
     try:
-        import durable.engine  # noqa: F401
+        import durable_rules_engine  # noqa: F401
     except Exception:
         return False
     return True
