@@ -183,13 +183,15 @@ class Engine:
     ) -> Evaluation:
         """Evaluate facts (a FactSet, fact files, or fact dicts) at ``as_of``."""
         from .evaluate import evaluate_facts
+        from .perf import paused_gc
 
-        fact_set = facts if isinstance(facts, FactSet) else load_facts(
-            facts, allow_types=self.fact_types)
-        return evaluate_facts(
-            self.versions, fact_set, as_of=parse_as_of(as_of), backend=self.backend,
-            months=parse_months(months) if months is not None else None,
-        )
+        instant = parse_as_of(as_of)
+        month_list = parse_months(months) if months is not None else None
+        with paused_gc():
+            fact_set = facts if isinstance(facts, FactSet) else load_facts(
+                facts, allow_types=self.fact_types)
+            return evaluate_facts(self.versions, fact_set, as_of=instant,
+                                  backend=self.backend, months=month_list)
 
     def due(self, severity: int, opened_at: str | float | dt.datetime) -> Due:
         """Response and resolution due instants for a new ticket of ``severity``."""

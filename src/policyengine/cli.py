@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,11 @@ EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 FAIL_ON = ("breach", "credit", "missed", "severity_mismatch", "expired", "warning")
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and rename: never half-written."""
+def write_atomically(path: str, text: str | Iterable[str]) -> None:
+    """Write ``text`` (or its pieces) to ``path`` via a temporary file and rename.
+
+    The target is never half-written: it is either the old file or the whole new one.
+    """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     try:
@@ -32,7 +35,10 @@ def write_atomically(path: str, text: str) -> None:
         raise OSError(error.errno, error.strerror, path) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
+            if isinstance(text, str):
+                stream.write(text)
+            else:
+                stream.writelines(text)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, target)
@@ -44,11 +50,16 @@ def write_atomically(path: str, text: str) -> None:
         raise
 
 
-def emit(text: str, output: str | None) -> None:
+def emit(text: str | Iterable[str], output: str | None) -> None:
+    """Send a report to ``--output`` (atomically) or to stdout, piece by piece."""
     if output:
         write_atomically(output, text)
-    else:
+    elif isinstance(text, str):
         click.echo(text, nl=False)
+    else:
+        for piece in text:
+            sys.stdout.write(piece)
+        sys.stdout.flush()
 
 
 def handles_errors(command: Callable[..., int | None]) -> Callable[..., None]:

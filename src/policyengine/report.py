@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -133,11 +133,16 @@ def render_table(evaluation: Evaluation, *, markdown: bool = False,
     return "\n".join(out).rstrip() + "\n"
 
 
-def render_evaluation(evaluation: Evaluation, fmt: str, *, explain: bool = False) -> str:
-    """Render an evaluation in ``json``, ``table`` or ``markdown``."""
+def render_evaluation(
+    evaluation: Evaluation, fmt: str, *, explain: bool = False
+) -> str | Iterator[str]:
+    """Render an evaluation in ``json``, ``table`` or ``markdown``.
+
+    Plain JSON comes back in pieces (a year of facts makes a report of hundreds of MB).
+    """
     if fmt == "json":
         if not explain:
-            return evaluation.to_json()
+            return evaluation.iter_json()
         import json
 
         data = evaluation.to_dict()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,8 +126,32 @@ class Evaluation:
             "findings": [f.to_dict() for f in self.findings],
         }
 
+    def iter_json(self) -> Iterator[str]:
+        """The JSON document in pieces: one line per row, sections in contract order.
+
+        Rows are encoded by the C encoder, which is several times faster than indenting.
+        """
+        data = self.to_dict()
+        yield "{\n"
+        for index, (key, value) in enumerate(data.items()):
+            comma = "," if index < len(data) - 1 else ""
+            if isinstance(value, list):
+                if not value:
+                    yield f"  {json.dumps(key)}: []{comma}\n"
+                    continue
+                yield f"  {json.dumps(key)}: [\n"
+                last = len(value) - 1
+                for position, row in enumerate(value):
+                    end = "," if position < last else ""
+                    yield f"    {json.dumps(row, ensure_ascii=False)}{end}\n"
+                yield f"  ]{comma}\n"
+            else:
+                yield f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{comma}\n"
+        yield "}\n"
+
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        """The JSON document of :meth:`to_dict` (deterministic, one row per line)."""
+        return "".join(self.iter_json())
 
     def has_outcome(self, outcome: str) -> bool:
         return any(f.outcome == outcome for f in self.findings)
