@@ -132,6 +132,7 @@ class Evaluation:
         Rows are encoded by the C encoder, which is several times faster than indenting.
         """
         data = self.to_dict()
+        encode = json.JSONEncoder(ensure_ascii=False).encode  # one C encoder for every row
         yield "{\n"
         for index, (key, value) in enumerate(data.items()):
             comma = "," if index < len(data) - 1 else ""
@@ -143,10 +144,10 @@ class Evaluation:
                 last = len(value) - 1
                 for position, row in enumerate(value):
                     end = "," if position < last else ""
-                    yield f"    {json.dumps(row, ensure_ascii=False)}{end}\n"
+                    yield f"    {encode(row)}{end}\n"
                 yield f"  ]{comma}\n"
             else:
-                yield f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{comma}\n"
+                yield f"  {json.dumps(key)}: {encode(value)}{comma}\n"
         yield "}\n"
 
     def to_json(self) -> str:
