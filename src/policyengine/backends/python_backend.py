@@ -100,8 +100,9 @@ class PythonBackend:
         for fact in facts:
             by_type.setdefault(fact.get("type", ""), []).append(fact)
         firings: list[Firing] = []
+        indexes: dict[tuple[str, str], dict[Any, list[Mapping[str, Any]]]] = {}
         for rule in stage.rules:
-            self._match(rule, 0, {}, by_type, firings)
+            self._match(rule, 0, {}, by_type, indexes, firings)
         return firings
 
     def _match(
@@ -110,18 +111,53 @@ class PythonBackend:
         depth: int,
         bound: dict[str, Mapping[str, Any]],
         by_type: Mapping[str, list[Mapping[str, Any]]],
+        indexes: dict[tuple[str, str], dict[Any, list[Mapping[str, Any]]]],
         out: list[Firing],
     ) -> None:
         if depth == len(rule.conditions):
             out.append(Firing(rule.name, dict(bound)))
             return
         ((alias, spec),) = rule.conditions[depth].items()
-        candidates = by_type.get(_required_type(spec), ()) if spec else ()
+        fact_type = _required_type(spec) if spec else ""
+        candidates = by_type.get(fact_type, ())
+        join = _equality_join(spec) if depth else None
+        if join is not None:  # look the partner up by value instead of scanning
+            field, (other, other_field) = join
+            index = indexes.get((fact_type, field))
+            if index is None:
+                index = {}
+                for fact in candidates:
+                    if field in fact:
+                        index.setdefault(_hashable(fact[field]), []).append(fact)
+                indexes[(fact_type, field)] = index
+            value = bound[other].get(other_field, _MISSING)
+            candidates = index.get(_hashable(value), ()) if value is not _MISSING else ()
         for fact in candidates:
             if spec is None or _Matcher(fact, bound).test(spec):
                 bound[alias] = fact
-                self._match(rule, depth + 1, bound, by_type, out)
+                self._match(rule, depth + 1, bound, by_type, indexes, out)
                 del bound[alias]
+
+
+def _equality_join(spec: Mapping[str, Any]) -> tuple[str, tuple[str, str]] | None:
+    """A top-level ``field == other_alias.field`` condition, usable as an index key."""
+    for part in spec.get("$and", (spec,)):
+        for key, raw in part.items():
+            if key.startswith("$") or not isinstance(raw, Mapping) or len(raw) != 1:
+                continue
+            ((other, other_field),) = raw.items()
+            if other != "$m" and isinstance(other_field, str):
+                return key, (other, other_field)
+    return None
+
+
+def _hashable(value: Any) -> Any:
+    """Index key with the engine's equality: numbers by value, bools apart from numbers."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, int | float):
+        return ("number", float(value))
+    return (type(value).__name__, value)
 
 
 def _required_type(spec: Mapping[str, Any]) -> str:
