@@ -327,9 +327,27 @@ class _Run:
 
     # -- tickets -----------------------------------------------------------------------------
     def tickets(self, evaluation: Evaluation) -> None:
+        """Severity, due instants and verdicts, in chunks of whole customers.
+
+        Each chunk's engine facts and decisions are dropped once its rows are made, so
+        memory for this part grows with the chunk, not with the number of tickets.
+        """
+        by_customer: dict[str, list[Ticket]] = defaultdict(list)
+        for ticket in self.facts.tickets:
+            by_customer[ticket.customer].append(ticket)
+        chunk: list[Ticket] = []
+        for customer in sorted(by_customer):
+            chunk.extend(by_customer[customer])
+            if len(chunk) >= SESSION_FACTS:
+                self._ticket_chunk(chunk, evaluation)
+                chunk = []
+        if chunk:
+            self._ticket_chunk(chunk, evaluation)
+
+    def _ticket_chunk(self, tickets: list[Ticket], evaluation: Evaluation) -> None:
         first = _groups()
         version_of: dict[str, CompiledPolicy] = {}
-        for ticket in self.facts.tickets:
+        for ticket in tickets:
             version = self.versions.at(ticket.opened_at, f"ticket {ticket.id}")
             version_of[ticket.id] = version
             fact: dict[str, Any] = {
@@ -343,9 +361,10 @@ class _Run:
             fact.update(ticket.impact or dict.fromkeys(_impact_flags(), False))
             first[version][ticket.customer].append(fact)
         severities = self.stage("ticket-severity", first)
+        del first
         second = _groups()
         dues: dict[str, tuple[float | None, float | None]] = {}
-        for ticket in self.facts.tickets:
+        for ticket in tickets:
             version = version_of[ticket.id]
             level = severities.get(ticket.id, "severity")
             fact = {
@@ -382,8 +401,9 @@ class _Run:
             dues[ticket.id] = (response_due, resolution_due)
             second[version][ticket.customer].append(fact)
         verdicts = self.stage("ticket-clocks", second)
+        del second
         tz = self.tz
-        for ticket in self.facts.tickets:
+        for ticket in tickets:
             response_due, resolution_due = dues[ticket.id]
             evaluation.tickets.append(TicketRow(
                 id=ticket.id, customer=ticket.customer,
