@@ -23,6 +23,7 @@ COMBINE_MODES = ("unique", "max", "min", "all", "any")
 _COMPARATORS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 _NEVER = "\u0000never"  # a value no fact carries: an empty `in` list matches nothing
 _TERM_IN_MESSAGE = re.compile(r"\{term:([A-Za-z0-9_.]+)\}")
+_FIELD_IN_TEMPLATE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,28 @@ class CompiledStage:
     name: str
     rules: tuple[CompiledRule, ...]
     fact_types: frozenset[str]
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """Every fact field a rule of this stage reads (conditions, effects, messages).
+
+        The durable-rules back-end sends only these (plus ``type`` and ``key``): facts
+        travel to the engine and back as JSON, so smaller facts are faster.
+        """
+        cached = self.__dict__.get("_fields")
+        if cached is None:
+            found = {"type", "key"}
+            for rule in self.rules:
+                for condition in rule.conditions:
+                    for spec in condition.values():
+                        _collect_fields(spec, found)
+                for effect in rule.sets:
+                    if isinstance(effect.value, FactRef):
+                        found.add(effect.value.field)
+                found.update(m.group(2) for m in _FIELD_IN_TEMPLATE.finditer(rule.message or ""))
+            cached = frozenset(found)
+            object.__setattr__(self, "_fields", cached)
+        return cached
 
     def rule(self, name: str) -> CompiledRule:
         return self._by_name[name]
@@ -356,6 +379,25 @@ def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) 
         },
         fingerprint=fingerprint,
     )
+
+
+def _collect_fields(spec: Any, found: set[str]) -> None:
+    """Field names a compiled durable-rules condition reads, on any alias."""
+    if isinstance(spec, list):
+        for part in spec:
+            _collect_fields(part, found)
+        return
+    if not isinstance(spec, Mapping):
+        return
+    for key, value in spec.items():
+        if key in ("$and", "$or"):
+            _collect_fields(value, found)
+        elif key.startswith("$"):
+            _collect_fields(value, found)  # {"$lt": {field: operand}} and the like
+        else:
+            found.add(key)
+            if isinstance(value, Mapping):  # {"$m": other} or {alias: other}
+                found.update(v for v in value.values() if isinstance(v, str))
 
 
 def _types_in(spec: Any) -> set[str]:

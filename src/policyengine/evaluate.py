@@ -145,7 +145,6 @@ class _Run:
         result = apply_firings(compiled, self.backend.run(compiled, batch))
         for subject, decided in result.decisions.items():
             merged.decisions.setdefault(subject, {}).update(decided)
-        merged.deciders.update(result.deciders)
         merged.findings.extend(result.findings)
         self.findings.extend(result.findings)
 
@@ -495,18 +494,21 @@ class _Run:
                 "license": sub.license, "support": sub.support,
             })
         decided = self.stage("entitlements", facts)
-        reasons = {f.subject: f for f in decided.findings}
+        findings_of: dict[str, list[Finding]] = defaultdict(list)
+        for finding in decided.findings:
+            findings_of[finding.subject].append(finding)
         for request in self.facts.update_requests:
-            entitled = decided.get(request.id, "entitled")
-            finding = reasons.get(request.id)
-            decider = decided.deciders.get((request.id, "entitled"))
-            for f in decided.findings:
-                if f.subject == request.id and decider and decider.startswith(f.rule):
-                    finding = f
-            reason = (f"{finding.clause}: {finding.message}" if finding
-                      else "no entitlement clause covers this licence")
+            entitled = bool(decided.get(request.id, "entitled"))
+            stage = version_of[request.id].stage("entitlements")
+            # the reason is the first (sorted) finding whose rule decided this very value
+            reason = "no entitlement clause covers this licence"
+            for finding in sorted(findings_of[request.id]):
+                rule = stage.rule(f"{finding.rule}@{finding.clause}")
+                if any(e.field == "entitled" and e.value == entitled for e in rule.sets):
+                    reason = f"{finding.clause}: {finding.message}"
+                    break
             evaluation.entitlements.append(EntitlementRow(
-                id=request.id, customer=request.customer, entitled=bool(entitled),
+                id=request.id, customer=request.customer, entitled=entitled,
                 reason=reason, policy_version=self.use(version_of[request.id]),
             ))
 

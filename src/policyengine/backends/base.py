@@ -57,7 +57,6 @@ class StageResult:
     """Decisions (subject key → field → value) and the findings of a stage."""
 
     decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    deciders: dict[tuple[str, str], str] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
     def get(self, subject: str, name: str, default: Any = None) -> Any:
@@ -114,16 +113,17 @@ def _combine(mode: str, old: Any, new: Any) -> Any:
 
 
 def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResult:
-    """Turn firings into decisions and findings, independent of firing order."""
+    """Turn firings into decisions and findings, independent of firing order.
+
+    Every combine mode is order-independent, so firings are not sorted; findings are
+    sorted with the rest of the results.
+    """
     result = StageResult()
-    ordered = sorted(
-        firings,
-        key=lambda f: (f.rule, tuple(str(b.get("key")) for b in f.bindings.values())),
-    )
+    first_setter: dict[tuple[str, str], str] = {}  # for the conflict message only
     seen: set[tuple[str, str, str, str, str]] = set()
     # a finding stands only if every min/max decision its rule made is the final one
     claims: list[tuple[Finding, list[tuple[str, str, Any]]]] = []
-    for firing in ordered:
+    for firing in firings:
         rule = stage.rule(firing.rule)
         made: list[tuple[str, str, Any]] = []
         for effect in rule.sets:
@@ -136,19 +136,16 @@ def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResul
                 made.append((subject, effect.field, value))
             if effect.field not in fields:
                 fields[effect.field] = value
-                result.deciders[(subject, effect.field)] = rule.name
+                first_setter[(subject, effect.field)] = rule.name
             elif effect.combine == "unique":
                 if fields[effect.field] != value:
+                    rules = sorted((first_setter[(subject, effect.field)], rule.name))
                     raise EngineError(
-                        f"rules {result.deciders[(subject, effect.field)]} and {rule.name} "
-                        f"decide {effect.field} of {subject} differently "
-                        f"({fields[effect.field]!r} vs {value!r}); give the field a combine mode"
+                        f"rules {rules[0]} and {rules[1]} decide {effect.field} of {subject} "
+                        "differently; give the field a combine mode"
                     )
             else:
-                combined = _combine(effect.combine, fields[effect.field], value)
-                if combined != fields[effect.field]:
-                    result.deciders[(subject, effect.field)] = rule.name
-                fields[effect.field] = combined
+                fields[effect.field] = _combine(effect.combine, fields[effect.field], value)
         if rule.outcome and rule.subject:
             bindings = firing.bindings
             message = _render_message(rule.message or "", bindings)

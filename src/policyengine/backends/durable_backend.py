@@ -115,7 +115,11 @@ class DurableBackend:
             handle = self._handle(stage)
             sid = _ID_CACHE_SID
             ids = engine_ids(len(wanted))
-            batch = [{**fact, "id": fid, "sid": sid} for fact, fid in zip(wanted, ids, strict=True)]
+            fields = stage.fields
+            batch = [
+                {**{k: v for k, v in fact.items() if k in fields}, "id": fid, "sid": sid}
+                for fact, fid in zip(wanted, ids, strict=True)
+            ]
             firings: list[Firing] = []
             state: int | None = None
             try:
