@@ -37,7 +37,6 @@ ENGINE_LOCK = threading.RLock()
 _FNV_OFFSET = 0x811C9DC5
 _FNV_PRIME = 16777619
 _OK, _NOT_HANDLED, _OBSERVED, _DEFERRED = 0, 1, 2, 3
-_ENGINE_FIELDS = ("id", "sid")
 _SINK_MESSAGE = '{"' + SINK_PREFIX
 
 
@@ -141,11 +140,9 @@ class DurableBackend:
                         message = engine.complete_and_start_action(handle, state)
                         continue
                     try:
+                        # bound facts keep the engine's own `id`/`sid`; nothing reads them
                         for rule_name, bound in json.loads(message).items():
-                            firings.append(Firing(rule_name, {
-                                alias: {k: v for k, v in fact.items() if k not in _ENGINE_FIELDS}
-                                for alias, fact in bound.items()
-                            }))
+                            firings.append(Firing(rule_name, bound))
                     except Exception:
                         with contextlib.suppress(Exception):
                             engine.abandon_action(handle, state)
