@@ -18,7 +18,7 @@ def _cell(value: Any) -> str:
     if value is True:
         return "yes"
     if value is False:
-        return "NO"
+        return "no"
     return str(value)
 
 
