@@ -302,3 +302,21 @@ def test_naive_as_of_exits_2_without_traceback() -> None:
     assert result.exit_code == 2
     _no_traceback(result)
     assert "offset" in result.stderr
+
+
+def test_output_file_gets_the_usual_permissions(tmp_path: Path) -> None:
+    """The temporary file behind an atomic write is 0600; the report must not stay so."""
+    import os
+    import stat
+
+    output = tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["evaluate", "--policy", str(POLICY), "--facts",
+                                       str(EXAMPLE), "--as-of", AS_OF, "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(output.stat().st_mode) == 0o666 & ~umask
+    output.chmod(0o640)  # an existing file keeps its mode
+    CliRunner().invoke(main, ["evaluate", "--policy", str(POLICY), "--facts", str(EXAMPLE),
+                              "--as-of", AS_OF, "--output", str(output)])
+    assert stat.S_IMODE(output.stat().st_mode) == 0o640

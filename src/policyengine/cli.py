@@ -34,6 +34,7 @@ def write_atomically(path: str, text: str | Iterable[str]) -> None:
     except OSError as error:
         raise OSError(error.errno, error.strerror, path) from None
     try:
+        os.chmod(temporary, _mode_for(target))  # mkstemp makes 0600; keep the usual mode
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             if isinstance(text, str):
                 stream.write(text)
@@ -48,6 +49,16 @@ def write_atomically(path: str, text: str | Iterable[str]) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(target: Path) -> int:
+    """The existing file's mode, or what a plain ``open(..., "w")`` would give."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def emit(text: str | Iterable[str], output: str | None) -> None:
