@@ -113,41 +113,53 @@ class Evaluation:
         self.policies = sorted(set(self.policies))
         return self
 
+    def _sections(self) -> list[tuple[str, Any]]:
+        """(key, value or lazy rows) in contract order; rows become dicts one at a time."""
+        return [
+            ("as_of", self.as_of),
+            ("policy", [{"name": n, "version": v} for n, v in self.policies]),
+            ("availability", (self.availability, _row_dict)),
+            ("credits", (self.credits, _row_dict)),
+            ("tickets", (self.tickets, _row_dict)),
+            ("obligations", (self.obligations, _row_dict)),
+            ("entitlements", (self.entitlements, _row_dict)),
+            ("findings", (self.findings, Finding.to_dict)),
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of INTERFACE.md §2 (plus `as_of` and row `policy_version`)."""
-        return {
-            "as_of": self.as_of,
-            "policy": [{"name": n, "version": v} for n, v in self.policies],
-            "availability": [_row_dict(r) for r in self.availability],
-            "credits": [_row_dict(r) for r in self.credits],
-            "tickets": [_row_dict(r) for r in self.tickets],
-            "obligations": [_row_dict(r) for r in self.obligations],
-            "entitlements": [_row_dict(r) for r in self.entitlements],
-            "findings": [f.to_dict() for f in self.findings],
-        }
+        document: dict[str, Any] = {}
+        for key, value in self._sections():
+            if isinstance(value, tuple):
+                rows, convert = value
+                document[key] = [convert(row) for row in rows]
+            else:
+                document[key] = value
+        return document
 
     def iter_json(self) -> Iterator[str]:
         """The JSON document in pieces: one line per row, sections in contract order.
 
-        Rows are encoded by the C encoder, which is several times faster than indenting.
+        Rows are turned into dicts and encoded one at a time by the C encoder (several
+        times faster than indenting), so a large report never sits in memory whole.
         """
-        data = self.to_dict()
+        sections = self._sections()
         encode = json.JSONEncoder(ensure_ascii=False).encode  # one C encoder for every row
         yield "{\n"
-        for index, (key, value) in enumerate(data.items()):
-            comma = "," if index < len(data) - 1 else ""
-            if isinstance(value, list):
-                if not value:
-                    yield f"  {json.dumps(key)}: []{comma}\n"
-                    continue
-                yield f"  {json.dumps(key)}: [\n"
-                last = len(value) - 1
-                for position, row in enumerate(value):
-                    end = "," if position < last else ""
-                    yield f"    {encode(row)}{end}\n"
-                yield f"  ]{comma}\n"
+        for index, (key, value) in enumerate(sections):
+            comma = "," if index < len(sections) - 1 else ""
+            rows, convert = value if isinstance(value, tuple) else (value, None)
+            if not isinstance(rows, list):
+                yield f"  {json.dumps(key)}: {encode(rows)}{comma}\n"
+            elif not rows:
+                yield f"  {json.dumps(key)}: []{comma}\n"
             else:
-                yield f"  {json.dumps(key)}: {encode(value)}{comma}\n"
+                yield f"  {json.dumps(key)}: [\n"
+                last = len(rows) - 1
+                for position, row in enumerate(rows):
+                    end = "," if position < last else ""
+                    yield f"    {encode(convert(row) if convert else row)}{end}\n"
+                yield f"  ]{comma}\n"
         yield "}\n"
 
     def to_json(self) -> str:
