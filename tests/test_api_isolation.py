@@ -37,7 +37,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "target-95": {"availability-commitment.target_percent": 95.0},
     "sev1-response-1h": {"severity-1.response.target": "1h"},
     "scheduled-notice-12h": {"scheduled-downtime.notice.lead": "12h",
-                             "scheduled-downtime-notice.lead": "12h"},
+                             "scheduled_downtime_notice.lead": "12h"},
 }
 
 
@@ -120,7 +120,7 @@ def test_each_engine_gives_its_own_results(expected: dict[tuple[str, str], str])
                for o in docs["scheduled-notice-12h"]["obligations"]}
     assert any(not o["met"] and lenient[(o["subject"], o["customer"])]["met"]
                for o in docs["shipped"]["obligations"]
-               if o["obligation"] == "scheduled-downtime-notice")
+               if o["obligation"] == "scheduled_downtime_notice")
 
 
 def test_interleaved_engines_do_not_influence_each_other(

@@ -97,7 +97,7 @@ def load_policies(path: str | os.PathLike[str]) -> list[Policy]:
     if not files:
         raise InputError.single(str(path), "no policy files found", code="load")
     loaded = [load_policy_document(file) for file in files]
-    problems = [p for doc in loaded for p in doc.problems]
+    problems = [p for doc in loaded for p in doc.problems if p.severity == "error"]
     if not problems and len(loaded) > 1:
         problems = check_version_set(loaded)
     if problems:
@@ -228,10 +228,10 @@ def parse_months(value: Sequence[str] | str) -> list[str]:
     items = [value] if isinstance(value, str) else list(value)
     months: list[str] = []
     for item in items:
-        first, _, last = item.partition("..")
+        first, dots, last = item.partition("..")
         try:
             first = _month(first.strip(), "--months")
-            last = _month(last.strip(), "--months") if last else first
+            last = _month(last.strip(), "--months") if dots else first
         except _FieldError as error:
             raise InputError.single("--months", str(error), code="usage") from None
         if last < first:

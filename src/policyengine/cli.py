@@ -155,7 +155,8 @@ def validate(paths: tuple[str, ...], fmt: str) -> int:
               help="A fact file (YAML, JSON or NDJSON); repeat for more.")
 @click.option("--as-of", "as_of", default=None,
               help="Evaluation instant, ISO 8601 with offset (default: now).")
-@click.option("--months", default=None, help="YYYY-MM or YYYY-MM..YYYY-MM: report these months.")
+@click.option("--months", multiple=True,
+              help="YYYY-MM or YYYY-MM..YYYY-MM: also report these months (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["json", "table", "markdown"]),
               default="json", show_default=True)
 @click.option("--output", default=None, type=click.Path(), help="Write here (atomically).")
@@ -168,14 +169,14 @@ def validate(paths: tuple[str, ...], fmt: str) -> int:
               default="auto", show_default=True, help="Rule-engine back-end.")
 @handles_errors
 def evaluate(policy_path: str, fact_paths: tuple[str, ...], as_of: str | None,
-             months: str | None, fmt: str, output: str | None, fail_on: tuple[str, ...],
+             months: tuple[str, ...], fmt: str, output: str | None, fail_on: tuple[str, ...],
              explain: bool, rules_dir: str | None, backend: str) -> int:
     """Evaluate facts against a policy: availability, credits, tickets, notices, entitlements."""
     from .api import Engine
     from .report import render_diagnostics, render_evaluation
 
     engine = Engine.load(policy_path, rules=rules_dir, backend=backend)
-    evaluation = engine.evaluate(list(fact_paths), as_of=as_of, months=months)
+    evaluation = engine.evaluate(list(fact_paths), as_of=as_of, months=list(months) or None)
     if evaluation.warnings:
         click.echo(render_diagnostics(evaluation.warnings), nl=False, err=True)
     emit(render_evaluation(evaluation, fmt, explain=explain), output)

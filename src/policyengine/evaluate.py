@@ -167,6 +167,8 @@ class _Run:
             notices_about[notice.about].append(notice)
         emergency_seen: dict[tuple[str, str], int] = defaultdict(int)
         for down in sorted(self.facts.downtimes, key=lambda d: (d.start, d.id)):
+            if down.end <= down.start:
+                continue  # zero length: warned about at load, it counts for nothing
             version = self.versions.at(down.start, f"downtime {down.id}")
             for customer in self.affected(down):
                 key = f"{customer}/{down.id}"

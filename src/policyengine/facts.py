@@ -193,6 +193,12 @@ def parse_instant(text: Any, field_name: str = "timestamp") -> float:
         raise _FieldError(
             field_name, f"{field_name} {text!r} is not a valid ISO 8601 timestamp"
         ) from None
+    if len(text.strip()) == 10:  # a date alone: there is no time to attach an offset to
+        raise _FieldError(
+            field_name,
+            f"{field_name} {text!r} is a date without a time and offset; write e.g. "
+            f"{text.strip()}T00:00:00-05:00",
+        )
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise _FieldError(
             field_name,

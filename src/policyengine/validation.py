@@ -6,6 +6,7 @@ sorted :class:`Diagnostic` lines; nothing stops at the first error.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Iterable, Sequence
@@ -133,12 +134,37 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
                 problems.append(_diag(document, (*path, target_name, "calendar"),
                                       f"undefined calendar {calendar!r} (calendars: {known})",
                                       "reference"))
+    problems.extend(_check_notice_terms_agree(document, clauses))
     for path, clause in clauses:
         for key in ("cites",):
             for i, ref in enumerate(clause.get(key) or ()):
                 if ref not in seen_ids:
                     problems.append(_diag(document, (*path, key, i),
                                           f"undefined clause {ref!r}", "reference"))
+    return problems
+
+
+def _check_notice_terms_agree(document: Any, clauses: list[tuple[tuple, dict]]) -> list[Diagnostic]:
+    """Warn when the scheduled-maintenance exclusion and its notice obligation disagree.
+
+    The contract states one notice period; the policy holds it twice (what excuses a window,
+    and what is owed). An amendment that changes one and not the other is most likely a
+    slip, so it is a warning, not an error.
+    """
+    exclusions = [(p, c) for p, c in clauses if c.get("kind") == "scheduled_maintenance"]
+    obligations = [(p, c) for p, c in clauses if c.get("kind") == "notice_obligation"
+                   and c.get("subject") == "scheduled_maintenance"]
+    problems = []
+    for ob_path, obligation in obligations:
+        for _, exclusion in exclusions:
+            notice = exclusion.get("notice") or {}
+            if notice.get("lead") != obligation.get("lead"):
+                diagnostic = _diag(document, (*ob_path, "lead"),
+                                   f"notice lead {obligation.get('lead')} differs from the "
+                                   f"{notice.get('lead')} that exclusion {exclusion.get('id')!r} "
+                                   "requires; change both if the notice period changed",
+                                   "semantic")
+                problems.append(dataclasses.replace(diagnostic, severity="warning"))
     return problems
 
 
@@ -222,7 +248,8 @@ def load_policy_document(path: str | os.PathLike[str]) -> PolicyDocument:
     if problems:
         return PolicyDocument(document, None, problems)
     problems = check_policy_semantics(document)
-    policy = None if problems else Policy.from_data(data, document.file)
+    errors = [p for p in problems if p.severity == "error"]
+    policy = None if errors else Policy.from_data(data, document.file)
     return PolicyDocument(document, policy, problems)
 
 
