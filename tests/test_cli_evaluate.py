@@ -320,3 +320,34 @@ def test_output_file_gets_the_usual_permissions(tmp_path: Path) -> None:
     CliRunner().invoke(main, ["evaluate", "--policy", str(POLICY), "--facts", str(EXAMPLE),
                               "--as-of", AS_OF, "--output", str(output)])
     assert stat.S_IMODE(output.stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize(("months", "message"), [
+    (["2026-12.."], "--months"),
+    (["..2026-12"], "must be a month YYYY-MM"),
+    (["2026-12..2026-10"], "ends before it starts"),
+], ids=["trailing-dots", "leading-dots", "reversed-range"])
+def test_bad_months_option_exits_2(months: list[str], message: str) -> None:
+    args = ["evaluate", "--policy", POLICY, "--facts", EXAMPLE, "--as-of", AS_OF]
+    for value in months:
+        args += ["--months", value]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_repeated_months_option_adds_every_month() -> None:
+    result = CliRunner().invoke(main, ["evaluate", "--policy", POLICY, "--facts", EXAMPLE,
+                                       "--as-of", AS_OF, "--months", "2026-08",
+                                       "--months", "2026-09"])
+    assert result.exit_code == 0, result.output
+    months = {row["month"] for row in json.loads(result.output)["availability"]}
+    assert months == {"2026-08", "2026-09", "2026-10"}
+
+
+def test_date_only_as_of_says_what_is_missing() -> None:
+    result = CliRunner().invoke(main, ["evaluate", "--policy", POLICY, "--facts", EXAMPLE,
+                                       "--as-of", "2026-11-10"])
+    assert result.exit_code == 2
+    assert "is a date without a time and offset; write e.g. 2026-11-10T00:00:00-05:00" in (
+        result.output)

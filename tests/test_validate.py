@@ -189,3 +189,12 @@ def test_schema_command_prints_each_schema() -> None:
         schema = json.loads(result.output)
         assert schema["$schema"].startswith("http://json-schema.org/draft-07")
         assert schema["$id"].endswith(f"/v1/{which}.schema.json")
+
+
+def test_notice_periods_that_disagree_are_a_warning(tmp_path: Path) -> None:
+    # the exclusion's notice.lead is the first "lead: 48h" in the file, indented 8 spaces
+    path = _variant(tmp_path, "leads", "        lead: 48h", "        lead: 72h")
+    code, output = _validate(str(path))
+    assert code == 0
+    assert ("$.spec.notifications[0].lead: warning: notice lead 48h differs from the 72h "
+            "that exclusion 'scheduled-downtime' requires") in output
