@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
@@ -24,9 +24,9 @@ from typing import Any
 from . import intervals, timeutil
 from .backends.base import Backend, Finding, StageResult, apply_firings
 from .compiler import CompiledPolicy
-from .diagnostics import Diagnostic, InputError
+from .diagnostics import InputError
 from .durations import duration_days, duration_seconds
-from .facts import Downtime, FactSet, Subscription, Ticket
+from .facts import IMPACT_FLAGS, Downtime, FactSet, Subscription, Ticket
 from .results import (
     AvailabilityRow,
     CreditRow,
@@ -359,7 +359,7 @@ class _Run:
             }
             if ticket.severity is not None:
                 fact["assigned_severity"] = ticket.severity
-            fact.update(ticket.impact or dict.fromkeys(_impact_flags(), False))
+            fact.update(ticket.impact or dict.fromkeys(IMPACT_FLAGS, False))
             first[version][ticket.customer].append(fact)
         severities = self.stage("ticket-severity", first)
         del first
@@ -524,12 +524,6 @@ def _scalars(extra: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _impact_flags() -> tuple[str, ...]:
-    from .facts import IMPACT_FLAGS
-
-    return IMPACT_FLAGS
-
-
 def _severity_clause(version: CompiledPolicy, level: int | None) -> Any:
     if level is None:
         return None
@@ -575,7 +569,6 @@ def evaluate_facts(
     as_of: float,
     backend: Backend,
     months: Sequence[str] | None = None,
-    on_stage: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Run every stage and return sorted, typed results."""
     run = _Run(VersionSet(versions), facts, as_of, backend, list(months) if months else None)
@@ -592,4 +585,4 @@ def evaluate_facts(
     return evaluation.sort()
 
 
-__all__ = ["VersionSet", "credit_amount", "evaluate_facts", "Diagnostic"]
+__all__ = ["VersionSet", "credit_amount", "evaluate_facts"]
