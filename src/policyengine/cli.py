@@ -173,13 +173,16 @@ def evaluate(policy_path: str, fact_paths: tuple[str, ...], as_of: str | None,
              explain: bool, rules_dir: str | None, backend: str) -> int:
     """Evaluate facts against a policy: availability, credits, tickets, notices, entitlements."""
     from .api import Engine
+    from .perf import paused_gc
     from .report import render_diagnostics, render_evaluation
 
     engine = Engine.load(policy_path, rules=rules_dir, backend=backend)
-    evaluation = engine.evaluate(list(fact_paths), as_of=as_of, months=list(months) or None)
-    if evaluation.warnings:
-        click.echo(render_diagnostics(evaluation.warnings), nl=False, err=True)
-    emit(render_evaluation(evaluation, fmt, explain=explain), output)
+    with paused_gc():  # the report is millions of small objects too, and forms no cycles
+        evaluation = engine.evaluate(list(fact_paths), as_of=as_of,
+                                     months=list(months) or None)
+        if evaluation.warnings:
+            click.echo(render_diagnostics(evaluation.warnings), nl=False, err=True)
+        emit(render_evaluation(evaluation, fmt, explain=explain), output)
     for outcome in fail_on:
         if outcome == "warning" and evaluation.warnings:
             return EXIT_FINDINGS

@@ -26,7 +26,7 @@ from .backends.base import Backend, Finding, StageResult, apply_firings
 from .compiler import CompiledPolicy
 from .diagnostics import InputError
 from .durations import duration_days, duration_seconds
-from .facts import IMPACT_FLAGS, Downtime, FactSet, Subscription, Ticket
+from .facts import IMPACT_FLAGS, Downtime, FactSet, Notice, Subscription, Ticket
 from .results import (
     AvailabilityRow,
     CreditRow,
@@ -120,6 +120,14 @@ class _Run:
             for n, c in enumerate(self.facts.custom, start=1)
         ]
         self.custom_types = {c["type"] for c in self.custom}
+        # notices by (subject, addressee); a notice without a customer is for everyone
+        self._notices: dict[tuple[str, str | None], list[Notice]] = defaultdict(list)
+        for notice in self.facts.notices:
+            self._notices[(notice.about, notice.customer)].append(notice)
+
+    def notices_for(self, subject: str, customer: str) -> list[Notice]:
+        """Notices about ``subject`` that reached ``customer`` (addressed or broadcast)."""
+        return self._notices.get((subject, None), []) + self._notices.get((subject, customer), [])
 
     # -- running stages ------------------------------------------------------------------
     def stage(self, name: str, groups: FactGroups) -> StageResult:
@@ -161,10 +169,6 @@ class _Run:
     def availability(self, evaluation: Evaluation) -> None:
         tz = self.tz
         windows = _groups()
-        by_key: dict[str, tuple[str, Downtime]] = {}
-        notices_about: dict[str, list] = defaultdict(list)
-        for notice in self.facts.notices:
-            notices_about[notice.about].append(notice)
         emergency_seen: dict[tuple[str, str], int] = defaultdict(int)
         for down in sorted(self.facts.downtimes, key=lambda d: (d.start, d.id)):
             if down.end <= down.start:
@@ -187,15 +191,12 @@ class _Run:
                 }
                 session = windows[version][customer]
                 session.append(window)
-                for notice in notices_about.get(down.id, ()):
-                    if notice.customer is not None and notice.customer != customer:
-                        continue
+                for notice in self.notices_for(down.id, customer):
                     session.append({
                         "type": "window_notice", "key": notice.id, "window": key,
                         "customer": customer, "kind": notice.kind, "channel": notice.channel,
                         "lead": down.start - notice.sent_at,
                     })
-                by_key[key] = (customer, down)
         exclusions = self.stage("window-exclusions", windows)
         # write the exclusion decision onto each window, then decide what counts
         counted: dict[str, list[intervals.Interval]] = defaultdict(list)
@@ -439,9 +440,6 @@ class _Run:
         for change in self.facts.changes:
             subjects.append((change.id, _SUBJECT_KINDS[change.kind], change.deployed_at,
                              sorted(self.saas)))
-        notices_about: dict[str, list] = defaultdict(list)
-        for notice in self.facts.notices:
-            notices_about[notice.about].append(notice)
         facts = _groups()
         owed: list[tuple[CompiledPolicy, str, str, str, str]] = []
         for subject, kind, at, customers in subjects:
@@ -451,9 +449,7 @@ class _Run:
                 session = facts[version][customer]
                 session.append({"type": "notice_subject", "key": key, "subject": subject,
                                 "customer": customer, "kind": kind, "at": at})
-                for notice in notices_about.get(subject, ()):
-                    if notice.customer is not None and notice.customer != customer:
-                        continue
+                for notice in self.notices_for(subject, customer):
                     session.append({"type": "subject_notice", "key": notice.id,
                                     "subject": subject, "customer": customer,
                                     "kind": notice.kind, "channel": notice.channel,
