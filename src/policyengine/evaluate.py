@@ -59,10 +59,27 @@ class VersionSet:
     def __init__(self, versions: Sequence[CompiledPolicy]):
         self.versions = sorted(versions, key=lambda v: v.policy.effective_from)
         self.timezone = self.versions[0].policy.timezone
+        # [from, until) of each version as epoch seconds: local midnights of its dates
+        self._spans = [
+            (self._edge(v.policy.effective_from, float("-inf")),
+             self._edge(v.policy.effective_until, float("inf")), v)
+            for v in self.versions
+        ]
+
+    def _edge(self, day: dt.date | None, unbounded: float) -> float:
+        if day is None:
+            return unbounded
+        try:
+            return timeutil.local_midnight(day, self.timezone)
+        except (OverflowError, ValueError, OSError):  # a date far outside epoch time
+            return unbounded
 
     def at(self, epoch: float, what: str = "") -> CompiledPolicy:
-        day = timeutil.local_date(epoch, self.timezone)
-        return self.on(day, what)
+        """The version in force at an instant (its local date in the policy's timezone)."""
+        for start, end, version in self._spans:
+            if start <= epoch < end:
+                return version
+        return self.on(timeutil.local_date(epoch, self.timezone), what)
 
     def on(self, day: dt.date, what: str = "") -> CompiledPolicy:
         for version in self.versions:
