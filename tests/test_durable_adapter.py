@@ -178,3 +178,23 @@ def test_no_session_survives_an_evaluation() -> None:
     for handle, sid in opened:
         with pytest.raises(Exception, match="Could not get state"):
             real.get_state(handle, sid)
+
+
+def test_action_messages_bind_our_facts_and_fall_back_to_decoding() -> None:
+    from policyengine.backends.durable_backend import _firing
+
+    stage = _stage("bind")
+    engine_ids(3)  # positions: "1" → 0, "2" → 1, "3" → 2
+    facts = [{"type": "window", "key": "w1"}, {"type": "note", "key": "n1", "window": "w1",
+                                               "lead": 12}, {"type": "ticket", "key": "t"}]
+    ordered = ('{"bind.join":{"w":{"type": "window", "key": "w1", "id": "1", "sid": "s"},'
+               '"n":{"type": "note", "key": "n1", "window": "w1", "lead": 12, "id": "2", '
+               '"sid": "s"}}}')
+    firing = _firing(ordered, stage, facts)
+    assert firing.bindings["w"] is facts[0] and firing.bindings["n"] is facts[1]
+    # aliases in another order than declared: the types disagree, so the message is decoded
+    swapped = ('{"bind.join":{"n":{"type": "note", "key": "n1", "id": "2", "sid": "s"},'
+               '"w":{"type": "window", "key": "w1", "id": "1", "sid": "s"}}}')
+    firing = _firing(swapped, stage, facts)
+    assert firing.bindings["w"]["key"] == "w1" and firing.bindings["n"]["key"] == "n1"
+    assert firing.bindings["w"] is not facts[0]  # decoded, not bound by position
