@@ -119,43 +119,44 @@ def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResul
     sorted with the rest of the results.
     """
     result = StageResult()
-    first_setter: dict[tuple[str, str], str] = {}  # for the conflict message only
+    decisions = result.decisions
     seen: set[tuple[str, str, str, str, str]] = set()
     # a finding stands only if every min/max decision its rule made is the final one
     claims: list[tuple[Finding, list[tuple[str, str, Any]]]] = []
     for firing in firings:
         rule = stage.rule(firing.rule)
         made: list[tuple[str, str, Any]] = []
+        bindings = firing.bindings
         for effect in rule.sets:
-            subject = str(firing.bindings[effect.alias]["key"])
+            subject = bindings[effect.alias]["key"]
             value = effect.value
             if isinstance(value, FactRef):
-                value = firing.bindings[value.alias].get(value.field)
-            fields = result.decisions.setdefault(subject, {})
+                value = bindings[value.alias].get(value.field)
+            fields = decisions.get(subject)
+            if fields is None:
+                fields = decisions[subject] = {}
             if effect.combine in ("min", "max"):
                 made.append((subject, effect.field, value))
             if effect.field not in fields:
                 fields[effect.field] = value
-                first_setter[(subject, effect.field)] = rule.name
             elif effect.combine == "unique":
                 if fields[effect.field] != value:
-                    rules = sorted((first_setter[(subject, effect.field)], rule.name))
                     raise EngineError(
-                        f"rules {rules[0]} and {rules[1]} decide {effect.field} of {subject} "
-                        "differently; give the field a combine mode"
+                        f"rule {rule.name} decides {effect.field} of {subject} as {value!r}, "
+                        f"but another rule decided {fields[effect.field]!r}; give the field "
+                        "a combine mode"
                     )
             else:
                 fields[effect.field] = _combine(effect.combine, fields[effect.field], value)
         if rule.outcome and rule.subject:
-            bindings = firing.bindings
-            message = _render_message(rule.message or "", bindings)
+            subject = bindings[rule.subject]["key"]
             finding = Finding(
-                subject=str(bindings[rule.subject]["key"]),
-                rule=rule.rule_id,
-                clause=rule.clause_id,
-                outcome=rule.outcome,
-                message=message,
-                facts=tuple(str(b.get("key")) for b in bindings.values()),
+                subject,
+                rule.rule_id,
+                rule.clause_id,
+                rule.outcome,
+                _render_message(rule.message or "", bindings),
+                (subject,) if len(bindings) == 1 else tuple(b["key"] for b in bindings.values()),
             )
             identity = finding[:5]  # the facts a join used do not make a new finding
             if identity not in seen:
