@@ -10,6 +10,7 @@ from policyengine.backends import apply_firings
 from policyengine.backends.durable_backend import DurableBackend, engine_ids, fnv1a32
 from policyengine.backends.python_backend import PythonBackend
 from policyengine.compiler import CompiledRule, CompiledStage, SetEffect
+from policyengine.diagnostics import EngineError
 
 
 def _stage(name: str = "probe") -> CompiledStage:
@@ -198,3 +199,16 @@ def test_action_messages_bind_our_facts_and_fall_back_to_decoding() -> None:
     firing = _firing(swapped, stage, facts)
     assert firing.bindings["w"]["key"] == "w1" and firing.bindings["n"]["key"] == "n1"
     assert firing.bindings["w"] is not facts[0]  # decoded, not bound by position
+
+
+def test_two_rules_deciding_one_field_differently_is_an_error() -> None:
+    rules = tuple(
+        CompiledRule(name=f"clash.{value}", rule_id=f"clash.{value}", clause_id="c",
+                     stage="clash", aliases=("t",), conditions=({"t": {"type": "ticket"}},),
+                     sets=(SetEffect("t", "form", value),), subject=None, outcome=None,
+                     message=None)
+        for value in ("credit", "refund")
+    )
+    stage = CompiledStage("clash", rules, frozenset({"ticket"}))
+    with pytest.raises(EngineError, match="decides form of t1 as"):
+        apply_firings(stage, PythonBackend().run(stage, [{"type": "ticket", "key": "t1"}]))
