@@ -88,9 +88,16 @@ def _template(text: str) -> list[str | tuple[str, str]]:
 
 
 def _render_message(template: str, bindings: Mapping[str, Mapping[str, Any]]) -> str:
-    """Fill ``{alias.field}`` placeholders from the bound facts (no expressions)."""
+    """Fill ``{alias.field}`` placeholders from the bound facts (no expressions).
+
+    A message without placeholders is returned as the template itself, so the many findings
+    that share it share one string.
+    """
+    parts = _template(template)
+    if len(parts) == 1:
+        return template
     out = []
-    for part in _template(template):
+    for part in parts:
         if isinstance(part, str):
             out.append(part)
         elif part[0] in bindings:
