@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from .diagnostics import Diagnostic, InputError
@@ -25,7 +27,7 @@ IMPACT_FLAGS = (
 NOTICE_KINDS = ("scheduled_downtime", "significant_change", "high_priority_update")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Where:
     """Where a fact came from, for diagnostics (``index`` -1: an NDJSON line)."""
 
@@ -53,7 +55,7 @@ class Subscription:
     renewed: bool
     support: str
     where: Where
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -65,7 +67,7 @@ class Downtime:
     maintenance: str
     customers: tuple[str, ...] | None
     where: Where
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -77,7 +79,7 @@ class Notice:
     channel: str
     customer: str | None
     where: Where
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -86,7 +88,7 @@ class Change:
     kind: str
     deployed_at: float
     where: Where
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -100,7 +102,7 @@ class Ticket:
     resolved_at: float | None
     status_history: tuple[tuple[float, str], ...]
     where: Where
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -109,7 +111,7 @@ class CreditRequest:
     month: str
     requested_at: float
     where: Where
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -118,7 +120,7 @@ class UpdateRequest:
     customer: str
     requested_at: float
     where: Where
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -263,8 +265,15 @@ def _opt_instant(raw: Mapping[str, Any], name: str) -> float | None:
     return None if value is None else parse_instant(value, name)
 
 
-def _extra(raw: Mapping[str, Any], kind: str) -> dict[str, Any]:
-    return {k: v for k, v in raw.items() if k not in _KNOWN[kind]}
+_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+
+
+def _extra(raw: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
+    """Fields beyond the standard ones; most facts have none and share one empty mapping."""
+    known = _KNOWN[kind]
+    if len(raw) <= len(known) and all(k in known for k in raw):
+        return _NO_EXTRA
+    return {k: v for k, v in raw.items() if k not in known}
 
 
 def normalise(raw: Mapping[str, Any], where: Where) -> Any:
@@ -275,7 +284,7 @@ def normalise(raw: Mapping[str, Any], where: Where) -> Any:
         if not isinstance(renewed, bool):
             raise _FieldError("renewed", "'renewed' must be true or false")
         sub = Subscription(
-            customer=_str(raw, "customer"),
+            customer=sys.intern(_str(raw, "customer")),
             plan=_str(raw, "plan", ("production", "beta", "trial", "pilot")),
             deployment=_str(raw, "deployment", ("saas", "on_premise")),
             license=_str(raw, "license", ("subscription", "perpetual")),
@@ -336,7 +345,7 @@ def normalise(raw: Mapping[str, Any], where: Where) -> Any:
         return _ticket(raw, where)
     if kind == "credit_request":
         return CreditRequest(
-            customer=_str(raw, "customer"),
+            customer=sys.intern(_str(raw, "customer")),
             month=_month(_require(raw, "month"), "month"),
             requested_at=parse_instant(_require(raw, "requested_at"), "requested_at"),
             where=where,
@@ -345,7 +354,7 @@ def normalise(raw: Mapping[str, Any], where: Where) -> Any:
     if kind == "update_request":
         return UpdateRequest(
             id=_id(raw),
-            customer=_str(raw, "customer"),
+            customer=sys.intern(_str(raw, "customer")),
             requested_at=parse_instant(_require(raw, "requested_at"), "requested_at"),
             where=where,
             extra=_extra(raw, "update_request"),
@@ -383,7 +392,7 @@ def _ticket(raw: Mapping[str, Any], where: Where) -> Ticket:
         history.append((parse_instant(entry.get("at"), "status_history.at"), status))
     ticket = Ticket(
         id=_id(raw),
-        customer=_str(raw, "customer"),
+        customer=sys.intern(_str(raw, "customer")),
         opened_at=parse_instant(_require(raw, "opened_at"), "opened_at"),
         severity=severity,
         impact=impact,
