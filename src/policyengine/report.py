@@ -127,8 +127,7 @@ def render_table(evaluation: Evaluation, *, markdown: bool = False,
             out.append("")
         for f in evaluation.findings:
             text = f"{f.rule} [{f.clause}] {f.subject}: {f.outcome} - {f.message}"
-            if f.facts:
-                text += f" (facts: {', '.join(f.facts)})"
+            text += f" (facts: {', '.join(f.used)})"
             out.append(f"- {text}" if markdown else f"  {text}")
     return "\n".join(out).rstrip() + "\n"
 
@@ -146,7 +145,7 @@ def render_evaluation(
         import json
 
         data = evaluation.to_dict()
-        data["explain"] = [{**f.to_dict(), "facts": list(f.facts)} for f in evaluation.findings]
+        data["explain"] = [{**f.to_dict(), "facts": list(f.used)} for f in evaluation.findings]
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     return render_table(evaluation, markdown=fmt == "markdown", explain=explain)
 

@@ -40,7 +40,12 @@ class Finding(NamedTuple):
     clause: str
     outcome: str
     message: str
-    facts: tuple[str, ...] = ()
+    facts: tuple[str, ...] = ()  # the facts a join used; empty when it used the subject alone
+
+    @property
+    def used(self) -> tuple[str, ...]:
+        """Keys of the facts the rule used (the subject alone when ``facts`` is empty)."""
+        return self.facts or (self.subject,)
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -163,7 +168,7 @@ def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResul
                 rule.clause_id,
                 rule.outcome,
                 _render_message(rule.message or "", bindings),
-                (subject,) if len(bindings) == 1 else tuple(b["key"] for b in bindings.values()),
+                () if len(bindings) == 1 else tuple(b["key"] for b in bindings.values()),
             )
             identity = finding[:5]  # the facts a join used do not make a new finding
             if identity not in seen:
