@@ -75,6 +75,8 @@ def _display(value: Any) -> str:
 
 
 _TEMPLATES: dict[str, list[str | tuple[str, str]]] = {}
+_RENDERED: dict[tuple[str, tuple[str, ...]], str] = {}
+_RENDERED_MAX = 50_000
 
 
 def _template(text: str) -> list[str | tuple[str, str]]:
@@ -101,15 +103,20 @@ def _render_message(template: str, bindings: Mapping[str, Mapping[str, Any]]) ->
     parts = _template(template)
     if len(parts) == 1:
         return template
-    out = []
-    for part in parts:
-        if isinstance(part, str):
-            out.append(part)
-        elif part[0] in bindings:
-            out.append(_display(bindings[part[0]].get(part[1], "?")))
-        else:
-            out.append(f"{{{part[0]}.{part[1]}}}")
-    return "".join(out)
+    values = tuple(
+        part if isinstance(part, str)
+        else _display(bindings[part[0]].get(part[1], "?")) if part[0] in bindings
+        else f"{{{part[0]}.{part[1]}}}"
+        for part in parts
+    )
+    # many findings render the same text ("severity 2 was assigned ..."): share one string
+    key = (template, values)
+    rendered = _RENDERED.get(key)
+    if rendered is None:
+        if len(_RENDERED) >= _RENDERED_MAX:
+            _RENDERED.clear()
+        rendered = _RENDERED[key] = "".join(values)
+    return rendered
 
 
 def _combine(mode: str, old: Any, new: Any) -> Any:
