@@ -97,7 +97,7 @@ class Ticket:
     customer: str
     opened_at: float
     severity: int | None
-    impact: dict[str, bool] | None
+    impact: Mapping[str, bool] | None
     first_response_at: float | None
     resolved_at: float | None
     status_history: tuple[tuple[float, str], ...]
@@ -266,6 +266,7 @@ def _opt_instant(raw: Mapping[str, Any], name: str) -> float | None:
 
 
 _NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+_IMPACTS: dict[tuple[bool, ...], Mapping[str, bool]] = {}
 
 
 def _extra(raw: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
@@ -374,16 +375,21 @@ def _ticket(raw: Mapping[str, Any], where: Where) -> Ticket:
     if severity is not None and (isinstance(severity, bool) or not isinstance(severity, int)):
         raise _FieldError("severity", "'severity' must be a whole number (1, 2 or 3)")
     impact_raw = raw.get("impact")
-    impact: dict[str, bool] | None = None
+    impact: Mapping[str, bool] | None = None
     if impact_raw is not None:
         if not isinstance(impact_raw, Mapping):
             raise _FieldError("impact", "'impact' must be a mapping of yes/no flags")
-        impact = {}
+        flags = []
         for flag in IMPACT_FLAGS:
             value = impact_raw.get(flag, False)
             if not isinstance(value, bool):
                 raise _FieldError("impact", f"impact.{flag} must be true or false")
-            impact[flag] = value
+            flags.append(value)
+        # sixteen combinations in all: tickets share one read-only mapping per combination
+        impact = _IMPACTS.get(tuple(flags))
+        if impact is None:
+            impact = _IMPACTS[tuple(flags)] = MappingProxyType(dict(zip(IMPACT_FLAGS, flags,
+                                                                         strict=True)))
     history: list[tuple[float, str]] = []
     for entry in raw.get("status_history") or ():
         status = entry.get("status") if isinstance(entry, Mapping) else None
