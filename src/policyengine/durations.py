@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 _DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(s|m|h|d|w)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -14,6 +15,7 @@ def is_duration(text: object) -> bool:
     return isinstance(text, str) and _DURATION.match(text) is not None
 
 
+@lru_cache(maxsize=1024)
 def duration_seconds(text: str) -> int | float:
     """Seconds in a duration string; ``d`` is 24 elapsed hours and ``w`` seven days.
 

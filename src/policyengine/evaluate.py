@@ -538,12 +538,14 @@ def _scalars(extra: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _severity_clause(version: CompiledPolicy, level: int | None) -> Any:
+    """The severity clause of a level in a version (indexed once per version)."""
     if level is None:
         return None
-    for clause in version.policy.clauses_of("severity"):
-        if clause.term("level") == level:
-            return clause
-    return None
+    by_level = version.__dict__.get("_severity_by_level")
+    if by_level is None:  # a cache on the frozen compiled policy, built on first use
+        by_level = {c.term("level"): c for c in reversed(version.policy.clauses_of("severity"))}
+        object.__setattr__(version, "_severity_by_level", by_level)
+    return by_level.get(level)
 
 
 def _pauses(ticket: Ticket, pause_on: Sequence[str], as_of: float) -> list[tuple[float, float]]:

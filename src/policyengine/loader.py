@@ -954,7 +954,9 @@ def _fast_json(text: str, limits: Limits) -> Any:
         )
     except (ValueError, RecursionError, _Refused):
         return _FAILED
-    if _too_deep(value, limits.max_depth):
+    # nesting can be no deeper than the number of opening brackets: most lines skip the walk
+    if text.count("{") + text.count("[") > limits.max_depth and _too_deep(value,
+                                                                          limits.max_depth):
         return _FAILED
     return value
 
