@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from .diagnostics import Diagnostic, InputError
@@ -58,6 +59,11 @@ class CompiledRule:
     subject: str | None
     outcome: str | None
     message: str | None
+
+    @cached_property
+    def alias_types(self) -> tuple[str, ...]:
+        """The fact type each alias requires, in declaration order."""
+        return tuple(required_type(spec) for c in self.conditions for spec in c.values())
 
 
 @dataclass(frozen=True, eq=False)
@@ -366,9 +372,8 @@ def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) 
                     )
                     continue
                 stages.setdefault(compiled.stage, []).append(compiled)
-                for condition in compiled.conditions:
-                    for spec in condition.values():
-                        fact_types.setdefault(compiled.stage, set()).update(_types_in(spec))
+                fact_types.setdefault(compiled.stage, set()).update(
+                    t for t in compiled.alias_types if t and t != _NEVER)
     if problems:
         raise InputError(problems)
     return CompiledPolicy(
@@ -400,17 +405,15 @@ def _collect_fields(spec: Any, found: set[str]) -> None:
                 found.update(v for v in value.values() if isinstance(v, str))
 
 
-def _types_in(spec: Any) -> set[str]:
-    """Fact types an alias condition requires (its top-level `type` equalities)."""
+def required_type(spec: Any) -> str:
+    """The fact type a compiled alias condition requires (``""`` when none is given)."""
     if isinstance(spec, Mapping):
-        if "type" in spec and isinstance(spec["type"], str):
-            return {spec["type"]} - {_NEVER}
-        if "$and" in spec:
-            found: set[str] = set()
-            for part in spec["$and"]:
-                found |= _types_in(part)
-            return found
-    return set()
+        if isinstance(spec.get("type"), str):
+            return spec["type"]
+        for part in spec.get("$and", ()):
+            if isinstance(part, Mapping) and isinstance(part.get("type"), str):
+                return part["type"]
+    return ""
 
 
 def _json_path(path: Sequence[str | int]) -> str:

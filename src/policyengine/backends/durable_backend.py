@@ -173,7 +173,7 @@ def _firing(message: str, stage: CompiledStage, facts: Sequence[Mapping[str, Any
     found = _BOUND_ID.findall(message)
     if len(found) == len(rule.aliases):
         bound = {}
-        for alias, engine_id, wanted_type in zip(rule.aliases, found, _alias_types(rule),
+        for alias, engine_id, wanted_type in zip(rule.aliases, found, rule.alias_types,
                                                  strict=True):
             position = _ID_POSITION.get(engine_id)
             if position is None or position >= len(facts):
@@ -186,28 +186,6 @@ def _firing(message: str, stage: CompiledStage, facts: Sequence[Mapping[str, Any
             return Firing(rule_name, bound)
     ((decoded_name, decoded),) = json.loads(message).items()
     return Firing(decoded_name, decoded)
-
-
-_ALIAS_TYPES: dict[int, tuple[str, ...]] = {}
-
-
-def _alias_types(rule: Any) -> tuple[str, ...]:
-    """The fact type each alias of a rule requires, in declaration order."""
-    types = _ALIAS_TYPES.get(id(rule))
-    if types is None:
-        types = tuple(_required_type(spec) for c in rule.conditions for spec in c.values())
-        _ALIAS_TYPES[id(rule)] = types
-    return types
-
-
-def _required_type(spec: Any) -> str:
-    if isinstance(spec, Mapping):
-        if isinstance(spec.get("type"), str):
-            return spec["type"]
-        for part in spec.get("$and", ()):
-            if isinstance(part, Mapping) and isinstance(part.get("type"), str):
-                return part["type"]
-    return ""
 
 
 def _forget(key: int, handle: int, engine: Any) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..compiler import CompiledRule, CompiledStage
+from ..compiler import CompiledRule, CompiledStage, required_type
 from .base import Firing
 
 _ORDER_OPS = {
@@ -118,7 +118,7 @@ class PythonBackend:
             out.append(Firing(rule.name, dict(bound)))
             return
         ((alias, spec),) = rule.conditions[depth].items()
-        fact_type = _required_type(spec) if spec else ""
+        fact_type = required_type(spec)
         candidates = by_type.get(fact_type, ())
         join = _equality_join(spec) if depth else None
         if join is not None:  # look the partner up by value instead of scanning
@@ -160,10 +160,4 @@ def _hashable(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
-def _required_type(spec: Mapping[str, Any]) -> str:
-    if "type" in spec:
-        return spec["type"]
-    for part in spec.get("$and", ()):
-        if "type" in part:
-            return part["type"]
-    return ""
+
