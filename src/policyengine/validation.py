@@ -231,14 +231,17 @@ def check_version_set(versions: Sequence[PolicyDocument]) -> list[Diagnostic]:
     return problems
 
 
-def load_policy_document(path: str | os.PathLike[str]) -> PolicyDocument:
-    """Load, schema-check and semantically check one policy file (errors collected)."""
+def load_policy_document(
+    path: str | os.PathLike[str], document: Any = None
+) -> PolicyDocument:
+    """Load (unless given), schema-check and semantically check one policy file."""
     from . import loader, schemas
 
-    try:
-        document = loader.load_document(path)
-    except InputError as error:
-        return PolicyDocument(None, None, error.diagnostics)
+    if document is None:
+        try:
+            document = loader.load_document(path)
+        except InputError as error:
+            return PolicyDocument(None, None, error.diagnostics)
     data = document.data
     if isinstance(data, dict) and data.get("kind") == "FactSet":
         return PolicyDocument(document, None, [Diagnostic(
@@ -268,40 +271,37 @@ OUR_KINDS = ("RulePack", "FactSet", "PolicyTest", "Policy")
 
 
 def _kind_of(path: Path) -> str:
-    """A document's ``kind`` for dispatch: ours, ``""`` for a foreign YAML/JSON document.
+    """A document's ``kind`` for dispatch (see :func:`_peek`)."""
+    return _peek(path)[0]
+
+
+def _peek(path: Path) -> tuple[str, Any]:
+    """(kind, loaded document or None): ours, or ``""`` for a foreign YAML/JSON document.
 
     Anything that does not load (broken YAML, binary junk, an empty file) is treated as a
-    policy so that the policy checks report it with its location.
+    policy so that the policy checks report it with its location. The document is handed
+    on so that a file is parsed once.
     """
     from . import loader
     from .facts import NDJSON_SUFFIXES
 
     if path.suffix.lower() in NDJSON_SUFFIXES:
-        return "FactSet"
+        return "FactSet", None
     try:
-        data = loader.load_document(path).data
+        document = loader.load_document(path)
     except InputError:
-        return "Policy"
+        return "Policy", None
+    data = document.data
     if not isinstance(data, dict):
-        return "Policy"
+        return "Policy", document
     kind, api = data.get("kind"), data.get("apiVersion")
     if kind in OUR_KINDS:
-        return str(kind)
+        return str(kind), document
     if isinstance(api, str) and api.startswith("policyengine/"):
-        return "Policy"
+        return "Policy", document
     if kind is None and api is None and "spec" in data:
-        return "Policy"
-    return ""
-
-
-def _has_top_level(path: Path, key: str) -> bool:
-    from . import loader
-
-    try:
-        data = loader.load_document(path).data
-    except InputError:
-        return False
-    return isinstance(data, dict) and key in data
+        return "Policy", document
+    return "", document
 
 
 def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Diagnostic]:
@@ -317,9 +317,9 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Diagnostic]:
                         and p.is_file()) if root.is_dir() else [root])
         by_directory: dict[Path, list[PolicyDocument]] = {}
         for file in files:
-            kind = _kind_of(file)
+            kind, document = _peek(file)
             if kind == "" and not root.is_dir():  # named explicitly: never skipped
-                kind = "FactSet" if _has_top_level(file, "facts") else "Policy"
+                kind = "FactSet" if "facts" in document.data else "Policy"
             if kind == "":
                 problems.append(Diagnostic(
                     file=str(file), line=1, column=1, severity="warning", code="skipped",
@@ -334,7 +334,7 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Diagnostic]:
 
                 problems.extend(check_test_file(file))
             else:
-                loaded = load_policy_document(file)
+                loaded = load_policy_document(file, document)
                 problems.extend(loaded.problems)
                 if loaded.policy is not None:
                     problems.extend(_compile_problems(loaded.policy))
