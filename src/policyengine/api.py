@@ -208,14 +208,8 @@ class Engine:
         tz = version.policy.timezone
         result: dict[str, str | None] = {}
         for name in ("response", "resolution"):
-            target = clause.terms.get(name)
-            if not target:
-                result[name] = None
-                continue
-            from .durations import duration_seconds
-
-            due = version.policy.clock(target).add(opened, duration_seconds(target["target"]))
-            result[name] = timeutil.iso(due, tz)
+            due = version.policy.due(clause.terms.get(name), opened)
+            result[name] = timeutil.iso(due, tz) if due is not None else None
         return Due(severity, timeutil.iso(opened, tz), result["response"], result["resolution"],
                    version.policy.version)
 

@@ -441,11 +441,8 @@ class _Run:
         """When a target (``{target, clock, calendar, pause_on}``) falls due for a ticket."""
         if not target:
             return None
-        clock = version.policy.clock(target)
         pauses = _pauses(ticket, target.get("pause_on") or (), self.as_of)
-        # the clock only runs while open, so a ticket opened out of hours starts at the
-        # next opening by construction
-        return clock.add(ticket.opened_at, duration_seconds(target["target"]), pauses)
+        return version.policy.due(target, ticket.opened_at, pauses)
 
     # -- notice obligations --------------------------------------------------------------------
     def obligations(self, evaluation: Evaluation) -> None:

@@ -8,12 +8,13 @@ else on a clause is a *term* that rules read with ``{term: path}``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from .calendar import BusinessCalendar, ElapsedClock
+from .durations import duration_seconds
 
 SECTIONS = (
     "calendars",
@@ -157,6 +158,17 @@ class Policy:
         if target.get("clock") == "business":
             return self.calendars[target["calendar"]]
         return ElapsedClock()
+
+    def due(self, target: Mapping[str, Any] | None, start: float,
+            pauses: Sequence[tuple[float, float]] = ()) -> float | None:
+        """When a target (``{target, clock, calendar}``) started at ``start`` falls due.
+
+        The clock only runs while open (and not paused), so a start out of hours counts
+        from the next opening by construction. No target: None.
+        """
+        if not target:
+            return None
+        return self.clock(target).add(start, duration_seconds(target["target"]), pauses)
 
     @property
     def label(self) -> str:
