@@ -20,7 +20,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -677,16 +677,24 @@ def test_output_is_written_whole(tmp_path: Path) -> None:
     assert _leftovers(tmp_path, output) == []
 
 
-def test_render_failure_keeps_old_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("fmt", ["table", "json-streamed-fails-mid-report"])
+def test_render_failure_keeps_old_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         fmt: str) -> None:
     import policyengine.report
+    import policyengine.sharded
 
     def broken(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("renderer exploded")
 
+    def half_written(*args: Any, **kwargs: Any) -> Iterator[str]:
+        yield "{\n"  # some of the report is out when it fails
+        raise RuntimeError("renderer exploded")
+
     monkeypatch.setattr(policyengine.report, "render_evaluation", broken)
+    monkeypatch.setattr(policyengine.sharded, "_copy_section", half_written)
     output = tmp_path / "report.json"
     output.write_text(OLD, encoding="utf-8")
-    done = _evaluate_to(output)
+    done = _evaluate_to(output, "--format", fmt.split("-")[0])
     assert done.exit_code != 0
     assert output.read_text(encoding="utf-8") == OLD
     assert _leftovers(tmp_path, output) == []

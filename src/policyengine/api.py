@@ -12,10 +12,10 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .backends import Backend, get_backend
 from .compiler import CompiledPolicy, RulePack, compile_policy
@@ -23,6 +23,9 @@ from .diagnostics import Diagnostic, InputError
 from .facts import FactSet, FactSetBuilder, Where, load_facts, parse_instant
 from .policy import Policy
 from .results import Evaluation
+
+if TYPE_CHECKING:
+    from .sharded import ReportSummary
 
 _COMPILE_LOCK = threading.Lock()
 _COMPILED: dict[str, CompiledPolicy] = {}
@@ -192,6 +195,47 @@ class Engine:
                 facts, allow_types=self.fact_types)
             return evaluate_facts(self.versions, fact_set, as_of=instant,
                                   backend=self.backend, months=month_list)
+
+    def write_json(
+        self,
+        facts: Sequence[str | os.PathLike[str] | Mapping[str, Any]],
+        out: TextIO | Callable[[Iterator[str]], None],
+        *,
+        as_of: str | float | dt.datetime | None = None,
+        months: Sequence[str] | str | None = None,
+        workers: int = 1,
+    ) -> ReportSummary:
+        """Evaluate fact files into the JSON report, streamed: for sets too big to hold.
+
+        Writes exactly what ``evaluate(...).to_json()`` gives, to ``out`` (a text stream,
+        or a callable that takes the report's pieces), but keeps only one customer shard
+        in memory at a time, and with ``workers`` > 1 evaluates shards in that many forked
+        processes (call it from a single-threaded process, as the CLI does). Nothing is
+        written when the input is bad. Returns the policies used, warnings and outcomes.
+        """
+        from .evaluate import evaluate_facts
+        from .perf import paused_gc
+        from .sharded import ReportSummary, Unshardable, evaluation_rows, write_json
+
+        instant = parse_as_of(as_of)
+        month_list = parse_months(months) if months is not None else None
+        write = out if callable(out) else out.writelines
+        with paused_gc():
+            try:
+                return write_json(self.versions, list(facts), write, as_of=instant,
+                                  backend=self.backend, months=month_list,
+                                  allow_types=self.fact_types, workers=workers)
+            except Unshardable:
+                pass  # e.g. an error only evaluation finds: report it as in memory
+            fact_set = load_facts(facts, allow_types=self.fact_types)
+            evaluation = evaluate_facts(self.versions, fact_set, as_of=instant,
+                                        backend=self.backend, months=month_list)
+            write(evaluation.iter_json())
+            return ReportSummary(
+                policies=evaluation.policies, warnings=evaluation.warnings,
+                outcomes={f.outcome for f in evaluation.findings}, facts=fact_set.count(),
+                shards=0, workers=1, rows=evaluation_rows(evaluation),
+            )
 
     def due(self, severity: int, opened_at: str | float | dt.datetime) -> Due:
         """Response and resolution due instants for a new ticket of ``severity``."""

@@ -583,18 +583,40 @@ def evaluate_facts(
     months: Sequence[str] | None = None,
 ) -> Evaluation:
     """Run every stage and return sorted, typed results."""
-    run = _Run(VersionSet(versions), facts, as_of, backend, list(months) if months else None)
+    evaluation, used = evaluate_parts(VersionSet(versions), facts, as_of=as_of,
+                                      backend=backend, months=months)
+    evaluation.policies = sorted(used) or default_policies(versions)
+    return evaluation
+
+
+def default_policies(versions: Sequence[CompiledPolicy]) -> list[tuple[str, str]]:
+    """What ``policy`` names when no row used a version: the earliest one."""
+    first = min(versions, key=lambda v: v.policy.effective_from)
+    return [(first.policy.name, first.policy.version)]
+
+
+def evaluate_parts(
+    versions: VersionSet,
+    facts: FactSet,
+    *,
+    as_of: float,
+    backend: Backend,
+    months: Sequence[str] | None = None,
+) -> tuple[Evaluation, set[tuple[str, str]]]:
+    """Every stage over ``facts``: sorted results and the (name, version) pairs they used.
+
+    The streamed evaluation calls this once per customer shard and merges the parts.
+    """
+    run = _Run(versions, facts, as_of, backend, list(months) if months else None)
     evaluation = Evaluation(as_of=timeutil.iso(as_of, run.tz))
     run.availability(evaluation)
     run.tickets(evaluation)
     run.obligations(evaluation)
     run.entitlements(evaluation)
     evaluation.findings = run.findings
-    evaluation.policies = sorted(run.used) or [
-        (v.policy.name, v.policy.version) for v in run.versions.versions[:1]
-    ]
     evaluation.warnings = list(facts.warnings)
-    return evaluation.sort()
+    evaluation.sort()
+    return evaluation, run.used
 
 
-__all__ = ["VersionSet", "credit_amount", "evaluate_facts"]
+__all__ = ["VersionSet", "credit_amount", "default_policies", "evaluate_facts", "evaluate_parts"]

@@ -478,7 +478,9 @@ class FactSetBuilder:
         self.allow_types = frozenset(allow_types)
         self.facts = FactSet()
         self.problems: list[Diagnostic] = []
-        self.seen: dict[tuple[str, str], Where] = {}
+        self.seen: dict[str, dict[str, int]] = {}  # type → key → file number << 32 | line
+        self._files: list[str] = []
+        self._file_numbers: dict[str, int] = {}
         self.counter = 0
 
     def _problem(self, where: Where, message: str, subject: str = "", path: str = "$") -> None:
@@ -506,16 +508,38 @@ class FactSetBuilder:
         kind = raw["type"]
         key_value = fact.customer if kind in ("subscription",) else getattr(fact, "id", None)
         if key_value is not None:
-            first = self.seen.get((kind, key_value))
+            first = self._first_seen(kind, key_value, where)
             if first is not None:
                 label = "customer" if kind == "subscription" else "id"
                 self._problem(
                     where,
-                    f"duplicate {kind} {label} {key_value!r} (first at {first.file}:{first.line})",
+                    f"duplicate {kind} {label} {key_value!r} (first at {first})",
                     key_value,
                 )
                 return
-            self.seen[(kind, key_value)] = where
+        self._place(fact, where)
+
+    def _first_seen(self, kind: str, key: str, where: Where) -> str | None:
+        """``FILE:LINE`` of an earlier fact with this key, or None (then remember this one).
+
+        One small int per fact (file number and line), not the location record: a streamed
+        evaluation keeps nothing else per fact.
+        """
+        seen = self.seen.get(kind)
+        if seen is None:
+            seen = self.seen[kind] = {}
+        first = seen.get(key)
+        if first is not None:
+            return f"{self._files[first >> 32]}:{first & 0xFFFFFFFF}"
+        number = self._file_numbers.get(where.file)
+        if number is None:
+            number = self._file_numbers[where.file] = len(self._files)
+            self._files.append(where.file)
+        seen[key] = (number << 32) | (where.line & 0xFFFFFFFF)
+        return None
+
+    def _place(self, fact: Any, where: Where) -> None:
+        """Keep a checked fact (the streaming builder spools per-customer facts instead)."""
         facts = self.facts
         if isinstance(fact, Subscription):
             facts.subscriptions[fact.customer] = fact
@@ -544,43 +568,59 @@ class FactSetBuilder:
             self._problem(where, "'customer' must be a customer name", subject)
             return
         fact_id = raw.get("id")
-        key = (str(raw["type"]), str(fact_id)) if fact_id is not None else None
-        if key is not None and key in self.seen:
-            first = self.seen[key]
-            self._problem(where, f"duplicate {key[0]} id {key[1]!r} (first at "
-                          f"{first.file}:{first.line})", key[1])
-            return
-        if key is not None:
-            self.seen[key] = where
+        if fact_id is not None:
+            first = self._first_seen(str(raw["type"]), str(fact_id), where)
+            if first is not None:
+                self._problem(where, f"duplicate {raw['type']} id {str(fact_id)!r} (first at "
+                              f"{first})", str(fact_id))
+                return
         self.facts.custom.append(CustomFact(
             type=str(raw["type"]), id=str(fact_id) if fact_id is not None else None,
             customer=customer, fields=dict(raw), where=where))
 
     def finish(self) -> FactSet:
+        """Cross-check references (customers, notice subjects); raise every problem found."""
         facts = self.facts
-        customers = facts.subscriptions
-        for down in facts.downtimes:
+        self._check_downtimes()
+        subjects = self._subjects()
+        for notice in facts.notices:
+            self._check_notice(notice, subjects)
+        for item in (*facts.tickets, *facts.credit_requests, *facts.update_requests):
+            self._check_customer(item)
+        self._check_custom()
+        if self.problems:
+            raise InputError(self.problems)
+        return facts
+
+    def _subjects(self) -> set[str]:
+        return {d.id for d in self.facts.downtimes} | {c.id for c in self.facts.changes}
+
+    def _check_downtimes(self) -> None:
+        customers = self.facts.subscriptions
+        for down in self.facts.downtimes:
             for customer in down.customers or ():
                 if customer not in customers:
                     self._problem(down.where, f"downtime names customer {customer!r}, "
                                   "who has no subscription in the facts", down.id,
                                   down.where.path("customers"))
-        subjects = {d.id for d in facts.downtimes} | {c.id for c in facts.changes}
-        for notice in facts.notices:
-            if notice.about not in subjects:
-                self._problem(notice.where, f"notice is about {notice.about!r}, which is no "
-                              "downtime or change id in the facts", notice.id,
-                              notice.where.path("about"))
-            if notice.customer is not None and notice.customer not in customers:
-                self._problem(notice.where, f"notice names customer {notice.customer!r}, who "
-                              "has no subscription in the facts", notice.id,
-                              notice.where.path("customer"))
-        for item in (*facts.tickets, *facts.credit_requests, *facts.update_requests,
-                     *(c for c in facts.custom if c.customer is not None)):
-            if item.customer not in customers:
-                subject = getattr(item, "id", None) or item.customer
-                self._problem(item.where, f"customer {item.customer!r} has no subscription "
-                              "in the facts", subject, item.where.path("customer"))
-        if self.problems:
-            raise InputError(self.problems)
-        return facts
+
+    def _check_notice(self, notice: Notice, subjects: set[str]) -> None:
+        if notice.about not in subjects:
+            self._problem(notice.where, f"notice is about {notice.about!r}, which is no "
+                          "downtime or change id in the facts", notice.id,
+                          notice.where.path("about"))
+        if notice.customer is not None and notice.customer not in self.facts.subscriptions:
+            self._problem(notice.where, f"notice names customer {notice.customer!r}, who "
+                          "has no subscription in the facts", notice.id,
+                          notice.where.path("customer"))
+
+    def _check_customer(self, item: Any) -> None:
+        if item.customer not in self.facts.subscriptions:
+            subject = getattr(item, "id", None) or item.customer
+            self._problem(item.where, f"customer {item.customer!r} has no subscription "
+                          "in the facts", subject, item.where.path("customer"))
+
+    def _check_custom(self) -> None:
+        for item in self.facts.custom:
+            if item.customer is not None:
+                self._check_customer(item)

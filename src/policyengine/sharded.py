@@ -1,0 +1,580 @@
+"""Streamed, sharded evaluation: a year of facts with memory that follows customers, not facts.
+
+The JSON report of :func:`write_json` is byte for byte the one that
+``Evaluation.to_json`` gives for the same input, computed another way:
+
+1. **Read once** (this process): every fact is checked exactly as :func:`load_facts` checks
+   it, with the same messages in the same order. Facts that belong to one customer
+   (tickets, credit and update requests, addressed notices) are not kept: they are
+   written, in input order, to one of N *shard* files on disk, chosen by the customer.
+   Kept in memory: subscriptions, downtimes, changes, broadcast notices, declared custom
+   facts, and a small int per fact id for duplicate detection.
+2. **Evaluate shard by shard** (in worker processes when ``workers > 1``): a shard's
+   facts plus the fleet-wide ones form an ordinary :class:`FactSet`; every decision in
+   the policy is about one customer, so a shard's results are exactly that shard's part
+   of the whole. Each shard's rows are encoded to JSON lines at once and written to disk;
+   only one shard is in memory at a time.
+3. **Merge**: row sections are sorted by customer first, so they are joined customer by
+   customer; findings (sorted by subject) are merged line by line.
+
+Whatever the shards cannot reproduce exactly (an input error found while evaluating, a
+finding text with a line break or NUL that the merge cannot order) raises
+:class:`Unshardable`; callers then evaluate in memory instead, which reports the same
+errors the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import json
+import math
+import os
+import pickle
+import sys
+import tempfile
+import traceback
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import IO, Any
+
+from .backends.base import Backend, Finding
+from .compiler import CompiledPolicy
+from .diagnostics import Diagnostic, EngineError, InputError
+from .evaluate import VersionSet, default_policies, evaluate_parts
+from .facts import (
+    _IMPACTS,
+    _NO_EXTRA,
+    IMPACT_FLAGS,
+    CreditRequest,
+    FactSet,
+    FactSetBuilder,
+    Notice,
+    Ticket,
+    UpdateRequest,
+    Where,
+    iter_raw_facts,
+)
+from .results import Evaluation, _row_dict
+
+ROW_SECTIONS = ("availability", "credits", "tickets", "obligations", "entitlements")
+SHARD_BYTES = 8_000_000  # input bytes per shard: about 40,000 facts of the bench's mix
+MAX_SHARDS = 512
+_BATCH = 4096  # records pickled together
+
+
+class Unshardable(Exception):
+    """The streamed evaluation cannot give the in-memory result exactly; evaluate in memory."""
+
+
+@dataclass
+class ReportSummary:
+    """What a streamed evaluation decided, besides the report it wrote."""
+
+    policies: list[tuple[str, str]]
+    warnings: list[Diagnostic]
+    outcomes: set[str]
+    facts: int
+    shards: int
+    workers: int
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def has_outcome(self, outcome: str) -> bool:
+        return outcome in self.outcomes
+
+
+def shard_of(customer: str, shards: int) -> int:
+    """The shard of a customer (stable across processes and runs)."""
+    return zlib.crc32(customer.encode("utf-8", "surrogatepass")) % shards
+
+
+def shard_count(sources: Sequence[Any], workers: int) -> int:
+    """Enough shards that each holds about SHARD_BYTES of input, and each worker gets four."""
+    size = 0
+    for source in sources:
+        if not isinstance(source, Mapping):
+            with contextlib.suppress(OSError):  # a missing file is reported when read
+                size += os.path.getsize(source)
+    return max(4 * workers, min(MAX_SHARDS, math.ceil(size / SHARD_BYTES)))
+
+
+# -- 1. read once, spool per-customer facts --------------------------------------------------
+def _where_record(where: Where) -> tuple[str, int, int, int]:
+    return (where.file, where.line, where.column, where.index)
+
+
+def _extra_record(extra: Mapping[str, Any]) -> dict[str, Any] | None:
+    return None if extra is _NO_EXTRA else dict(extra)
+
+
+def _record(fact: Any) -> tuple[Any, ...]:
+    """A per-customer fact as a plain tuple (fast to pickle; mapping proxies are not)."""
+    if isinstance(fact, Ticket):
+        flags = (None if fact.impact is None
+                 else tuple(fact.impact[flag] for flag in IMPACT_FLAGS))
+        return (0, fact.id, fact.customer, fact.opened_at, fact.severity, flags,
+                fact.first_response_at, fact.resolved_at, fact.status_history,
+                _where_record(fact.where), _extra_record(fact.extra))
+    if isinstance(fact, CreditRequest):
+        return (1, fact.customer, fact.month, fact.requested_at, _where_record(fact.where),
+                _extra_record(fact.extra))
+    if isinstance(fact, UpdateRequest):
+        return (2, fact.id, fact.customer, fact.requested_at, _where_record(fact.where),
+                _extra_record(fact.extra))
+    assert isinstance(fact, Notice)
+    return (3, fact.id, fact.kind, fact.about, fact.sent_at, fact.channel, fact.customer,
+            _where_record(fact.where), _extra_record(fact.extra))
+
+
+def _extra_of(record: dict[str, Any] | None) -> Mapping[str, Any]:
+    return _NO_EXTRA if record is None else record
+
+
+def _impact_of(flags: tuple[bool, ...] | None) -> Mapping[str, bool] | None:
+    if flags is None:
+        return None
+    impact = _IMPACTS.get(flags)
+    if impact is None:
+        impact = _IMPACTS[flags] = MappingProxyType(dict(zip(IMPACT_FLAGS, flags, strict=True)))
+    return impact
+
+
+def _add_record(facts: FactSet, record: tuple[Any, ...]) -> None:
+    """Put a spooled fact back into a FactSet (the inverse of :func:`_record`)."""
+    kind = record[0]
+    if kind == 0:
+        where = Where(*record[9])
+        facts.tickets.append(Ticket(
+            id=record[1], customer=sys.intern(record[2]), opened_at=record[3],
+            severity=record[4], impact=_impact_of(record[5]), first_response_at=record[6],
+            resolved_at=record[7], status_history=record[8], where=where,
+            extra=_extra_of(record[10])))
+    elif kind == 1:
+        facts.credit_requests.append(CreditRequest(
+            customer=sys.intern(record[1]), month=record[2], requested_at=record[3],
+            where=Where(*record[4]), extra=_extra_of(record[5])))
+    elif kind == 2:
+        facts.update_requests.append(UpdateRequest(
+            id=record[1], customer=sys.intern(record[2]), requested_at=record[3],
+            where=Where(*record[4]), extra=_extra_of(record[5])))
+    else:
+        facts.notices.append(Notice(
+            id=record[1], kind=record[2], about=record[3], sent_at=record[4],
+            channel=record[5], customer=record[6], where=Where(*record[7]),
+            extra=_extra_of(record[8])))
+
+
+class _Spool:
+    """N shard files of pickled record batches, written in input order."""
+
+    def __init__(self, directory: Path, shards: int):
+        self.directory = directory
+        self.shards = shards
+        self.buffers: list[list[tuple[Any, ...]]] = [[] for _ in range(shards)]
+        self.files: list[IO[bytes] | None] = [None] * shards
+        self.counts = [0] * shards
+
+    def path(self, shard: int) -> Path:
+        return self.directory / f"shard-{shard:04d}.facts"
+
+    def add(self, customer: str, record: tuple[Any, ...]) -> None:
+        shard = shard_of(customer, self.shards)
+        buffer = self.buffers[shard]
+        buffer.append(record)
+        self.counts[shard] += 1
+        if len(buffer) >= _BATCH:
+            self._flush(shard)
+
+    def _flush(self, shard: int) -> None:
+        buffer = self.buffers[shard]
+        if not buffer:
+            return
+        file = self.files[shard]
+        if file is None:
+            file = self.files[shard] = open(self.path(shard), "wb")  # noqa: SIM115
+        pickle.dump(buffer, file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.buffers[shard] = []
+
+    def close(self) -> None:
+        for shard in range(self.shards):
+            self._flush(shard)
+            file = self.files[shard]
+            if file is not None:
+                file.close()
+                self.files[shard] = None
+
+    def read(self, shard: int) -> Iterator[tuple[Any, ...]]:
+        path = self.path(shard)
+        if not path.exists():
+            return
+        with open(path, "rb") as file:
+            while True:
+                try:
+                    batch = pickle.load(file)
+                except EOFError:
+                    return
+                yield from batch
+
+
+class _SpoolingBuilder(FactSetBuilder):
+    """Checks facts like :class:`FactSetBuilder` but spools the per-customer ones.
+
+    Reference checks that cannot be decided when a fact is read (its customer's
+    subscription or its notice's subject comes later in the input) are kept, with the
+    fact, until :meth:`finish`, which reports them in the order the in-memory builder does.
+    """
+
+    def __init__(self, allow_types: Iterable[str], spool: _Spool):
+        super().__init__(allow_types)
+        self.spool = spool
+        self.spooled = 0
+        self.subject_ids: set[str] = set()
+        self.later_notices: list[Notice] = []
+        self.later_customers: list[tuple[int, int, Any]] = []  # (kind rank, order, fact)
+
+    def _place(self, fact: Any, where: Where) -> None:
+        subscriptions = self.facts.subscriptions
+        if isinstance(fact, Notice):
+            if fact.about not in self.subject_ids or (
+                fact.customer is not None and fact.customer not in subscriptions
+            ):
+                self.later_notices.append(fact)
+            if fact.customer is None:
+                self.facts.notices.append(fact)
+                return
+            self._spool(fact.customer, fact)
+            return
+        rank = _CUSTOMER_FACT_RANK.get(type(fact))
+        if rank is None:  # subscriptions, downtimes, changes: fleet-wide, kept
+            super()._place(fact, where)
+            fact_id = getattr(fact, "id", None)
+            if fact_id is not None:
+                self.subject_ids.add(fact_id)
+            return
+        if fact.customer not in subscriptions:
+            self.later_customers.append((rank, self.counter, fact))
+        self._spool(fact.customer, fact)
+
+    def _spool(self, customer: str, fact: Any) -> None:
+        self.spool.add(customer, _record(fact))
+        self.spooled += 1
+
+    def finish(self) -> FactSet:
+        self._check_downtimes()
+        subjects = self._subjects()
+        for notice in self.later_notices:
+            self._check_notice(notice, subjects)
+        for _rank, _order, item in sorted(self.later_customers, key=lambda e: e[:2]):
+            self._check_customer(item)
+        self._check_custom()
+        if self.problems:
+            raise InputError(self.problems)
+        self.spool.close()
+        return self.facts
+
+
+_CUSTOMER_FACT_RANK = {Ticket: 0, CreditRequest: 1, UpdateRequest: 2}
+
+
+# -- 2. evaluate shard by shard ---------------------------------------------------------------
+@dataclass
+class _Plan:
+    """Everything a worker needs; workers are forked, so nothing of it is pickled."""
+
+    versions: VersionSet
+    fleet: FactSet
+    spool: _Spool
+    as_of: float
+    backend: Backend
+    months: list[str] | None
+    directory: Path
+
+
+@dataclass
+class _ShardOutput:
+    """Where one worker wrote its part: per section, (customer, offset, size) in its file."""
+
+    worker: int
+    blocks: dict[str, list[tuple[str, int, int]]]
+    findings: list[Path]
+    outcomes: set[str]
+    used: set[tuple[str, str]]
+    rows: dict[str, int]
+
+
+def _shard_facts(plan: _Plan, shard: int) -> FactSet:
+    fleet = plan.fleet
+    facts = FactSet(
+        subscriptions={name: sub for name, sub in fleet.subscriptions.items()
+                       if shard_of(name, plan.spool.shards) == shard},
+        downtimes=fleet.downtimes,
+        changes=fleet.changes,
+        notices=list(fleet.notices),
+        custom=fleet.custom,
+    )
+    for record in plan.spool.read(shard):
+        _add_record(facts, record)
+    return facts
+
+
+def _finding_key(finding: Finding) -> str:
+    parts = (finding.subject, finding.rule, finding.clause, finding.outcome, finding.message,
+             *finding.facts)
+    key = "\x00".join(parts)
+    if "\n" in key or key.count("\x00") != len(parts) - 1:
+        # a key the merge could not order like the tuple it stands for
+        raise Unshardable(f"finding about {finding.subject!r} has a line break or NUL")
+    return key
+
+
+def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput:
+    """Evaluate some shards; write their rows and findings; return where they are."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    output = _ShardOutput(worker, {name: [] for name in ROW_SECTIONS}, [], set(), set(),
+                          dict.fromkeys((*ROW_SECTIONS, "findings"), 0))
+    row_files = {name: open(plan.directory / f"w{worker}-{name}.rows", "wb")  # noqa: SIM115
+                 for name in ROW_SECTIONS}
+    try:
+        for shard in shards:
+            facts = _shard_facts(plan, shard)
+            evaluation, used = evaluate_parts(plan.versions, facts, as_of=plan.as_of,
+                                              backend=plan.backend, months=plan.months)
+            del facts
+            output.used |= used
+            for name in ROW_SECTIONS:
+                rows = getattr(evaluation, name)
+                output.rows[name] += len(rows)
+                file = row_files[name]
+                blocks = output.blocks[name]
+                customer = None
+                lines: list[str] = []
+                for row in rows:
+                    if row.customer != customer:
+                        if lines:
+                            _write_block(file, blocks, customer, lines)
+                        customer, lines = row.customer, []
+                    lines.append(f"    {encode(_row_dict(row))},\n")
+                if lines:
+                    _write_block(file, blocks, customer, lines)
+                setattr(evaluation, name, [])
+            findings_path = plan.directory / f"shard-{shard:04d}.findings"
+            with open(findings_path, "w", encoding="utf-8", newline="\n") as file:
+                for finding in evaluation.findings:
+                    output.outcomes.add(finding.outcome)
+                    file.write(f"{_finding_key(finding)}\n    {encode(finding.to_dict())}\n")
+            output.rows["findings"] += len(evaluation.findings)
+            output.findings.append(findings_path)
+            del evaluation
+    finally:
+        for file in row_files.values():
+            file.close()
+    return output
+
+
+def _write_block(file: IO[bytes], blocks: list[tuple[str, int, int]], customer: str | None,
+                 lines: list[str]) -> None:
+    """One customer's rows of a section, in order; remembered by (customer, offset, size)."""
+    data = "".join(lines).encode("utf-8")
+    blocks.append((customer or "", file.tell(), len(data)))
+    file.write(data)
+
+
+def _assign(counts: Sequence[int], workers: int) -> list[list[int]]:
+    """Shards to workers, the largest first to the least loaded (each list in shard order)."""
+    loads = [0] * workers
+    assigned: list[list[int]] = [[] for _ in range(workers)]
+    for shard in sorted(range(len(counts)), key=lambda s: (-counts[s], s)):
+        target = min(range(workers), key=lambda w: (loads[w], w))
+        assigned[target].append(shard)
+        loads[target] += counts[shard] + 1
+    return [sorted(shards) for shards in assigned]
+
+
+def _run_workers(plan: _Plan, assignment: list[list[int]]) -> list[_ShardOutput]:
+    """Run each worker's shards: in this process for one worker, else in forked children."""
+    if len(assignment) == 1 or not hasattr(os, "fork"):
+        return [_run_worker(plan, worker, shards) for worker, shards in enumerate(assignment)]
+    children: list[tuple[int, int, Path]] = []
+    for worker, shards in enumerate(assignment):
+        result_path = plan.directory / f"w{worker}.result"
+        pid = os.fork()
+        if pid == 0:  # the child: evaluate, write the result, leave without cleanup
+            status = 0
+            try:
+                result: Any = ("ok", _run_worker(plan, worker, shards))
+            except Unshardable as error:
+                result = ("unshardable", str(error))
+            except InputError as error:
+                result = ("unshardable", f"input error while evaluating: {error}")
+            except BaseException:  # noqa: BLE001 — carried to the parent and raised there
+                result = ("error", traceback.format_exc())
+            try:
+                with open(result_path, "wb") as file:
+                    pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
+            except BaseException:  # noqa: BLE001
+                status = 1
+            finally:
+                os._exit(status)
+        children.append((pid, worker, result_path))
+    outputs: list[_ShardOutput] = []
+    problems: list[tuple[str, str]] = []
+    for pid, worker, result_path in children:
+        _, status = os.waitpid(pid, 0)
+        try:
+            with open(result_path, "rb") as file:
+                kind, value = pickle.load(file)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            kind, value = "error", f"worker {worker} ended with status {status} and no result"
+        if kind == "ok":
+            outputs.append(value)
+        else:
+            problems.append((kind, value))
+    for kind, value in problems:
+        if kind == "error":
+            raise EngineError(f"an evaluation worker failed:\n{value}")
+    if problems:
+        raise Unshardable(problems[0][1])
+    return outputs
+
+
+# -- 3. merge -------------------------------------------------------------------------------
+def _copy_section(name: str, outputs: Sequence[_ShardOutput], directory: Path,
+                  last_section: bool) -> Iterator[str]:
+    blocks = sorted((customer, output.worker, offset, size)
+                    for output in outputs for customer, offset, size in output.blocks[name])
+    comma = "" if last_section else ","
+    if not blocks:
+        yield f"  {json.dumps(name)}: []{comma}\n"
+        return
+    yield f"  {json.dumps(name)}: [\n"
+    files = {output.worker: open(directory / f"w{output.worker}-{name}.rows",  # noqa: SIM115
+                                 "rb") for output in outputs}
+    try:
+        last = len(blocks) - 1
+        for position, (_customer, worker, offset, size) in enumerate(blocks):
+            file = files[worker]
+            file.seek(offset)
+            text = file.read(size).decode("utf-8")
+            if position == last:
+                text = text[:-2] + "\n"  # the section's last row has no comma
+            yield text
+    finally:
+        for file in files.values():
+            file.close()
+    yield f"  ]{comma}\n"
+
+
+def _merged_findings(paths: Sequence[Path]) -> Iterator[str]:
+    files = [open(path, encoding="utf-8", newline="\n") for path in paths]  # noqa: SIM115
+    try:
+        streams = [_finding_lines(file) for file in files]
+        previous: str | None = None
+        chunk: list[str] = []
+        for _key, line in heapq.merge(*streams):
+            if previous is not None:
+                chunk.append(previous[:-1] + ",\n")
+                if len(chunk) >= 4096:
+                    yield "".join(chunk)
+                    chunk = []
+            previous = line
+        if previous is not None:
+            chunk.append(previous)
+        yield "".join(chunk)
+    finally:
+        for file in files:
+            file.close()
+
+
+def _finding_lines(file: IO[str]) -> Iterator[tuple[str, str]]:
+    for key, line in zip(file, file, strict=False):
+        yield key[:-1], line
+
+
+def _report(outputs: Sequence[_ShardOutput], directory: Path, as_of: str,
+            policies: list[tuple[str, str]]) -> Iterator[str]:
+    yield "{\n"
+    yield f"  \"as_of\": {json.dumps(as_of, ensure_ascii=False)},\n"
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    rows = [f"    {encode({'name': name, 'version': version})}" for name, version in policies]
+    yield "  \"policy\": [\n" + ",\n".join(rows) + "\n  ],\n"
+    for name in ROW_SECTIONS:
+        yield from _copy_section(name, outputs, directory, last_section=False)
+    paths = sorted(path for output in outputs for path in output.findings)
+    if sum(o.rows["findings"] for o in outputs) == 0:
+        yield "  \"findings\": []\n"
+    else:
+        yield "  \"findings\": [\n"
+        yield from _merged_findings(paths)
+        yield "  ]\n"
+    yield "}\n"
+
+
+# -- the whole ------------------------------------------------------------------------------
+def write_json(
+    versions: Sequence[CompiledPolicy],
+    sources: Sequence[str | os.PathLike[str] | Mapping[str, Any]],
+    write: Any,
+    *,
+    as_of: float,
+    backend: Backend,
+    months: Sequence[str] | None = None,
+    allow_types: Iterable[str] = (),
+    workers: int = 1,
+    shards: int | None = None,
+    directory: str | os.PathLike[str] | None = None,
+) -> ReportSummary:
+    """Evaluate fact files shard by shard and hand the JSON report to ``write`` in pieces.
+
+    ``write`` is called with an iterator of text pieces once everything is decided, so
+    nothing is written when the input is bad. Raises :class:`InputError` for bad facts
+    (found while reading, as :func:`load_facts` reports them) and :class:`Unshardable`
+    when the in-memory evaluation must be used instead.
+    """
+    from . import timeutil
+
+    workers = max(1, workers)
+    version_set = VersionSet(versions)
+    count = shards or shard_count(sources, workers)
+    with tempfile.TemporaryDirectory(prefix="policyengine-", dir=directory) as temp:
+        where = Path(temp)
+        spool = _Spool(where, count)
+        builder = _SpoolingBuilder(allow_types, spool)
+        try:
+            for source in sources:
+                if isinstance(source, Mapping):
+                    builder.add(source, Where("<api>", 0, 0, builder.counter))
+                    continue
+                for raw, place, _ in iter_raw_facts(Path(source), str(source),
+                                                    builder.allow_types):
+                    builder.add(raw, place)
+            fleet = builder.finish()
+        finally:
+            spool.close()
+        plan = _Plan(version_set, fleet, spool, as_of, backend,
+                     list(months) if months else None, where)
+        workers = min(workers, count)
+        outputs = _run_workers(plan, _assign(spool.counts, workers))
+        used = set().union(*(output.used for output in outputs))
+        policies = sorted(used) or default_policies(versions)
+        write(_report(outputs, where, timeutil.iso(as_of, version_set.timezone), policies))
+        rows = {name: sum(o.rows[name] for o in outputs) for name in (*ROW_SECTIONS, "findings")}
+        return ReportSummary(
+            policies=policies,
+            warnings=list(fleet.warnings),
+            outcomes=set().union(*(output.outcomes for output in outputs)),
+            facts=builder.counter,
+            shards=count,
+            workers=workers,
+            rows=rows,
+        )
+
+
+def evaluation_rows(evaluation: Evaluation) -> dict[str, int]:
+    """Row counts per section (for summaries and tests)."""
+    return {name: len(getattr(evaluation, name)) for name in (*ROW_SECTIONS, "findings")}
+
+
+__all__ = ["ReportSummary", "Unshardable", "shard_of", "write_json"]
