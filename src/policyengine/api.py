@@ -204,14 +204,16 @@ class Engine:
         as_of: str | float | dt.datetime | None = None,
         months: Sequence[str] | str | None = None,
         workers: int = 1,
+        shards: int | None = None,
     ) -> ReportSummary:
         """Evaluate fact files into the JSON report, streamed: for sets too big to hold.
 
         Writes exactly what ``evaluate(...).to_json()`` gives, to ``out`` (a text stream,
         or a callable that takes the report's pieces), but keeps only one customer shard
         in memory at a time, and with ``workers`` > 1 evaluates shards in that many forked
-        processes (call it from a single-threaded process, as the CLI does). Nothing is
-        written when the input is bad. Returns the policies used, warnings and outcomes.
+        processes (call it from a single-threaded process, as the CLI does). ``shards``
+        defaults to one per ~8 MB of input (at least four per worker). Nothing is written
+        when the input is bad. Returns the policies used, warnings and outcomes.
         """
         from .evaluate import evaluate_facts
         from .perf import paused_gc
@@ -224,7 +226,8 @@ class Engine:
             try:
                 return write_json(self.versions, list(facts), write, as_of=instant,
                                   backend=self.backend, months=month_list,
-                                  allow_types=self.fact_types, workers=workers)
+                                  allow_types=self.fact_types, workers=workers,
+                                  shards=shards)
             except Unshardable:
                 pass  # e.g. an error only evaluation finds: report it as in memory
             fact_set = load_facts(facts, allow_types=self.fact_types)

@@ -33,6 +33,7 @@ import os
 import pickle
 import sys
 import tempfile
+import time
 import traceback
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -81,6 +82,7 @@ class ReportSummary:
     shards: int
     workers: int
     rows: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # read, evaluate, write
 
     def has_outcome(self, outcome: str) -> bool:
         return outcome in self.outcomes
@@ -320,14 +322,23 @@ def _shard_facts(plan: _Plan, shard: int) -> FactSet:
     return facts
 
 
-def _finding_key(finding: Finding) -> str:
+def _finding_line(finding: Finding, encode: Any) -> bytes:
+    """A finding as two lines: its sort key, then its report line (UTF-8).
+
+    The key joins the finding's fields with NUL, which sorts like the tuple does, and UTF-8
+    bytes sort like the code points they encode, so the merge compares bytes. A field with
+    a line break, a NUL or an unencodable character cannot be keyed so: Unshardable.
+    """
     parts = (finding.subject, finding.rule, finding.clause, finding.outcome, finding.message,
              *finding.facts)
     key = "\x00".join(parts)
-    if "\n" in key or key.count("\x00") != len(parts) - 1:
-        # a key the merge could not order like the tuple it stands for
-        raise Unshardable(f"finding about {finding.subject!r} has a line break or NUL")
-    return key
+    try:
+        if "\n" in key or key.count("\x00") != len(parts) - 1:
+            raise ValueError
+        return f"{key}\n    {encode(finding.to_dict())}\n".encode()
+    except (ValueError, UnicodeError):
+        raise Unshardable(f"finding about {finding.subject!r} cannot be keyed for the "
+                          "merge (a line break, NUL or lone surrogate)") from None
 
 
 def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput:
@@ -361,10 +372,10 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
                     _write_block(file, blocks, customer, lines)
                 setattr(evaluation, name, [])
             findings_path = plan.directory / f"shard-{shard:04d}.findings"
-            with open(findings_path, "w", encoding="utf-8", newline="\n") as file:
+            with open(findings_path, "wb") as file:
                 for finding in evaluation.findings:
                     output.outcomes.add(finding.outcome)
-                    file.write(f"{_finding_key(finding)}\n    {encode(finding.to_dict())}\n")
+                    file.write(_finding_line(finding, encode))
             output.rows["findings"] += len(evaluation.findings)
             output.findings.append(findings_path)
             del evaluation
@@ -468,27 +479,27 @@ def _copy_section(name: str, outputs: Sequence[_ShardOutput], directory: Path,
 
 
 def _merged_findings(paths: Sequence[Path]) -> Iterator[str]:
-    files = [open(path, encoding="utf-8", newline="\n") for path in paths]  # noqa: SIM115
+    files = [open(path, "rb") for path in paths]  # noqa: SIM115
     try:
         streams = [_finding_lines(file) for file in files]
-        previous: str | None = None
-        chunk: list[str] = []
+        previous: bytes | None = None
+        chunk: list[bytes] = []
         for _key, line in heapq.merge(*streams):
             if previous is not None:
-                chunk.append(previous[:-1] + ",\n")
-                if len(chunk) >= 4096:
-                    yield "".join(chunk)
+                chunk.append(previous[:-1] + b",\n")
+                if len(chunk) >= 512:
+                    yield b"".join(chunk).decode("utf-8")
                     chunk = []
             previous = line
         if previous is not None:
             chunk.append(previous)
-        yield "".join(chunk)
+        yield b"".join(chunk).decode("utf-8")
     finally:
         for file in files:
             file.close()
 
 
-def _finding_lines(file: IO[str]) -> Iterator[tuple[str, str]]:
+def _finding_lines(file: IO[bytes]) -> Iterator[tuple[bytes, bytes]]:
     for key, line in zip(file, file, strict=False):
         yield key[:-1], line
 
@@ -536,6 +547,8 @@ def write_json(
     from . import timeutil
 
     workers = max(1, workers)
+    clock = time.perf_counter
+    started = clock()
     version_set = VersionSet(versions)
     count = shards or shard_count(sources, workers)
     with tempfile.TemporaryDirectory(prefix="policyengine-", dir=directory) as temp:
@@ -556,10 +569,14 @@ def write_json(
         plan = _Plan(version_set, fleet, spool, as_of, backend,
                      list(months) if months else None, where)
         workers = min(workers, count)
+        read = clock()
         outputs = _run_workers(plan, _assign(spool.counts, workers))
+        evaluated = clock()
         used = set().union(*(output.used for output in outputs))
         policies = sorted(used) or default_policies(versions)
         write(_report(outputs, where, timeutil.iso(as_of, version_set.timezone), policies))
+        seconds = {"read": read - started, "evaluate": evaluated - read,
+                   "write": clock() - evaluated}
         rows = {name: sum(o.rows[name] for o in outputs) for name in (*ROW_SECTIONS, "findings")}
         return ReportSummary(
             policies=policies,
@@ -569,6 +586,7 @@ def write_json(
             shards=count,
             workers=workers,
             rows=rows,
+            seconds=seconds,
         )
 
 
