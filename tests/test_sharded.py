@@ -272,3 +272,89 @@ def test_memory_follows_the_shard_not_the_number_of_facts(
     print(f"peak bytes per extra fact: {per_fact}")
     assert per_fact["streamed"] < 300, per_fact
     assert per_fact["in memory"] > 5 * per_fact["streamed"], per_fact
+
+
+# -- reading NDJSON in parallel parts ----------------------------------------------------------
+@pytest.fixture
+def parallel_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read in parallel parts however small the input (normally from 4 MB on)."""
+    monkeypatch.setattr(sharded, "PARALLEL_READ_BYTES", 0)
+
+
+@pytest.mark.usefixtures("parallel_read")
+@pytest.mark.parametrize("readers", [2, 3, 5])
+def test_split_cuts_whole_lines_and_numbers_them(tmp_path: Path, readers: int) -> None:
+    first = tmp_path / "a.ndjson"
+    second = tmp_path / "b.jsonl"
+    first.write_bytes(b'{"a": 1}\n\n{"b": 2}\r\n{"c": "' + b"x" * 300 + b'"}\n{"d": 4}')
+    second.write_bytes(b'{"e": 5}\n' * 7)
+    runs = sharded._split([str(first), str(second)], readers)
+    assert runs is not None and len(runs) == readers
+    covered: dict[str, list[tuple[int, int]]] = {}
+    for run in runs:
+        for path, start, stop, line in run:
+            data = Path(path).read_bytes()
+            assert start == 0 or data[start - 1:start] == b"\n"  # a line starts there
+            assert line == data[:start].count(b"\n") + 1
+            covered.setdefault(path, []).append((start, stop))
+    for path, spans in covered.items():  # every byte once, in order
+        assert spans[0][0] == 0 and spans[-1][1] == Path(path).stat().st_size
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_split_is_off_for_small_input_and_other_formats(tmp_path: Path) -> None:
+    path = _write_ndjson(tmp_path / "f.ndjson", _fleet(customers=2, tickets_each=1))
+    assert sharded._split([path], 2) is None  # under PARALLEL_READ_BYTES
+    yaml_file = tmp_path / "f.yaml"
+    yaml_file.write_text("facts: []\n", encoding="utf-8")
+    assert sharded._split([path, str(yaml_file)], 2) is None
+
+
+@pytest.mark.usefixtures("parallel_read")
+@pytest.mark.parametrize("workers", [2, 3])
+def test_parallel_read_gives_the_same_report(tmp_path: Path, workers: int) -> None:
+    engine = engine_for(shipped_policy_data(), "durable")
+    facts = _fleet(customers=25, tickets_each=6)
+    # subscriptions at the end: every other part names customers it has not seen
+    facts = facts[25:] + facts[:25]
+    halves = (_write_ndjson(tmp_path / "one.ndjson", facts[:70]),
+              _write_ndjson(tmp_path / "two.ndjson", facts[70:]))
+    out = io.StringIO()
+    summary = engine.write_json(list(halves), out, as_of=AS_OF, workers=workers)
+    assert out.getvalue() == _in_memory(engine, facts, AS_OF)
+    assert summary.facts == len(facts)
+
+
+@pytest.mark.usefixtures("parallel_read")
+@pytest.mark.parametrize("breakage", [
+    "duplicate-id-in-the-other-part",
+    "customer-without-subscription-in-the-second-part",
+    "notice-about-nothing-in-the-second-part",
+    "broken-json-in-the-second-part",
+])
+def test_problems_in_a_parallel_part_are_reported_as_in_memory(
+    tmp_path: Path, breakage: str
+) -> None:
+    engine = engine_for(shipped_policy_data(), "python")
+    facts = _fleet(customers=10, tickets_each=4)
+    bad: dict[str, Any] = {
+        "duplicate-id-in-the-other-part": {**facts[12]},
+        "customer-without-subscription-in-the-second-part": {
+            "type": "ticket", "id": "lost", "customer": "nobody",
+            "opened_at": "2026-10-01T09:00:00-04:00"},
+        "notice-about-nothing-in-the-second-part": {
+            "type": "notice", "id": "n-x", "kind": "significant_change", "about": "nothing",
+            "sent_at": "2026-10-01T09:00:00-04:00", "channel": "email"},
+        "broken-json-in-the-second-part": None,
+    }[breakage]
+    path = tmp_path / "f.ndjson"
+    lines = [json.dumps(f) for f in facts]
+    lines.append("{\"type\": \"ticket\", " if bad is None else json.dumps(bad))
+    lines.extend(json.dumps({**f, "id": f"{f['id']}-b"}) for f in facts[-5:])
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as streamed:
+        engine.write_json([str(path)], io.StringIO(), as_of=AS_OF, workers=2)
+    with pytest.raises(InputError) as in_memory:
+        engine.evaluate([str(path)], as_of=AS_OF)
+    assert streamed.value.diagnostics == in_memory.value.diagnostics
+    assert streamed.value.diagnostics[0].line == len(facts) + 1

@@ -121,6 +121,9 @@ class _Run:
     as_of: float
     backend: Backend
     months: list[str] | None
+    # months touched by every downtime of the whole input, when the caller knows them (a
+    # shard holds only its customers' downtimes, yet reports every such month)
+    downtime_months: Sequence[str] | None = None
 
     def __post_init__(self) -> None:
         self.tz = self.versions.timezone
@@ -238,8 +241,10 @@ class _Run:
         self.stage("window-verdicts", verdict_input)
 
         months = set(self.months or ())
-        for down in self.facts.downtimes:
-            months.update(timeutil.months_touched(down.start, down.end, tz))
+        if self.downtime_months is not None:
+            months.update(self.downtime_months)
+        else:
+            months.update(downtime_months(self.facts.downtimes, tz))
         self.month_rows(sorted(months), counted, excluded, evaluation)
 
     def month_rows(
@@ -525,6 +530,14 @@ class _Run:
             ))
 
 
+def downtime_months(downtimes: Sequence[Downtime], tz: str) -> set[str]:
+    """Every month (``YYYY-MM`` in ``tz``) that a downtime record touches."""
+    months: set[str] = set()
+    for down in downtimes:
+        months.update(timeutil.months_touched(down.start, down.end, tz))
+    return months
+
+
 def _scalars(extra: Mapping[str, Any]) -> dict[str, Any]:
     """Unknown fact fields that rules can read (scalars only; our own fields win)."""
     return {
@@ -602,12 +615,14 @@ def evaluate_parts(
     as_of: float,
     backend: Backend,
     months: Sequence[str] | None = None,
+    downtime_months: Sequence[str] | None = None,
 ) -> tuple[Evaluation, set[tuple[str, str]]]:
     """Every stage over ``facts``: sorted results and the (name, version) pairs they used.
 
     The streamed evaluation calls this once per customer shard and merges the parts.
     """
-    run = _Run(versions, facts, as_of, backend, list(months) if months else None)
+    run = _Run(versions, facts, as_of, backend, list(months) if months else None,
+               downtime_months)
     evaluation = Evaluation(as_of=timeutil.iso(as_of, run.tz))
     run.availability(evaluation)
     run.tickets(evaluation)
@@ -619,4 +634,5 @@ def evaluate_parts(
     return evaluation, run.used
 
 
-__all__ = ["VersionSet", "credit_amount", "default_policies", "evaluate_facts", "evaluate_parts"]
+__all__ = ["VersionSet", "credit_amount", "default_policies", "downtime_months", "evaluate_facts",
+           "evaluate_parts"]

@@ -417,9 +417,13 @@ def _ticket(raw: Mapping[str, Any], where: Where) -> Ticket:
 
 # -- reading files ----------------------------------------------------------------------
 def iter_raw_facts(
-    path: Path, display: str, allow_types: Iterable[str] = ()
+    path: Path, display: str, allow_types: Iterable[str] = (),
+    byte_range: tuple[int, int | None, int] = (0, None, 1),
 ) -> Iterator[tuple[Mapping[str, Any], Where, Any]]:
-    """(raw fact, where, document-or-None) for every fact of one file, schema-checked."""
+    """(raw fact, where, document-or-None) for every fact of one file, schema-checked.
+
+    ``byte_range`` reads part of an NDJSON file (see :func:`loader.iter_ndjson`).
+    """
     from . import loader, schemas
 
     if path.suffix.lower() in NDJSON_SUFFIXES:
@@ -427,7 +431,8 @@ def iter_raw_facts(
         # every standard type, with the same located messages) rather than by JSON Schema,
         # which costs more than the whole evaluation of the fact.
         allowed = frozenset(allow_types)
-        for line_no, obj in loader.iter_ndjson(path, display_name=display):
+        for line_no, obj in loader.iter_ndjson(path, display_name=display,
+                                               byte_range=byte_range):
             if obj.get("type") in allowed and obj.get("type") not in _KNOWN:
                 problems = schemas.validate_fact(obj, display, line_no,
                                                  allow_fact_types=allowed)

@@ -230,6 +230,7 @@ def iter_ndjson(
     *,
     display_name: str | None = None,
     limits: Limits = LIMITS,
+    byte_range: tuple[int, int | None, int] = (0, None, 1),
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Stream an NDJSON file: yield ``(line number, object)`` for each non-blank line.
 
@@ -237,22 +238,29 @@ def iter_ndjson(
     ``limits.max_line_bytes`` bytes and is parsed with the same strictness as JSON
     documents. The first bad line raises :class:`InputError` naming ``file:line:col``;
     a line holding anything but a JSON object is an error. This is a generator: an
-    unreadable file is reported when iteration starts.
+    unreadable file is reported when iteration starts. ``byte_range`` is
+    ``(start, stop, number of the line at start)``: the lines that begin in
+    ``[start, stop)``, for reading one file in parts (``start`` must begin a line).
     """
     name = display_name if display_name is not None else os.fspath(path)
+    start, stop, first_line = byte_range
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the with-block below
     except OSError as exc:
         raise _error(name, 0, 0, f"cannot read file: {_os_reason(exc)}") from None
     with handle:
-        lineno = 0
-        while True:
+        lineno = first_line - 1
+        position = start
+        if start:
+            handle.seek(start)
+        while stop is None or position < stop:
             try:
                 raw = handle.readline(limits.max_line_bytes + 2)
             except OSError as exc:
                 raise _error(name, 0, 0, f"cannot read file: {_os_reason(exc)}") from None
             if not raw:
                 return
+            position += len(raw)
             lineno += 1
             content = raw[:-1] if raw.endswith(b"\n") else raw
             if content.endswith(b"\r"):

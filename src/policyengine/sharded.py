@@ -31,6 +31,7 @@ import json
 import math
 import os
 import pickle
+import shutil
 import sys
 import tempfile
 import time
@@ -45,12 +46,13 @@ from typing import IO, Any
 from .backends.base import Backend, Finding
 from .compiler import CompiledPolicy
 from .diagnostics import Diagnostic, EngineError, InputError
-from .evaluate import VersionSet, default_policies, evaluate_parts
+from .evaluate import VersionSet, default_policies, downtime_months, evaluate_parts
 from .facts import (
     _IMPACTS,
     _NO_EXTRA,
     IMPACT_FLAGS,
     CreditRequest,
+    Downtime,
     FactSet,
     FactSetBuilder,
     Notice,
@@ -170,17 +172,23 @@ def _add_record(facts: FactSet, record: tuple[Any, ...]) -> None:
 
 
 class _Spool:
-    """N shard files of pickled record batches, written in input order."""
+    """N shard files of pickled record batches, written in input order.
 
-    def __init__(self, directory: Path, shards: int):
+    Reading in parallel, each reader writes its own *part* of every shard (part k holds
+    what came before part k + 1 in the input); a shard is read back part by part.
+    """
+
+    def __init__(self, directory: Path, shards: int, part: int = 0, parts: int = 1):
         self.directory = directory
         self.shards = shards
+        self.part = part
+        self.parts = parts
         self.buffers: list[list[tuple[Any, ...]]] = [[] for _ in range(shards)]
         self.files: list[IO[bytes] | None] = [None] * shards
         self.counts = [0] * shards
 
-    def path(self, shard: int) -> Path:
-        return self.directory / f"shard-{shard:04d}.facts"
+    def path(self, shard: int, part: int) -> Path:
+        return self.directory / f"shard-{shard:04d}.{part}.facts"
 
     def add(self, customer: str, record: tuple[Any, ...]) -> None:
         shard = shard_of(customer, self.shards)
@@ -196,7 +204,7 @@ class _Spool:
             return
         file = self.files[shard]
         if file is None:
-            file = self.files[shard] = open(self.path(shard), "wb")  # noqa: SIM115
+            file = self.files[shard] = open(self.path(shard, self.part), "wb")  # noqa: SIM115
         pickle.dump(buffer, file, protocol=pickle.HIGHEST_PROTOCOL)
         self.buffers[shard] = []
 
@@ -209,16 +217,17 @@ class _Spool:
                 self.files[shard] = None
 
     def read(self, shard: int) -> Iterator[tuple[Any, ...]]:
-        path = self.path(shard)
-        if not path.exists():
-            return
-        with open(path, "rb") as file:
-            while True:
-                try:
-                    batch = pickle.load(file)
-                except EOFError:
-                    return
-                yield from batch
+        for part in range(self.parts):
+            path = self.path(shard, part)
+            if not path.exists():
+                continue
+            with open(path, "rb") as file:
+                while True:
+                    try:
+                        batch = pickle.load(file)
+                    except EOFError:
+                        break
+                    yield from batch
 
 
 class _SpoolingBuilder(FactSetBuilder):
@@ -229,18 +238,27 @@ class _SpoolingBuilder(FactSetBuilder):
     fact, until :meth:`finish`, which reports them in the order the in-memory builder does.
     """
 
-    def __init__(self, allow_types: Iterable[str], spool: _Spool):
+    def __init__(self, allow_types: Iterable[str], spool: _Spool, *, part_reader: bool = False):
         super().__init__(allow_types)
         self.spool = spool
         self.spooled = 0
         self.subject_ids: set[str] = set()
         self.later_notices: list[Notice] = []
         self.later_customers: list[tuple[int, int, Any]] = []  # (kind rank, order, fact)
+        # a reader of one part of the input cannot decide references to other parts: it
+        # notes the names; any that turn out unknown send the whole read back to sequential
+        self.part_reader = part_reader
+        self.named_customers: set[str] = set()
+        self.named_subjects: set[str] = set()
 
     def _place(self, fact: Any, where: Where) -> None:
         subscriptions = self.facts.subscriptions
         if isinstance(fact, Notice):
-            if fact.about not in self.subject_ids or (
+            if self.part_reader:
+                self.named_subjects.add(fact.about)
+                if fact.customer is not None:
+                    self.named_customers.add(fact.customer)
+            elif fact.about not in self.subject_ids or (
                 fact.customer is not None and fact.customer not in subscriptions
             ):
                 self.later_notices.append(fact)
@@ -257,12 +275,31 @@ class _SpoolingBuilder(FactSetBuilder):
                 self.subject_ids.add(fact_id)
             return
         if fact.customer not in subscriptions:
-            self.later_customers.append((rank, self.counter, fact))
+            if self.part_reader:
+                self.named_customers.add(fact.customer)
+            else:
+                self.later_customers.append((rank, self.counter, fact))
         self._spool(fact.customer, fact)
 
     def _spool(self, customer: str, fact: Any) -> None:
         self.spool.add(customer, _record(fact))
         self.spooled += 1
+
+    def absorb(self, part: _ReadPart) -> None:
+        """Take over what a parallel reader read (parts are absorbed in input order)."""
+        facts = self.facts
+        facts.subscriptions.update(part.facts.subscriptions)
+        facts.downtimes.extend(part.facts.downtimes)
+        facts.changes.extend(part.facts.changes)
+        facts.notices.extend(part.facts.notices)
+        facts.custom.extend(part.facts.custom)
+        facts.warnings.extend(part.facts.warnings)
+        self.named_customers |= part.named_customers
+        self.named_subjects |= part.named_subjects
+        self.counter += part.counter
+        self.spooled += part.spooled
+        for shard, count in enumerate(part.counts):
+            self.spool.counts[shard] += count
 
     def finish(self) -> FactSet:
         self._check_downtimes()
@@ -281,6 +318,179 @@ class _SpoolingBuilder(FactSetBuilder):
 _CUSTOMER_FACT_RANK = {Ticket: 0, CreditRequest: 1, UpdateRequest: 2}
 
 
+def _read_sequential(sources: Sequence[Any], builder: _SpoolingBuilder) -> FactSet:
+    """Read every source in this process (any format, fact dicts too)."""
+    for source in sources:
+        if isinstance(source, Mapping):
+            builder.add(source, Where("<api>", 0, 0, builder.counter))
+            continue
+        for raw, place, _ in iter_raw_facts(Path(source), str(source), builder.allow_types):
+            builder.add(raw, place)
+    return builder.finish()
+
+
+# -- 1b. reading large NDJSON files in parallel ----------------------------------------------
+PARALLEL_READ_BYTES = 4_000_000  # below this, forking readers costs more than it saves
+
+
+@dataclass
+class _ReadPart:
+    """What one parallel reader kept (the rest is in its part of the spool)."""
+
+    facts: FactSet
+    named_customers: set[str]  # customers named by facts before their subscription
+    named_subjects: set[str]  # subjects of notices
+    counter: int
+    spooled: int
+    counts: list[int]
+    keys: dict[str, list[str]]  # fact type → ids (and customers) seen, for duplicates
+
+
+def _mapping_proxy(items: dict[str, Any]) -> Mapping[str, Any]:
+    """Unpickle a read-only mapping, sharing the empty one and the impact ones."""
+    if not items:
+        return _NO_EXTRA
+    if tuple(items) == IMPACT_FLAGS:
+        return _impact_of(tuple(items.values()))
+    return MappingProxyType(items)
+
+
+class _FactPickler(pickle.Pickler):
+    """Pickles fact records, whose read-only mappings plain pickle refuses."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) is MappingProxyType:
+            return _mapping_proxy, (dict(obj),)
+        return NotImplemented
+
+
+def _split(sources: Sequence[Any], readers: int) -> list[list[tuple[str, int, int, int]]] | None:
+    """Cut NDJSON files into ``readers`` runs of whole lines, about equal in bytes.
+
+    Each run is a list of ``(path, start, stop, first line number)``, in input order.
+    None when a source is not an NDJSON file or the input is too small to be worth it.
+    """
+    from .facts import NDJSON_SUFFIXES
+
+    sizes: list[tuple[str, int]] = []
+    for source in sources:
+        if isinstance(source, Mapping) or Path(source).suffix.lower() not in NDJSON_SUFFIXES:
+            return None
+        try:
+            sizes.append((os.fspath(source), os.path.getsize(source)))
+        except OSError:
+            return None  # reported by the sequential read
+    total = sum(size for _, size in sizes)
+    if readers < 2 or total < PARALLEL_READ_BYTES:
+        return None
+    cuts = [total * k // readers for k in range(1, readers)]  # offsets in the whole input
+    runs: list[list[tuple[str, int, int, int]]] = [[] for _ in range(readers)]
+    reader, offset = 0, 0
+    for path, size in sizes:
+        start, line = 0, 1  # a line starts at `start`; `line` is its number
+        with open(path, "rb") as file:
+            while reader < readers - 1 and cuts[reader] < offset + size:
+                cut = max(cuts[reader] - offset, start)
+                file.seek(start)
+                newlines = _count_newlines(file, cut - start)
+                rest = file.readline()  # the cut moves to the start of the next line
+                end = cut + len(rest)
+                if end > start:
+                    runs[reader].append((path, start, end, line))
+                start, line = end, line + newlines + rest.count(b"\n")
+                reader += 1
+        if size > start:
+            runs[reader].append((path, start, size, line))
+        offset += size
+    return runs
+
+
+def _count_newlines(file: IO[bytes], size: int) -> int:
+    count = 0
+    while size > 0:
+        chunk = file.read(min(size, 1 << 22))
+        if not chunk:
+            break
+        count += chunk.count(b"\n")
+        size -= len(chunk)
+    return count
+
+
+def _read_parallel(
+    sources: Sequence[Any], builder: _SpoolingBuilder, readers: int, directory: Path
+) -> FactSet | None:
+    """Read NDJSON files in ``readers`` forked processes, each into its part of the spool.
+
+    None when the input does not qualify or any reader met a problem: the caller then
+    reads sequentially, so that problems are reported exactly as they always are.
+    """
+    runs = _split(sources, readers)
+    if runs is None or not hasattr(os, "fork"):
+        return None
+    spool = builder.spool
+    children: list[tuple[int, Path]] = []
+    for part, run in enumerate(runs):
+        result_path = directory / f"read-{part}.result"
+        pid = os.fork()
+        if pid == 0:
+            _reader_child(run, part, readers, spool, builder.allow_types, result_path)
+        children.append((pid, result_path))
+    parts: list[_ReadPart | None] = []
+    for pid, result_path in children:
+        os.waitpid(pid, 0)
+        try:
+            with open(result_path, "rb") as file:
+                parts.append(pickle.load(file))
+        except (OSError, EOFError, pickle.UnpicklingError):
+            parts.append(None)
+    if any(part is None for part in parts):
+        return None
+    seen: dict[str, set[str]] = {}
+    for part in parts:
+        assert part is not None
+        for kind, keys in part.keys.items():
+            known = seen.setdefault(kind, set())
+            if not known.isdisjoint(keys):
+                return None  # a duplicate across parts: reported by the sequential read
+            known.update(keys)
+        builder.absorb(part)
+    del seen
+    if not builder.named_customers <= builder.facts.subscriptions.keys() or not (
+        builder.named_subjects <= builder._subjects()
+    ):
+        return None  # a reference to nothing: reported by the sequential read
+    spool.parts = readers
+    try:
+        return builder.finish()
+    except InputError:
+        return None
+
+
+def _reader_child(run: list[tuple[str, int, int, int]], part: int, parts: int, spool: _Spool,
+                  allow_types: Iterable[str], result_path: Path) -> None:
+    """A forked reader: read its run, spool per-customer facts, pickle the rest; exit."""
+    status = 0
+    try:
+        own = _Spool(spool.directory, spool.shards, part=part, parts=parts)
+        reader = _SpoolingBuilder(allow_types, own, part_reader=True)
+        for path, start, stop, first_line in run:
+            for raw, place, _ in iter_raw_facts(Path(path), path, reader.allow_types,
+                                                byte_range=(start, stop, first_line)):
+                reader.add(raw, place)
+        own.close()
+        result: _ReadPart | None = None
+        if not reader.problems:
+            keys = {kind: list(ids) for kind, ids in reader.seen.items()}
+            result = _ReadPart(reader.facts, reader.named_customers, reader.named_subjects,
+                               reader.counter, reader.spooled, own.counts, keys)
+        with open(result_path, "wb") as file:
+            _FactPickler(file, protocol=pickle.HIGHEST_PROTOCOL).dump(result)
+    except BaseException:  # noqa: BLE001 — any problem: the parent reads sequentially
+        status = 1
+    finally:
+        os._exit(status)
+
+
 # -- 2. evaluate shard by shard ---------------------------------------------------------------
 @dataclass
 class _Plan:
@@ -293,6 +503,24 @@ class _Plan:
     backend: Backend
     months: list[str] | None
     directory: Path
+    downtime_months: list[str] = field(default_factory=list)  # of every downtime
+    downtimes_by_shard: list[list[Downtime]] = field(default_factory=list)
+
+    def index_downtimes(self) -> None:
+        """Months touched by downtimes, and each shard's downtimes, computed once.
+
+        A downtime that names customers goes to their shards only; one for everybody (or
+        nobody: it is still checked against the policy's dates) goes to every shard.
+        """
+        downtimes = self.fleet.downtimes
+        self.downtime_months = sorted(downtime_months(downtimes, self.versions.timezone))
+        shards = self.spool.shards
+        self.downtimes_by_shard = [[] for _ in range(shards)]
+        for down in downtimes:
+            targets = (range(shards) if not down.customers
+                       else sorted({shard_of(c, shards) for c in down.customers}))
+            for shard in targets:
+                self.downtimes_by_shard[shard].append(down)
 
 
 @dataclass
@@ -312,7 +540,7 @@ def _shard_facts(plan: _Plan, shard: int) -> FactSet:
     facts = FactSet(
         subscriptions={name: sub for name, sub in fleet.subscriptions.items()
                        if shard_of(name, plan.spool.shards) == shard},
-        downtimes=fleet.downtimes,
+        downtimes=plan.downtimes_by_shard[shard],
         changes=fleet.changes,
         notices=list(fleet.notices),
         custom=fleet.custom,
@@ -352,7 +580,8 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
         for shard in shards:
             facts = _shard_facts(plan, shard)
             evaluation, used = evaluate_parts(plan.versions, facts, as_of=plan.as_of,
-                                              backend=plan.backend, months=plan.months)
+                                              backend=plan.backend, months=plan.months,
+                                              downtime_months=plan.downtime_months)
             del facts
             output.used |= used
             for name in ROW_SECTIONS:
@@ -553,21 +782,22 @@ def write_json(
     count = shards or shard_count(sources, workers)
     with tempfile.TemporaryDirectory(prefix="policyengine-", dir=directory) as temp:
         where = Path(temp)
-        spool = _Spool(where, count)
+        parallel = where / "parallel"
+        parallel.mkdir()
+        spool = _Spool(parallel, count)
         builder = _SpoolingBuilder(allow_types, spool)
-        try:
-            for source in sources:
-                if isinstance(source, Mapping):
-                    builder.add(source, Where("<api>", 0, 0, builder.counter))
-                    continue
-                for raw, place, _ in iter_raw_facts(Path(source), str(source),
-                                                    builder.allow_types):
-                    builder.add(raw, place)
-            fleet = builder.finish()
-        finally:
-            spool.close()
+        fleet = _read_parallel(sources, builder, workers, where)
+        if fleet is None:  # small, not NDJSON, or a problem to report: read it here
+            shutil.rmtree(parallel)
+            spool = _Spool(where, count)
+            builder = _SpoolingBuilder(allow_types, spool)
+            try:
+                fleet = _read_sequential(sources, builder)
+            finally:
+                spool.close()
         plan = _Plan(version_set, fleet, spool, as_of, backend,
                      list(months) if months else None, where)
+        plan.index_downtimes()
         workers = min(workers, count)
         read = clock()
         outputs = _run_workers(plan, _assign(spool.counts, workers))
