@@ -5,6 +5,7 @@
     python bench/run.py 1m --backends python --no-micro --no-zen
     python bench/run.py 100k --profile   # cProfile of load+evaluate+render (top functions)
     python bench/run.py --cli 100k       # also time `policyengine evaluate` as a subprocess
+                                         #   (streamed report; memory of the whole process tree)
 
 Every measurement runs in its own child process, one at a time, so peak RSS
 (``resource.getrusage``) belongs to that measurement alone and no two heavy runs overlap.
@@ -571,21 +572,32 @@ def validate_cold_start(runs: int = 5) -> dict[str, Any]:
             "python_startup_best_s": min(bare)}
 
 
-def cli_run(path: Path, backend_name: str) -> dict[str, Any]:
-    """``policyengine evaluate`` as a user runs it: wall time and the child's peak RSS."""
+def cli_run(path: Path, backend_name: str, workers: int = 0) -> dict[str, Any]:
+    """``policyengine evaluate`` as a user runs it: wall time and the peak memory of its
+    process tree (it forks workers), sampled every 250 ms by ``bench/treemem.py``."""
+    import treemem  # bench/treemem.py, beside this script
+
     out = OUT / f"cli-{path.stem}-{backend_name}.json"
     start = time.perf_counter()
     proc = subprocess.Popen([str(CLI), "evaluate", "--policy", str(POLICY), "--facts", str(path),
-                             "--as-of", AS_OF, "--engine", backend_name, "--output", str(out)],
+                             "--as-of", AS_OF, "--engine", backend_name, "--output", str(out),
+                             "--workers", str(workers)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    peak_rss = peak_pss = processes = 0
+    while proc.poll() is None:
+        pids = treemem._tree(proc.pid)
+        memory = [treemem._memory(pid) for pid in pids]
+        peak_rss = max(peak_rss, sum(m[0] for m in memory))
+        peak_pss = max(peak_pss, sum(m[1] for m in memory))
+        processes = max(processes, len(pids))
+        time.sleep(0.25)
     wall = time.perf_counter() - start
     out.unlink(missing_ok=True)
-    proc.returncode = os.waitstatus_to_exitcode(status)
     stderr = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode not in (0, 1):
         raise SystemExit(f"policyengine evaluate failed: {stderr[-2000:]}")
-    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "exit": proc.returncode}
+    return {"wall_s": wall, "peak_rss_mb": peak_rss / 2**20, "peak_pss_mb": peak_pss / 2**20,
+            "processes": processes, "workers": workers, "exit": proc.returncode}
 
 
 # -- printing ---------------------------------------------------------------------------------
@@ -663,6 +675,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="what-ifs for the lead: freeze = gc.freeze() after loading facts; "
                         "off = gc.disable() for the whole run")
     parser.add_argument("--cli", action="store_true", help="also time `policyengine evaluate`")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="--workers for the CLI runs (0: one per CPU)")
     parser.add_argument("--json", type=Path, help="write every result here")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--facts-file", help=argparse.SUPPRESS)
@@ -712,11 +726,15 @@ def main(argv: list[str] | None = None) -> int:
                               "--profile-out", profile_path)
                         result["profile_top"] = print_profile(profile_path)
                 if args.cli:
-                    cli = {"size": size, "backend": backend_name, **cli_run(path, backend_name)}
-                    report["cli"].append(cli)
-                    print(f"\n  {label(size)} facts, {backend_name}: CLI `policyengine evaluate "
-                          f"--output`: {cli['wall_s']:.2f} s wall, peak RSS "
-                          f"{cli['peak_rss_mb']:,.0f} MB")
+                    for _ in range(args.eval_repeats):
+                        cli = {"size": size, "backend": backend_name,
+                               **cli_run(path, backend_name, args.workers)}
+                        report["cli"].append(cli)
+                        print(f"\n  {label(size)} facts, {backend_name}: CLI `policyengine "
+                              f"evaluate --output --workers {args.workers}`: "
+                              f"{cli['wall_s']:.2f} s wall, {cli['processes']} processes, "
+                              f"peak tree RSS {cli['peak_rss_mb']:,.0f} MiB, "
+                              f"PSS {cli['peak_pss_mb']:,.0f} MiB")
 
     if not args.no_micro:
         report["micro"] = []
