@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from policyengine import sharded
+from policyengine import factspool, sharded
 from policyengine.api import Engine, facts_from_dicts
 from policyengine.diagnostics import EngineError, InputError
 
@@ -126,7 +126,7 @@ def test_duplicate_ticket_ids_in_different_shards_are_found(tmp_path: Path) -> N
     engine = engine_for(shipped_policy_data(), "python")
     facts = _fleet(customers=6, tickets_each=1)
     facts.append({**facts[-1], "customer": "c0001"})  # t5-0 again, for another customer
-    assert sharded.shard_of("c0001", 3) != sharded.shard_of("c0005", 3)
+    assert factspool.shard_of("c0001", 3) != factspool.shard_of("c0005", 3)
     path = _write_ndjson(tmp_path / "dup.ndjson", facts)
     with pytest.raises(InputError) as streamed:
         _streamed(engine, [path], AS_OF, shards=3)
@@ -232,15 +232,15 @@ def test_memory_follows_the_shard_not_the_number_of_facts(
     engine = engine_for(shipped_policy_data(), "python")
     # bounded buffers and caches (spool batches per shard, rendered messages) are made
     # small next to the facts, so that what is left is what grows with them
-    monkeypatch.setattr(sharded, "_BATCH", 16)
+    monkeypatch.setattr(factspool, "BATCH", 16)
     monkeypatch.setattr(base, "_RENDERED_MAX", 64)
     # 60 customers, exactly 3 in each of 20 shards (so 30 in each of 2): equal shards
     names: list[str] = []
     per_shard = [0] * 20
     for number in range(10_000):
         name = f"c{number:04d}"
-        if per_shard[sharded.shard_of(name, 20)] < 3:
-            per_shard[sharded.shard_of(name, 20)] += 1
+        if per_shard[factspool.shard_of(name, 20)] < 3:
+            per_shard[factspool.shard_of(name, 20)] += 1
             names.append(name)
     assert len(names) == 60
     paths = {}
@@ -278,7 +278,7 @@ def test_memory_follows_the_shard_not_the_number_of_facts(
 @pytest.fixture
 def parallel_read(monkeypatch: pytest.MonkeyPatch) -> None:
     """Read in parallel parts however small the input (normally from 4 MB on)."""
-    monkeypatch.setattr(sharded, "PARALLEL_READ_BYTES", 0)
+    monkeypatch.setattr(factspool, "PARALLEL_READ_BYTES", 0)
 
 
 @pytest.mark.usefixtures("parallel_read")
@@ -288,7 +288,7 @@ def test_split_cuts_whole_lines_and_numbers_them(tmp_path: Path, readers: int) -
     second = tmp_path / "b.jsonl"
     first.write_bytes(b'{"a": 1}\n\n{"b": 2}\r\n{"c": "' + b"x" * 300 + b'"}\n{"d": 4}')
     second.write_bytes(b'{"e": 5}\n' * 7)
-    runs = sharded._split([str(first), str(second)], readers)
+    runs = factspool.split_ndjson([str(first), str(second)], readers)
     assert runs is not None and len(runs) == readers
     covered: dict[str, list[tuple[int, int]]] = {}
     for run in runs:
@@ -304,10 +304,10 @@ def test_split_cuts_whole_lines_and_numbers_them(tmp_path: Path, readers: int) -
 
 def test_split_is_off_for_small_input_and_other_formats(tmp_path: Path) -> None:
     path = _write_ndjson(tmp_path / "f.ndjson", _fleet(customers=2, tickets_each=1))
-    assert sharded._split([path], 2) is None  # under PARALLEL_READ_BYTES
+    assert factspool.split_ndjson([path], 2) is None  # under PARALLEL_READ_BYTES
     yaml_file = tmp_path / "f.yaml"
     yaml_file.write_text("facts: []\n", encoding="utf-8")
-    assert sharded._split([path, str(yaml_file)], 2) is None
+    assert factspool.split_ndjson([path, str(yaml_file)], 2) is None
 
 
 @pytest.mark.usefixtures("parallel_read")
