@@ -15,6 +15,7 @@ import sys
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any
@@ -33,6 +34,7 @@ from .facts import (
     Where,
     iter_raw_facts,
 )
+from .forking import CAN_FORK, run_forked
 
 BATCH = 4096  # records pickled together
 
@@ -364,24 +366,13 @@ def read_parallel(
     reads sequentially, so that problems are reported exactly as they always are.
     """
     runs = split_ndjson(sources, readers)
-    if runs is None or not hasattr(os, "fork"):
+    if runs is None or not CAN_FORK:
         return None
     spool = builder.spool
-    children: list[tuple[int, Path]] = []
-    for part, run in enumerate(runs):
-        result_path = directory / f"read-{part}.result"
-        pid = os.fork()
-        if pid == 0:
-            _reader_child(run, part, readers, spool, builder.allow_types, result_path)
-        children.append((pid, result_path))
-    parts: list[ReadPart | None] = []
-    for pid, result_path in children:
-        os.waitpid(pid, 0)
-        try:
-            with open(result_path, "rb") as file:
-                parts.append(pickle.load(file))
-        except (OSError, EOFError, pickle.UnpicklingError):
-            parts.append(None)
+    jobs = [partial(_read_part, run, part, readers, spool, builder.allow_types)
+            for part, run in enumerate(runs)]
+    parts = [value if done else None
+             for done, value in run_forked(jobs, directory, "read", _FactPickler)]
     if any(part is None for part in parts):
         return None
     seen: dict[str, set[str]] = {}
@@ -405,29 +396,21 @@ def read_parallel(
         return None
 
 
-def _reader_child(run: Run, part: int, parts: int, spool: FactSpool,
-                  allow_types: Iterable[str], result_path: Path) -> None:
-    """A forked reader: read its run, spool per-customer facts, pickle the rest; exit."""
-    status = 0
-    try:
-        own = FactSpool(spool.directory, spool.shards, part=part, parts=parts)
-        reader = SpoolingBuilder(allow_types, own, part_reader=True)
-        for path, start, stop, first_line in run:
-            for raw, place, _ in iter_raw_facts(Path(path), path, reader.allow_types,
-                                                byte_range=(start, stop, first_line)):
-                reader.add(raw, place)
-        own.close()
-        result: ReadPart | None = None
-        if not reader.problems:
-            keys = {kind: list(ids) for kind, ids in reader.seen.items()}
-            result = ReadPart(reader.facts, reader.named_customers, reader.named_subjects,
-                               reader.counter, reader.spooled, own.counts, keys)
-        with open(result_path, "wb") as file:
-            _FactPickler(file, protocol=pickle.HIGHEST_PROTOCOL).dump(result)
-    except BaseException:  # noqa: BLE001 — any problem: the parent reads sequentially
-        status = 1
-    finally:
-        os._exit(status)
+def _read_part(run: Run, part: int, parts: int, spool: FactSpool,
+               allow_types: Iterable[str]) -> ReadPart | None:
+    """A forked reader's job: read its run and spool it; None when it met a problem."""
+    own = FactSpool(spool.directory, spool.shards, part=part, parts=parts)
+    reader = SpoolingBuilder(allow_types, own, part_reader=True)
+    for path, start, stop, first_line in run:
+        for raw, place, _ in iter_raw_facts(Path(path), path, reader.allow_types,
+                                            byte_range=(start, stop, first_line)):
+            reader.add(raw, place)
+    own.close()
+    if reader.problems:
+        return None
+    keys = {kind: list(ids) for kind, ids in reader.seen.items()}
+    return ReadPart(reader.facts, reader.named_customers, reader.named_subjects,
+                    reader.counter, reader.spooled, own.counts, keys)
 
 
 __all__ = ["BATCH", "PARALLEL_READ_BYTES", "FactSpool", "SpoolingBuilder", "add_record",

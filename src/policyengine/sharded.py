@@ -32,13 +32,12 @@ import heapq
 import json
 import math
 import os
-import pickle
 import shutil
 import tempfile
 import time
-import traceback
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -58,6 +57,7 @@ from .factspool import (
     read_sequential,
     shard_of,
 )
+from .forking import CAN_FORK, run_forked
 from .results import Evaluation, _row_dict
 
 ROW_SECTIONS = ("availability", "credits", "tickets", "obligations", "entitlements")
@@ -240,49 +240,32 @@ def _assign(counts: Sequence[int], workers: int) -> list[list[int]]:
 
 def _run_workers(plan: _Plan, assignment: list[list[int]]) -> list[_ShardOutput]:
     """Run each worker's shards: in this process for one worker, else in forked children."""
-    if len(assignment) == 1 or not hasattr(os, "fork"):
+    if len(assignment) == 1 or not CAN_FORK:
         return [_run_worker(plan, worker, shards) for worker, shards in enumerate(assignment)]
-    children: list[tuple[int, int, Path]] = []
-    for worker, shards in enumerate(assignment):
-        result_path = plan.directory / f"w{worker}.result"
-        pid = os.fork()
-        if pid == 0:  # the child: evaluate, write the result, leave without cleanup
-            status = 0
-            try:
-                result: Any = ("ok", _run_worker(plan, worker, shards))
-            except Unshardable as error:
-                result = ("unshardable", str(error))
-            except InputError as error:
-                result = ("unshardable", f"input error while evaluating: {error}")
-            except BaseException:  # noqa: BLE001 — carried to the parent and raised there
-                result = ("error", traceback.format_exc())
-            try:
-                with open(result_path, "wb") as file:
-                    pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
-            except BaseException:  # noqa: BLE001
-                status = 1
-            finally:
-                os._exit(status)
-        children.append((pid, worker, result_path))
+    jobs = [partial(_worker_job, plan, worker, shards)
+            for worker, shards in enumerate(assignment)]
     outputs: list[_ShardOutput] = []
-    problems: list[tuple[str, str]] = []
-    for pid, worker, result_path in children:
-        _, status = os.waitpid(pid, 0)
-        try:
-            with open(result_path, "rb") as file:
-                kind, value = pickle.load(file)
-        except (OSError, EOFError, pickle.UnpicklingError):
-            kind, value = "error", f"worker {worker} ended with status {status} and no result"
-        if kind == "ok":
-            outputs.append(value)
-        else:
-            problems.append((kind, value))
-    for kind, value in problems:
-        if kind == "error":
+    unshardable: list[str] = []
+    for done, value in run_forked(jobs, plan.directory, "worker"):
+        if not done:
             raise EngineError(f"an evaluation worker failed:\n{value}")
-    if problems:
-        raise Unshardable(problems[0][1])
+        if isinstance(value, str):
+            unshardable.append(value)
+        else:
+            outputs.append(value)
+    if unshardable:
+        raise Unshardable(unshardable[0])
     return outputs
+
+
+def _worker_job(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput | str:
+    """A forked worker's job: its output, or why the shards cannot give the result."""
+    try:
+        return _run_worker(plan, worker, shards)
+    except Unshardable as error:
+        return str(error)
+    except InputError as error:  # reported by the in-memory evaluation, in its order
+        return f"input error while evaluating: {error}"
 
 
 # -- 3. merge -------------------------------------------------------------------------------
