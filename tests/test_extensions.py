@@ -74,3 +74,25 @@ def test_undeclared_fact_type_is_an_input_error(tmp_path: Path) -> None:
     engine = Engine.load(policy_dir, rules=rules_dir, backend="python")
     with pytest.raises(InputError, match="incident_review"):
         engine.evaluate(FACTS, as_of="2026-11-27T12:00:00-05:00")
+
+
+def test_declared_fact_type_in_a_streamed_report(tmp_path: Path) -> None:
+    """Custom facts are fleet-wide for the shards: every shard's sessions see them."""
+    import io
+    import json
+
+    policy_dir, rules_dir = _setup(tmp_path, declare=True)
+    engine = Engine.load(policy_dir, rules=rules_dir, backend="durable")
+    facts = [*FACTS, {**FACTS[0], "customer": "zenith"},
+             {**FACTS[2], "id": "IR-8", "customer": "zenith", "reviewer": "lee"}]
+    path = tmp_path / "facts.ndjson"
+    path.write_text("".join(json.dumps(f) + "\n" for f in facts), encoding="utf-8")
+    out = io.StringIO()
+    engine.write_json([str(path)], out, as_of="2026-11-27T12:00:00-05:00", workers=2,
+                      shards=5)
+    assert out.getvalue() == engine.evaluate([str(path)],
+                                             as_of="2026-11-27T12:00:00-05:00").to_json()
+    reviewed = [f for f in json.loads(out.getvalue())["findings"]
+                if f["outcome"] == "reviewed"]
+    assert [(f["subject"], f["message"]) for f in reviewed] == [
+        ("acme/2026-10", "review IR-7 by dana"), ("zenith/2026-10", "review IR-8 by lee")]
