@@ -780,3 +780,19 @@ def test_unwritable_output_names_the_output_path(tmp_path: Path) -> None:
     assert done.exit_code == 2
     assert str(output) in done.stderr, done.stderr
     assert ".report.json." not in done.stderr, done.stderr
+
+
+def test_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    """`policyengine evaluate ... | head`: no message, no traceback, exit 141 (SIGPIPE)."""
+    facts = tmp_path / "facts.ndjson"  # a report far larger than a pipe's buffer
+    subprocess.run([sys.executable, "bench/generate.py", "--facts", "3000", "--out", str(facts)],
+                   check=True, capture_output=True, timeout=120)
+    command = [sys.executable, "-m", "policyengine", "evaluate", "--policy", POLICY,
+               "--facts", str(facts), "--as-of", AS_OF]
+    reader = subprocess.Popen(["head", "-c", "10"], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL)
+    done = subprocess.run(command, stdout=reader.stdin, stderr=subprocess.PIPE, text=True,
+                          check=False, timeout=120)
+    reader.stdin.close()
+    reader.wait()
+    assert (done.returncode, done.stderr) == (141, "")

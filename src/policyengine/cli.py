@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 evaluated and ``--fail-on`` matched (or a policy test f
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -88,9 +89,14 @@ def handles_errors(command: Callable[..., int | None]) -> Callable[..., None]:
         except PolicyEngineError as error:
             click.echo(f"policyengine: {error}", err=True)
             code = EXIT_INPUT
+        except BrokenPipeError:
+            # the reader went away (`... | head`): stop quietly, as `cat` does
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            code = 128 + 13  # SIGPIPE
         except OSError as error:
-            click.echo(f"policyengine: {error.filename or ''}: {error.strerror or error}",
-                       err=True)
+            where = f"{error.filename}: " if error.filename else ""
+            click.echo(f"policyengine: {where}{error.strerror or error}", err=True)
             code = EXIT_INPUT
         except RecursionError:
             click.echo("policyengine: input nested too deeply", err=True)
