@@ -370,3 +370,53 @@ def test_problems_in_a_parallel_part_are_reported_as_in_memory(
         engine.evaluate([str(path)], as_of=AS_OF)
     assert streamed.value.diagnostics == in_memory.value.diagnostics
     assert streamed.value.diagnostics[0].line == len(facts) + 1
+
+
+# -- found by an adversarial review ------------------------------------------------------------
+def _two_bad_severities(tmp_path: Path) -> str:
+    """Two tickets whose severity the policy does not define, for customers in two shards."""
+    facts = _fleet(customers=["a", "d"], tickets_each=0)
+    facts.append({"type": "ticket", "id": "ta", "customer": "a",
+                  "opened_at": "2026-10-05T10:00:00-04:00", "severity": 7})
+    facts.append({"type": "ticket", "id": "td", "customer": "d",
+                  "opened_at": "2026-10-05T10:00:00-04:00", "severity": 9})
+    assert factspool.shard_of("a", 2) != factspool.shard_of("d", 2)
+    return _write_ndjson(tmp_path / "sev.ndjson", facts)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_evaluation_time_errors_name_the_first_fact_with_any_workers(
+    tmp_path: Path, workers: int
+) -> None:
+    engine = engine_for(shipped_policy_data(), "python")
+    path = _two_bad_severities(tmp_path)
+    with pytest.raises(InputError) as streamed:
+        engine.write_json([path], io.StringIO(), as_of=AS_OF, workers=workers, shards=2)
+    with pytest.raises(InputError) as in_memory:
+        engine.evaluate([path], as_of=AS_OF)
+    assert streamed.value.diagnostics == in_memory.value.diagnostics
+    assert streamed.value.diagnostics[0].subject == "ta"
+
+
+def test_facts_as_a_generator_survive_the_fallback(tmp_path: Path) -> None:
+    engine = engine_for(shipped_policy_data(), "python")
+    path = _two_bad_severities(tmp_path)
+    with pytest.raises(InputError, match="severity 7 is not defined"):
+        engine.write_json((p for p in [path]), io.StringIO(), as_of=AS_OF, workers=2,
+                          shards=2)
+
+
+def test_lone_surrogate_in_a_fact_dict_falls_back_to_memory() -> None:
+    engine = engine_for(shipped_policy_data(), "python")
+    facts = _fleet(customers=["x\ud800", "plain"], tickets_each=1)
+    out = io.StringIO()
+    engine.write_json(facts, out, as_of=AS_OF, shards=3)
+    assert out.getvalue() == _in_memory(engine, facts, AS_OF)
+
+
+@pytest.mark.parametrize("shards", [0, -1])
+def test_shard_count_must_be_positive(shards: int) -> None:
+    engine = engine_for(shipped_policy_data(), "python")
+    with pytest.raises(ValueError, match="shards must be 1 or more"):
+        engine.write_json(_fleet(customers=1, tickets_each=1), io.StringIO(), as_of=AS_OF,
+                          shards=shards)

@@ -198,7 +198,7 @@ class Engine:
 
     def write_json(
         self,
-        facts: Sequence[str | os.PathLike[str] | Mapping[str, Any]],
+        facts: Iterable[str | os.PathLike[str] | Mapping[str, Any]],
         out: TextIO | Callable[[Iterator[str]], None],
         *,
         as_of: str | float | dt.datetime | None = None,
@@ -222,15 +222,16 @@ class Engine:
         instant = parse_as_of(as_of)
         month_list = parse_months(months) if months is not None else None
         write = out if callable(out) else out.writelines
+        sources = list(facts)  # read twice when it falls back: an iterator would be empty
         with paused_gc():
             try:
-                return write_json(self.versions, list(facts), write, as_of=instant,
+                return write_json(self.versions, sources, write, as_of=instant,
                                   backend=self.backend, months=month_list,
                                   allow_types=self.fact_types, workers=workers,
                                   shards=shards)
             except Unshardable:
                 pass  # e.g. an error only evaluation finds: report it as in memory
-            fact_set = load_facts(facts, allow_types=self.fact_types)
+            fact_set = load_facts(sources, allow_types=self.fact_types)
             evaluation = evaluate_facts(self.versions, fact_set, as_of=instant,
                                         backend=self.backend, months=month_list)
             write(evaluation.iter_json())

@@ -240,7 +240,10 @@ _MALLOC_TRIM: Any = None
 def _write_block(file: IO[bytes], blocks: list[tuple[str, int, int]], customer: str | None,
                  lines: list[str]) -> None:
     """One customer's rows of a section, in order; remembered by (customer, offset, size)."""
-    data = "".join(lines).encode("utf-8")
+    try:
+        data = "".join(lines).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (from a fact dict): no UTF-8 for it
+        raise Unshardable(f"rows of customer {customer!r} cannot be encoded") from None
     blocks.append((customer or "", file.tell(), len(data)))
     file.write(data)
 
@@ -258,13 +261,15 @@ def _assign(counts: Sequence[int], workers: int) -> list[list[int]]:
 
 def _run_workers(plan: _Plan, assignment: list[list[int]]) -> list[_ShardOutput]:
     """Run each worker's shards: in this process for one worker, else in forked children."""
-    if len(assignment) == 1 or not CAN_FORK:
-        return [_run_worker(plan, worker, shards) for worker, shards in enumerate(assignment)]
     jobs = [partial(_worker_job, plan, worker, shards)
             for worker, shards in enumerate(assignment)]
+    if len(jobs) == 1 or not CAN_FORK:
+        results = [(True, job()) for job in jobs]
+    else:
+        results = run_forked(jobs, plan.directory, "worker")
     outputs: list[_ShardOutput] = []
     unshardable: list[str] = []
-    for done, value in run_forked(jobs, plan.directory, "worker"):
+    for done, value in results:
         if not done:
             raise EngineError(f"an evaluation worker failed:\n{value}")
         if isinstance(value, str):
@@ -382,10 +387,12 @@ def write_json(
     from . import timeutil
 
     workers = max(1, workers)
+    if shards is not None and shards < 1:
+        raise ValueError(f"shards must be 1 or more, not {shards}")
     clock = time.perf_counter
     started = clock()
     version_set = VersionSet(versions)
-    count = shards or shard_count(sources, workers)
+    count = shards if shards is not None else shard_count(sources, workers)
     with tempfile.TemporaryDirectory(prefix="policyengine-", dir=directory) as temp:
         where = Path(temp)
         parallel = where / "parallel"
