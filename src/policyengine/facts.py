@@ -269,6 +269,17 @@ _NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 _IMPACTS: dict[tuple[bool, ...], Mapping[str, bool]] = {}
 
 
+def impact_mapping(flags: tuple[bool, ...]) -> Mapping[str, bool]:
+    """The read-only impact mapping of flags in IMPACT_FLAGS order.
+
+    Sixteen combinations in all: tickets share one mapping per combination.
+    """
+    impact = _IMPACTS.get(flags)
+    if impact is None:
+        impact = _IMPACTS[flags] = MappingProxyType(dict(zip(IMPACT_FLAGS, flags, strict=True)))
+    return impact
+
+
 def _extra(raw: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
     """Fields beyond the standard ones; most facts have none and share one empty mapping."""
     known = _KNOWN[kind]
@@ -385,11 +396,7 @@ def _ticket(raw: Mapping[str, Any], where: Where) -> Ticket:
             if not isinstance(value, bool):
                 raise _FieldError("impact", f"impact.{flag} must be true or false")
             flags.append(value)
-        # sixteen combinations in all: tickets share one read-only mapping per combination
-        impact = _IMPACTS.get(tuple(flags))
-        if impact is None:
-            impact = _IMPACTS[tuple(flags)] = MappingProxyType(dict(zip(IMPACT_FLAGS, flags,
-                                                                         strict=True)))
+        impact = impact_mapping(tuple(flags))
     history: list[tuple[float, str]] = []
     for entry in raw.get("status_history") or ():
         status = entry.get("status") if isinstance(entry, Mapping) else None

@@ -22,7 +22,6 @@ from typing import IO, Any
 
 from .diagnostics import InputError
 from .facts import (
-    _IMPACTS,
     _NO_EXTRA,
     IMPACT_FLAGS,
     CreditRequest,
@@ -32,6 +31,7 @@ from .facts import (
     Ticket,
     UpdateRequest,
     Where,
+    impact_mapping,
     iter_raw_facts,
 )
 from .forking import CAN_FORK, run_forked
@@ -76,12 +76,7 @@ def _extra_of(record: dict[str, Any] | None) -> Mapping[str, Any]:
 
 
 def _impact_of(flags: tuple[bool, ...] | None) -> Mapping[str, bool] | None:
-    if flags is None:
-        return None
-    impact = _IMPACTS.get(flags)
-    if impact is None:
-        impact = _IMPACTS[flags] = MappingProxyType(dict(zip(IMPACT_FLAGS, flags, strict=True)))
-    return impact
+    return None if flags is None else impact_mapping(flags)
 
 
 def add_record(facts: FactSet, record: tuple[Any, ...]) -> None:
@@ -289,7 +284,7 @@ def _mapping_proxy(items: dict[str, Any]) -> Mapping[str, Any]:
     if not items:
         return _NO_EXTRA
     if tuple(items) == IMPACT_FLAGS:
-        return _impact_of(tuple(items.values()))
+        return impact_mapping(tuple(items.values()))
     return MappingProxyType(items)
 
 
