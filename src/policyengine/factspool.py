@@ -174,7 +174,6 @@ class SpoolingBuilder(FactSetBuilder):
     def __init__(self, allow_types: Iterable[str], spool: FactSpool, *, part_reader: bool = False):
         super().__init__(allow_types)
         self.spool = spool
-        self.spooled = 0
         self.subject_ids: set[str] = set()
         self.later_notices: list[Notice] = []
         self.later_customers: list[tuple[int, int, Any]] = []  # (kind rank, order, fact)
@@ -198,7 +197,7 @@ class SpoolingBuilder(FactSetBuilder):
             if fact.customer is None:
                 self.facts.notices.append(fact)
                 return
-            self._spool(fact.customer, fact)
+            self.spool.add(fact.customer, _record(fact))
             return
         rank = _CUSTOMER_FACT_RANK.get(type(fact))
         if rank is None:  # subscriptions, downtimes, changes: fleet-wide, kept
@@ -212,11 +211,7 @@ class SpoolingBuilder(FactSetBuilder):
                 self.named_customers.add(fact.customer)
             else:
                 self.later_customers.append((rank, self.counter, fact))
-        self._spool(fact.customer, fact)
-
-    def _spool(self, customer: str, fact: Any) -> None:
-        self.spool.add(customer, _record(fact))
-        self.spooled += 1
+        self.spool.add(fact.customer, _record(fact))
 
     def absorb(self, part: ReadPart) -> None:
         """Take over what a parallel reader read (parts are absorbed in input order)."""
@@ -230,7 +225,6 @@ class SpoolingBuilder(FactSetBuilder):
         self.named_customers |= part.named_customers
         self.named_subjects |= part.named_subjects
         self.counter += part.counter
-        self.spooled += part.spooled
         for shard, count in enumerate(part.counts):
             self.spool.counts[shard] += count
 
@@ -274,7 +268,6 @@ class ReadPart:
     named_customers: set[str]  # customers named by facts before their subscription
     named_subjects: set[str]  # subjects of notices
     counter: int
-    spooled: int
     counts: list[int]
     keys: dict[str, list[str]]  # fact type → ids (and customers) seen, for duplicates
 
@@ -405,7 +398,7 @@ def _read_part(run: Run, part: int, parts: int, spool: FactSpool,
         return None
     keys = {kind: list(ids) for kind, ids in reader.seen.items()}
     return ReadPart(reader.facts, reader.named_customers, reader.named_subjects,
-                    reader.counter, reader.spooled, own.counts, keys)
+                    reader.counter, own.counts, keys)
 
 
 __all__ = ["BATCH", "PARALLEL_READ_BYTES", "FactSpool", "SpoolingBuilder", "add_record",
