@@ -583,14 +583,7 @@ def cli_run(path: Path, backend_name: str, workers: int = 0) -> dict[str, Any]:
                              "--as-of", AS_OF, "--engine", backend_name, "--output", str(out),
                              "--workers", str(workers)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak_rss = peak_pss = processes = 0
-    while proc.poll() is None:
-        pids = treemem._tree(proc.pid)
-        memory = [treemem._memory(pid) for pid in pids]
-        peak_rss = max(peak_rss, sum(m[0] for m in memory))
-        peak_pss = max(peak_pss, sum(m[1] for m in memory))
-        processes = max(processes, len(pids))
-        time.sleep(0.25)
+    peak_rss, peak_pss, processes = treemem.watch(proc)
     wall = time.perf_counter() - start
     out.unlink(missing_ok=True)
     stderr = proc.stderr.read().decode() if proc.stderr else ""

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -61,6 +62,20 @@ def _memory(pid: int) -> tuple[int, int]:
         return 0, 0
 
 
+def watch(process: subprocess.Popen[Any], every: float = 0.25) -> tuple[int, int, int]:
+    """Sample a running process's tree until it ends: peak summed RSS and PSS (bytes),
+    and the most processes seen at once."""
+    peak_rss = peak_pss = peak_processes = 0
+    while process.poll() is None:
+        pids = _tree(process.pid)
+        memory = [_memory(pid) for pid in pids]
+        peak_rss = max(peak_rss, sum(m[0] for m in memory))
+        peak_pss = max(peak_pss, sum(m[1] for m in memory))
+        peak_processes = max(peak_processes, len(pids))
+        time.sleep(every)
+    return peak_rss, peak_pss, peak_processes
+
+
 def main(argv: list[str]) -> int:
     if "--" in argv:
         argv = argv[argv.index("--") + 1:]
@@ -69,14 +84,7 @@ def main(argv: list[str]) -> int:
         return 2
     started = time.perf_counter()
     process = subprocess.Popen(argv)
-    peak_rss = peak_pss = peak_processes = 0
-    while process.poll() is None:
-        pids = _tree(process.pid)
-        memory = [_memory(pid) for pid in pids]
-        peak_rss = max(peak_rss, sum(m[0] for m in memory))
-        peak_pss = max(peak_pss, sum(m[1] for m in memory))
-        peak_processes = max(peak_processes, len(pids))
-        time.sleep(0.25)
+    peak_rss, peak_pss, peak_processes = watch(process)
     wall = time.perf_counter() - started
     print(f"exit {process.returncode}; wall {wall:.2f} s; processes {peak_processes}; "
           f"peak tree RSS {peak_rss / 2**20:,.0f} MiB; peak tree PSS {peak_pss / 2**20:,.0f} MiB",
