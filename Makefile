@@ -21,6 +21,7 @@ run: setup
 
 test: setup
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/policyengine validate policies/
 	$(BIN)/pytest
 

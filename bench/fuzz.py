@@ -416,7 +416,7 @@ def run_case(seed: int, index: int, sources: Sources, workdir: Path,
              limit: float = CASE_SECONDS, extreme: bool = True) -> Outcome:
     from click.testing import CliRunner
 
-    from policyengine.cli import main
+    from policyengine.cli.main import main
 
     args, mutant = plan(seed, index, sources, workdir, extreme)
     outcome = Outcome(index, args[0], mutant.operator, None,

@@ -185,8 +185,8 @@ class StageTimer:
 
     def install(self, backend: Any) -> Callable[[], None]:
         """Instrument evaluate._Run and ``backend``; returns an undo function."""
-        from policyengine import evaluate
-        from policyengine.results import Evaluation
+        from policyengine.evaluate import evaluator as evaluate
+        from policyengine.model.results import Evaluation
 
         saved: list[tuple[Any, str, Any]] = []
 
@@ -220,8 +220,8 @@ def child_eval(path: str, backend_name: str, profile: str | None, gc_mode: str =
     import gc
 
     from policyengine.api import Engine
-    from policyengine.facts import load_facts
-    from policyengine.report import render_evaluation
+    from policyengine.report.render import render_evaluation
+    from policyengine.validation.facts import load_facts
 
     timer = StageTimer()
     start = time.perf_counter()
@@ -279,7 +279,7 @@ def child_eval(path: str, backend_name: str, profile: str | None, gc_mode: str =
 def _write_report(evaluation: Any, path: Path) -> int:
     """Render the JSON report to a file the way the CLI's --output does (streamed when the
     renderer yields pieces); returns its size in bytes. The file is removed afterwards."""
-    from policyengine.report import render_evaluation
+    from policyengine.report.render import render_evaluation
 
     rendered = render_evaluation(evaluation, "json")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -449,9 +449,9 @@ def child_zen(n: int, repeats: int) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     from generate import Generator
     from policyengine.api import Engine, facts_from_dicts, parse_as_of
-    from policyengine.evaluate import VersionSet, _Run
-    from policyengine.facts import IMPACT_FLAGS
-    from policyengine.results import Evaluation
+    from policyengine.evaluate.evaluator import VersionSet, _Run
+    from policyengine.model.results import Evaluation
+    from policyengine.validation.facts import IMPACT_FLAGS
 
     gen = Generator(customers=max(5, n // 400), facts=n, seed=3)
     subs = gen.subscriptions()

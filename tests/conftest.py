@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from policyengine.api import Engine, compile_versions, load_rule_packs
-from policyengine.backends import get_backend
-from policyengine.loader import load_document
-from policyengine.policy import Policy
+from policyengine.engine import get_backend
+from policyengine.load.loader import load_document
+from policyengine.model.policy import Policy
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "policies" / "spirion" / "1.0.0.yaml"

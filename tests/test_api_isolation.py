@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from policyengine.api import Engine, facts_from_dicts
-from policyengine.facts import FactSet
+from policyengine.validation.facts import FactSet
 
 from .conftest import BACKENDS, engine_for, set_term, shipped_policy_data
 
@@ -51,7 +51,7 @@ def _engine(variant: str, backend: str) -> Engine:
 def _facts() -> FactSet:
     """The October example plus a few dozen tickets and outages (small, but several stages
     and customers, so that concurrent evaluations really overlap)."""
-    from policyengine.loader import load_document
+    from policyengine.load.loader import load_document
 
     raw: list[dict[str, Any]] = list(load_document(EXAMPLE).data["facts"])
     start = dt.datetime(2026, 10, 1, 8, tzinfo=dt.timezone(dt.timedelta(hours=-4)))

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policyengine.calendar import BusinessCalendar, Clock, ElapsedClock
+from policyengine.clocks.calendar import BusinessCalendar, Clock, ElapsedClock
 
 NY = ZoneInfo("America/New_York")
 UTC = dt.UTC

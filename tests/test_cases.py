@@ -19,7 +19,7 @@ import pytest
 
 from policyengine.api import facts_from_dicts
 from policyengine.diagnostics import InputError
-from policyengine.loader import load_document
+from policyengine.load.loader import load_document
 
 from .conftest import engine_for, set_term, shipped_policy_data
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import policyengine.cli as cli
-from policyengine.cli import main
+import policyengine.cli.main as cli
+from policyengine.cli.main import main
 
 from .conftest import ROOT
 

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from policyengine.api import Engine, facts_from_dicts, validate
+from policyengine import validate
+from policyengine.api import Engine, facts_from_dicts
 from policyengine.diagnostics import InputError
 
 from .conftest import SHIPPED, engine_for, set_term, shipped_policy_data

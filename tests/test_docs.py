@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from policyengine import schemas
-from policyengine.loader import load_document, load_text
+from policyengine.load.loader import load_document, load_text
+from policyengine.validation import schemas
 
 from .conftest import ROOT, SHIPPED
 
@@ -84,7 +84,7 @@ def test_spirion_document_is_current() -> None:
     --output docs/spirion.md`, and review the diff.
     """
     from policyengine.api import load_policies
-    from policyengine.policyshow import render_policy
+    from policyengine.tools.show import render_policy
 
     rendered = render_policy(load_policies(SHIPPED)[0], "markdown")
     assert (ROOT / "docs" / "spirion.md").read_text(encoding="utf-8") == rendered

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from policyengine.api import Engine, facts_from_dicts
-from policyengine.cli import main
+from policyengine.cli.main import main
 from policyengine.diagnostics import InputError
 
 from .conftest import ROOT, engine_for, set_term, shipped_policy_data

@@ -6,11 +6,11 @@ import threading
 
 import pytest
 
-from policyengine.backends import apply_firings
-from policyengine.backends.durable_backend import DurableBackend, engine_ids, fnv1a32
-from policyengine.backends.python_backend import PythonBackend
-from policyengine.compiler import CompiledRule, CompiledStage, SetEffect
+from policyengine.compile.compiler import CompiledRule, CompiledStage, SetEffect
 from policyengine.diagnostics import EngineError
+from policyengine.engine import apply_firings
+from policyengine.engine.durable_backend import DurableBackend, engine_ids, fnv1a32
+from policyengine.engine.python_backend import PythonBackend
 
 
 def _stage(name: str = "probe") -> CompiledStage:
@@ -110,7 +110,7 @@ def test_concurrent_threads_get_sequential_results() -> None:
 
 
 def test_errors_while_recording_actions_are_raised_to_the_caller(monkeypatch) -> None:
-    from policyengine.backends import durable_backend
+    from policyengine.engine import durable_backend
 
     stage = _stage("boom")
     backend = DurableBackend()
@@ -182,7 +182,7 @@ def test_no_session_survives_an_evaluation() -> None:
 
 
 def test_action_messages_bind_our_facts_and_fall_back_to_decoding() -> None:
-    from policyengine.backends.durable_backend import _firing
+    from policyengine.engine.durable_backend import _firing
 
     stage = _stage("bind")
     engine_ids(3)  # positions: "1" → 0, "2" → 1, "3" → 2

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from policyengine.forking import CAN_FORK, run_forked
+from policyengine.stream.forking import CAN_FORK, run_forked
 
 pytestmark = pytest.mark.skipif(not CAN_FORK, reason="needs os.fork")
 

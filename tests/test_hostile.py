@@ -28,8 +28,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from policyengine.cli import main
-from policyengine.loader import LIMITS
+from policyengine.cli.main import main
+from policyengine.load.loader import LIMITS
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = Path("tests") / "hostile"  # relative to ROOT: messages name files as given
@@ -680,8 +680,8 @@ def test_output_is_written_whole(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", ["table", "json-streamed-fails-mid-report"])
 def test_render_failure_keeps_old_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          fmt: str) -> None:
-    import policyengine.report
-    import policyengine.sharded
+    import policyengine.report.render
+    import policyengine.stream.sharded
 
     def broken(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("renderer exploded")
@@ -690,8 +690,8 @@ def test_render_failure_keeps_old_output(tmp_path: Path, monkeypatch: pytest.Mon
         yield "{\n"  # some of the report is out when it fails
         raise RuntimeError("renderer exploded")
 
-    monkeypatch.setattr(policyengine.report, "render_evaluation", broken)
-    monkeypatch.setattr(policyengine.sharded, "_copy_section", half_written)
+    monkeypatch.setattr(policyengine.report.render, "render_evaluation", broken)
+    monkeypatch.setattr(policyengine.stream.sharded, "_copy_section", half_written)
     output = tmp_path / "report.json"
     output.write_text(OLD, encoding="utf-8")
     done = _evaluate_to(output, "--format", fmt.split("-")[0])

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policyengine import loader
 from policyengine.diagnostics import Diagnostic, InputError
-from policyengine.loader import (
+from policyengine.load import loader
+from policyengine.load.loader import (
     LIMITS,
     Document,
     Limits,

@@ -26,9 +26,9 @@ import yaml
 from click.testing import CliRunner
 
 from policyengine.api import Engine, load_policies
-from policyengine.cli import main
-from policyengine.policy import Policy
-from policyengine.policydiff import (
+from policyengine.cli.main import main
+from policyengine.model.policy import Policy
+from policyengine.tools.diff import (
     compare_outcomes,
     diff_outcomes,
     diff_policies,

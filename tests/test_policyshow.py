@@ -9,9 +9,9 @@ import yaml
 from click.testing import CliRunner
 
 from policyengine.api import load_policies
-from policyengine.cli import main
-from policyengine.policy import Policy
-from policyengine.policyshow import describe_condition, describe_value, render_policy
+from policyengine.cli.main import main
+from policyengine.model.policy import Policy
+from policyengine.tools.show import describe_condition, describe_value, render_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "policies" / "spirion"

@@ -12,9 +12,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from policyengine.cli import main
+from policyengine.cli.main import main
 from policyengine.diagnostics import InputError
-from policyengine.policytest import (
+from policyengine.tools.policytest import (
     check_test_file,
     discover,
     load_test_file,
@@ -319,7 +319,7 @@ def test_policy_ci_examples(tmp_path: Path) -> None:
 
 
 def test_versions_worked_example(tmp_path: Path) -> None:
-    from policyengine.facts import load_facts
+    from policyengine.validation.facts import load_facts
 
     facts, test_file = _yaml_blocks("versions.md")
     (tmp_path / "oct-nov.yaml").write_text(facts, encoding="utf-8")

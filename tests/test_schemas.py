@@ -12,8 +12,13 @@ import pytest
 from jsonschema import Draft7Validator
 
 from policyengine.diagnostics import Diagnostic
-from policyengine.loader import load_document, load_text
-from policyengine.schemas import SCHEMA_NAMES, load_schema, validate_document, validate_fact
+from policyengine.load.loader import load_document, load_text
+from policyengine.validation.schemas import (
+    SCHEMA_NAMES,
+    load_schema,
+    validate_document,
+    validate_fact,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = ROOT / "policies" / "spirion" / "1.0.0.yaml"
@@ -519,6 +524,6 @@ def test_schema_files_are_the_ones_loaded() -> None:
 
 
 def test_importing_does_not_load_jsonschema() -> None:
-    code = "import sys, policyengine.schemas; print('jsonschema' in sys.modules)"
+    code = "import sys, policyengine.validation.schemas; print('jsonschema' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

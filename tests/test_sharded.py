@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from policyengine import factspool, sharded
 from policyengine.api import Engine, facts_from_dicts
 from policyengine.diagnostics import EngineError, InputError
+from policyengine.stream import factspool, sharded
 
 from .conftest import SHIPPED, engine_for, set_term, shipped_policy_data
 from .test_cases import _cases
@@ -212,7 +212,7 @@ def test_shards_are_balanced_largest_first() -> None:
 def _peak_bytes(run: Any) -> int:
     """Peak Python heap of ``run()``, with the cyclic GC off so that its timing (which
     depends on the tests run before) cannot move the peak."""
-    from policyengine.backends import base
+    from policyengine.engine import base
 
     base._RENDERED.clear()
     gc.collect()
@@ -236,7 +236,7 @@ def test_memory_follows_the_shard_not_the_number_of_facts(
     (kept for duplicate detection) and a share of the per-shard file buffers; in memory it
     costs its record, its row and its findings, several times that.
     """
-    from policyengine.backends import base
+    from policyengine.engine import base
 
     engine = engine_for(shipped_policy_data(), "python")
     # bounded buffers and caches (spool batches per shard, rendered messages) are made

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from policyengine.cli import main
+from policyengine.cli.main import main
 
 from .conftest import ROOT, SHIPPED
 
@@ -175,8 +175,8 @@ def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
 def test_validate_cold_start_does_not_import_the_rule_engine() -> None:
     # `validate` must stay fast from a cold start: the durable-rules C extension and the
     # evaluator are imported only by commands that evaluate.
-    code = ("import sys; from policyengine.cli import main\n"
-            "from policyengine.validation import validate_paths\n"
+    code = ("import sys; from policyengine.cli.main import main\n"
+            "from policyengine.tools.check import validate_paths\n"
             f"assert validate_paths([{str(SHIPPED)!r}]) == []\n"
             "assert 'durable.engine' not in sys.modules, 'durable imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -12,23 +12,28 @@ __all__ = ["Diagnostic", "Engine", "EngineError", "Evaluation", "InputError", "v
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .api import Engine, validate
-    from .diagnostics import Diagnostic, EngineError, InputError
-    from .results import Evaluation
+    from policyengine.api import Engine
+    from policyengine.diagnostics import Diagnostic, EngineError, InputError
+    from policyengine.model.results import Evaluation
+    from policyengine.tools.check import validate
 
 
 def __getattr__(name: str) -> Any:
     # lazy, so that `policyengine validate` does not import the rule engine
-    if name in ("Engine", "validate"):
-        from . import api
+    if name == "Engine":
+        from policyengine.api import Engine
 
-        return getattr(api, name)
+        return Engine
+    if name == "validate":
+        from policyengine.tools.check import validate
+
+        return validate
     if name in ("Diagnostic", "EngineError", "InputError"):
-        from . import diagnostics
+        from policyengine import diagnostics
 
         return getattr(diagnostics, name)
     if name == "Evaluation":
-        from .results import Evaluation
+        from policyengine.model.results import Evaluation
 
         return Evaluation
     raise AttributeError(name)

@@ -1,5 +1,5 @@
 """``python -m policyengine``."""
 
-from .cli import main
+from policyengine.cli.main import main
 
 main()

@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .backends import Backend, get_backend
-from .compiler import CompiledPolicy, RulePack, compile_policy
-from .diagnostics import Diagnostic, InputError
-from .facts import FactSet, FactSetBuilder, Where, load_facts, parse_instant
-from .policy import Policy
-from .results import Evaluation
+from policyengine.compile.compiler import CompiledPolicy, RulePack, compile_policy
+from policyengine.diagnostics import Diagnostic, InputError
+from policyengine.engine import Backend, get_backend
+from policyengine.model.policy import Policy
+from policyengine.model.results import Evaluation
+from policyengine.validation.facts import FactSet, FactSetBuilder, Where, load_facts, parse_instant
 
 if TYPE_CHECKING:
-    from .sharded import ReportSummary
+    from policyengine.stream.sharded import ReportSummary
 
 _COMPILE_LOCK = threading.Lock()
 _COMPILED: dict[str, CompiledPolicy] = {}
@@ -41,7 +41,8 @@ def data_dir(name: str) -> Path:
 
 def load_rule_packs(directory: str | os.PathLike[str] | None = None) -> list[RulePack]:
     """Every ``*.yaml`` rule pack of a directory (default: the shipped ``rules/``)."""
-    from . import loader, schemas
+    from policyengine.load import loader
+    from policyengine.validation import schemas
 
     root = Path(directory) if directory is not None else data_dir("rules")
     packs: list[RulePack] = []
@@ -94,7 +95,7 @@ def compile_versions(
 
 def load_policies(path: str | os.PathLike[str]) -> list[Policy]:
     """A policy file or a directory of versions → validated models; InputError if not."""
-    from .validation import check_version_set, load_policy_document, policy_files
+    from policyengine.validation.policy import check_version_set, load_policy_document, policy_files
 
     files = policy_files(path)
     if not files:
@@ -185,8 +186,8 @@ class Engine:
         months: Sequence[str] | str | None = None,
     ) -> Evaluation:
         """Evaluate facts (a FactSet, fact files, or fact dicts) at ``as_of``."""
-        from .evaluate import evaluate_facts
-        from .perf import paused_gc
+        from policyengine.evaluate.evaluator import evaluate_facts
+        from policyengine.evaluate.perf import paused_gc
 
         instant = parse_as_of(as_of)
         month_list = parse_months(months) if months is not None else None
@@ -215,9 +216,14 @@ class Engine:
         defaults to one per ~8 MB of input (at least four per worker). Nothing is written
         when the input is bad. Returns the policies used, warnings and outcomes.
         """
-        from .evaluate import evaluate_facts
-        from .perf import paused_gc
-        from .sharded import ReportSummary, Unshardable, evaluation_rows, write_json
+        from policyengine.evaluate.evaluator import evaluate_facts
+        from policyengine.evaluate.perf import paused_gc
+        from policyengine.stream.sharded import (
+            ReportSummary,
+            Unshardable,
+            evaluation_rows,
+            write_json,
+        )
 
         instant = parse_as_of(as_of)
         month_list = parse_months(months) if months is not None else None
@@ -243,12 +249,12 @@ class Engine:
 
     def due(self, severity: int, opened_at: str | float | dt.datetime) -> Due:
         """Response and resolution due instants for a new ticket of ``severity``."""
-        from . import timeutil
-        from .evaluate import VersionSet, _severity_clause
+        from policyengine.clocks import timeutil
+        from policyengine.evaluate.evaluator import VersionSet, severity_clause
 
         opened = parse_as_of(opened_at, "opened-at")
         version = VersionSet(self.versions).at(opened, "opened_at")
-        clause = _severity_clause(version, severity)
+        clause = severity_clause(version, severity)
         if clause is None:
             levels = sorted(c.term("level") for c in version.policy.clauses_of("severity"))
             raise InputError.single("severity", f"severity {severity} is not defined by "
@@ -264,17 +270,17 @@ class Engine:
 
 def parse_months(value: Sequence[str] | str) -> list[str]:
     """``YYYY-MM`` or ``YYYY-MM..YYYY-MM`` (or a list of months) → every month listed."""
-    from .facts import _FieldError, _month
-    from .timeutil import months_between
+    from policyengine.clocks.timeutil import months_between
+    from policyengine.validation.facts import FieldError, parse_month
 
     items = [value] if isinstance(value, str) else list(value)
     months: list[str] = []
     for item in items:
         first, dots, last = item.partition("..")
         try:
-            first = _month(first.strip(), "--months")
-            last = _month(last.strip(), "--months") if dots else first
-        except _FieldError as error:
+            first = parse_month(first.strip(), "--months")
+            last = parse_month(last.strip(), "--months") if dots else first
+        except FieldError as error:
             raise InputError.single("--months", str(error), code="usage") from None
         if last < first:
             raise InputError.single("--months", f"range {item!r} ends before it starts",
@@ -291,10 +297,3 @@ def facts_from_dicts(
     for index, item in enumerate(items):
         builder.add(item, Where("<api>", 0, 0, index))
     return builder.finish()
-
-
-def validate(paths: Iterable[str | os.PathLike[str]]) -> list[Diagnostic]:
-    """Validate policy, rule-pack, fact and policy-test files; returns diagnostics."""
-    from .validation import validate_paths
-
-    return validate_paths(paths)

@@ -1,6 +1,6 @@
 """``policyengine diff``, ``show`` and ``test``: the commands for policy authors and CI.
 
-Registered on the main group by :mod:`policyengine.cli`; like it, only prints and exits.
+Registered on the main group by :mod:`policyengine.cli.main`; like it, only prints and exits.
 """
 
 from __future__ import annotations
@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .cli import EXIT_FINDINGS, EXIT_OK, emit, handles_errors
+from policyengine.cli.common import EXIT_FINDINGS, EXIT_OK, emit, handles_errors
 
 if TYPE_CHECKING:
-    from .policy import Policy
+    from policyengine.model.policy import Policy
 
 
 def _one_version(path: str) -> Policy:
     """The single policy version in a file (or in a directory holding only one)."""
-    from .api import load_policies
-    from .diagnostics import InputError
+    from policyengine.api import load_policies
+    from policyengine.diagnostics import InputError
 
     policies = load_policies(path)
     if len(policies) != 1:
@@ -56,7 +56,7 @@ def register(main: click.Group) -> None:
         With --facts, the same facts are evaluated under each version alone (its
         effective dates ignored), so every month is judged by both versions.
         """
-        from .policydiff import compare_outcomes, diff_policies
+        from policyengine.tools.diff import compare_outcomes, diff_policies
 
         before, after = _one_version(old), _one_version(new)
         terms = diff_policies(before, after)
@@ -84,8 +84,8 @@ def register(main: click.Group) -> None:
     @handles_errors
     def show(policy: str, fmt: str, output: str | None) -> int:
         """Print a policy as a readable document (every version, for a directory)."""
-        from .api import load_policies
-        from .policyshow import render_policy
+        from policyengine.api import load_policies
+        from policyengine.tools.show import render_policy
 
         versions = sorted(load_policies(policy), key=lambda p: p.effective_from)
         separator = "\n---\n\n" if fmt == "markdown" else "\n\n"
@@ -110,7 +110,7 @@ def register(main: click.Group) -> None:
         Exit 0 when every case passes, 1 when a case fails, 2 when a file or its facts
         cannot be used.
         """
-        from .policytest import render_run, run_tests
+        from policyengine.tools.policytest import render_run, run_tests
 
         run = run_tests(paths, backend=backend, rules=rules_dir)
         emit(render_run(run, fmt), output)

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .policy import Clause, Policy
-from .policyshow import describe_condition, describe_value, term_label
-from .results import Evaluation
+from policyengine.model.policy import Clause, Policy
+from policyengine.model.results import Evaluation
+from policyengine.tools.show import describe_condition, describe_value, term_label
 
 ARROW = "→"
 _MISSING: Any = type("_Missing", (), {"__repr__": lambda self: "<missing>"})()
@@ -558,8 +558,8 @@ def evaluate_alone(
     backend: str = "auto",
 ) -> Evaluation:
     """Evaluate facts (a FactSet, files or dicts) under one version alone."""
-    from .api import Engine, compile_versions
-    from .backends import get_backend
+    from policyengine.api import Engine, compile_versions
+    from policyengine.engine import get_backend
 
     engine = Engine(compile_versions([standalone(policy)]), get_backend(backend))
     return engine.evaluate(facts, as_of=as_of, months=months)
@@ -575,8 +575,8 @@ def compare_outcomes(
     backend: str = "auto",
 ) -> OutcomeDiff:
     """Evaluate the same facts under OLD alone and NEW alone, and diff the outcomes."""
-    from .api import parse_as_of
-    from .facts import FactSet, load_facts
+    from policyengine.api import parse_as_of
+    from policyengine.validation.facts import FactSet, load_facts
 
     fact_set = facts if isinstance(facts, FactSet) else load_facts(facts)
     instant = parse_as_of(as_of)  # one instant for both, even when as_of is "now"

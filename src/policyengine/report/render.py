@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from .diagnostics import Diagnostic
-from .results import Evaluation
+from policyengine.diagnostics import Diagnostic
+from policyengine.model.results import Evaluation
 
 FORMATS = ("json", "table", "markdown")
 

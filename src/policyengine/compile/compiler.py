@@ -15,9 +15,9 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from .diagnostics import Diagnostic, InputError
-from .durations import duration_seconds, is_duration
-from .policy import Clause, Policy
+from policyengine.clocks.durations import duration_seconds, is_duration
+from policyengine.diagnostics import Diagnostic, InputError
+from policyengine.model.policy import Clause, Policy
 
 SINK_PREFIX = "sink:"
 COMBINE_MODES = ("unique", "max", "min", "all", "any")

@@ -30,9 +30,9 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..compiler import SINK_PREFIX, CompiledStage
-from ..diagnostics import EngineError
-from .base import Firing
+from policyengine.compile.compiler import SINK_PREFIX, CompiledStage
+from policyengine.diagnostics import EngineError
+from policyengine.engine.base import Firing
 
 ENGINE_LOCK = threading.RLock()
 _FNV_OFFSET = 0x811C9DC5

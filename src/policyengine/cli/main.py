@@ -6,107 +6,21 @@ Exit codes: 0 success, 1 evaluated and ``--fail-on`` matched (or a policy test f
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterable
-from functools import wraps
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import click
 
-from .diagnostics import InputError, PolicyEngineError
-
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
-FAIL_ON = ("breach", "credit", "missed", "severity_mismatch", "expired", "warning")
-
-
-def write_atomically(path: str, text: str | Iterable[str]) -> None:
-    """Write ``text`` (or its pieces) to ``path`` via a temporary file and rename.
-
-    The target is never half-written: it is either the old file or the whole new one.
-    """
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
-    except OSError as error:
-        raise OSError(error.errno, error.strerror, path) from None
-    try:
-        os.chmod(temporary, _mode_for(target))  # mkstemp makes 0600; keep the usual mode
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            if isinstance(text, str):
-                stream.write(text)
-            else:
-                stream.writelines(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
-        raise OSError(error.errno, error.strerror, path) from None
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _mode_for(target: Path) -> int:
-    """The existing file's mode, or what a plain ``open(..., "w")`` would give."""
-    try:
-        return target.stat().st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def emit(text: str | Iterable[str], output: str | None) -> None:
-    """Send a report to ``--output`` (atomically) or to stdout, piece by piece."""
-    if output:
-        write_atomically(output, text)
-    elif isinstance(text, str):
-        click.echo(text, nl=False)
-    else:
-        for piece in text:
-            sys.stdout.write(piece)
-        sys.stdout.flush()
-
-
-def handles_errors(command: Callable[..., int | None]) -> Callable[..., None]:
-    """Turn library errors into located one-line messages and exit code 2."""
-
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            code = command(*args, **kwargs) or EXIT_OK
-        except InputError as error:
-            from .report import render_diagnostics
-
-            click.echo(render_diagnostics(error.diagnostics), nl=False, err=True)
-            code = EXIT_INPUT
-        except PolicyEngineError as error:
-            click.echo(f"policyengine: {error}", err=True)
-            code = EXIT_INPUT
-        except BrokenPipeError:
-            # the reader went away (`... | head`): stop quietly, as `cat` does
-            with contextlib.suppress(OSError):
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            code = 128 + 13  # SIGPIPE
-        except OSError as error:
-            where = f"{error.filename}: " if error.filename else ""
-            click.echo(f"policyengine: {where}{error.strerror or error}", err=True)
-            code = EXIT_INPUT
-        except RecursionError:
-            click.echo("policyengine: input nested too deeply", err=True)
-            code = EXIT_INPUT
-        except KeyboardInterrupt:
-            click.echo("policyengine: interrupted; nothing was written", err=True)
-            code = 130
-        sys.exit(code)
-
-    return wrapper
+from policyengine.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_OK,
+    FAIL_ON,
+    emit,
+    handles_errors,
+)
 
 
 class _Group(click.Group):
@@ -140,8 +54,8 @@ def main() -> None:
 @handles_errors
 def validate(paths: tuple[str, ...], fmt: str) -> int:
     """Validate policy files, rule packs, fact files and policy tests (dirs recursively)."""
-    from .report import render_diagnostics
-    from .validation import validate_paths
+    from policyengine.report.render import render_diagnostics
+    from policyengine.tools.check import validate_paths
 
     problems = validate_paths(paths)
     errors = [p for p in problems if p.severity == "error"]
@@ -180,9 +94,9 @@ def evaluate(policy_path: str, fact_paths: tuple[str, ...], as_of: str | None,
              months: tuple[str, ...], fmt: str, output: str | None, fail_on: tuple[str, ...],
              explain: bool, rules_dir: str | None, backend: str, workers: int) -> int:
     """Evaluate facts against a policy: availability, credits, tickets, notices, entitlements."""
-    from .api import Engine
-    from .perf import paused_gc
-    from .report import render_diagnostics, render_evaluation
+    from policyengine.api import Engine
+    from policyengine.evaluate.perf import paused_gc
+    from policyengine.report.render import render_diagnostics, render_evaluation
 
     engine = Engine.load(policy_path, rules=rules_dir, backend=backend)
     if fmt == "json" and not explain:
@@ -226,7 +140,7 @@ def default_workers() -> int:
 @handles_errors
 def schema(which: str) -> int:
     """Print a JSON Schema (for editors and other tools)."""
-    from .api import data_dir
+    from policyengine.api import data_dir
 
     click.echo((data_dir("schemas") / f"{which}.schema.json").read_text(encoding="utf-8"),
                nl=False)
@@ -245,7 +159,7 @@ def due(policy_path: str, severity: int, opened_at: str, fmt: str) -> int:
     """When is a ticket of this severity, opened at this instant, due?"""
     import json
 
-    from .api import Engine
+    from policyengine.api import Engine
 
     result = Engine.load(policy_path).due(severity, opened_at)
     if fmt == "json":
@@ -258,18 +172,11 @@ def due(policy_path: str, severity: int, opened_at: str, fmt: str) -> int:
     return EXIT_OK
 
 
-def _register_optional_commands() -> None:
-    """Commands that live in their own modules (diff, test, show)."""
-    import importlib
+def _register_policy_commands() -> None:
+    """The policy authors' commands (diff, test, show) live in their own module."""
+    from policyengine.cli import policy
 
-    for module_name in ("policyengine.cli_policy",):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-            continue
-        module.register(main)
+    policy.register(main)
 
 
-_register_optional_commands()
+_register_policy_commands()

@@ -12,150 +12,28 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .diagnostics import Diagnostic, InputError
+from policyengine.diagnostics import Diagnostic, InputError
+from policyengine.model.facts import (
+    IMPACT_FLAGS,
+    NOTICE_KINDS,
+    Change,
+    CreditRequest,
+    CustomFact,
+    Downtime,
+    FactSet,
+    Notice,
+    Subscription,
+    Ticket,
+    UpdateRequest,
+    Where,
+)
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
-IMPACT_FLAGS = (
-    "loss_of_service", "critical_function", "production_degraded", "workaround_available",
-)
-NOTICE_KINDS = ("scheduled_downtime", "significant_change", "high_priority_update")
-
-
-@dataclass(frozen=True, slots=True)
-class Where:
-    """Where a fact came from, for diagnostics (``index`` -1: an NDJSON line)."""
-
-    file: str
-    line: int
-    column: int = 1
-    index: int = 0
-
-    def path(self, field_name: str = "") -> str:
-        """JSON path of the fact (or one of its fields) inside its document."""
-        base = "$" if self.index < 0 else f"$.facts[{self.index}]"
-        return f"{base}.{field_name}" if field_name else base
-
-
-@dataclass(slots=True)
-class Subscription:
-    customer: str
-    plan: str
-    deployment: str
-    license: str
-    annual_fee: Decimal
-    currency: str
-    term_start: dt.date
-    term_end: dt.date
-    renewed: bool
-    support: str
-    where: Where
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Downtime:
-    id: str
-    start: float
-    end: float
-    cause: str
-    maintenance: str
-    customers: tuple[str, ...] | None
-    where: Where
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Notice:
-    id: str
-    kind: str
-    about: str
-    sent_at: float
-    channel: str
-    customer: str | None
-    where: Where
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Change:
-    id: str
-    kind: str
-    deployed_at: float
-    where: Where
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Ticket:
-    id: str
-    customer: str
-    opened_at: float
-    severity: int | None
-    impact: Mapping[str, bool] | None
-    first_response_at: float | None
-    resolved_at: float | None
-    status_history: tuple[tuple[float, str], ...]
-    where: Where
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class CreditRequest:
-    customer: str
-    month: str
-    requested_at: float
-    where: Where
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class UpdateRequest:
-    id: str
-    customer: str
-    requested_at: float
-    where: Where
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class CustomFact:
-    """A fact of a type the policy declares in ``spec.fact_types``; passed to rules as is."""
-
-    type: str
-    id: str | None
-    customer: str | None
-    fields: dict[str, Any]
-    where: Where
-
-
-@dataclass
-class FactSet:
-    """Every fact of an evaluation, normalised, with warnings collected on the way."""
-
-    subscriptions: dict[str, Subscription] = field(default_factory=dict)
-    downtimes: list[Downtime] = field(default_factory=list)
-    notices: list[Notice] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
-    tickets: list[Ticket] = field(default_factory=list)
-    credit_requests: list[CreditRequest] = field(default_factory=list)
-    update_requests: list[UpdateRequest] = field(default_factory=list)
-    custom: list[CustomFact] = field(default_factory=list)
-    warnings: list[Diagnostic] = field(default_factory=list)
-
-    def count(self) -> int:
-        return (
-            len(self.subscriptions) + len(self.downtimes) + len(self.notices) + len(self.changes)
-            + len(self.tickets) + len(self.credit_requests) + len(self.update_requests)
-            + len(self.custom)
-        )
-
-
 _KNOWN = {
     "subscription": {"type", "customer", "plan", "deployment", "license", "annual_fee",
                      "currency", "term_start", "term_end", "renewed", "support", "contact"},
@@ -175,11 +53,11 @@ FIRST_YEAR, LAST_YEAR = 1971, 2199
 
 def _check_year(year: int, field_name: str, text: str) -> None:
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise _FieldError(field_name, f"{field_name} {text!r} is outside the supported years "
+        raise FieldError(field_name, f"{field_name} {text!r} is outside the supported years "
                           f"{FIRST_YEAR}-{LAST_YEAR}")
 
 
-class _FieldError(Exception):
+class FieldError(Exception):
     def __init__(self, field_name: str, message: str):
         super().__init__(message)
         self.field = field_name
@@ -188,21 +66,21 @@ class _FieldError(Exception):
 def parse_instant(text: Any, field_name: str = "timestamp") -> float:
     """ISO 8601 with an offset or Z → epoch seconds; naive or impossible → error."""
     if not isinstance(text, str):
-        raise _FieldError(field_name, f"{field_name} must be an ISO 8601 timestamp string")
+        raise FieldError(field_name, f"{field_name} must be an ISO 8601 timestamp string")
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise _FieldError(
+        raise FieldError(
             field_name, f"{field_name} {text!r} is not a valid ISO 8601 timestamp"
         ) from None
     if len(text.strip()) == 10:  # a date alone: there is no time to attach an offset to
-        raise _FieldError(
+        raise FieldError(
             field_name,
             f"{field_name} {text!r} is a date without a time and offset; write e.g. "
             f"{text.strip()}T00:00:00-05:00",
         )
     if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise _FieldError(
+        raise FieldError(
             field_name,
             f"{field_name} {text!r} has no offset: a timestamp without a UTC offset is refused; "
             f"write e.g. {text}Z or {text}-05:00",
@@ -213,50 +91,50 @@ def parse_instant(text: Any, field_name: str = "timestamp") -> float:
 
 def _date(text: Any, field_name: str) -> dt.date:
     if not isinstance(text, str):
-        raise _FieldError(field_name, f"{field_name} must be a date YYYY-MM-DD")
+        raise FieldError(field_name, f"{field_name} must be a date YYYY-MM-DD")
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
-        raise _FieldError(field_name, f"{field_name} {text!r} is not a valid date") from None
+        raise FieldError(field_name, f"{field_name} {text!r} is not a valid date") from None
     _check_year(day.year, field_name, text)
     return day
 
 
 def _money(value: Any, field_name: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | str | Decimal | float):
-        raise _FieldError(field_name, f"{field_name} must be a decimal amount")
+        raise FieldError(field_name, f"{field_name} must be a decimal amount")
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise _FieldError(field_name, f"{field_name} {value!r} is not a decimal amount") from None
+        raise FieldError(field_name, f"{field_name} {value!r} is not a decimal amount") from None
     if not amount.is_finite() or amount < 0:
-        raise _FieldError(field_name, f"{field_name} must be a finite amount of zero or more")
+        raise FieldError(field_name, f"{field_name} must be a finite amount of zero or more")
     return amount
 
 
-def _month(text: Any, field_name: str) -> str:
+def parse_month(text: Any, field_name: str) -> str:
     if not isinstance(text, str) or len(text) != 7 or text[4] != "-":
-        raise _FieldError(field_name, f"{field_name} must be a month YYYY-MM")
+        raise FieldError(field_name, f"{field_name} must be a month YYYY-MM")
     try:
         dt.date(int(text[:4]), int(text[5:]), 1)
     except ValueError:
-        raise _FieldError(field_name, f"{field_name} {text!r} is not a month that exists") from None
+        raise FieldError(field_name, f"{field_name} {text!r} is not a month that exists") from None
     _check_year(int(text[:4]), field_name, text)
     return text
 
 
 def _require(raw: Mapping[str, Any], name: str) -> Any:
     if name not in raw or raw[name] is None:
-        raise _FieldError(name, f"missing required field '{name}'")
+        raise FieldError(name, f"missing required field '{name}'")
     return raw[name]
 
 
 def _str(raw: Mapping[str, Any], name: str, allowed: Iterable[str] | None = None) -> str:
     value = _require(raw, name)
     if not isinstance(value, str) or not value:
-        raise _FieldError(name, f"'{name}' must be a non-empty string")
+        raise FieldError(name, f"'{name}' must be a non-empty string")
     if allowed is not None and value not in allowed:
-        raise _FieldError(name, f"'{name}' is {value!r}; expected one of: {', '.join(allowed)}")
+        raise FieldError(name, f"'{name}' is {value!r}; expected one of: {', '.join(allowed)}")
     return value
 
 
@@ -265,7 +143,7 @@ def _opt_instant(raw: Mapping[str, Any], name: str) -> float | None:
     return None if value is None else parse_instant(value, name)
 
 
-_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 _IMPACTS: dict[tuple[bool, ...], Mapping[str, bool]] = {}
 
 
@@ -284,17 +162,17 @@ def _extra(raw: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
     """Fields beyond the standard ones; most facts have none and share one empty mapping."""
     known = _KNOWN[kind]
     if len(raw) <= len(known) and all(k in known for k in raw):
-        return _NO_EXTRA
+        return NO_EXTRA
     return {k: v for k, v in raw.items() if k not in known}
 
 
 def normalise(raw: Mapping[str, Any], where: Where) -> Any:
-    """One raw fact mapping → its typed record (raises _FieldError)."""
+    """One raw fact mapping → its typed record (raises FieldError)."""
     kind = raw.get("type")
     if kind == "subscription":
         renewed = _require(raw, "renewed")
         if not isinstance(renewed, bool):
-            raise _FieldError("renewed", "'renewed' must be true or false")
+            raise FieldError("renewed", "'renewed' must be true or false")
         sub = Subscription(
             customer=sys.intern(_str(raw, "customer")),
             plan=_str(raw, "plan", ("production", "beta", "trial", "pilot")),
@@ -310,14 +188,14 @@ def normalise(raw: Mapping[str, Any], where: Where) -> Any:
             extra=_extra(raw, "subscription"),
         )
         if sub.term_end < sub.term_start:
-            raise _FieldError("term_end", "term_end is before term_start")
+            raise FieldError("term_end", "term_end is before term_start")
         return sub
     if kind == "downtime":
         customers = raw.get("customers")
         if customers is not None and (
             not isinstance(customers, list) or not all(isinstance(c, str) for c in customers)
         ):
-            raise _FieldError("customers", "'customers' must be a list of customer names")
+            raise FieldError("customers", "'customers' must be a list of customer names")
         down = Downtime(
             id=_id(raw),
             start=parse_instant(_require(raw, "start"), "start"),
@@ -329,12 +207,12 @@ def normalise(raw: Mapping[str, Any], where: Where) -> Any:
             extra=_extra(raw, "downtime"),
         )
         if down.end < down.start:
-            raise _FieldError("end", "end is before start")
+            raise FieldError("end", "end is before start")
         return down
     if kind == "notice":
         customer = raw.get("customer")
         if customer is not None and not isinstance(customer, str):
-            raise _FieldError("customer", "'customer' must be a customer name")
+            raise FieldError("customer", "'customer' must be a customer name")
         return Notice(
             id=_id(raw),
             kind=_str(raw, "kind", NOTICE_KINDS),
@@ -358,7 +236,7 @@ def normalise(raw: Mapping[str, Any], where: Where) -> Any:
     if kind == "credit_request":
         return CreditRequest(
             customer=sys.intern(_str(raw, "customer")),
-            month=_month(_require(raw, "month"), "month"),
+            month=parse_month(_require(raw, "month"), "month"),
             requested_at=parse_instant(_require(raw, "requested_at"), "requested_at"),
             where=where,
             extra=_extra(raw, "credit_request"),
@@ -371,37 +249,37 @@ def normalise(raw: Mapping[str, Any], where: Where) -> Any:
             where=where,
             extra=_extra(raw, "update_request"),
         )
-    raise _FieldError("type", f"unknown fact type {kind!r}; expected one of: {', '.join(_KNOWN)}")
+    raise FieldError("type", f"unknown fact type {kind!r}; expected one of: {', '.join(_KNOWN)}")
 
 
 def _id(raw: Mapping[str, Any]) -> str:
     value = _require(raw, "id")
     if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
-        raise _FieldError("id", "'id' must be a non-empty string")
+        raise FieldError("id", "'id' must be a non-empty string")
     return str(value)
 
 
 def _ticket(raw: Mapping[str, Any], where: Where) -> Ticket:
     severity = raw.get("severity")
     if severity is not None and (isinstance(severity, bool) or not isinstance(severity, int)):
-        raise _FieldError("severity", "'severity' must be a whole number (1, 2 or 3)")
+        raise FieldError("severity", "'severity' must be a whole number (1, 2 or 3)")
     impact_raw = raw.get("impact")
     impact: Mapping[str, bool] | None = None
     if impact_raw is not None:
         if not isinstance(impact_raw, Mapping):
-            raise _FieldError("impact", "'impact' must be a mapping of yes/no flags")
+            raise FieldError("impact", "'impact' must be a mapping of yes/no flags")
         flags = []
         for flag in IMPACT_FLAGS:
             value = impact_raw.get(flag, False)
             if not isinstance(value, bool):
-                raise _FieldError("impact", f"impact.{flag} must be true or false")
+                raise FieldError("impact", f"impact.{flag} must be true or false")
             flags.append(value)
         impact = impact_mapping(tuple(flags))
     history: list[tuple[float, str]] = []
     for entry in raw.get("status_history") or ():
         status = entry.get("status") if isinstance(entry, Mapping) else None
         if not isinstance(status, str) or not status:
-            raise _FieldError("status_history", "status_history entries need 'at' and 'status'")
+            raise FieldError("status_history", "status_history entries need 'at' and 'status'")
         history.append((parse_instant(entry.get("at"), "status_history.at"), status))
     ticket = Ticket(
         id=_id(raw),
@@ -418,7 +296,7 @@ def _ticket(raw: Mapping[str, Any], where: Where) -> Ticket:
     for name in ("first_response_at", "resolved_at"):
         value = getattr(ticket, name)
         if value is not None and value < ticket.opened_at:
-            raise _FieldError(name, f"{name} is before opened_at")
+            raise FieldError(name, f"{name} is before opened_at")
     return ticket
 
 
@@ -431,7 +309,8 @@ def iter_raw_facts(
 
     ``byte_range`` reads part of an NDJSON file (see :func:`loader.iter_ndjson`).
     """
-    from . import loader, schemas
+    from policyengine.load import loader
+    from policyengine.validation import schemas
 
     if path.suffix.lower() in NDJSON_SUFFIXES:
         # NDJSON is the bulk format: each line is checked by `normalise` (every field of
@@ -514,7 +393,7 @@ class FactSetBuilder:
             return
         try:
             fact = normalise(raw, where)
-        except _FieldError as error:
+        except FieldError as error:
             self._problem(where, str(error), subject, where.path(error.field))
             return
         kind = raw["type"]

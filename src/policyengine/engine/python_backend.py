@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..compiler import CompiledRule, CompiledStage, required_type
-from .base import Firing
+from policyengine.compile.compiler import CompiledRule, CompiledStage, required_type
+from policyengine.engine.base import Firing
 
 _ORDER_OPS = {
     "$lt": lambda a, b: a < b,

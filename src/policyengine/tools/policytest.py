@@ -41,7 +41,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic, InputError
+from policyengine.diagnostics import Diagnostic, InputError
 
 TEST_SUFFIXES = (".test.yaml",)  # what policy directories skip as versions
 DEFAULT_PATH = "policies"
@@ -53,7 +53,13 @@ _CASE_KEYS = ("name", "description", "facts", "facts_file", "as_of", "months", "
 
 
 def _section_fields() -> dict[str, tuple[str, ...]]:
-    from .results import AvailabilityRow, CreditRow, EntitlementRow, ObligationRow, TicketRow
+    from policyengine.model.results import (
+        AvailabilityRow,
+        CreditRow,
+        EntitlementRow,
+        ObligationRow,
+        TicketRow,
+    )
 
     def names(row_type: Any, skip: Sequence[str] = ()) -> tuple[str, ...]:
         return tuple(f.name for f in fields(row_type) if f.name not in skip)
@@ -181,7 +187,7 @@ class _Checker:
 
     def add(self, path: Sequence[str | int], message: str, hint: str = "",
             code: str = "test") -> None:
-        from .loader import json_path
+        from policyengine.load.loader import json_path
 
         line, column = self.document.locate(tuple(path))
         self.problems.append(Diagnostic(file=self.document.file, line=line, column=column,
@@ -198,7 +204,7 @@ class _Checker:
 
 
 def _load(path: Path, display: str) -> tuple[TestFile | None, list[Diagnostic]]:
-    from . import loader
+    from policyengine.load import loader
 
     try:
         document = loader.load_document(path, display_name=display)
@@ -301,7 +307,7 @@ def _case(check: _Checker, index: int, raw: Any, defaults: _Defaults) -> TestCas
 
 
 def _check_as_of(check: _Checker, path: Sequence[str | int], value: Any) -> None:
-    from .api import parse_as_of
+    from policyengine.api import parse_as_of
 
     if not isinstance(value, str):
         check.add(path, "as_of must be a timestamp with an offset, e.g. "
@@ -314,7 +320,7 @@ def _check_as_of(check: _Checker, path: Sequence[str | int], value: Any) -> None
 
 
 def _check_months(check: _Checker, path: Sequence[str | int], value: Any) -> None:
-    from .api import parse_months
+    from policyengine.api import parse_months
 
     if not (isinstance(value, str) or (isinstance(value, list)
                                        and all(isinstance(v, str) for v in value))):
@@ -328,7 +334,7 @@ def _check_months(check: _Checker, path: Sequence[str | int], value: Any) -> Non
 
 def _fact_list(check: _Checker, path: tuple[str | int, ...], value: Any) -> list[InlineFact]:
     """Inline facts with their positions (checked as facts when the case's set is built)."""
-    from .loader import json_path
+    from policyengine.load.loader import json_path
 
     if value is None:
         return []
@@ -507,7 +513,7 @@ def build_facts(facts: Sequence[InlineFact], files: Sequence[Path], display: str
     """
     from dataclasses import replace
 
-    from .facts import FactSetBuilder, Where, iter_raw_facts
+    from policyengine.validation.facts import FactSetBuilder, Where, iter_raw_facts
 
     builder = FactSetBuilder()
     for file in files:
@@ -550,7 +556,7 @@ def run_case(engine: Any, test: TestFile, case: TestCase) -> CaseResult:
 def run_tests(paths: Sequence[str | os.PathLike[str]] = (), *, backend: str = "auto",
               rules: str | os.PathLike[str] | None = None) -> TestRun:
     """Discover, check and run policy tests; InputError when a file cannot be used."""
-    from .api import Engine
+    from policyengine.api import Engine
 
     files = discover(paths)
     tests: list[TestFile] = []

@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .diagnostics import Diagnostic
+from policyengine.diagnostics import Diagnostic
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from jsonschema import Draft7Validator, FormatChecker
@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 SCHEMA_NAMES = ("policy", "facts", "rules")
 _PACKAGE_DATA = ("_data", "schemas")
-_REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+_REPO_SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
 
 _ANNOTATIONS = frozenset({"title", "description", "examples"})
 _CUTOFF = 0.7  # difflib similarity for "did you mean" hints
@@ -172,7 +172,7 @@ def validate_document(
     empty list means the document is valid. ``allow_fact_types`` lists extra fact types (for
     example declared by a policy) that are not reported as unknown.
     """
-    from .loader import json_path
+    from policyengine.load.loader import json_path
 
     errors = _validator(schema_name).iter_errors(doc.data)
     allowed = frozenset(allow_fact_types)

@@ -21,17 +21,25 @@ from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
 
-from . import intervals, timeutil
-from .backends.base import Backend, Finding, StageResult, apply_firings
-from .compiler import CompiledPolicy
-from .diagnostics import InputError
-from .durations import duration_days, duration_seconds
-from .facts import IMPACT_FLAGS, Downtime, FactSet, Notice, Subscription, Ticket
-from .results import (
+from policyengine.clocks import intervals, timeutil
+from policyengine.clocks.durations import duration_days, duration_seconds
+from policyengine.compile.compiler import CompiledPolicy
+from policyengine.diagnostics import InputError
+from policyengine.engine.base import Backend, StageResult, apply_firings
+from policyengine.model.facts import (
+    IMPACT_FLAGS,
+    Downtime,
+    FactSet,
+    Notice,
+    Subscription,
+    Ticket,
+)
+from policyengine.model.results import (
     AvailabilityRow,
     CreditRow,
     EntitlementRow,
     Evaluation,
+    Finding,
     ObligationRow,
     TicketRow,
 )
@@ -399,7 +407,7 @@ class _Run:
                 "resolved": ticket.resolved_at is not None,
             }
             response_due = resolution_due = None
-            clause = _severity_clause(version, level)
+            clause = severity_clause(version, level)
             if level is not None and clause is None:
                 raise InputError.single(
                     ticket.where.file,
@@ -547,7 +555,7 @@ def _scalars(extra: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _severity_clause(version: CompiledPolicy, level: int | None) -> Any:
+def severity_clause(version: CompiledPolicy, level: int | None) -> Any:
     """The severity clause of a level in a version (indexed once per version)."""
     if level is None:
         return None

@@ -1,7 +1,7 @@
 """Validate policy documents, rule packs and fact files: structure, schema, then meaning.
 
-``validate_paths`` is what ``policyengine validate`` runs: every problem in every file, as
-sorted :class:`Diagnostic` lines; nothing stops at the first error.
+Policy documents: schema, then the checks a schema cannot express, and version sets.
+``policyengine.tools.check`` runs these for ``policyengine validate``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic, InputError
-from .durations import duration_days, duration_seconds, is_duration
-from .policy import SECTIONS, Policy
+from policyengine.clocks.durations import duration_days, duration_seconds, is_duration
+from policyengine.diagnostics import Diagnostic, InputError
+from policyengine.model.policy import SECTIONS, Policy
 
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
 VALIDATED_SUFFIXES = (*DOCUMENT_SUFFIXES, ".ndjson", ".jsonl")
@@ -32,7 +32,7 @@ class PolicyDocument:
 
 
 def _diag(document: Any, path: Sequence[str | int], message: str, code: str) -> Diagnostic:
-    from .loader import json_path
+    from policyengine.load.loader import json_path
 
     line, column = document.locate(tuple(path))
     return Diagnostic(file=document.file, line=line, column=column, path=json_path(path),
@@ -235,7 +235,8 @@ def load_policy_document(
     path: str | os.PathLike[str], document: Any = None
 ) -> PolicyDocument:
     """Load (unless given), schema-check and semantically check one policy file."""
-    from . import loader, schemas
+    from policyengine.load import loader
+    from policyengine.validation import schemas
 
     if document is None:
         try:
@@ -271,19 +272,19 @@ OUR_KINDS = ("RulePack", "FactSet", "PolicyTest", "Policy")
 
 
 def _kind_of(path: Path) -> str:
-    """A document's ``kind`` for dispatch (see :func:`_peek`)."""
-    return _peek(path)[0]
+    """A document's ``kind`` for dispatch (see :func:`peek`)."""
+    return peek(path)[0]
 
 
-def _peek(path: Path) -> tuple[str, Any]:
+def peek(path: Path) -> tuple[str, Any]:
     """(kind, loaded document or None): ours, or ``""`` for a foreign YAML/JSON document.
 
     Anything that does not load (broken YAML, binary junk, an empty file) is treated as a
     policy so that the policy checks report it with its location. The document is handed
     on so that a file is parsed once.
     """
-    from . import loader
-    from .facts import NDJSON_SUFFIXES
+    from policyengine.load import loader
+    from policyengine.validation.facts import NDJSON_SUFFIXES
 
     if path.suffix.lower() in NDJSON_SUFFIXES:
         return "FactSet", None
@@ -302,74 +303,3 @@ def _peek(path: Path) -> tuple[str, Any]:
     if kind is None and api is None and "spec" in data:
         return "Policy", document
     return "", document
-
-
-def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Diagnostic]:
-    """Validate files and directories (recursively); every problem, sorted."""
-    problems: list[Diagnostic] = []
-    for given in paths:
-        root = Path(given)
-        if not root.exists():
-            problems.append(Diagnostic(file=str(given), message="no such file or directory",
-                                       code="load"))
-            continue
-        files = (sorted(p for p in root.rglob("*") if p.suffix in VALIDATED_SUFFIXES
-                        and p.is_file()) if root.is_dir() else [root])
-        by_directory: dict[Path, list[PolicyDocument]] = {}
-        for file in files:
-            kind, document = _peek(file)
-            if kind == "" and not root.is_dir():  # named explicitly: never skipped
-                kind = "FactSet" if "facts" in document.data else "Policy"
-            if kind == "":
-                problems.append(Diagnostic(
-                    file=str(file), line=1, column=1, severity="warning", code="skipped",
-                    message="not a policyengine document (no apiVersion policyengine/v1); "
-                    "skipped"))
-            elif kind == "RulePack":
-                problems.extend(_validate_rulepack(file))
-            elif kind == "FactSet":
-                problems.extend(_validate_facts(file))
-            elif kind == "PolicyTest":
-                from .policytest import check_test_file
-
-                problems.extend(check_test_file(file))
-            else:
-                loaded = load_policy_document(file, document)
-                problems.extend(loaded.problems)
-                if loaded.policy is not None:
-                    problems.extend(_compile_problems(loaded.policy))
-                by_directory.setdefault(file.parent, []).append(loaded)
-        for versions in by_directory.values():
-            if len(versions) > 1:
-                problems.extend(check_version_set(versions))
-    return sorted(set(problems))
-
-
-def _validate_rulepack(file: Path) -> list[Diagnostic]:
-    from . import loader, schemas
-
-    try:
-        document = loader.load_document(file)
-    except InputError as error:
-        return error.diagnostics
-    return schemas.validate_document(document, "rules")
-
-
-def _validate_facts(file: Path) -> list[Diagnostic]:
-    from .facts import load_facts
-
-    try:
-        load_facts([file])
-    except InputError as error:
-        return error.diagnostics
-    return []
-
-
-def _compile_problems(policy: Policy) -> list[Diagnostic]:
-    from .api import compile_versions
-
-    try:
-        compile_versions([policy])
-    except InputError as error:
-        return error.diagnostics
-    return []

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .calendar import BusinessCalendar, ElapsedClock
-from .durations import duration_seconds
+from policyengine.clocks.calendar import BusinessCalendar, ElapsedClock
+from policyengine.clocks.durations import duration_seconds
 
 SECTIONS = (
     "calendars",

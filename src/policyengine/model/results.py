@@ -5,10 +5,37 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from .backends.base import Finding
-from .diagnostics import Diagnostic
+from policyengine.diagnostics import Diagnostic
+
+
+class Finding(NamedTuple):
+    """A decision, with the rule and the clause behind it (sorts by subject first).
+
+    A named tuple rather than a dataclass: an evaluation of a million facts makes millions.
+    """
+
+    subject: str
+    rule: str
+    clause: str
+    outcome: str
+    message: str
+    facts: tuple[str, ...] = ()  # the facts a join used; empty when it used the subject alone
+
+    @property
+    def used(self) -> tuple[str, ...]:
+        """Keys of the facts the rule used (the subject alone when ``facts`` is empty)."""
+        return self.facts or (self.subject,)
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "rule": self.rule,
+            "clause": self.clause,
+            "subject": self.subject,
+            "outcome": self.outcome,
+            "message": self.message,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +115,7 @@ class EntitlementRow:
         return (self.customer, self.id)
 
 
-def _row_dict(row: Any) -> dict[str, Any]:
+def row_dict(row: Any) -> dict[str, Any]:
     """A row's fields in declaration order (rows are slotted: there are a million)."""
     return {name: getattr(row, name) for name in row.__slots__}
 
@@ -119,11 +146,11 @@ class Evaluation:
         return [
             ("as_of", self.as_of),
             ("policy", [{"name": n, "version": v} for n, v in self.policies]),
-            ("availability", (self.availability, _row_dict)),
-            ("credits", (self.credits, _row_dict)),
-            ("tickets", (self.tickets, _row_dict)),
-            ("obligations", (self.obligations, _row_dict)),
-            ("entitlements", (self.entitlements, _row_dict)),
+            ("availability", (self.availability, row_dict)),
+            ("credits", (self.credits, row_dict)),
+            ("tickets", (self.tickets, row_dict)),
+            ("obligations", (self.obligations, row_dict)),
+            ("entitlements", (self.entitlements, row_dict)),
             ("findings", (self.findings, Finding.to_dict)),
         ]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
-from ..compiler import CompiledStage, FactRef
-from ..diagnostics import EngineError
+from policyengine.compile.compiler import CompiledStage, FactRef
+from policyengine.diagnostics import EngineError
+from policyengine.model.results import Finding
 
 _FIELD_IN_MESSAGE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -27,34 +28,6 @@ class Backend(Protocol):
     name: str
 
     def run(self, stage: CompiledStage, facts: Sequence[Mapping[str, Any]]) -> list[Firing]: ...
-
-
-class Finding(NamedTuple):
-    """A decision, with the rule and the clause behind it (sorts by subject first).
-
-    A named tuple rather than a dataclass: an evaluation of a million facts makes millions.
-    """
-
-    subject: str
-    rule: str
-    clause: str
-    outcome: str
-    message: str
-    facts: tuple[str, ...] = ()  # the facts a join used; empty when it used the subject alone
-
-    @property
-    def used(self) -> tuple[str, ...]:
-        """Keys of the facts the rule used (the subject alone when ``facts`` is empty)."""
-        return self.facts or (self.subject,)
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "rule": self.rule,
-            "clause": self.clause,
-            "subject": self.subject,
-            "outcome": self.outcome,
-            "message": self.message,
-        }
 
 
 @dataclass

@@ -7,7 +7,7 @@ Durations are shown as written in the policy (``48h``, ``60d``). Terms a kind do
 describe in words are still listed, as ``label: value``, so nothing in the YAML is hidden.
 
 The helpers :func:`describe_value`, :func:`describe_condition` and :func:`term_label` are
-shared with :mod:`policyengine.policydiff`, so both speak the same words.
+shared with :mod:`policyengine.tools.diff`, so both speak the same words.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from .policy import SECTIONS, WEEKDAYS, Clause, Policy
+from policyengine.model.policy import SECTIONS, WEEKDAYS, Clause, Policy
 
 FORMATS = ("markdown", "text")
 

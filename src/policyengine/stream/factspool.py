@@ -1,5 +1,5 @@
 """Reading facts for a streamed evaluation: check each fact, keep the fleet-wide ones, spool
-the per-customer ones to shard files on disk (see :mod:`policyengine.sharded`).
+the per-customer ones to shard files on disk (see :mod:`policyengine.stream.sharded`).
 
 A per-customer fact is spooled as a plain tuple (fast to pickle), in input order, to the
 shard its customer hashes to. Large NDJSON input is read by several forked readers, each
@@ -20,10 +20,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any
 
-from .diagnostics import InputError
-from .facts import (
-    _NO_EXTRA,
+from policyengine.diagnostics import InputError
+from policyengine.stream.forking import CAN_FORK, run_forked
+from policyengine.validation.facts import (
     IMPACT_FLAGS,
+    NO_EXTRA,
     CreditRequest,
     FactSet,
     FactSetBuilder,
@@ -34,7 +35,6 @@ from .facts import (
     impact_mapping,
     iter_raw_facts,
 )
-from .forking import CAN_FORK, run_forked
 
 BATCH = 4096  # records pickled together
 
@@ -49,7 +49,7 @@ def _where_record(where: Where) -> tuple[str, int, int, int]:
 
 
 def _extra_record(extra: Mapping[str, Any]) -> dict[str, Any] | None:
-    return None if extra is _NO_EXTRA else dict(extra)
+    return None if extra is NO_EXTRA else dict(extra)
 
 
 def _record(fact: Any) -> tuple[Any, ...]:
@@ -72,7 +72,7 @@ def _record(fact: Any) -> tuple[Any, ...]:
 
 
 def _extra_of(record: dict[str, Any] | None) -> Mapping[str, Any]:
-    return _NO_EXTRA if record is None else record
+    return NO_EXTRA if record is None else record
 
 
 def _impact_of(flags: tuple[bool, ...] | None) -> Mapping[str, bool] | None:
@@ -275,7 +275,7 @@ class ReadPart:
 def _mapping_proxy(items: dict[str, Any]) -> Mapping[str, Any]:
     """Unpickle a read-only mapping, sharing the empty one and the impact ones."""
     if not items:
-        return _NO_EXTRA
+        return NO_EXTRA
     if tuple(items) == IMPACT_FLAGS:
         return impact_mapping(tuple(items.values()))
     return MappingProxyType(items)
@@ -299,7 +299,7 @@ def split_ndjson(sources: Sequence[Any], readers: int) -> list[Run] | None:
     Each run is a list of ``(path, start, stop, first line number)``, in input order.
     None when a source is not an NDJSON file or the input is too small to be worth it.
     """
-    from .facts import NDJSON_SUFFIXES
+    from policyengine.validation.facts import NDJSON_SUFFIXES
 
     sizes: list[tuple[str, int]] = []
     for source in sources:

@@ -41,15 +41,17 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from .backends.base import Backend, Finding
-from .compiler import CompiledPolicy
-from .diagnostics import Diagnostic, EngineError, InputError
-from .evaluate import VersionSet, default_policies, downtime_months, evaluate_parts
-from .facts import (
-    Downtime,
-    FactSet,
+from policyengine.compile.compiler import CompiledPolicy
+from policyengine.diagnostics import Diagnostic, EngineError, InputError
+from policyengine.engine.base import Backend
+from policyengine.evaluate.evaluator import (
+    VersionSet,
+    default_policies,
+    downtime_months,
+    evaluate_parts,
 )
-from .factspool import (
+from policyengine.model.results import Evaluation, Finding, row_dict
+from policyengine.stream.factspool import (
     FactSpool,
     SpoolingBuilder,
     add_record,
@@ -57,8 +59,11 @@ from .factspool import (
     read_sequential,
     shard_of,
 )
-from .forking import CAN_FORK, run_forked
-from .results import Evaluation, _row_dict
+from policyengine.stream.forking import CAN_FORK, run_forked
+from policyengine.validation.facts import (
+    Downtime,
+    FactSet,
+)
 
 ROW_SECTIONS = ("availability", "credits", "tickets", "obligations", "entitlements")
 SHARD_BYTES = 8_000_000  # input bytes per shard: about 40,000 facts of the bench's mix
@@ -201,7 +206,7 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
                         if lines:
                             _write_block(file, blocks, customer, lines)
                         customer, lines = row.customer, []
-                    lines.append(f"    {encode(_row_dict(row))},\n")
+                    lines.append(f"    {encode(row_dict(row))},\n")
                 if lines:
                     _write_block(file, blocks, customer, lines)
                 setattr(evaluation, name, [])
@@ -384,7 +389,7 @@ def write_json(
     (found while reading, as :func:`load_facts` reports them) and :class:`Unshardable`
     when the in-memory evaluation must be used instead.
     """
-    from . import timeutil
+    from policyengine.clocks import timeutil
 
     workers = max(1, workers)
     if shards is not None and shards < 1:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from .base import Backend, Finding, Firing, StageResult, apply_firings
+from policyengine.engine.base import Backend, Finding, Firing, StageResult, apply_firings
 
 __all__ = ["Backend", "Finding", "Firing", "StageResult", "apply_firings", "get_backend"]
 
 
 def get_backend(name: str = "auto") -> Backend:
     """``durable``, ``python`` or ``auto`` (durable-rules when its C extension loads)."""
-    from .durable_backend import DurableBackend, durable_available
-    from .python_backend import PythonBackend
+    from policyengine.engine.durable_backend import DurableBackend, durable_available
+    from policyengine.engine.python_backend import PythonBackend
 
     if name == "python":
         return PythonBackend()
