@@ -173,13 +173,25 @@ def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_validate_cold_start_does_not_import_the_rule_engine() -> None:
-    # `validate` must stay fast from a cold start: the durable-rules C extension and the
-    # evaluator are imported only by commands that evaluate.
-    code = ("import sys; from policyengine.cli.main import main\n"
+    # `validate` must stay fast from a cold start: the durable-rules C extension
+    # (`durable_rules_engine`, the only module the adapter imports) and the evaluator are
+    # imported only by commands that evaluate. The second half proves the check can fail:
+    # the same probe after an evaluation does see the extension and the evaluator.
+    probe = ("import sys\n"
+             "engine = [m for m in ('durable_rules_engine', 'policyengine.engine.durable_backend',"
+             " 'policyengine.evaluate.evaluator') if m in sys.modules]\n")
+    cold = ("from policyengine.cli.main import main\n"
             "from policyengine.tools.check import validate_paths\n"
-            f"assert validate_paths([{str(SHIPPED)!r}]) == []\n"
-            "assert 'durable.engine' not in sys.modules, 'durable imported'\n")
-    subprocess.run([sys.executable, "-c", code], check=True)
+            f"assert validate_paths([{str(SHIPPED)!r}]) == []\n" + probe
+            + "assert engine == [], engine\n")
+    subprocess.run([sys.executable, "-c", cold], check=True)
+    warm = ("from policyengine.api import Engine\n"
+            f"Engine.load({str(SHIPPED)!r}, backend='durable').evaluate("
+            f"[{str(ROOT / 'examples' / 'october-2026.yaml')!r}],"
+            " as_of='2026-11-27T12:00:00-05:00')\n" + probe
+            + "assert engine == ['durable_rules_engine', 'policyengine.engine.durable_backend',"
+            " 'policyengine.evaluate.evaluator'], engine\n")
+    subprocess.run([sys.executable, "-c", warm], check=True)
 
 
 def test_schema_command_prints_each_schema() -> None:
