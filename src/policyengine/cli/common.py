@@ -6,7 +6,9 @@ Only the CLI package prints or exits; the library returns values and raises.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
@@ -23,23 +25,45 @@ FAIL_ON = ("breach", "credit", "missed", "severity_mismatch", "expired", "warnin
 
 
 def write_atomically(path: str, text: str | Iterable[str]) -> None:
-    """Write ``text`` (or its pieces) to ``path`` via a temporary file and rename.
+    """Write ``text`` (or its pieces) to ``path`` where the user meant it, never half-written.
 
-    The target is never half-written: it is either the old file or the whole new one.
+    - A regular file (or a new one) is written to a temporary file beside it and renamed over
+      it: the target is either the old file or the whole new one, and a replaced file keeps
+      its mode and its owner and group.
+    - A symbolic link is followed, as the shell's ``>`` does: its target is written by these
+      same rules and the link itself stays a link.
+    - A character device or a FIFO (``/dev/stdout``, ``/dev/null``, a named pipe) is written
+      in place: there is nothing to rename over.
+    - A block device, a socket or a directory is refused: ``OSError`` naming the path.
+
+    Raises ``OSError`` (with ``path`` as its filename) when the file cannot be written.
     """
-    target = Path(path)
+    try:
+        status: os.stat_result | None = os.stat(path)  # through any symbolic links
+    except FileNotFoundError:
+        status = None
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, path) from None
+    if status is not None and not stat.S_ISREG(status.st_mode):
+        if stat.S_ISCHR(status.st_mode) or stat.S_ISFIFO(status.st_mode):
+            _write_in_place(Path(path), text, path)  # /dev/stdout links to /proc/self/fd/1
+            return
+        kind = ("a directory" if stat.S_ISDIR(status.st_mode)
+                else "a block device" if stat.S_ISBLK(status.st_mode) else "a socket")
+        raise OSError(errno.EINVAL, f"is {kind}, not a file for a report", path)
+    # the file a link names is replaced in its own directory; the link stays
+    target = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
     except OSError as error:
         raise OSError(error.errno, error.strerror, path) from None
     try:
-        os.chmod(temporary, _mode_for(target))  # mkstemp makes 0600; keep the usual mode
+        os.chmod(temporary, _mode_for(status))  # mkstemp makes 0600; keep the usual mode
+        if status is not None:
+            _keep_owner(temporary, status)
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            if isinstance(text, str):
-                stream.write(text)
-            else:
-                stream.writelines(text)
+            _write_all(stream, text)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, target)
@@ -51,14 +75,36 @@ def write_atomically(path: str, text: str | Iterable[str]) -> None:
         raise
 
 
-def _mode_for(target: Path) -> int:
-    """The existing file's mode, or what a plain ``open(..., "w")`` would give."""
+def _write_all(stream: Any, text: str | Iterable[str]) -> None:
+    if isinstance(text, str):
+        stream.write(text)
+    else:
+        stream.writelines(text)
+
+
+def _write_in_place(target: Path, text: str | Iterable[str], path: str) -> None:
+    """A character device or FIFO: open it for writing and write, as ``>`` would."""
     try:
-        return target.stat().st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        with open(target, "w", encoding="utf-8", newline="\n") as stream:
+            _write_all(stream, text)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, path) from None
+
+
+def _keep_owner(temporary: str, status: os.stat_result) -> None:
+    """Give the new file the replaced file's owner and group (only root may give it away)."""
+    mine = os.stat(temporary)
+    if (mine.st_uid, mine.st_gid) != (status.st_uid, status.st_gid):
+        os.chown(temporary, status.st_uid, status.st_gid)
+
+
+def _mode_for(status: os.stat_result | None) -> int:
+    """The replaced file's mode, or what a plain ``open(..., "w")`` would give."""
+    if status is not None:
+        return status.st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def emit(text: str | Iterable[str], output: str | None) -> None:
