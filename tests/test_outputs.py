@@ -129,3 +129,52 @@ def test_replaced_file_keeps_owner_group_and_mode(tmp_path: Path) -> None:
     status = os.stat(report)
     assert (status.st_uid, status.st_gid, stat.S_IMODE(status.st_mode)) == (12345, 23456, 0o640)
     assert report.read_text() == _expected_table()
+
+
+# -- nothing a fact says becomes markup ------------------------------------------------------
+HOSTILE = "<img src=x onerror=alert(1)>[pay](javascript:alert(2))*x*|`y`&amp;"
+
+
+def _hostile_facts(tmp_path: Path) -> Path:
+    """The shipped example with acme renamed to a string full of markup and controls."""
+    text = (ROOT / "examples/october-2026.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "hostile.json"
+    import yaml
+
+    data = yaml.safe_load(text)
+    for fact in data["facts"]:
+        for key in ("customer",):
+            if fact.get(key) == "acme":
+                fact[key] = HOSTILE
+        if fact.get("customers"):
+            fact["customers"] = [HOSTILE if c == "acme" else c for c in fact["customers"]]
+    path.write_text(json.dumps(data, default=str), encoding="utf-8")
+    return path
+
+
+def _evaluate(facts: Path, fmt: str, *extra: str) -> str:
+    args = [a if a != "table" else fmt for a in ARGS]
+    args[args.index(str(ROOT / "examples/october-2026.yaml"))] = str(facts)
+    done = subprocess.run([sys.executable, "-m", "policyengine", *args, *extra],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_markdown_escapes_markup_and_html_from_facts(tmp_path: Path) -> None:
+    out = _evaluate(_hostile_facts(tmp_path), "markdown", "--explain")
+    escaped = ("&lt;img src=x onerror=alert(1)&gt;\\[pay\\](javascript:alert(2))\\*x\\*\\|"
+               "\\`y\\`&amp;amp;")
+    assert "<img" not in out and "[pay](" not in out
+    # the credit row: 120000.00 / 12 = 10000.00, renewed, requested 2026-11-05 -> payable
+    assert f"| {escaped} | 2026-10 | 10000.00 | USD |" in out
+    assert f"- rules.month-missed [availability] {escaped}/2026-10" not in out  # rows only
+    assert sum(line.count(escaped) for line in out.splitlines() if line.startswith("- ")) > 0
+
+
+def test_text_outputs_show_control_characters_as_escapes() -> None:
+    # the fact loader already refuses control characters; the renderers do not rely on it
+    from policyengine.report.render import markdown_text, plain_text
+
+    assert plain_text("acme\x1b[2J\r\n\x9b") == "acme\\x1b[2J\\r\\n\\x9b"
+    assert markdown_text("a\x1b_b") == "a\\\\x1b\\_b"

@@ -12,6 +12,26 @@ from policyengine.model.results import Evaluation
 FORMATS = ("json", "table", "markdown")
 
 
+# C0 and C1 control characters and DEL: a fact string must not move a terminal's cursor or
+# colour its screen, so they are shown as visible escapes (\x1b, \n) instead.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0))}
+_CONTROLS.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+# CommonMark's inline markup and raw HTML: what a fact string could turn into a link, an
+# image, emphasis or a tag in a rendered markdown document
+_MARKDOWN = {ord(c): f"\\{c}" for c in "\\`*_[]|~"}
+_MARKDOWN.update({ord("<"): "&lt;", ord(">"): "&gt;", ord("&"): "&amp;"})
+
+
+def plain_text(text: str) -> str:
+    """``text`` safe for a terminal: control characters become visible escapes."""
+    return text.translate(_CONTROLS)
+
+
+def markdown_text(text: str) -> str:
+    """``text`` as literal markdown: inline markup escaped, HTML as entities, no controls."""
+    return plain_text(text).translate(_MARKDOWN)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
@@ -19,7 +39,7 @@ def _cell(value: Any) -> str:
         return "yes"
     if value is False:
         return "no"
-    return str(value)
+    return plain_text(str(value))
 
 
 def _aligned(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
@@ -45,7 +65,7 @@ def _is_number(text: str) -> bool:
 
 def _markdown(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     def esc(v: Any) -> str:
-        return _cell(v).replace("|", "\\|")
+        return _cell(v).translate(_MARKDOWN)
 
     out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     out.extend("| " + " | ".join(esc(v) for v in row) + " |" for row in rows)
@@ -102,9 +122,10 @@ def _totals(evaluation: Evaluation) -> list[str]:
 
 def render_table(evaluation: Evaluation, *, markdown: bool = False,
                  explain: bool = False) -> str:
-    policies = ", ".join(f"{n} {v}" for n, v in evaluation.policies)
+    policies = plain_text(", ".join(f"{n} {v}" for n, v in evaluation.policies))
     out: list[str] = []
     if markdown:
+        policies = policies.translate(_MARKDOWN)
         out += [f"# Evaluation at {evaluation.as_of}", "", f"Policy: {policies}", ""]
     else:
         out += [f"policy {policies}; as of {evaluation.as_of}", ""]
@@ -128,7 +149,7 @@ def render_table(evaluation: Evaluation, *, markdown: bool = False,
         for f in evaluation.findings:
             text = f"{f.rule} [{f.clause}] {f.subject}: {f.outcome} - {f.message}"
             text += f" (facts: {', '.join(f.used)})"
-            out.append(f"- {text}" if markdown else f"  {text}")
+            out.append(f"- {markdown_text(text)}" if markdown else f"  {plain_text(text)}")
     return "\n".join(out).rstrip() + "\n"
 
 
