@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,11 @@ if TYPE_CHECKING:
     from policyengine.stream.sharded import ReportSummary
 
 _COMPILE_LOCK = threading.Lock()
-_COMPILED: dict[str, CompiledPolicy] = {}
+# Compiled versions by fingerprint, least recently used first. Bounded: a compiled stage
+# owns a durable-rules ruleset, released (weakref finalizer in the adapter) once no cache
+# entry and no Engine holds it, so a service loading many versions does not grow forever.
+COMPILE_CACHE_SIZE = 32
+_COMPILED: OrderedDict[str, CompiledPolicy] = OrderedDict()
 
 
 def data_dir(name: str) -> Path:
@@ -71,7 +76,12 @@ def _fingerprint(policy: Policy, packs: Sequence[RulePack]) -> str:
 def compile_versions(
     policies: Sequence[Policy], packs: Sequence[RulePack] | None = None
 ) -> list[CompiledPolicy]:
-    """Compile each version; identical policy + rules are compiled once per process."""
+    """Compile each version against the rule packs; InputError with located problems.
+
+    Identical policy + rules are compiled once and shared while they stay among the
+    ``COMPILE_CACHE_SIZE`` most recently used; older ones are dropped from the cache (and
+    their engine rulesets freed once no Engine uses them).
+    """
     packs = list(packs) if packs is not None else load_rule_packs()
     compiled: list[CompiledPolicy] = []
     problems: list[Diagnostic] = []
@@ -79,6 +89,8 @@ def compile_versions(
         key = _fingerprint(policy, packs)
         with _COMPILE_LOCK:
             cached = _COMPILED.get(key)
+            if cached is not None:
+                _COMPILED.move_to_end(key)
         if cached is None:
             try:
                 cached = compile_policy(policy, packs, key)
@@ -87,6 +99,9 @@ def compile_versions(
                 continue
             with _COMPILE_LOCK:
                 cached = _COMPILED.setdefault(key, cached)
+                _COMPILED.move_to_end(key)
+                while len(_COMPILED) > COMPILE_CACHE_SIZE:
+                    _COMPILED.popitem(last=False)
         compiled.append(cached)
     if problems:
         raise InputError(problems)
