@@ -1,0 +1,59 @@
+"""``policyengine import`` and ``reconcile``: real data in, and the source's verdicts checked.
+
+Registered on the main group by :mod:`policyengine.cli.main`; like it, only prints and exits.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+
+import click
+
+from policyengine.cli.common import EXIT_OK, handles_errors, write_atomically
+
+
+def register(main: click.Group) -> None:
+    """Add ``import`` and ``reconcile`` to the ``policyengine`` group."""
+    from policyengine.importers import SOURCES
+
+    @main.command("import")
+    @click.argument("source", type=click.Choice(SOURCES))
+    @click.argument("files", nargs=-1, required=True, type=click.Path())
+    @click.option("--mapping", "mapping_path", required=True, type=click.Path(),
+                  help="The import mapping (YAML, kind: ImportMapping).")
+    @click.option("--output", default=None, type=click.Path(),
+                  help="Write the facts here (NDJSON, atomically); default: stdout.")
+    @click.option("--strict", is_flag=True, help="Treat every warning as an error.")
+    @handles_errors
+    def import_(source: str, files: tuple[str, ...], mapping_path: str, output: str | None,
+                strict: bool) -> int:
+        """Turn a SOURCE export (FILE...) into a fact file that `evaluate` reads.
+
+        SOURCE is csv, json (JSON or NDJSON), statuspage, pagerduty, zendesk, jira,
+        jira-csv or servicenow. Records the mapping cannot place are located warnings
+        (errors with --strict); any error writes nothing and exits 2.
+        """
+        from policyengine.importers import Run, import_lines, load_mapping
+        from policyengine.report.render import render_diagnostics
+
+        mapping = load_mapping(mapping_path, source)
+        run = Run(mapping, source, strict=strict)
+        lines = import_lines(run, files)
+        if output:
+            write_atomically(output, lines)
+        else:  # stdout is written only once the whole import succeeded
+            with tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n") as spool:
+                spool.writelines(lines)
+                spool.seek(0)
+                shutil.copyfileobj(spool, sys.stdout)
+                sys.stdout.flush()
+        if run.warnings:
+            click.echo(render_diagnostics(run.warnings), nl=False, err=True)
+        skipped = "".join(f"; skipped {count} ({reason})"
+                          for reason, count in sorted(run.skipped.items()))
+        click.echo(f"imported {run.written} facts from {run.records} {source} records"
+                   f"{skipped}; {len(run.warnings)} warning(s)", err=True)
+        return EXIT_OK
+
