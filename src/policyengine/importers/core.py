@@ -288,6 +288,17 @@ class Run:
         return self.fact(fact, at)
 
 
+def shaped(run: Run, at: At, build: Any, *args: Any) -> Any:
+    """``build(*args)``, or None after a located error when the record is not of the shape
+    the vendor documents (a string where an object belongs, and so on)."""
+    try:
+        return build(*args)
+    except (AttributeError, TypeError, KeyError, IndexError) as error:
+        run.problem(at, f"record is not of the documented shape ({type(error).__name__}: "
+                    f"{error})")
+        return None
+
+
 def _order(iso: str) -> float:
     import datetime as dt
 
