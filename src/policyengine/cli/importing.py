@@ -11,7 +11,7 @@ import tempfile
 
 import click
 
-from policyengine.cli.common import EXIT_OK, handles_errors, write_atomically
+from policyengine.cli.common import EXIT_FINDINGS, EXIT_OK, handles_errors, write_atomically
 
 
 def register(main: click.Group) -> None:
@@ -57,3 +57,39 @@ def register(main: click.Group) -> None:
                    f"{skipped}; {len(run.warnings)} warning(s)", err=True)
         return EXIT_OK
 
+
+    @main.command()
+    @click.option("--policy", "policy_path", required=True, type=click.Path(),
+                  help="A policy file or a directory of effective-dated versions.")
+    @click.option("--facts", "fact_paths", required=True, multiple=True, type=click.Path(),
+                  help="A fact file (imported facts carry source_sla); repeat for more.")
+    @click.option("--as-of", "as_of", default=None,
+                  help="Evaluation instant, ISO 8601 with offset (default: now).")
+    @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                  show_default=True)
+    @click.option("--exit-code", "exit_code", is_flag=True,
+                  help="Exit 1 when any verdict differs.")
+    @handles_errors
+    def reconcile(policy_path: str, fact_paths: tuple[str, ...], as_of: str | None, fmt: str,
+                  exit_code: bool) -> int:
+        """List tickets whose source SLA verdict differs from the contract's verdict."""
+        import json
+
+        from policyengine.api import Engine
+        from policyengine.importers.reconcile import reconcile as compare
+
+        engine = Engine.load(policy_path)
+        differences, compared = compare(engine, fact_paths, as_of)
+        if fmt == "json":
+            click.echo(json.dumps({"compared": compared,
+                                   "differences": [d.to_dict() for d in differences]},
+                                  indent=2))
+        else:
+            for d in differences:
+                contract = {True: "met", False: "missed", None: "no verdict"}[d.contract]
+                source = "met" if d.source else "missed"
+                click.echo(f"{d.ticket} ({d.customer}) {d.target}: source says {source}, "
+                           f"contract says {contract} (due {d.due or '-'}); from {d.origin}")
+            click.echo(f"{len(differences)} of {compared} source verdicts differ from the "
+                       "contract's", err=True)
+        return EXIT_FINDINGS if exit_code and differences else EXIT_OK
