@@ -137,3 +137,18 @@ def test_json_records_epoch_milliseconds(tmp_path: Path) -> None:
     # 1791986400000 ms = 1792159200 s = 2026-10-14T14:00:00Z
     assert fact["opened_at"] == "2026-10-14T14:00:00+00:00"
     assert fact["provenance"]["line"] == 4  # the record's opening brace
+
+
+def test_the_documented_mapping_is_valid(tmp_path: Path) -> None:
+    from policyengine.importers import load_mapping
+
+    from .conftest import ROOT
+
+    text = (ROOT / "docs" / "import.md").read_text("utf-8")
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "documented.yaml"
+    path.write_text(block, "utf-8")
+    mapping = load_mapping(path, "csv")
+    assert (mapping.timezone, mapping.epoch, mapping.components["Search"]) == (
+        "America/New_York", "milliseconds", None)
+    assert mapping.impact["outage"]["loss_of_service"] is True
