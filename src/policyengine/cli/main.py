@@ -136,7 +136,7 @@ def default_workers() -> int:
 
 
 @main.command()
-@click.argument("which", type=click.Choice(["policy", "facts", "rules"]))
+@click.argument("which", type=click.Choice(["policy", "facts", "rules", "mapping"]))
 @handles_errors
 def schema(which: str) -> int:
     """Print a JSON Schema (for editors and other tools)."""
@@ -179,4 +179,12 @@ def _register_policy_commands() -> None:
     policy.register(main)
 
 
+def _register_import_commands() -> None:
+    """Importing source exports (import, reconcile) lives in its own module."""
+    from policyengine.cli import importing
+
+    importing.register(main)
+
+
 _register_policy_commands()
+_register_import_commands()

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from jsonschema import Draft7Validator, FormatChecker
     from jsonschema.exceptions import ValidationError
 
-SCHEMA_NAMES = ("policy", "facts", "rules")
+SCHEMA_NAMES = ("policy", "facts", "rules", "mapping")
 _PACKAGE_DATA = ("_data", "schemas")
 _REPO_SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
 

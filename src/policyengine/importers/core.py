@@ -1,0 +1,359 @@
+"""What every importer shares: located diagnostics, record → fact builders, provenance, NDJSON.
+
+An importer reads source records and hands each to a builder here (:meth:`Run.ticket`,
+:meth:`Run.downtime`, :meth:`Run.notice`, :meth:`Run.fact`), which checks what the mapping
+cannot place (no customer, an unknown priority, a status change or resolution before
+creation) and reports it as a located warning or error: never a silent drop or guess.
+
+Every fact written carries ``provenance: {source, id, file, line}``: an extra field that
+``evaluate`` keeps on the fact (unknown fields are kept) so a finding or an error can be
+traced to the source record. A source's own SLA verdict travels as
+``source_sla: {response_met, resolution_met}`` (read by ``policyengine reconcile``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from policyengine.diagnostics import Diagnostic, InputError
+from policyengine.importers.mapping import ImportMapping
+from policyengine.importers.timestamps import Clock, TimestampError
+from policyengine.model.facts import IMPACT_FLAGS
+
+MAX_ERRORS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class At:
+    """Where a source record is: file, 1-based line (and column), and the source's id."""
+
+    file: str
+    line: int
+    column: int = 1
+    source_id: str = ""
+
+    def named(self, source_id: Any) -> At:
+        """The same place, naming the record's source id."""
+        return At(self.file, self.line, self.column, "" if source_id is None else str(source_id))
+
+
+class Run:
+    """One import: the mapping, the clock, and the diagnostics found so far.
+
+    ``strict`` turns every warning into an error. Errors are collected (up to
+    ``MAX_ERRORS``, then :class:`InputError` is raised at once); :meth:`finish` raises them
+    all after the last record, so no output is kept from an import with errors.
+    """
+
+    def __init__(self, mapping: ImportMapping, source: str, strict: bool = False) -> None:
+        self.mapping = mapping
+        self.source = source
+        self.strict = strict
+        self.clock = Clock(mapping.timezone, mapping.formats, mapping.epoch)
+        self.errors: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = []
+        self.written = 0
+        self.records = 0
+        self.skipped: dict[str, int] = {}  # reason → count (filters the mapping declares)
+
+    # -- diagnostics -----------------------------------------------------------------------
+    def problem(self, at: At, message: str, field: str = "", warning: bool = False) -> None:
+        """Record a located problem about one source record (a warning unless strict)."""
+        is_warning = warning and not self.strict
+        diagnostic = Diagnostic(
+            file=at.file, line=at.line, column=at.column,
+            path=f"$.{field}" if field else "$", message=message, code="import",
+            severity="warning" if is_warning else "error", subject=at.source_id,
+        )
+        if is_warning:
+            self.warnings.append(diagnostic)
+            return
+        self.errors.append(diagnostic)
+        if len(self.errors) >= MAX_ERRORS:
+            raise InputError(self.errors)
+
+    def warn(self, at: At, message: str, field: str = "") -> None:
+        self.problem(at, message, field, warning=True)
+
+    def skip(self, reason: str) -> None:
+        """Count a record the mapping filters out on purpose (reported in the summary)."""
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+    def finish(self) -> None:
+        """Raise every error found (after the last record); warnings stay in ``warnings``."""
+        if self.clock.ambiguous:
+            self.warnings.append(Diagnostic(
+                file=self.mapping.file, line=self.mapping.at("timezone")[0],
+                column=self.mapping.at("timezone")[1], path="$.timezone", code="import",
+                severity="warning",
+                message=f"{self.clock.ambiguous} naive timestamp(s) fell in a daylight-saving "
+                        "fall-back hour of the declared zone and were read as the earlier "
+                        "instant",
+            ))
+        if self.errors:
+            raise InputError(self.errors)
+
+    # -- values ----------------------------------------------------------------------------
+    def instant(self, value: Any, at: At, field: str) -> str | None:
+        """``value`` as ISO 8601 with an offset, or None after recording a located error."""
+        try:
+            return self.clock.instant(value)
+        except TimestampError as error:
+            self.problem(at, f"{field}: {error}", field)
+            return None
+
+    def fact_id(self, source_id: Any) -> str:
+        return f"{self.mapping.id_prefix}{source_id}"
+
+    def customer(self, keys: Iterable[Any], at: At, what: str) -> str | None:
+        """The customer of the first key the mapping's ``customers`` table knows.
+
+        ``keys`` are the record's organisation/company/requester values, most specific
+        first. No key → a warning ("not imported"); keys none of which is mapped → a
+        warning naming them. Returns None when the record cannot be placed.
+        """
+        present = [str(k) for k in keys if k not in (None, "")]
+        for key in present:
+            if key in self.mapping.customers:
+                return self.mapping.customers[key]
+        if not present:
+            self.warn(at, f"{what} has no organisation, company or requester: no customer "
+                      "to place it with; not imported", "customer")
+        else:
+            self.warn(at, f"{what} belongs to {', '.join(map(repr, present))}, which the "
+                      "mapping's 'customers' table does not list; not imported", "customer")
+        return None
+
+    def severity(self, priority: Any, at: At) -> int | None:
+        """The mapped severity of a priority; None (with a warning when unknown)."""
+        if priority in (None, ""):
+            return None
+        level = self.mapping.severity.get(str(priority))
+        if level is None:
+            self.warn(at, f"priority {str(priority)!r} is not in the mapping's 'severity' "
+                      "table; the ticket keeps no assigned severity (the policy classifies "
+                      "it from impact)", "severity")
+        return level
+
+    def impact(self, keys: Iterable[Any]) -> dict[str, bool] | None:
+        """Impact flags set by any of ``keys`` (priority, tags, labels); None if none apply."""
+        flags: dict[str, bool] | None = None
+        for key in keys:
+            found = self.mapping.impact.get(str(key))
+            if found is None:
+                continue
+            flags = flags or dict.fromkeys(IMPACT_FLAGS, False)
+            for flag, value in found.items():
+                flags[flag] = flags[flag] or value
+        return flags
+
+    def customers_of(self, components: Iterable[Any], at: At) -> tuple[bool, list[str] | None]:
+        """(placed, customers) for affected components or services.
+
+        ``None`` customers means every SaaS customer ('*'); a component the mapping does not
+        list is a warning and the record is not placed.
+        """
+        names = [str(c) for c in components if c not in (None, "")]
+        if not names:
+            self.warn(at, "names no component or service: no customers to place it with; not "
+                      "imported", "customers")
+            return False, None
+        chosen: set[str] = set()
+        for name in names:
+            if name not in self.mapping.components:
+                self.warn(at, f"component or service {name!r} is not in the mapping's "
+                          "'components' table; not imported", "customers")
+                return False, None
+            customers = self.mapping.components[name]
+            if customers is None:
+                return True, None
+            chosen.update(customers)
+        return True, sorted(chosen)
+
+    def status(self, status: str) -> str:
+        return self.mapping.statuses.get(status, status)
+
+    def labelled(self, name: str, labels: list[str], at: At) -> str | None:
+        """``cause`` or ``maintenance`` from labels or the default; None (warned) if neither."""
+        choice = getattr(self.mapping, name)
+        value = choice.pick(labels)
+        if value is None:
+            self.warn(at, f"no label gives the {name} and the mapping declares no "
+                      f"'{name}.default'; not imported", name)
+        return value
+
+    # -- facts -----------------------------------------------------------------------------
+    def provenance(self, at: At) -> dict[str, Any]:
+        return {"source": self.source, "id": at.source_id, "file": at.file, "line": at.line}
+
+    def fact(self, fact: dict[str, Any], at: At) -> str:
+        """One fact as an NDJSON line, with its provenance (counted as written)."""
+        fact["provenance"] = self.provenance(at)
+        self.written += 1
+        return json.dumps(fact, ensure_ascii=False, separators=(", ", ": ")) + "\n"
+
+    def ticket(self, at: At, *, source_id: Any, customer: str | None, opened_at: Any,
+               severity: int | None = None, impact: Mapping[str, bool] | None = None,
+               first_response_at: Any = None, resolved_at: Any = None,
+               history: Iterable[tuple[Any, str, At]] = (),
+               source_sla: Mapping[str, bool | None] | None = None) -> str | None:
+        """A ticket fact line, or None after recording why it cannot be one.
+
+        Times are raw source values (parsed here); ``history`` is (at, status, where) per
+        status change. A status change, first response or resolution before creation is an
+        error at the record that says so.
+        """
+        opened = self.instant(opened_at, at, "opened_at") if opened_at is not None else None
+        if opened_at is None:
+            self.problem(at, "ticket has no creation time", "opened_at")
+        if customer is None or opened is None:
+            return None
+        fact: dict[str, Any] = {"type": "ticket", "id": self.fact_id(source_id),
+                                "customer": customer, "opened_at": opened}
+        if severity is not None:
+            fact["severity"] = severity
+        if impact is not None:
+            fact["impact"] = dict(impact)
+        opened_key = _order(opened)
+        ok = True
+        for name, raw in (("first_response_at", first_response_at),
+                          ("resolved_at", resolved_at)):
+            if raw in (None, ""):
+                continue
+            value = self.instant(raw, at, name)
+            if value is None:
+                ok = False
+            elif _order(value) < opened_key:
+                self.problem(at, f"{name} {value} is before the ticket was created "
+                             f"({opened})", name)
+                ok = False
+            else:
+                fact[name] = value
+        entries = []
+        for raw, status, where in history:
+            value = self.instant(raw, where, "status_history.at")
+            if value is None:
+                ok = False
+            elif _order(value) < opened_key:
+                self.problem(where, f"status change to {status!r} at {value} is before the "
+                             f"ticket was created ({opened})", "status_history")
+                ok = False
+            else:
+                entries.append({"at": value, "status": self.status(status)})
+        if entries:
+            fact["status_history"] = entries
+        if source_sla is not None and any(v is not None for v in source_sla.values()):
+            fact["source_sla"] = dict(source_sla)
+        return self.fact(fact, at) if ok else None
+
+    def downtime(self, at: At, *, source_id: Any, start: Any, end: Any, cause: str | None,
+                 maintenance: str | None, customers: list[str] | None) -> str | None:
+        """A downtime fact line, or None after recording why (no end: still open)."""
+        begin = self.instant(start, at, "start") if start is not None else None
+        if start is None:
+            self.problem(at, "no start time", "start")
+        if end in (None, ""):
+            self.warn(at, "still open (no end time): a downtime needs an end; not imported "
+                      "(import again once it is resolved)", "end")
+            return None
+        finish = self.instant(end, at, "end")
+        if begin is None or finish is None or cause is None or maintenance is None:
+            return None
+        if _order(finish) < _order(begin):
+            self.problem(at, f"ends ({finish}) before it starts ({begin})", "end")
+            return None
+        fact: dict[str, Any] = {"type": "downtime", "id": self.fact_id(source_id),
+                                "start": begin, "end": finish, "cause": cause,
+                                "maintenance": maintenance}
+        if customers is not None:
+            fact["customers"] = customers
+        return self.fact(fact, at)
+
+    def notice(self, at: At, *, notice_id: str, kind: str, about: str, sent_at: Any,
+               channel: str | None, customer: str | None = None) -> str | None:
+        """A notice fact line (``about`` is a fact id already prefixed)."""
+        sent = self.instant(sent_at, at, "sent_at")
+        if channel is None:
+            self.warn(at, "the mapping's 'channels' table gives no channel for this notice; "
+                      "not imported", "channel")
+        if sent is None or channel is None:
+            return None
+        fact: dict[str, Any] = {"type": "notice", "id": notice_id, "kind": kind,
+                                "about": about, "sent_at": sent, "channel": channel}
+        if customer is not None:
+            fact["customer"] = customer
+        return self.fact(fact, at)
+
+
+def shaped(run: Run, at: At, build: Any, *args: Any) -> Any:
+    """``build(*args)``, or None after a located error when the record is not of the shape
+    the vendor documents (a string where an object belongs, and so on)."""
+    try:
+        return build(*args)
+    except (AttributeError, TypeError, KeyError, IndexError) as error:
+        run.problem(at, f"record is not of the documented shape ({type(error).__name__}: "
+                    f"{error})")
+        return None
+
+
+def _order(iso: str) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(iso).timestamp()
+
+
+def dig(record: Any, path: str) -> Any:
+    """``a.b.0.c`` inside nested mappings/lists; None where any step is missing."""
+    value = record
+    for part in path.split("."):
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def json_records(path: str, display: str, keys: Iterable[str]
+                 ) -> Iterator[tuple[str, Any, At]]:
+    """(top-level key, record, where) for each record of a vendor JSON export.
+
+    The export is one JSON document (an API page such as ``{"tickets": [...]}``) or NDJSON
+    (one record a line). ``keys`` are the list keys this source knows; a bare list is
+    yielded with key ``""``. Bad JSON raises a located :class:`InputError`.
+    """
+    from policyengine.load import loader
+
+    if path.lower().endswith((".ndjson", ".jsonl")):
+        for line, obj in loader.iter_ndjson(path, display_name=display):
+            yield "", obj, At(display, line)
+        return
+    document = loader.load_document(path, display_name=display)
+    data = document.data
+    if isinstance(data, list):
+        for index, record in enumerate(data):
+            line, column = document.locate((index,))
+            yield "", record, At(display, line, column)
+        return
+    if isinstance(data, Mapping):
+        found = False
+        for key in keys:
+            items = data.get(key)
+            if isinstance(items, list):
+                found = True
+                for index, record in enumerate(items):
+                    line, column = document.locate((key, index))
+                    yield key, record, At(display, line, column)
+            elif isinstance(items, Mapping):  # a single-record page: {"incident": {...}}
+                found = True
+                line, column = document.locate((key,))
+                yield key, items, At(display, line, column)
+        if found:
+            return
+    raise InputError.single(display, f"not an export this importer reads: expected a list of "
+                            f"records or an object with one of: {', '.join(keys)}",
+                            line=1, column=1, code="import")

@@ -1,0 +1,131 @@
+"""The import mapping file: what a source's values mean, read once and checked with located errors.
+
+A mapping is YAML (``kind: ImportMapping``, ``schemas/mapping.schema.json``); every problem is
+an :class:`InputError` with ``FILE:LINE:COL`` like a policy's. Shapes are in docs/import.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from policyengine.diagnostics import InputError
+from policyengine.model.facts import IMPACT_FLAGS
+
+CAUSES = ("vendor", "customer", "third_party", "force_majeure")
+MAINTENANCE = ("none", "scheduled", "emergency")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A default and tag/label overrides (``cause``, ``maintenance``)."""
+
+    default: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def pick(self, labels: list[str]) -> str | None:
+        """The value of the first label listed in ``labels`` (source order), else the default."""
+        for label in labels:
+            if label in self.labels:
+                return self.labels[label]
+        return self.default
+
+
+@dataclass(frozen=True)
+class ImportMapping:
+    """A checked mapping (see the schema for each field's meaning)."""
+
+    source: str
+    file: str
+    timezone: str | None = None
+    formats: tuple[str, ...] = ()
+    epoch: str | None = None
+    id_prefix: str = ""
+    customers: Mapping[str, str] = field(default_factory=dict)
+    components: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
+    severity: Mapping[str, int] = field(default_factory=dict)
+    impact: Mapping[str, Mapping[str, bool]] = field(default_factory=dict)
+    statuses: Mapping[str, str] = field(default_factory=dict)
+    channels: Mapping[str, str] = field(default_factory=dict)
+    cause: Choice = field(default_factory=Choice)
+    maintenance: Choice = field(default_factory=Choice)
+    downtime_impacts: tuple[str, ...] | None = None
+    response_slas: tuple[str, ...] = ()
+    resolution_slas: tuple[str, ...] = ()
+    fact: str | None = None
+    records: str | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    where: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+
+    def at(self, key: str) -> tuple[int, int]:
+        """(line, column) of a top-level key in the mapping file, (1, 1) when absent."""
+        return self.where.get(key, (1, 1))
+
+
+def load_mapping(path: str | os.PathLike[str], source: str | None = None) -> ImportMapping:
+    """Read and check a mapping file; ``source`` (the command's SOURCE) must match its own.
+
+    Raises :class:`InputError` (located) for a bad file, a schema problem, an unknown
+    customer-less component list, or a source mismatch.
+    """
+    from policyengine.load import loader
+    from policyengine.validation import schemas
+
+    display = os.fspath(path)
+    document = loader.load_document(path, display_name=display)
+    data = document.data
+    if not isinstance(data, Mapping):
+        raise InputError.single(display, "an import mapping must be a mapping with "
+                                "'apiVersion', 'kind' and 'source'", line=1, column=1,
+                                code="schema")
+    problems = schemas.validate_document(document, "mapping")
+    if problems:
+        raise InputError(problems)
+    where = {str(key): document.locate((key,)) for key in data}
+
+    def fail(key: str, message: str, *path: str | int) -> InputError:
+        line, column = document.locate((key, *path))
+        return InputError.single(display, message, line=line, column=column,
+                                 path=loader.json_path([key, *path]), code="mapping")
+
+    if source is not None and data["source"] != source:
+        raise fail("source", f"this mapping is for source {data['source']!r}, not {source!r}")
+    if data["source"] in ("csv", "json") and "fact" not in data:
+        raise InputError.single(display, f"a {data['source']} mapping needs 'fact' (the fact "
+                                "type each record becomes) and 'fields'", line=1, column=1,
+                                path="$", code="mapping")
+    choices = {}
+    for name, allowed in (("cause", CAUSES), ("maintenance", MAINTENANCE)):
+        raw = data.get(name) or {}
+        for key, value in [("default", raw.get("default")),
+                           *((f"labels.{k}", v) for k, v in (raw.get("labels") or {}).items())]:
+            if value is not None and value not in allowed:
+                path = ("default",) if key == "default" else ("labels", key[7:])
+                raise fail(name, f"{name} {value!r} is not one of: {', '.join(allowed)}", *path)
+        choices[name] = Choice(raw.get("default"), dict(raw.get("labels") or {}))
+    components = {
+        str(name): (None if value == "*" else tuple(value))
+        for name, value in (data.get("components") or {}).items()
+    }
+    impact = {str(k): {flag: bool(v.get(flag, False)) for flag in IMPACT_FLAGS}
+              for k, v in (data.get("impact") or {}).items()}
+    return ImportMapping(
+        source=data["source"], file=display, timezone=data.get("timezone"),
+        formats=tuple(data.get("formats") or ()), epoch=data.get("epoch"),
+        id_prefix=data.get("id_prefix", ""),
+        customers={str(k): v for k, v in (data.get("customers") or {}).items()},
+        components=components,
+        severity={str(k): v for k, v in (data.get("severity") or {}).items()},
+        impact=impact,
+        statuses={str(k): v for k, v in (data.get("statuses") or {}).items()},
+        channels=dict(data.get("channels") or {}),
+        cause=choices["cause"], maintenance=choices["maintenance"],
+        downtime_impacts=(tuple(data["downtime_impacts"])
+                          if "downtime_impacts" in data else None),
+        response_slas=tuple(data.get("response_slas") or ()),
+        resolution_slas=tuple(data.get("resolution_slas") or ()),
+        fact=data.get("fact"), records=data.get("records"),
+        fields=dict(data.get("fields") or {}), where=where,
+    )

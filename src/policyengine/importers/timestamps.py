@@ -1,0 +1,117 @@
+"""Source timestamps in many shapes → ISO 8601 with an offset, with a declared zone only.
+
+Parsing uses pendulum (ISO 8601 and its common variants, explicit token formats, zone rules);
+evaluation never sees it: the facts it writes hold ISO text that ``validation.facts`` reads with
+the standard library. A naive timestamp needs the mapping's ``timezone`` and a number needs
+its ``epoch`` unit: neither is ever assumed, because a guessed zone moves every deadline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pendulum
+import pendulum.parsing
+from pendulum.tz.exceptions import NonExistingTime
+
+
+class TimestampError(ValueError):
+    """A value that cannot be read as an instant under the mapping (message is one line)."""
+
+
+class Clock:
+    """Reads one source's timestamps: ``Clock(timezone, formats, epoch).instant(value)``.
+
+    ``timezone`` is an IANA name or None (then naive text is refused); ``formats`` are
+    pendulum token formats tried after ISO 8601; ``epoch`` is ``"seconds"``,
+    ``"milliseconds"`` or None (then numbers are refused).
+    """
+
+    def __init__(self, timezone: str | None = None, formats: tuple[str, ...] = (),
+                 epoch: str | None = None) -> None:
+        self.zone = pendulum.timezone(timezone) if timezone else None
+        self.zone_name = timezone
+        self.formats = formats
+        self.epoch = epoch
+        self.ambiguous = 0  # local times read in a DST fall-back hour (the earlier instant)
+
+    def instant(self, value: Any) -> str:
+        """The instant ``value`` stands for, as ISO 8601 text with an offset.
+
+        Offsets written in the value are kept; naive values take the declared zone.
+        Raises :class:`TimestampError`.
+        """
+        if isinstance(value, bool):
+            raise TimestampError(f"{value!r} is not a timestamp")
+        if isinstance(value, int | float):
+            return self._epoch(value)
+        if not isinstance(value, str) or not value.strip():
+            raise TimestampError(f"{value!r} is not a timestamp")
+        text = value.strip()
+        if text.isdigit():
+            return self._epoch(int(text))
+        parsed = self._parse(text)
+        if parsed.tzinfo is None:
+            parsed = self._localise(parsed, text)
+        return _iso(parsed)
+
+    def _parse(self, text: str) -> dt.datetime:
+        try:
+            parsed = pendulum.parsing.parse(text)
+        except (ValueError, pendulum.parsing.ParserError, TypeError):
+            parsed = None
+        if isinstance(parsed, dt.datetime):
+            return parsed
+        if isinstance(parsed, dt.date):
+            raise TimestampError(f"{text!r} is a date without a time")
+        for fmt in self.formats:
+            try:
+                found = pendulum.from_format(text, fmt, tz=self.zone or "UTC")
+            except ValueError:
+                continue
+            if self.zone is None and not _format_has_offset(fmt):
+                raise TimestampError(self._naive_message(text))
+            return found
+        shapes = f" or the mapping's formats ({', '.join(self.formats)})" if self.formats else ""
+        raise TimestampError(f"{text!r} is not an ISO 8601 timestamp{shapes}; declare the "
+                             "source's format under 'formats' in the mapping")
+
+    def _localise(self, naive: dt.datetime, text: str) -> dt.datetime:
+        if self.zone is None:
+            raise TimestampError(self._naive_message(text))
+        try:
+            local = self.zone.convert(naive, raise_on_unknown_times=True)
+        except NonExistingTime:
+            raise TimestampError(f"{text!r} does not exist in {self.zone_name} (the clocks "
+                                 "skip that hour)") from None
+        other = self.zone.convert(naive.replace(fold=1))
+        if other.utcoffset() != local.utcoffset():
+            self.ambiguous += 1
+        return local
+
+    def _naive_message(self, text: str) -> str:
+        return (f"{text!r} has no UTC offset and the mapping declares no 'timezone' for this "
+                "source; add e.g. timezone: America/New_York (never assumed)")
+
+    def _epoch(self, number: int | float) -> str:
+        if self.epoch is None:
+            raise TimestampError(f"{number!r} is a number; declare 'epoch: seconds' or "
+                                 "'epoch: milliseconds' in the mapping (never assumed)")
+        seconds = number / 1000 if self.epoch == "milliseconds" else number
+        try:
+            return _iso(pendulum.from_timestamp(seconds, tz="UTC"))
+        except (OverflowError, OSError, ValueError):
+            raise TimestampError(f"{number!r} is out of range as epoch {self.epoch}") from None
+
+
+def _format_has_offset(fmt: str) -> bool:
+    return "Z" in fmt.replace("[Z]", "") or "zz" in fmt
+
+
+def _iso(value: dt.datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS[.ffffff]±HH:MM`` (``Z`` never: one spelling for every offset)."""
+    plain = dt.datetime(value.year, value.month, value.day, value.hour, value.minute,
+                        value.second, value.microsecond,
+                        tzinfo=dt.timezone(value.utcoffset()))  # type: ignore[arg-type]
+    return plain.isoformat()
