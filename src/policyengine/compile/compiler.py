@@ -218,21 +218,22 @@ class _ClauseCompiler:
 
     # conditions --------------------------------------------------------------------
     def condition(self, spec: Mapping[str, Any], alias: str, where: Sequence[str | int],
-                  inlined: str = "") -> Any:
+                  inlined: tuple[str, Sequence[str | int]] | None = None) -> Any:
         """Compile a condition mapping to durable JSON; None means 'always true'.
 
-        ``inlined``: the clause term the condition comes from (``where: {term: ...}``);
-        its fields are checked here, against what the alias's facts carry.
+        ``inlined``: the clause term the condition comes from (``where: {term: ...}``) and
+        where that ``where`` is; its fields are checked against what the alias's facts carry.
         """
         parts: list[Any] = []
         for key, raw in spec.items():
             at = (*where, key)
             if inlined and key not in ("all", "any") and alias in self.views:
+                term, located = inlined
                 try:
-                    check_field(self.views[alias], key, where, f"term {inlined!r} of clause "
+                    check_field(self.views[alias], key, located, f"term {term!r} of clause "
                                 f"{self.clause.id!r} tests a field: ")
                 except PackProblem as problem:
-                    raise _RuleError(problem.message, where, problem.hint) from None
+                    raise _RuleError(problem.message, located, problem.hint) from None
             if key in ("all", "any"):
                 subs = [self.condition(s, alias, (*at, i), inlined) for i, s in enumerate(raw)]
                 if key == "all":
@@ -248,7 +249,7 @@ class _ClauseCompiler:
                 inlined = self.term(raw["term"], at)
                 if not isinstance(inlined, Mapping):
                     raise _RuleError(f"term {raw['term']!r} is not a condition", at)
-                compiled = self.condition(inlined, alias, at, raw["term"])
+                compiled = self.condition(inlined, alias, at, (raw["term"], at))
                 if compiled is not None:
                     parts.append(compiled)
             elif isinstance(raw, Mapping) and len(raw) == 1 and next(iter(raw)) in (

@@ -136,6 +136,8 @@ def _field_problem(view: FactView, name: str, path: Sequence[str | int],
     elif decider is not None and declared.STAGE_ORDER.index(decider) > \
             declared.STAGE_ORDER.index(stage):
         notes.append(f"it is decided later, in stage {decider}")
+    elif decider is not None and not carried_in:
+        notes.append(f"it is decided in stage {decider} and not passed on to later stages")
     if carried_in and decider != stage:
         notes.append(f"{fact_type} facts carry it in stage {', '.join(carried_in)}")
     spec = declared.FACT_TYPES.get(fact_type)
@@ -326,11 +328,12 @@ def _check_extra_fields(extra_fields: Mapping[str, Sequence[str]]) -> list[PackP
         if spec is None:
             if _near_miss(fact_type):
                 problems.append(PackProblem(at, f"unknown fact type {fact_type!r}",
-                                         _did_you_mean(fact_type, declared.FACT_TYPES)))
+                                            _did_you_mean(fact_type, declared.FACT_TYPES),
+                                            at_key=True))
             continue  # a policy-declared type: its fields as listed
         if not spec.extras_from:
             problems.append(PackProblem(at, f"{fact_type} facts carry no extra fields; only "
-                                     f"{', '.join(carriers)} facts do"))
+                                        f"{', '.join(carriers)} facts do", at_key=True))
             continue
         standard = declared.standard_fields(fact_type) | spec.record_fields
         for index, name in enumerate(names or ()):
