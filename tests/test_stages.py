@@ -346,3 +346,10 @@ def test_the_rules_schema_is_generated_from_the_declaration() -> None:
     assert schema["definitions"]["rule"]["properties"]["stage"] == stages.stage_schema()
     assert schema["properties"]["extra_fields"] == stages.extra_fields_schema()
     assert stages.stage_schema()["enum"] == STAGE_LIST.split(", ")
+
+
+def test_docs_tables_are_generated_from_the_declaration() -> None:
+    """Regenerate the section of docs/stages.md with compile.stages.reference_markdown()."""
+    text = (ROOT / "docs" / "stages.md").read_text(encoding="utf-8")
+    section = text.split("<!-- generated: stages.reference_markdown() -->\n")[1]
+    assert section.split("<!-- end generated -->")[0] == stages.reference_markdown()

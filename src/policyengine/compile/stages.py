@@ -394,10 +394,41 @@ def extra_fields_schema() -> dict[str, Any]:
     }
 
 
+def reference_markdown() -> str:
+    """The stages and their facts as Markdown tables (``docs/stages.md``, between markers)."""
+    lines: list[str] = []
+    for number, stage in enumerate(STAGES.values(), start=1):
+        lines += [f"### {number}. `{stage.name}`: {stage.description}", ""]
+        for fact_type, names in stage.receives.items():
+            spec = FACT_TYPES[fact_type]
+            extras = (f"; also the extra fields of its {spec.extras_from} record that the "
+                      "pack declares" if spec.extras_from else "")
+            lines += [f"`{fact_type}`: {spec.description}{extras}.", "",
+                      "| field | meaning |", "|---|---|"]
+            for field_spec in spec.fields.values():
+                if field_spec.name not in names:
+                    continue
+                decided = (f" *(decided in `{field_spec.decided_in}`)*"
+                           if field_spec.decided_in else "")
+                lines.append(f"| `{field_spec.name}` | {field_spec.description}{decided} |")
+            lines.append("")
+        if stage.decides:
+            lines += ["Rules of this stage may `set`:", ""]
+            for fact_type, names in stage.decides.items():
+                for name in sorted(names):
+                    lines.append(f"- `{name}` of `{fact_type}`: {DECISIONS[fact_type][name]}")
+        else:
+            lines.append("Rules of this stage decide nothing (`set` is refused); they report "
+                         "findings.")
+        lines.append("")
+    return "\n".join(lines)
+
+
 __all__ = [
     "CREDITS", "CUSTOMER_MONTH", "DECISIONS", "ENTITLEMENTS", "FACT_TYPES", "MONTHS",
     "NOTICE_SUBJECT", "OBLIGATIONS", "OBLIGATION_VERDICTS", "STAGES", "STAGE_ORDER",
     "SUBJECT_NOTICE", "TICKET", "TICKET_CLOCKS", "TICKET_SEVERITY", "UPDATE_REQUEST", "WINDOW",
     "WINDOW_EXCLUSIONS", "WINDOW_NOTICE", "WINDOW_VERDICTS", "FactSpec", "FieldSpec",
-    "StageSpec", "deciding_stage", "extra_fields_schema", "stage_schema", "standard_fields",
+    "StageSpec", "deciding_stage", "extra_fields_schema", "reference_markdown", "stage_schema",
+    "standard_fields",
 ]
