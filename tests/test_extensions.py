@@ -70,8 +70,16 @@ def test_declared_fact_type_reaches_a_custom_rule(tmp_path: Path, backend: str) 
 
 
 def test_undeclared_fact_type_is_an_input_error(tmp_path: Path) -> None:
+    """A rule on a type the policy does not declare is refused when compiled; facts of it
+    are refused when read."""
     policy_dir, rules_dir = _setup(tmp_path, declare=False)
-    engine = Engine.load(policy_dir, rules=rules_dir, backend="python")
+    with pytest.raises(InputError) as raised:
+        Engine.load(policy_dir, rules=rules_dir, backend="python")
+    assert [d.render() for d in raised.value.diagnostics] == [
+        f"{rules_dir / 'reviews.yaml'}:12:17: $.rules[0].when.r.type: unknown fact type "
+        "'incident_review' in stage months; it receives: customer_month; a policy may declare "
+        "other fact types in spec.fact_types"]
+    engine = Engine.load(policy_dir, backend="python")
     with pytest.raises(InputError, match="incident_review"):
         engine.evaluate(FACTS, as_of="2026-11-27T12:00:00-05:00")
 

@@ -45,11 +45,22 @@ def data_dir(name: str) -> Path:
 
 
 def load_rule_packs(directory: str | os.PathLike[str] | None = None) -> list[RulePack]:
-    """Every ``*.yaml`` rule pack of a directory (default: the shipped ``rules/``)."""
+    """Every ``*.yaml`` rule pack of a directory (default: the shipped ``rules/``).
+
+    Raises InputError (one located line each) for a pack that fails the rules schema, and
+    for a directory that does not exist, is a file, or holds no rule pack: evaluating with
+    no rules would decide nothing. Packs are checked against the declared stages when
+    compiled with a policy (:func:`compile_versions`).
+    """
     from policyengine.load import loader
     from policyengine.validation import schemas
 
     root = Path(directory) if directory is not None else data_dir("rules")
+    if not root.exists():
+        raise InputError.single(str(root), "no such rule-pack directory", code="load")
+    if not root.is_dir():
+        raise InputError.single(str(root), "not a directory: rules are read from a "
+                                "directory of rule packs (*.yaml)", code="load")
     packs: list[RulePack] = []
     problems: list[Diagnostic] = []
     for file in sorted(root.glob("*.yaml")):
@@ -58,10 +69,12 @@ def load_rule_packs(directory: str | os.PathLike[str] | None = None) -> list[Rul
         if found:
             problems.extend(found)
             continue
-        packs.append(RulePack(name=document.data["metadata"]["name"], file=document.file,
-                              rules=tuple(document.data["rules"]), locate=document.locate))
+        packs.append(RulePack.from_document(document))
     if problems:
         raise InputError(problems)
+    if not packs:
+        raise InputError.single(str(root), "no rule packs (*.yaml) in this directory: "
+                                "nothing would be decided", code="load")
     return packs
 
 
@@ -70,6 +83,8 @@ def _fingerprint(policy: Policy, packs: Sequence[RulePack]) -> str:
     digest.update(json.dumps(policy.data, sort_keys=True, default=str).encode())
     for pack in packs:
         digest.update(json.dumps(pack.rules, sort_keys=True, default=str).encode())
+        if pack.extra_fields:  # only what packs declare: the shipped packs' keys stay put
+            digest.update(json.dumps(pack.extra_fields, sort_keys=True).encode())
     return digest.hexdigest()
 
 

@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
 from policyengine.clocks.durations import duration_seconds, is_duration
+from policyengine.compile.packcheck import (
+    FactView,
+    PackProblem,
+    check_field,
+    check_pack,
+    rule_views,
+)
 from policyengine.diagnostics import Diagnostic, InputError
 from policyengine.model.policy import Clause, Policy
 
@@ -137,9 +144,10 @@ class CompiledPolicy:
 class _RuleError(Exception):
     """A compile problem inside one rule; turned into a Diagnostic with its location."""
 
-    def __init__(self, message: str, path: Sequence[str | int] = ()):
+    def __init__(self, message: str, path: Sequence[str | int] = (), hint: str = ""):
         super().__init__(message)
         self.path = tuple(path)
+        self.hint = hint
 
 
 def engine_value(value: Any) -> Any:
@@ -167,11 +175,13 @@ def display_term(value: Any) -> str:
 class _ClauseCompiler:
     """Compiles one rule template against one clause."""
 
-    def __init__(self, rule: Mapping[str, Any], clause: Clause, pack: str):
+    def __init__(self, rule: Mapping[str, Any], clause: Clause, pack: str,
+                 views: Mapping[str, FactView] | None = None):
         self.rule = rule
         self.clause = clause
         self.pack = pack
         self.aliases: list[str] = list(rule["when"])
+        self.views = views or {}  # alias -> what its facts carry (checks inlined conditions)
 
     # values ------------------------------------------------------------------------
     def term(self, path: str, where: Sequence[str | int]) -> Any:
@@ -207,13 +217,25 @@ class _ClauseCompiler:
         return FactRef(alias, field_name)
 
     # conditions --------------------------------------------------------------------
-    def condition(self, spec: Mapping[str, Any], alias: str, where: Sequence[str | int]) -> Any:
-        """Compile a condition mapping to durable JSON; None means 'always true'."""
+    def condition(self, spec: Mapping[str, Any], alias: str, where: Sequence[str | int],
+                  inlined: tuple[str, Sequence[str | int]] | None = None) -> Any:
+        """Compile a condition mapping to durable JSON; None means 'always true'.
+
+        ``inlined``: the clause term the condition comes from (``where: {term: ...}``) and
+        where that ``where`` is; its fields are checked against what the alias's facts carry.
+        """
         parts: list[Any] = []
         for key, raw in spec.items():
             at = (*where, key)
+            if inlined and key not in ("all", "any") and alias in self.views:
+                term, located = inlined
+                try:
+                    check_field(self.views[alias], key, located, f"term {term!r} of clause "
+                                f"{self.clause.id!r} tests a field: ")
+                except PackProblem as problem:
+                    raise _RuleError(problem.message, located, problem.hint) from None
             if key in ("all", "any"):
-                subs = [self.condition(s, alias, (*at, i)) for i, s in enumerate(raw)]
+                subs = [self.condition(s, alias, (*at, i), inlined) for i, s in enumerate(raw)]
                 if key == "all":
                     parts.extend(s for s in subs if s is not None)
                 elif any(s is None for s in subs) or not subs:
@@ -227,7 +249,7 @@ class _ClauseCompiler:
                 inlined = self.term(raw["term"], at)
                 if not isinstance(inlined, Mapping):
                     raise _RuleError(f"term {raw['term']!r} is not a condition", at)
-                compiled = self.condition(inlined, alias, at)
+                compiled = self.condition(inlined, alias, at, (raw["term"], at))
                 if compiled is not None:
                     parts.append(compiled)
             elif isinstance(raw, Mapping) and len(raw) == 1 and next(iter(raw)) in (
@@ -341,6 +363,19 @@ class RulePack:
     file: str
     rules: tuple[Mapping[str, Any], ...]
     locate: Any = None  # Document.locate, for diagnostics
+    locate_key: Any = None  # Document.key_position: where a misspelled name is
+    # fields beyond the standard ones its rules read, by fact type (see compile.packcheck)
+    extra_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def from_document(cls, document: Any) -> RulePack:
+        """A pack from a loaded document (``load.loader.Document``) that passed its schema."""
+        data = document.data
+        extra = data.get("extra_fields") or {}
+        return cls(name=data["metadata"]["name"], file=document.file,
+                   rules=tuple(data["rules"]), locate=document.locate,
+                   locate_key=getattr(document, "key_position", None),
+                   extra_fields={t: tuple(names) for t, names in extra.items()})
 
 
 def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) -> CompiledPolicy:
@@ -349,13 +384,21 @@ def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) 
     fact_types: dict[str, set[str]] = {}
     problems: list[Diagnostic] = []
     for pack in packs:
+        # stages, fact types and fields against compile.stages: never a rule deciding nothing
+        found, bad = check_pack(pack, policy.fact_types)
+        problems.extend(found)
         for index, rule in enumerate(pack.rules):
+            if index in bad:
+                continue
+            views = None
             for clause in policy.clauses_of(rule["for_clause"]):
                 if not _terms_match(clause, rule.get("if_terms") or {}):
                     continue
                 name = f"{pack.name}.{rule['id']}@{clause.id}"
+                if views is None:
+                    views = rule_views(rule, pack.extra_fields, policy.fact_types)
                 try:
-                    compiled = _ClauseCompiler(rule, clause, pack.name).compile(name)
+                    compiled = _ClauseCompiler(rule, clause, pack.name, views).compile(name)
                 except _RuleError as error:
                     where = ("rules", index, *error.path)
                     line, column = pack.locate(where) if pack.locate else (0, 0)
@@ -368,6 +411,7 @@ def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) 
                             message=f"{error} (compiling for clause {clause.id!r} of "
                             f"{policy.file or policy.label})",
                             code="compile",
+                            hint=error.hint,
                         )
                     )
                     continue

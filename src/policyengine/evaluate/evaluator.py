@@ -3,7 +3,8 @@
 Python precomputes what a Rete engine does badly (interval union, month splitting in the
 policy's timezone, business-hour clocks, claim deadlines, the order of emergency windows);
 every decision (exclude, cover, meet, breach, credit, entitle) is a rule firing that
-names its clause. Stages run in order, each on small per-customer sessions:
+names its clause. Stages run in order (declared, with the facts each receives, in
+:mod:`policyengine.compile.stages`), each on small per-customer sessions:
 
   window-exclusions → window-verdicts → months → credits
   ticket-severity → ticket-clocks
@@ -23,6 +24,7 @@ from typing import Any
 
 from policyengine.clocks import intervals, timeutil
 from policyengine.clocks.durations import duration_days, duration_seconds
+from policyengine.compile import stages
 from policyengine.compile.compiler import CompiledPolicy
 from policyengine.diagnostics import InputError
 from policyengine.engine.base import Backend, StageResult, apply_firings
@@ -212,7 +214,7 @@ class _Run:
                 sub = self.saas[customer]
                 window = {
                     **_scalars(down.extra),
-                    "type": "window", "key": key, "customer": customer, "downtime": down.id,
+                    "type": stages.WINDOW, "key": key, "customer": customer, "downtime": down.id,
                     "cause": down.cause, "maintenance": down.maintenance,
                     "start": down.start, "end": down.end, "duration": down.end - down.start,
                     "emergency_rank": rank, "plan": sub.plan, "deployment": sub.deployment,
@@ -221,11 +223,11 @@ class _Run:
                 session.append(window)
                 for notice in self.notices_for(down.id, customer):
                     session.append({
-                        "type": "window_notice", "key": notice.id, "window": key,
+                        "type": stages.WINDOW_NOTICE, "key": notice.id, "window": key,
                         "customer": customer, "kind": notice.kind, "channel": notice.channel,
                         "lead": down.start - notice.sent_at,
                     })
-        exclusions = self.stage("window-exclusions", windows)
+        exclusions = self.stage(stages.WINDOW_EXCLUSIONS, windows)
         # write the exclusion decision onto each window, then decide what counts
         counted: dict[str, list[intervals.Interval]] = defaultdict(list)
         excluded: dict[str, list[intervals.Interval]] = defaultdict(list)
@@ -233,7 +235,7 @@ class _Run:
         for version, per_customer in windows.items():
             for customer, facts in per_customer.items():
                 for fact in facts:
-                    if fact["type"] != "window":
+                    if fact["type"] != stages.WINDOW:
                         continue
                     if exclusions.get(fact["key"], "excused", False):
                         excluded_up_to = fact["duration"]  # excused in full
@@ -246,7 +248,7 @@ class _Run:
                     verdict_input[version][customer].append(
                         {**fact, "excluded_up_to": excluded_up_to}
                     )
-        self.stage("window-verdicts", verdict_input)
+        self.stage(stages.WINDOW_VERDICTS, verdict_input)
 
         months = set(self.months or ())
         if self.downtime_months is not None:
@@ -288,7 +290,7 @@ class _Run:
                 )
                 key = f"{customer}/{month}"
                 fact = {
-                    "type": "customer_month", "key": key, "customer": customer, "month": month,
+                    "type": stages.CUSTOMER_MONTH, "key": key, "customer": customer, "month": month,
                     "plan": sub.plan, "deployment": sub.deployment,
                     "month_start": start, "month_end": end,
                     "term_start": timeutil.local_midnight(sub.term_start, tz),
@@ -310,7 +312,7 @@ class _Run:
                     "month_s": month_s, "down_s": down_s, "counted_s": counted_s,
                     "deadline": deadline,
                 }
-        verdicts = self.stage("months", month_facts)
+        verdicts = self.stage(stages.MONTHS, month_facts)
         credit_facts = _groups()
         for key, m in measured.items():
             version, fact = m["version"], m["fact"]
@@ -334,7 +336,7 @@ class _Run:
                 credit_facts[version][fact["customer"]].append(
                     {**fact, "covered": covered, "met": met}
                 )
-        credits = self.stage("credits", credit_facts)
+        credits = self.stage(stages.CREDITS, credit_facts)
         for key, m in measured.items():
             form = credits.get(key, "form")
             if form is None:
@@ -384,7 +386,7 @@ class _Run:
             version_of[ticket.id] = version
             fact: dict[str, Any] = {
                 **_scalars(ticket.extra),
-                "type": "ticket", "key": ticket.id, "customer": ticket.customer,
+                "type": stages.TICKET, "key": ticket.id, "customer": ticket.customer,
                 "assigned": ticket.severity is not None,
                 "has_impact": ticket.impact is not None,
             }
@@ -392,7 +394,7 @@ class _Run:
                 fact["assigned_severity"] = ticket.severity
             fact.update(ticket.impact or dict.fromkeys(IMPACT_FLAGS, False))
             first[version][ticket.customer].append(fact)
-        severities = self.stage("ticket-severity", first)
+        severities = self.stage(stages.TICKET_SEVERITY, first)
         del first
         second = _groups()
         dues: dict[str, tuple[float | None, float | None]] = {}
@@ -401,7 +403,7 @@ class _Run:
             level = severities.get(ticket.id, "severity")
             fact = {
                 **_scalars(ticket.extra),
-                "type": "ticket", "key": ticket.id, "customer": ticket.customer,
+                "type": stages.TICKET, "key": ticket.id, "customer": ticket.customer,
                 "as_of": self.as_of, "has_impact": ticket.impact is not None,
                 "responded": ticket.first_response_at is not None,
                 "resolved": ticket.resolved_at is not None,
@@ -432,7 +434,7 @@ class _Run:
                     fact[name] = value
             dues[ticket.id] = (response_due, resolution_due)
             second[version][ticket.customer].append(fact)
-        verdicts = self.stage("ticket-clocks", second)
+        verdicts = self.stage(stages.TICKET_CLOCKS, second)
         del second
         tz = self.tz
         for ticket in tickets:
@@ -474,15 +476,15 @@ class _Run:
             for customer in customers:
                 key = f"{customer}/{subject}"
                 session = facts[version][customer]
-                session.append({"type": "notice_subject", "key": key, "subject": subject,
+                session.append({"type": stages.NOTICE_SUBJECT, "key": key, "subject": subject,
                                 "customer": customer, "kind": kind, "at": at})
                 for notice in self.notices_for(subject, customer):
-                    session.append({"type": "subject_notice", "key": notice.id,
+                    session.append({"type": stages.SUBJECT_NOTICE, "key": notice.id,
                                     "subject": subject, "customer": customer,
                                     "kind": notice.kind, "channel": notice.channel,
                                     "lead": at - notice.sent_at})
                 owed.append((version, key, subject, customer, kind))
-        decided = self.stage("obligations", facts)
+        decided = self.stage(stages.OBLIGATIONS, facts)
         verdict_facts = _groups()
         for version, key, subject, customer, kind in owed:
             if not decided.get(key, "owed"):
@@ -500,10 +502,10 @@ class _Run:
                 policy_version=self.use(version),
             ))
             verdict_facts[version][customer].append(
-                {"type": "notice_subject", "key": key, "subject": subject,
+                {"type": stages.NOTICE_SUBJECT, "key": key, "subject": subject,
                  "customer": customer, "kind": kind, "met": met}
             )
-        self.stage("obligation-verdicts", verdict_facts)
+        self.stage(stages.OBLIGATION_VERDICTS, verdict_facts)
 
     # -- entitlements ----------------------------------------------------------------------------
     def entitlements(self, evaluation: Evaluation) -> None:
@@ -515,16 +517,16 @@ class _Run:
             version_of[request.id] = version
             facts[version][request.customer].append({
                 **_scalars(request.extra),
-                "type": "update_request", "key": request.id, "customer": request.customer,
+                "type": stages.UPDATE_REQUEST, "key": request.id, "customer": request.customer,
                 "license": sub.license, "support": sub.support,
             })
-        decided = self.stage("entitlements", facts)
+        decided = self.stage(stages.ENTITLEMENTS, facts)
         findings_of: dict[str, list[Finding]] = defaultdict(list)
         for finding in decided.findings:
             findings_of[finding.subject].append(finding)
         for request in self.facts.update_requests:
             entitled = bool(decided.get(request.id, "entitled"))
-            stage = version_of[request.id].stage("entitlements")
+            stage = version_of[request.id].stage(stages.ENTITLEMENTS)
             # the reason is the first (sorted) finding whose rule decided this very value
             reason = "no entitlement clause covers this licence"
             for finding in sorted(findings_of[request.id]):

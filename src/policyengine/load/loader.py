@@ -174,6 +174,29 @@ class Document:
                 break
         return best
 
+    def key_position(self, path: Sequence[str | int]) -> tuple[int, int]:
+        """(line, column) of the *key* of the mapping member at ``path``.
+
+        For a problem with the name itself (an unknown field); :meth:`locate` when
+        ``path`` does not end at a mapping member.
+        """
+        if path and isinstance(path[-1], str):
+            self.locate(path[:-1])  # builds the index on first use
+            node, where = self._root, self._where
+            for step in path[:-1]:
+                kids = node.kids if node is not None else None
+                if isinstance(kids, dict) and isinstance(step, str) and step in kids:
+                    node = kids[step][1]
+                elif isinstance(kids, list) and isinstance(step, int) and 0 <= step < len(kids):
+                    node = kids[step]
+                else:
+                    node = None
+                    break
+            kids = node.kids if node is not None else None
+            if where is not None and isinstance(kids, dict) and path[-1] in kids:
+                return where(kids[path[-1]][0])
+        return self.locate(path)
+
 
 def load_document(
     path: str | os.PathLike[str],

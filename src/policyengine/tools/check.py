@@ -73,6 +73,9 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Diagnostic]:
 
 
 def _validate_rulepack(file: Path) -> list[Diagnostic]:
+    """Schema, then stages, fact types and fields (no policy: see compile.packcheck)."""
+    from policyengine.compile.compiler import RulePack
+    from policyengine.compile.packcheck import check_pack
     from policyengine.load import loader
     from policyengine.validation import schemas
 
@@ -80,7 +83,10 @@ def _validate_rulepack(file: Path) -> list[Diagnostic]:
         document = loader.load_document(file)
     except InputError as error:
         return error.diagnostics
-    return schemas.validate_document(document, "rules")
+    problems = schemas.validate_document(document, "rules")
+    if problems:
+        return problems
+    return check_pack(RulePack.from_document(document))[0]
 
 
 def _validate_facts(file: Path) -> list[Diagnostic]:

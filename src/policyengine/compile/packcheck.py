@@ -1,0 +1,364 @@
+"""Check rule packs against the declared stages (:mod:`policyengine.compile.stages`).
+
+A rule that names an unknown stage, matches a fact type its stage never receives, reads a
+field those facts never carry (in a condition, a ``{fact: alias.field}`` join, a ``set``
+value or a ``{alias.field}`` message placeholder), or sets a field the evaluator never
+reads back, would compile and silently decide nothing. Each is reported here as a located
+:class:`~policyengine.diagnostics.Diagnostic` with a did-you-mean hint.
+
+**Extension fields.** Standard facts carry the unknown scalar fields of the input record
+they come from (``window``: downtime records, ``ticket``: tickets, ``update_request``:
+update requests). A rule may read such a field only when its pack declares it
+(``extra_fields: {window: [region]}``); otherwise a field no declared fact carries is an
+error. Facts of a type the policy declares (``spec.fact_types``) carry whatever fields their
+records have: any field may be read, unless the pack lists that type's fields in
+``extra_fields``, and then only those (plus ``type`` and ``key``).
+
+Two modes: with ``custom_types`` (compiling against a policy, whose ``spec.fact_types``
+are then the only other types allowed), and without (``policyengine validate`` on a rule
+pack alone: a type no stage receives is taken for a policy-declared one unless it is a
+near miss of a standard type, e.g. ``customer_mnth``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from policyengine.compile import stages as declared
+from policyengine.diagnostics import Diagnostic
+
+_HINT_CUTOFF = 0.7  # difflib similarity for "did you mean" (as validation/schemas.py)
+_NEAR_MISS = 0.8  # an unknown type this close to a standard one is taken for a typo
+_OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "exists")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class PackLike(Protocol):
+    """What the check needs of a rule pack (:class:`~policyengine.compile.compiler.RulePack`)."""
+
+    file: str
+    rules: tuple[Mapping[str, Any], ...]
+    extra_fields: Mapping[str, Sequence[str]]
+    locate: Any
+    locate_key: Any
+
+
+@dataclass(frozen=True)
+class FactView:
+    """What facts of one type look like to the rules of one stage.
+
+    ``fields`` None: any field (a policy-declared type whose fields the pack does not list).
+    """
+
+    type: str
+    stage: declared.StageSpec
+    fields: frozenset[str] | None
+
+    def knows(self, name: str) -> bool:
+        return self.fields is None or name in self.fields
+
+
+class PackProblem(Exception):
+    """One problem of a rule pack, at a path inside it, with an optional hint."""
+
+    def __init__(self, path: Sequence[str | int], message: str, hint: str = "",
+                 at_key: bool = False):
+        super().__init__(message)
+        self.path = tuple(path)
+        self.message = message
+        self.hint = hint
+        self.at_key = at_key  # the name at the end of path is wrong: point at the key
+
+
+def _did_you_mean(name: str, options: Collection[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(options), n=1, cutoff=_HINT_CUTOFF)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def _near_miss(name: str) -> bool:
+    return bool(difflib.get_close_matches(name, list(declared.FACT_TYPES), n=1,
+                                          cutoff=_NEAR_MISS))
+
+
+def _declared_extras(extra_fields: Mapping[str, Sequence[str]], fact_type: str) -> frozenset[str]:
+    names = extra_fields.get(fact_type) or ()
+    return frozenset(n for n in names if isinstance(n, str))
+
+
+def fact_view(
+    fact_type: str,
+    stage: declared.StageSpec,
+    extra_fields: Mapping[str, Sequence[str]],
+    custom_types: Collection[str] | None,
+) -> FactView:
+    """The view of ``fact_type`` facts in ``stage``; PackProblem (no path) when it has none."""
+    if fact_type in stage.receives:
+        fields = stage.receives[fact_type]
+        if declared.FACT_TYPES[fact_type].extras_from:
+            fields = fields | _declared_extras(extra_fields, fact_type)
+        return FactView(fact_type, stage, fields)
+    custom = (fact_type in custom_types if custom_types is not None
+              else fact_type not in declared.FACT_TYPES
+              and (fact_type in extra_fields or not _near_miss(fact_type)))
+    if custom:
+        listed = fact_type in extra_fields
+        fields = (_declared_extras(extra_fields, fact_type) | {"type", "key"}) if listed else None
+        return FactView(fact_type, stage, fields)
+    receives = ", ".join(stage.receives)
+    if fact_type in declared.FACT_TYPES:
+        elsewhere = [s.name for s in declared.STAGES.values() if fact_type in s.receives]
+        raise PackProblem((), f"stage {stage.name} receives no {fact_type} facts (they go to "
+                       f"{', '.join(elsewhere)}); it receives: {receives}")
+    options = set(stage.receives) | set(custom_types or ())
+    message = f"unknown fact type {fact_type!r} in stage {stage.name}; it receives: {receives}"
+    if custom_types:
+        message += f", and the policy's declared types: {', '.join(sorted(custom_types))}"
+    else:
+        message += "; a policy may declare other fact types in spec.fact_types"
+    hint = _did_you_mean(fact_type, options) or _did_you_mean(fact_type, declared.FACT_TYPES)
+    raise PackProblem((), message, hint)
+
+
+def _field_problem(view: FactView, name: str, path: Sequence[str | int],
+                   what: str = "") -> PackProblem:
+    """The error for reading ``name`` of ``view``'s facts (known not to carry it)."""
+    fact_type, stage = view.type, view.stage.name
+    message = f"{what}unknown field {name!r} of {fact_type} facts in stage {stage}"
+    notes: list[str] = []
+    decider = declared.deciding_stage(fact_type, name)
+    carried_in = [s.name for s in declared.STAGES.values() if name in s.fields_of(fact_type)]
+    if decider == stage:
+        notes.append("this stage decides it, so its own rules cannot read it")
+    elif decider is not None and declared.STAGE_ORDER.index(decider) > \
+            declared.STAGE_ORDER.index(stage):
+        notes.append(f"it is decided later, in stage {decider}")
+    elif decider is not None and not carried_in:
+        notes.append(f"it is decided in stage {decider} and not passed on to later stages")
+    if carried_in and decider != stage:
+        notes.append(f"{fact_type} facts carry it in stage {', '.join(carried_in)}")
+    spec = declared.FACT_TYPES.get(fact_type)
+    if spec is not None and spec.extras_from and name not in declared.standard_fields(
+            fact_type):
+        notes.append(f"an extra field of {spec.extras_from} records is read only when the "
+                     f"pack declares it: extra_fields: {{{fact_type}: [{name}]}}")
+    elif spec is None:
+        notes.append(f"the pack lists the fields of {fact_type} facts in extra_fields")
+    if notes:
+        message += "; " + "; ".join(notes)
+    return PackProblem(path, message, _did_you_mean(name, view.fields or ()))
+
+
+def _condition_field(view: FactView, name: str, path: Sequence[str | int]) -> None:
+    if not view.knows(name):
+        problem = _field_problem(view, name, path)
+        problem.at_key = True
+        raise problem
+
+
+def check_field(view: FactView, name: str, path: Sequence[str | int], what: str = "") -> None:
+    """Raise :class:`PackProblem` when ``view``'s facts never carry field ``name``."""
+    if not view.knows(name):
+        raise _field_problem(view, name, path, what)
+
+
+class _RuleCheck:
+    """Every stage/type/field problem of one rule, collected (not stopping at the first)."""
+
+    def __init__(self, rule: Mapping[str, Any], where: Sequence[str | int],
+                 extra_fields: Mapping[str, Sequence[str]],
+                 custom_types: Collection[str] | None):
+        self.rule = rule
+        self.where = tuple(where)
+        self.extra_fields = extra_fields
+        self.custom_types = custom_types
+        self.problems: list[PackProblem] = []
+        self.views: dict[str, FactView] = {}
+        self.aliases: list[str] = []
+
+    def run(self) -> list[PackProblem]:
+        rule, at = self.rule, self.where
+        stage = declared.STAGES.get(str(rule.get("stage")))
+        if stage is None:
+            name = rule.get("stage")
+            self.problems.append(PackProblem(
+                (*at, "stage"),
+                f"unknown stage {name!r}; expected one of: {', '.join(declared.STAGE_ORDER)}",
+                _did_you_mean(str(name), declared.STAGE_ORDER)))
+            return self.problems
+        when = rule.get("when")
+        if not isinstance(when, Mapping):
+            return self.problems
+        self.aliases = [str(a) for a in when]
+        for alias, spec in when.items():
+            if not isinstance(spec, Mapping) or not isinstance(spec.get("type"), str):
+                continue  # the schema (or the compiler) reports it
+            try:
+                self.views[alias] = fact_view(spec["type"], stage, self.extra_fields,
+                                              self.custom_types)
+            except PackProblem as problem:
+                self.problems.append(PackProblem((*at, "when", alias, "type"), problem.message,
+                                              problem.hint))
+        for alias, spec in when.items():
+            if alias in self.views:
+                self.condition(spec, self.views[alias], (*at, "when", alias), top=True)
+        then = rule.get("then")
+        if isinstance(then, Mapping):
+            self.then(then, stage, (*at, "then"))
+        return self.problems
+
+    def attempt(self, check: Callable[[], None]) -> None:
+        try:
+            check()
+        except PackProblem as problem:
+            self.problems.append(problem)
+
+    def condition(self, spec: Any, view: FactView, at: tuple[str | int, ...],
+                  top: bool = False) -> None:
+        if not isinstance(spec, Mapping):
+            return
+        for key, raw in spec.items():
+            here = (*at, key)
+            if key == "type" and top:
+                continue
+            if key in ("all", "any") and isinstance(raw, list):
+                for index, sub in enumerate(raw):
+                    self.condition(sub, view, (*here, index))
+                continue
+            if key == "where":
+                continue  # a condition held in the clause: checked when compiled
+            self.attempt(lambda k=key, h=here: _condition_field(view, str(k), h))
+            if isinstance(raw, Mapping) and len(raw) == 1:
+                (op, operand), = raw.items()
+                if op in _OPERATORS:
+                    self.reference(operand, (*here, op))
+                    continue
+            self.reference(raw, here)
+
+    def reference(self, raw: Any, at: tuple[str | int, ...]) -> None:
+        """A ``{fact: alias.field}`` value: the field must exist on the alias's facts."""
+        if not (isinstance(raw, Mapping) and set(raw) == {"fact"}):
+            return
+        alias, _, name = str(raw["fact"]).partition(".")
+        view = self.views.get(alias)
+        if view is not None and name:  # an unknown alias is the compiler's error
+            self.attempt(lambda: check_field(view, name, (*at, "fact"),
+                                             f"{raw['fact']!r}: "))
+
+    def then(self, then: Mapping[str, Any], stage: declared.StageSpec,
+             at: tuple[str | int, ...]) -> None:
+        for index, effect in enumerate(then.get("set") or ()):
+            if not isinstance(effect, Mapping):
+                continue
+            here = (*at, "set", index)
+            view = self.views.get(str(effect.get("subject")))
+            if view is not None:
+                self.attempt(lambda v=view, e=effect, h=here: self.decision(v, e, stage, h))
+            self.reference(effect.get("value"), (*here, "value"))
+        message = then.get("message")
+        if isinstance(message, str):
+            for match in _PLACEHOLDER.finditer(message):
+                self.attempt(lambda m=match: self.placeholder(m, (*at, "message")))
+
+    def decision(self, view: FactView, effect: Mapping[str, Any], stage: declared.StageSpec,
+                 at: tuple[str | int, ...]) -> None:
+        name = str(effect.get("field"))
+        decided = stage.decides.get(view.type, frozenset())
+        if name in decided:
+            return
+        if decided:
+            raise PackProblem((*at, "field"), f"stage {stage.name} decides no field {name!r} of "
+                           f"{view.type} facts; it decides: {', '.join(sorted(decided))}",
+                           _did_you_mean(name, decided))
+        decides = "; ".join(f"{', '.join(sorted(f))} of {t} facts"
+                            for t, f in stage.decides.items())
+        raise PackProblem((*at, "field"), f"stage {stage.name} decides nothing about {view.type} "
+                       "facts, so a set here would never be read"
+                       + (f"; it decides: {decides}" if decides else
+                          "; its rules only report findings"))
+
+    def placeholder(self, match: re.Match[str], at: tuple[str | int, ...]) -> None:
+        alias, name = match.group(1), match.group(2)
+        if alias not in self.aliases:
+            raise PackProblem(at, f"placeholder {match.group(0)} names no alias of the rule "
+                           f"(aliases: {', '.join(self.aliases)})",
+                           _did_you_mean(alias, self.aliases))
+        view = self.views.get(alias)
+        if view is not None:
+            check_field(view, name, at, f"placeholder {match.group(0)}: ")
+
+
+def rule_views(rule: Mapping[str, Any], extra_fields: Mapping[str, Sequence[str]],
+               custom_types: Collection[str] | None) -> dict[str, FactView]:
+    """alias → FactView for a rule that passed :func:`check_pack` (for the compiler)."""
+    check = _RuleCheck(rule, (), extra_fields, custom_types)
+    check.run()
+    return check.views
+
+
+def check_pack(pack: PackLike, custom_types: Collection[str] | None = None,
+               ) -> tuple[list[Diagnostic], set[int]]:
+    """Every stage, fact-type and field problem of a pack, and the indices of bad rules.
+
+    ``custom_types``: the fact types a policy declares (compile mode), or None when the
+    pack is checked on its own. Diagnostics are located with ``pack.locate`` (``code``
+    ``"rules"``); the pack must have passed the rules schema.
+    """
+    extra_fields = pack.extra_fields or {}
+    problems: list[PackProblem] = []
+    bad: set[int] = set()
+    problems.extend(_check_extra_fields(extra_fields))
+    for index, rule in enumerate(pack.rules):
+        found = _RuleCheck(rule, ("rules", index), extra_fields, custom_types).run()
+        if found:
+            bad.add(index)
+            problems.extend(found)
+    return [_diagnostic(pack, p) for p in problems], bad
+
+
+def _check_extra_fields(extra_fields: Mapping[str, Sequence[str]]) -> list[PackProblem]:
+    problems: list[PackProblem] = []
+    carriers = [t for t, s in declared.FACT_TYPES.items() if s.extras_from]
+    for fact_type, names in extra_fields.items():
+        at = ("extra_fields", fact_type)
+        spec = declared.FACT_TYPES.get(fact_type)
+        if spec is None:
+            if _near_miss(fact_type):
+                problems.append(PackProblem(at, f"unknown fact type {fact_type!r}",
+                                            _did_you_mean(fact_type, declared.FACT_TYPES),
+                                            at_key=True))
+            continue  # a policy-declared type: its fields as listed
+        if not spec.extras_from:
+            problems.append(PackProblem(at, f"{fact_type} facts carry no extra fields; only "
+                                        f"{', '.join(carriers)} facts do", at_key=True))
+            continue
+        standard = declared.standard_fields(fact_type) | spec.record_fields
+        for index, name in enumerate(names or ()):
+            if name in standard:
+                problems.append(PackProblem(
+                    (*at, index), f"{name!r} is a standard field of {fact_type} facts or "
+                    f"{spec.extras_from} records: an extra field by that name never reaches "
+                    "the rules"))
+    return problems
+
+
+def _diagnostic(pack: PackLike, problem: PackProblem) -> Diagnostic:
+    locate = pack.locate_key if problem.at_key and pack.locate_key else pack.locate
+    line, column = locate(list(problem.path)) if locate else (0, 0)
+    return Diagnostic(file=pack.file, line=line, column=column, path=json_path(problem.path),
+                      message=problem.message, code="rules", hint=problem.hint)
+
+
+def json_path(path: Sequence[str | int]) -> str:
+    """``$.rules[3].when.m`` for ``("rules", 3, "when", "m")``."""
+    out = "$"
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+__all__ = ["FactView", "PackProblem", "check_field", "check_pack", "fact_view", "json_path",
+           "rule_views"]

@@ -1,0 +1,434 @@
+"""The evaluation stages, declared once: their order, the facts each receives, what each decides.
+
+The evaluator (:mod:`policyengine.evaluate.evaluator`) builds *derived facts* from the input
+(a ``window`` per downtime record and affected customer, a ``customer_month`` per customer
+and month, ...) and runs the rules of each stage over them, in this order::
+
+  window-exclusions → window-verdicts → months → credits
+  ticket-severity → ticket-clocks
+  obligations → obligation-verdicts
+  entitlements
+
+This module is the one description of that contract. Rule packs are checked against it
+(:mod:`policyengine.compile.packcheck`): a rule on an unknown stage, on a fact type its stage
+never receives, reading a field those facts never carry, or deciding a field nobody reads
+is a located error, never a rule that silently decides nothing. ``tests/test_stages.py``
+runs the example through the evaluator and checks that every fact sent to every stage
+matches this declaration, so it cannot drift from what the evaluator really builds.
+
+Times are epoch seconds (UTC), durations and leads are seconds; see ``docs/stages.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from policyengine.model.facts import IMPACT_FLAGS
+
+# -- stage names, in evaluation order ---------------------------------------------------
+WINDOW_EXCLUSIONS = "window-exclusions"
+WINDOW_VERDICTS = "window-verdicts"
+MONTHS = "months"
+CREDITS = "credits"
+TICKET_SEVERITY = "ticket-severity"
+TICKET_CLOCKS = "ticket-clocks"
+OBLIGATIONS = "obligations"
+OBLIGATION_VERDICTS = "obligation-verdicts"
+ENTITLEMENTS = "entitlements"
+
+# -- derived fact types -----------------------------------------------------------------
+WINDOW = "window"
+WINDOW_NOTICE = "window_notice"
+CUSTOMER_MONTH = "customer_month"
+TICKET = "ticket"
+NOTICE_SUBJECT = "notice_subject"
+SUBJECT_NOTICE = "subject_notice"
+UPDATE_REQUEST = "update_request"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a derived fact.
+
+    ``decided_in`` names the earlier stage whose rules decided the value (the evaluator
+    copies the decision onto the fact for later stages); ``None`` for measured fields.
+    """
+
+    name: str
+    description: str
+    decided_in: str | None = None
+
+
+@dataclass(frozen=True)
+class FactSpec:
+    """A derived fact type and every field it may carry.
+
+    ``extras_from`` names the input record (``downtime``, ``ticket``, ``update_request``)
+    whose unknown scalar fields are copied onto the fact (the fact's own fields win);
+    ``record_fields`` are that record's standard fields, which never reach the rules as
+    such (they are consumed into the derived fields).
+    """
+
+    type: str
+    description: str
+    fields: Mapping[str, FieldSpec]
+    extras_from: str | None = None
+    record_fields: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One stage: what its rules see and the decision fields they may ``set``.
+
+    ``receives`` maps each fact type the stage is given to the fields those facts carry
+    in this stage (a subset of :data:`FACT_TYPES`' fields); ``decides`` maps a fact type
+    to the fields the evaluator reads back from this stage's decisions. Facts of types a
+    policy declares (``spec.fact_types``) reach every stage whose rules match them.
+    """
+
+    name: str
+    description: str
+    receives: Mapping[str, frozenset[str]]
+    decides: Mapping[str, frozenset[str]]
+
+    def fields_of(self, fact_type: str) -> frozenset[str]:
+        """Field names facts of ``fact_type`` carry in this stage (empty when not received)."""
+        return self.receives.get(fact_type, frozenset())
+
+
+def _fields(*specs: FieldSpec) -> Mapping[str, FieldSpec]:
+    return MappingProxyType({s.name: s for s in specs})
+
+
+_TYPE = FieldSpec("type", "the fact type")
+
+FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
+    WINDOW: FactSpec(
+        WINDOW, "one downtime record as it affects one SaaS customer",
+        _fields(
+            _TYPE,
+            FieldSpec("key", "customer/downtime id"),
+            FieldSpec("customer", "the affected customer"),
+            FieldSpec("downtime", "the downtime record's id"),
+            FieldSpec("cause", "the record's cause"),
+            FieldSpec("maintenance", "scheduled, emergency or none"),
+            FieldSpec("start", "start instant, epoch seconds"),
+            FieldSpec("end", "end instant, epoch seconds"),
+            FieldSpec("duration", "end - start, seconds"),
+            FieldSpec("emergency_rank", "1 for the customer's first emergency window of its "
+                      "month (by start), 2 for the second, ...; 0 when not emergency"),
+            FieldSpec("plan", "the customer's plan"),
+            FieldSpec("deployment", "the customer's deployment"),
+            FieldSpec("excluded_up_to", "seconds excluded from the start (the whole duration "
+                      "when excused; 0 when nothing is)", WINDOW_EXCLUSIONS),
+        ),
+        extras_from="downtime",
+        record_fields=frozenset({"type", "id", "start", "end", "cause", "maintenance",
+                                 "customers"}),
+    ),
+    WINDOW_NOTICE: FactSpec(
+        WINDOW_NOTICE, "a notice about a downtime record that reached the window's customer",
+        _fields(
+            _TYPE,
+            FieldSpec("key", "the notice's id"),
+            FieldSpec("window", "the key of the window it announces"),
+            FieldSpec("customer", "the customer"),
+            FieldSpec("kind", "the notice kind, e.g. scheduled_downtime"),
+            FieldSpec("channel", "how it was sent, e.g. email"),
+            FieldSpec("lead", "seconds from sending to the window's start (negative: late)"),
+        ),
+    ),
+    CUSTOMER_MONTH: FactSpec(
+        CUSTOMER_MONTH, "one SaaS customer in one calendar month of the policy's timezone",
+        _fields(
+            _TYPE,
+            FieldSpec("key", "customer/YYYY-MM"),
+            FieldSpec("customer", "the customer"),
+            FieldSpec("month", "YYYY-MM"),
+            FieldSpec("plan", "the customer's plan"),
+            FieldSpec("deployment", "the customer's deployment"),
+            FieldSpec("month_start", "the month's first local midnight, epoch seconds"),
+            FieldSpec("month_end", "the next month's first local midnight, epoch seconds"),
+            FieldSpec("term_start", "local midnight starting the subscription term"),
+            FieldSpec("term_end", "local midnight after the term's last day"),
+            FieldSpec("availability", "percent available, floored to 1e-9"),
+            FieldSpec("availability_percent", "percent available, 4 decimals (for messages)"),
+            FieldSpec("renewed", "whether the order was renewed"),
+            FieldSpec("requested", "whether a credit request names this month"),
+            FieldSpec("requested_at", "the earliest such request, epoch seconds (only when "
+                      "requested)"),
+            FieldSpec("claim_deadline", "end of the claim window, epoch seconds"),
+            FieldSpec("as_of", "the evaluation instant, epoch seconds"),
+            FieldSpec("covered", "the month has an availability commitment", MONTHS),
+            FieldSpec("met", "the month met its commitment", MONTHS),
+        ),
+    ),
+    TICKET: FactSpec(
+        TICKET, "one support ticket",
+        _fields(
+            _TYPE,
+            FieldSpec("key", "the ticket's id"),
+            FieldSpec("customer", "the customer"),
+            FieldSpec("assigned", "whether the vendor assigned a severity"),
+            FieldSpec("assigned_severity", "the assigned level (only when assigned)"),
+            FieldSpec("has_impact", "whether an impact was reported"),
+            *(FieldSpec(flag, "reported impact flag (false when no impact was reported)")
+              for flag in IMPACT_FLAGS),
+            FieldSpec("as_of", "the evaluation instant, epoch seconds"),
+            FieldSpec("responded", "whether there was a first response"),
+            FieldSpec("resolved", "whether it was resolved"),
+            FieldSpec("severity", "the level used (only when the policy defines it)",
+                      TICKET_SEVERITY),
+            FieldSpec("severity_source", "assigned or classified", TICKET_SEVERITY),
+            FieldSpec("impact_severity", "the level the reported impact suggests (only for "
+                      "an assigned ticket with an impact that matches a level)",
+                      TICKET_SEVERITY),
+            FieldSpec("response_due", "first response due, epoch seconds (when a target)"),
+            FieldSpec("resolution_due", "resolution due, epoch seconds (when a target)"),
+            FieldSpec("first_response_at", "first response, epoch seconds (when responded)"),
+            FieldSpec("resolved_at", "resolution, epoch seconds (when resolved)"),
+        ),
+        extras_from="ticket",
+        record_fields=frozenset({"type", "id", "customer", "opened_at", "severity", "impact",
+                                 "first_response_at", "resolved_at", "status_history"}),
+    ),
+    NOTICE_SUBJECT: FactSpec(
+        NOTICE_SUBJECT, "something a customer is owed notice of (a scheduled maintenance "
+        "window or a change), per affected customer",
+        _fields(
+            _TYPE,
+            FieldSpec("key", "customer/subject id"),
+            FieldSpec("subject", "the downtime or change id"),
+            FieldSpec("customer", "the customer"),
+            FieldSpec("kind", "scheduled_maintenance, significant_change or "
+                      "high_priority_change"),
+            FieldSpec("at", "when it starts or is deployed, epoch seconds"),
+            FieldSpec("met", "a qualifying notice gave enough lead", OBLIGATIONS),
+        ),
+    ),
+    SUBJECT_NOTICE: FactSpec(
+        SUBJECT_NOTICE, "a notice about a subject that reached its customer",
+        _fields(
+            _TYPE,
+            FieldSpec("key", "the notice's id"),
+            FieldSpec("subject", "the downtime or change id"),
+            FieldSpec("customer", "the customer"),
+            FieldSpec("kind", "the notice kind"),
+            FieldSpec("channel", "how it was sent"),
+            FieldSpec("lead", "seconds from sending to the subject's instant (negative: late)"),
+        ),
+    ),
+    UPDATE_REQUEST: FactSpec(
+        UPDATE_REQUEST, "a request for a support update",
+        _fields(
+            _TYPE,
+            FieldSpec("key", "the request's id"),
+            FieldSpec("customer", "the customer"),
+            FieldSpec("license", "the customer's licence"),
+            FieldSpec("support", "the customer's technical support status"),
+        ),
+        extras_from="update_request",
+        record_fields=frozenset({"type", "id", "customer", "requested_at"}),
+    ),
+})
+
+# decision fields: what a rule may `set`, by the fact type it decides about
+DECISIONS: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    WINDOW: MappingProxyType({
+        "excused": "the whole window is excluded (combine: any)",
+        "excluded_up_to": "seconds excluded from the start (combine: max)",
+    }),
+    CUSTOMER_MONTH: MappingProxyType({
+        "covered": "the month has an availability commitment (combine: all)",
+        "met": "the month met its commitment (combine: all)",
+        "form": "the remedy's form (credit, refund, ...): a credit is owed",
+        "status": "payable, claimable or expired",
+    }),
+    TICKET: MappingProxyType({
+        "severity": "the level used",
+        "severity_source": "assigned or classified",
+        "impact_severity": "the level the impact suggests",
+        "response_met": "the first response was in time",
+        "resolution_met": "the resolution was in time",
+    }),
+    NOTICE_SUBJECT: MappingProxyType({
+        "owed": "an obligation applies to the subject",
+        "met": "a qualifying notice gave enough lead",
+        "lead": "the longest lead of a qualifying notice, seconds",
+    }),
+    UPDATE_REQUEST: MappingProxyType({
+        "entitled": "the request is covered by the licence and support",
+    }),
+})
+
+
+def _all_but(fact_type: str, *left_out: str) -> frozenset[str]:
+    return frozenset(FACT_TYPES[fact_type].fields) - set(left_out)
+
+
+def _only(fact_type: str, *names: str) -> frozenset[str]:
+    unknown = set(names) - set(FACT_TYPES[fact_type].fields)
+    assert not unknown, unknown  # a typo in this table
+    return frozenset(names)
+
+
+_WINDOW_MEASURED = _all_but(WINDOW, "excluded_up_to")
+_MONTH_MEASURED = _all_but(CUSTOMER_MONTH, "covered", "met")
+_SUBJECT = _all_but(NOTICE_SUBJECT, "met")
+
+STAGES: Mapping[str, StageSpec] = MappingProxyType({s.name: s for s in (
+    StageSpec(
+        WINDOW_EXCLUSIONS, "how much of each downtime window is excused",
+        receives={WINDOW: _WINDOW_MEASURED, WINDOW_NOTICE: _all_but(WINDOW_NOTICE)},
+        decides={WINDOW: frozenset({"excused", "excluded_up_to"})},
+    ),
+    StageSpec(
+        WINDOW_VERDICTS, "what counts as downtime (findings only)",
+        receives={WINDOW: _all_but(WINDOW)},
+        decides={},
+    ),
+    StageSpec(
+        MONTHS, "coverage and verdict per customer and month",
+        receives={CUSTOMER_MONTH: _MONTH_MEASURED},
+        decides={CUSTOMER_MONTH: frozenset({"covered", "met"})},
+    ),
+    StageSpec(
+        CREDITS, "the remedy for a covered month that missed its commitment",
+        receives={CUSTOMER_MONTH: _all_but(CUSTOMER_MONTH)},
+        decides={CUSTOMER_MONTH: frozenset({"form", "status"})},
+    ),
+    StageSpec(
+        TICKET_SEVERITY, "each ticket's severity: as assigned, or classified from its impact",
+        receives={TICKET: _only(TICKET, "type", "key", "customer", "assigned",
+                                "assigned_severity", "has_impact", *IMPACT_FLAGS)},
+        decides={TICKET: frozenset({"severity", "severity_source", "impact_severity"})},
+    ),
+    StageSpec(
+        TICKET_CLOCKS, "response and resolution verdicts against the due instants",
+        receives={TICKET: _only(TICKET, "type", "key", "customer", "as_of", "has_impact",
+                                "responded", "resolved", "severity", "severity_source",
+                                "impact_severity", "response_due", "resolution_due",
+                                "first_response_at", "resolved_at")},
+        decides={TICKET: frozenset({"response_met", "resolution_met"})},
+    ),
+    StageSpec(
+        OBLIGATIONS, "which notices qualify, the lead they gave, whether obligations are met",
+        receives={NOTICE_SUBJECT: _SUBJECT, SUBJECT_NOTICE: _all_but(SUBJECT_NOTICE)},
+        decides={NOTICE_SUBJECT: frozenset({"owed", "met", "lead"})},
+    ),
+    StageSpec(
+        OBLIGATION_VERDICTS, "breaches and misses of owed obligations (findings only)",
+        receives={NOTICE_SUBJECT: _only(NOTICE_SUBJECT, "type", "key", "subject", "customer",
+                                        "kind", "met")},
+        decides={},
+    ),
+    StageSpec(
+        ENTITLEMENTS, "whether an update request is covered",
+        receives={UPDATE_REQUEST: _all_but(UPDATE_REQUEST)},
+        decides={UPDATE_REQUEST: frozenset({"entitled"})},
+    ),
+)})
+
+STAGE_ORDER: tuple[str, ...] = tuple(STAGES)
+
+for _stage in STAGES.values():  # the tables above agree with each other
+    for _type, _names in _stage.decides.items():
+        assert _names <= set(DECISIONS[_type]), (_stage.name, _names)
+del _stage, _type, _names
+
+
+def standard_fields(fact_type: str) -> frozenset[str]:
+    """Every name the evaluator itself puts on facts of a type, in any stage (or decides)."""
+    spec = FACT_TYPES.get(fact_type)
+    if spec is None:
+        return frozenset()
+    return frozenset(spec.fields) | frozenset(DECISIONS.get(fact_type, ()))
+
+
+def deciding_stage(fact_type: str, field_name: str) -> str | None:
+    """The stage whose rules decide ``field_name`` of ``fact_type`` facts, if any."""
+    for stage in STAGES.values():
+        if field_name in stage.decides.get(fact_type, ()):
+            return stage.name
+    return None
+
+
+def stage_schema() -> dict[str, Any]:
+    """The rule-pack schema's ``stage`` property, generated (``schemas/rules.schema.json``)."""
+    return {
+        "description": "The evaluation stage the rule runs in; stages run in this order. "
+                       "Example: window-exclusions.",
+        "type": "string",
+        "enum": list(STAGE_ORDER),
+        "x-enum-label": "stage",
+    }
+
+
+def extra_fields_schema() -> dict[str, Any]:
+    """The rule-pack schema's ``extra_fields`` property, generated."""
+    carriers = [t for t, spec in FACT_TYPES.items() if spec.extras_from]
+    return {
+        "description": "Fields beyond the standard ones that rules of this pack read, by fact "
+                       "type: extra fields of input records (" + ", ".join(
+                           f"{t} facts carry those of {FACT_TYPES[t].extras_from} records"
+                           for t in carriers)
+                       + ") or the fields of a fact type a policy declares. A field no fact "
+                       "can carry is an error. Example: {window: [region]}.",
+        "type": "object",
+        "propertyNames": {
+            "pattern": "^[a-z][a-z0-9_]*$",
+            "patternErrorMessage": "expected a fact type like window",
+        },
+        "additionalProperties": {
+            "type": "array",
+            "uniqueItems": True,
+            "items": {
+                "type": "string",
+                "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+                "patternErrorMessage": "expected a field name like region",
+            },
+        },
+    }
+
+
+def reference_markdown() -> str:
+    """The stages and their facts as Markdown tables (``docs/stages.md``, between markers)."""
+    lines: list[str] = []
+    for number, stage in enumerate(STAGES.values(), start=1):
+        lines += [f"### {number}. `{stage.name}`: {stage.description}", ""]
+        for fact_type, names in stage.receives.items():
+            spec = FACT_TYPES[fact_type]
+            extras = (f"; also the extra fields of its {spec.extras_from} record that the "
+                      "pack declares" if spec.extras_from else "")
+            lines += [f"`{fact_type}`: {spec.description}{extras}.", "",
+                      "| field | meaning |", "|---|---|"]
+            for field_spec in spec.fields.values():
+                if field_spec.name not in names:
+                    continue
+                decided = (f" *(decided in `{field_spec.decided_in}`)*"
+                           if field_spec.decided_in else "")
+                lines.append(f"| `{field_spec.name}` | {field_spec.description}{decided} |")
+            lines.append("")
+        if stage.decides:
+            lines += ["Rules of this stage may `set`:", ""]
+            for fact_type, names in stage.decides.items():
+                for name in sorted(names):
+                    lines.append(f"- `{name}` of `{fact_type}`: {DECISIONS[fact_type][name]}")
+        else:
+            lines.append("Rules of this stage decide nothing (`set` is refused); they report "
+                         "findings.")
+        lines.append("")
+    return "\n".join(lines)
+
+
+__all__ = [
+    "CREDITS", "CUSTOMER_MONTH", "DECISIONS", "ENTITLEMENTS", "FACT_TYPES", "MONTHS",
+    "NOTICE_SUBJECT", "OBLIGATIONS", "OBLIGATION_VERDICTS", "STAGES", "STAGE_ORDER",
+    "SUBJECT_NOTICE", "TICKET", "TICKET_CLOCKS", "TICKET_SEVERITY", "UPDATE_REQUEST", "WINDOW",
+    "WINDOW_EXCLUSIONS", "WINDOW_NOTICE", "WINDOW_VERDICTS", "FactSpec", "FieldSpec",
+    "StageSpec", "deciding_stage", "extra_fields_schema", "reference_markdown", "stage_schema",
+    "standard_fields",
+]
