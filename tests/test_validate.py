@@ -210,3 +210,46 @@ def test_notice_periods_that_disagree_are_a_warning(tmp_path: Path) -> None:
     assert code == 0
     assert ("$.spec.notifications[0].lead: warning: notice lead 48h differs from the 72h "
             "that exclusion 'scheduled-downtime' requires") in output
+
+
+# -- what validate is given -------------------------------------------------------------------
+def test_api_validate_takes_one_path_as_a_string() -> None:
+    # a str is one path, not an iterable of one-letter paths walking the filesystem
+    from policyengine import validate
+
+    assert validate(str(ROOT / "policies")) == []
+    assert validate(ROOT / "policies") == []
+
+
+def test_api_validate_refuses_what_is_not_a_path() -> None:
+    from policyengine import validate
+
+    with pytest.raises(TypeError, match="paths: expected a path or a list of paths, got int"):
+        validate(42)  # type: ignore[arg-type]
+
+
+def test_directory_without_policyengine_documents_is_an_error(tmp_path: Path) -> None:
+    # evaluate --policy refuses such a directory; validate must not call it ok
+    (tmp_path / "notes.yaml").write_text("just: notes\n", encoding="utf-8")
+    code, output = _validate(str(tmp_path))
+    assert code == 2
+    assert (f"{tmp_path}:0:0: $: no policyengine documents here (policies, rule packs, fact "
+            "files or policy tests)") in output.splitlines()
+    code, output = _validate(str(tmp_path / "empty-dir-does-not-exist"))
+    assert code == 2
+
+
+def test_skip_unknown_passes_over_foreign_yaml_named_by_pre_commit(tmp_path: Path) -> None:
+    config = tmp_path / ".pre-commit-config.yaml"
+    config.write_text("repos:\n  - repo: local\n    hooks: []\n", encoding="utf-8")
+    workflow = tmp_path / "ci.yml"
+    workflow.write_text("on: push\njobs: {}\n", encoding="utf-8")
+    broken = _variant(tmp_path, "broken", "target_percent: 99.0", "target_percent: 199")
+    # without the flag a named file is checked as a policy
+    code, output = _validate(str(config))
+    assert code == 2 and f"{config}:" in output
+    code, output = _validate("--skip-unknown", str(config), str(workflow), str(SHIPPED))
+    assert code == 0 and "warning" not in output
+    code, output = _validate("--skip-unknown", str(config), str(workflow), str(broken))
+    assert code == 2
+    assert f"{broken}:52:" in output and str(config) not in output

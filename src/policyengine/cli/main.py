@@ -51,13 +51,15 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
               show_default=True, help="How to print problems.")
+@click.option("--skip-unknown", is_flag=True,
+              help="Skip named files that are not policyengine documents (for pre-commit).")
 @handles_errors
-def validate(paths: tuple[str, ...], fmt: str) -> int:
+def validate(paths: tuple[str, ...], fmt: str, skip_unknown: bool) -> int:
     """Validate policy files, rule packs, fact files and policy tests (dirs recursively)."""
     from policyengine.report.render import render_diagnostics
     from policyengine.tools.check import validate_paths
 
-    problems = validate_paths(paths)
+    problems = validate_paths(paths, skip_unknown=skip_unknown)
     errors = [p for p in problems if p.severity == "error"]
     if problems:
         click.echo(render_diagnostics(problems, fmt), nl=False, err=fmt == "text")

@@ -23,16 +23,30 @@ from policyengine.validation.policy import (
 )
 
 
-def validate(paths: Iterable[str | os.PathLike[str]]) -> list[Diagnostic]:
+def validate(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,
+             skip_unknown: bool = False) -> list[Diagnostic]:
     """Validate policy, rule-pack, fact and policy-test files; returns sorted diagnostics.
 
-    Never prints or raises for bad input: every problem is a located Diagnostic.
+    ``paths`` is one path (a file or a directory, walked recursively) or several. Never
+    prints or raises for bad input: every problem is a located Diagnostic. ``TypeError``
+    when ``paths`` is neither a path nor an iterable of paths.
     """
-    return validate_paths(paths)
+    return validate_paths(paths, skip_unknown=skip_unknown)
 
 
-def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Diagnostic]:
-    """Validate files and directories (recursively); every problem, sorted."""
+def validate_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,
+                   skip_unknown: bool = False) -> list[Diagnostic]:
+    """Validate files and directories (recursively); every problem, sorted.
+
+    A file that is not a policyengine document is a warning when found in a directory, and
+    checked as a policy when named (a typo in ``apiVersion`` must not hide a policy) unless
+    ``skip_unknown`` (pre-commit names every YAML file of a repository). A directory that
+    holds no policyengine document at all is an error, as ``evaluate --policy`` says too.
+    """
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    elif isinstance(paths, bytes) or not isinstance(paths, Iterable):
+        raise TypeError(f"paths: expected a path or a list of paths, got {type(paths).__name__}")
     problems: list[Diagnostic] = []
     for given in paths:
         root = Path(given)
@@ -43,10 +57,14 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Diagnostic]:
         files = (sorted(p for p in root.rglob("*") if p.suffix in VALIDATED_SUFFIXES
                         and p.is_file()) if root.is_dir() else [root])
         by_directory: dict[Path, list[PolicyDocument]] = {}
+        ours = 0
         for file in files:
             kind, document = peek(file)
+            if kind == "" and skip_unknown:
+                continue
             if kind == "" and not root.is_dir():  # named explicitly: never skipped
                 kind = "FactSet" if "facts" in document.data else "Policy"
+            ours += kind != ""
             if kind == "":
                 problems.append(Diagnostic(
                     file=str(file), line=1, column=1, severity="warning", code="skipped",
@@ -66,6 +84,11 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Diagnostic]:
                 if loaded.policy is not None:
                     problems.extend(_compile_problems(loaded.policy))
                 by_directory.setdefault(file.parent, []).append(loaded)
+        if root.is_dir() and not ours:
+            problems.append(Diagnostic(
+                file=str(given), code="load",
+                message="no policyengine documents here (policies, rule packs, fact files or "
+                "policy tests)"))
         for versions in by_directory.values():
             if len(versions) > 1:
                 problems.extend(check_version_set(versions))
