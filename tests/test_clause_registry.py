@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from policyengine.api import Engine
+from policyengine.api import Engine, facts_from_dicts
 from policyengine.clauses import generate, registry
 from policyengine.clauses.registry import CheckContext, ClauseKind, ClausePath, TermLines
 from policyengine.diagnostics import Diagnostic
@@ -300,3 +300,14 @@ def test_architecture_doc_shows_the_tested_example() -> None:
                  'credits nothing")]',
                  '        return min(Decimal(clause.terms["amount"]), subscription.annual_fee)'):
         assert line in doc
+
+
+def test_only_a_credit_kind_computes_a_credit() -> None:
+    policy = Engine.load(SHIPPED, backend="python").policies[0]
+    window = policy.clause("credit-claim-window")
+    with pytest.raises(NotImplementedError, match="'claim_window' does not compute a credit"):
+        registry.kind_of(window.kind).credit_amount(window, None)  # type: ignore[arg-type]
+    credit = policy.clause("service-credit")
+    sub = facts_from_dicts([{**FACTS[0], "annual_fee": "1000.06"}]).subscriptions["acme"]
+    # 1000.06 / 12 = 83.33833…, half_up to cents
+    assert registry.kind_of(credit.kind).credit_amount(credit, sub) == Decimal("83.34")

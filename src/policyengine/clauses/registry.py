@@ -48,6 +48,9 @@ from policyengine.diagnostics import Diagnostic
 from policyengine.model.policy import SECTIONS
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from decimal import Decimal
+
+    from policyengine.model.facts import Subscription
     from policyengine.model.policy import Clause, Policy
 
 ENTRY_POINT_GROUP = "policyengine.clauses"
@@ -163,6 +166,12 @@ class ClauseKind:
         Add every term described to ``done``; the others are listed as ``label: value``.
         """
         return []
+
+    def credit_amount(self, clause: Clause, subscription: Subscription) -> Decimal:
+        """For a kind that contributes itself as the credit (``values.credit``): the credit
+        for one missed month, in the subscription's currency. Other kinds: NotImplementedError.
+        """
+        raise NotImplementedError(f"clause kind {self.name!r} does not compute a credit")
 
     def contribute(self, clause: Clause, values: Any, policy: Policy) -> None:
         """Put what evaluation needs from this clause into ``values``, a

@@ -66,12 +66,12 @@ class PolicyValues:
     def credit_amount(self, subscription: Subscription) -> Decimal:
         """The credit for one missed month, as the credit clause's kind computes it.
 
-        Raises LookupError when the policy has no credit clause.
+        Raises LookupError when the policy has no credit clause, NotImplementedError when
+        its kind does not compute one.
         """
         if self.credit is None:
             raise LookupError("the policy has no credit clause")
-        kind: Any = registry.kind_of(self.credit.kind)
-        return kind.credit_amount(self.credit, subscription)
+        return registry.kind_of(self.credit.kind).credit_amount(self.credit, subscription)
 
 
 def values_of(policy: Policy) -> PolicyValues:
