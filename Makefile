@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint setup bench clean
+.PHONY: run test lint setup bench clean schemas
 
 setup: $(STAMP)
 
@@ -24,6 +24,11 @@ test: setup
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/policyengine validate policies/
 	$(BIN)/pytest
+
+# Regenerate schemas/policy.schema.json and the rule-pack schema's for_clause list from the
+# clause-kind registry (src/policyengine/clauses/); a test fails when they are stale.
+schemas: setup
+	$(BIN)/python -m policyengine.clauses.generate
 
 bench: setup
 	$(BIN)/python bench/run.py

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policyengine.api import Engine
+from policyengine.clauses.values import values_of
 
 ROOT = Path(__file__).resolve().parents[1]
 NEW_YORK = ZoneInfo("America/New_York")
@@ -252,7 +253,7 @@ def test_durable_and_python_back_ends_agree(scenario: dict[str, Any]) -> None:
 
 
 def support_hours() -> Any:
-    return engine("python").policies[0].calendars["support-hours"]
+    return values_of(engine("python").policies[0]).calendar("support-hours")
 
 
 START_2025 = month_start(2025, 1)

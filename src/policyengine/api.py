@@ -279,21 +279,23 @@ class Engine:
 
     def due(self, severity: int, opened_at: str | float | dt.datetime) -> Due:
         """Response and resolution due instants for a new ticket of ``severity``."""
+        from policyengine.clauses.values import due, values_of
         from policyengine.clocks import timeutil
-        from policyengine.evaluate.evaluator import VersionSet, severity_clause
+        from policyengine.evaluate.evaluator import VersionSet
 
         opened = parse_as_of(opened_at, "opened-at")
         version = VersionSet(self.versions).at(opened, "opened_at")
-        clause = severity_clause(version, severity)
+        severities = values_of(version.policy).severities
+        clause = severities.get(severity)
         if clause is None:
-            levels = sorted(c.term("level") for c in version.policy.clauses_of("severity"))
+            levels = sorted(severities)
             raise InputError.single("severity", f"severity {severity} is not defined by "
                                     f"{version.policy.label} (levels: {levels})", code="usage")
         tz = version.policy.timezone
         result: dict[str, str | None] = {}
         for name in ("response", "resolution"):
-            due = version.policy.due(clause.terms.get(name), opened)
-            result[name] = timeutil.iso(due, tz) if due is not None else None
+            instant = due(version.policy, clause.terms.get(name), opened)
+            result[name] = timeutil.iso(instant, tz) if instant is not None else None
         return Due(severity, timeutil.iso(opened, tz), result["response"], result["resolution"],
                    version.policy.version)
 

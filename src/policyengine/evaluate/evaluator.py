@@ -19,11 +19,11 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from fractions import Fraction
 from typing import Any
 
+from policyengine.clauses.values import due, values_of
 from policyengine.clocks import intervals, timeutil
-from policyengine.clocks.durations import duration_days, duration_seconds
+from policyengine.clocks.durations import duration_seconds
 from policyengine.compile import stages
 from policyengine.compile.compiler import CompiledPolicy
 from policyengine.diagnostics import InputError
@@ -33,7 +33,6 @@ from policyengine.model.facts import (
     Downtime,
     FactSet,
     Notice,
-    Subscription,
     Ticket,
 )
 from policyengine.model.results import (
@@ -47,15 +46,6 @@ from policyengine.model.results import (
 )
 
 SESSION_FACTS = 2000  # facts per durable-rules session (small sessions stay fast)
-_ROUNDING = {
-    "half_up": "ROUND_HALF_UP",
-    "half_even": "ROUND_HALF_EVEN",
-    "half_down": "ROUND_HALF_DOWN",
-    "up": "ROUND_UP",
-    "down": "ROUND_DOWN",
-    "ceiling": "ROUND_CEILING",
-    "floor": "ROUND_FLOOR",
-}
 _SUBJECT_KINDS = {
     "scheduled": "scheduled_maintenance",
     "significant": "significant_change",
@@ -274,8 +264,7 @@ class _Run:
         for month in months:
             start, end = timeutil.month_bounds(month, tz)
             version = self.versions.at(start, f"month {month}")
-            claim = version.policy.first_of("claim_window")
-            claim_days = duration_days(claim.term("window")) if claim else 0
+            claim_days = values_of(version.policy).claim_days or 0
             end_day = timeutil.local_date(end, tz)
             deadline = timeutil.local_midnight(end_day + dt.timedelta(days=claim_days), tz)
             for customer in sorted(self.saas):
@@ -318,8 +307,7 @@ class _Run:
             version, fact = m["version"], m["fact"]
             covered = bool(verdicts.get(key, "covered", False))
             met = verdicts.get(key, "met") if covered else None
-            commitment = version.policy.first_of("availability_commitment")
-            target = commitment.term("target_percent") if commitment else None
+            target = values_of(version.policy).availability_target
             evaluation.availability.append(AvailabilityRow(
                 customer=fact["customer"], month=fact["month"], covered=covered,
                 minutes_in_month=_minutes(m["month_s"]),
@@ -342,14 +330,14 @@ class _Run:
             if form is None:
                 continue
             version, sub, fact = m["version"], m["sub"], m["fact"]
-            clause = version.policy.first_of("service_credit")
-            assert clause is not None  # the credit rules only exist with such a clause
+            values = values_of(version.policy)
+            assert values.credit is not None  # the credit rules only exist with a credit clause
             status = credits.get(key, "status")
             if status is None:  # no claim-window clause: the credit is simply owed
                 status = "payable"
             evaluation.credits.append(CreditRow(
                 customer=fact["customer"], month=fact["month"],
-                amount=str(credit_amount(sub, clause.terms)),
+                amount=str(values.credit_amount(sub)),
                 currency=sub.currency, form=form,
                 claim_deadline=(timeutil.local_date(m["deadline"], self.tz)
                                 - dt.timedelta(days=1)).isoformat(),
@@ -457,7 +445,7 @@ class _Run:
         if not target:
             return None
         pauses = _pauses(ticket, target.get("pause_on") or (), self.as_of)
-        return version.policy.due(target, ticket.opened_at, pauses)
+        return due(version.policy, target, ticket.opened_at, pauses)
 
     # -- notice obligations --------------------------------------------------------------------
     def obligations(self, evaluation: Evaluation) -> None:
@@ -489,8 +477,7 @@ class _Run:
         for version, key, subject, customer, kind in owed:
             if not decided.get(key, "owed"):
                 continue
-            clause = next(c for c in version.policy.clauses_of("notice_obligation")
-                          if c.term("subject") == kind)
+            clause = values_of(version.policy).obligations[kind]
             lead = decided.get(key, "lead")
             met = bool(decided.get(key, "met"))
             evaluation.obligations.append(ObligationRow(
@@ -558,14 +545,10 @@ def _scalars(extra: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def severity_clause(version: CompiledPolicy, level: int | None) -> Any:
-    """The severity clause of a level in a version (indexed once per version)."""
+    """The severity clause of a level in a version (indexed once per policy), or None."""
     if level is None:
         return None
-    by_level = version.__dict__.get("_severity_by_level")
-    if by_level is None:  # a cache on the frozen compiled policy, built on first use
-        by_level = {c.term("level"): c for c in reversed(version.policy.clauses_of("severity"))}
-        object.__setattr__(version, "_severity_by_level", by_level)
-    return by_level.get(level)
+    return values_of(version.policy).severities.get(level)
 
 
 def _pauses(ticket: Ticket, pause_on: Sequence[str], as_of: float) -> list[tuple[float, float]]:
@@ -582,19 +565,6 @@ def _pauses(ticket: Ticket, pause_on: Sequence[str], as_of: float) -> list[tuple
         if status in pause_on:
             spans.append((at, following[0] if following else max(at, as_of)))
     return spans
-
-
-def credit_amount(sub: Subscription, terms: Mapping[str, Any]) -> Decimal:
-    """The credit for one missed month: fee × fraction, rounded as the policy says."""
-    import decimal
-
-    fraction = Fraction(str(terms["fraction_of_annual_fee"]))
-    quantum = Decimal(1).scaleb(-int(terms.get("decimal_places", 2)))
-    mode = getattr(decimal, _ROUNDING[terms.get("rounding", "half_up")])
-    with decimal.localcontext() as context:
-        context.prec = 50  # exact enough that only the final quantize rounds
-        raw = sub.annual_fee * Decimal(fraction.numerator) / Decimal(fraction.denominator)
-        return raw.quantize(quantum, rounding=mode)
 
 
 def evaluate_facts(
@@ -644,5 +614,5 @@ def evaluate_parts(
     return evaluation, run.used
 
 
-__all__ = ["VersionSet", "credit_amount", "default_policies", "downtime_months", "evaluate_facts",
+__all__ = ["VersionSet", "default_policies", "downtime_months", "evaluate_facts",
            "evaluate_parts"]

@@ -2,19 +2,18 @@
 
 A policy is a list of sections, each a list of clauses; every clause has an ``id``, a
 ``kind`` (which rules it enables), a ``ref`` to the contract and a ``summary``. Everything
-else on a clause is a *term* that rules read with ``{term: path}``.
+else on a clause is a *term* that rules read with ``{term: path}``. What a kind means (its
+schema, checks, words and the values evaluation reads from it) lives in
+:mod:`policyengine.clauses`, one layer up.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
-
-from policyengine.clocks.calendar import BusinessCalendar, ElapsedClock
-from policyengine.clocks.durations import duration_seconds
 
 SECTIONS = (
     "calendars",
@@ -27,7 +26,6 @@ SECTIONS = (
     "declarations",
 )
 CLAUSE_KEYS = ("id", "kind", "ref", "summary")
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 @dataclass(frozen=True)
@@ -132,44 +130,6 @@ class Policy:
     def __iter__(self) -> Iterator[Clause]:
         return iter(self.clauses)
 
-    # -- calendars ----------------------------------------------------------------------
-    @cached_property
-    def calendars(self) -> dict[str, BusinessCalendar]:
-        """Business calendars declared in the policy, by clause id (built once)."""
-        built: dict[str, BusinessCalendar] = {}
-        for clause in self.clauses_of("calendar"):
-            terms = clause.terms
-            hours = terms.get("weekly_hours") or {}
-            weekly = {day: [(s["from"], s["to"]) for s in hours.get(day) or ()] for day in WEEKDAYS}
-            holidays = terms.get("holidays") or {}
-            built[clause.id] = BusinessCalendar(
-                timezone=terms.get("timezone", self.timezone),
-                weekly_hours=weekly,
-                holiday_country=holidays.get("country"),
-                holiday_subdivision=holidays.get("subdivision"),
-                holiday_categories=tuple(holidays.get("categories") or ("public",)),
-                added_closures=_dates(terms.get("added_closures")),
-                removed_closures=_dates(terms.get("removed_closures")),
-            )
-        return built
-
-    def clock(self, target: Mapping[str, Any]) -> BusinessCalendar | ElapsedClock:
-        """The clock a target (``{target, clock, calendar}``) runs on."""
-        if target.get("clock") == "business":
-            return self.calendars[target["calendar"]]
-        return ElapsedClock()
-
-    def due(self, target: Mapping[str, Any] | None, start: float,
-            pauses: Sequence[tuple[float, float]] = ()) -> float | None:
-        """When a target (``{target, clock, calendar}``) started at ``start`` falls due.
-
-        The clock only runs while open (and not paused), so a start out of hours counts
-        from the next opening by construction. No target: None.
-        """
-        if not target:
-            return None
-        return self.clock(target).add(start, duration_seconds(target["target"]), pauses)
-
     @property
     def label(self) -> str:
         return f"{self.name} {self.version}"
@@ -180,6 +140,3 @@ class Policy:
             self.effective_until is None or day < self.effective_until
         )
 
-
-def _dates(values: Any) -> list[dt.date]:
-    return [dt.date.fromisoformat(str(v)) for v in values or ()]

@@ -22,6 +22,7 @@ version's months, and the diff would hide exactly the months the change is about
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import os
 import textwrap
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from policyengine.clauses import registry
 from policyengine.model.policy import Clause, Policy
 from policyengine.model.results import Evaluation
 from policyengine.tools.show import describe_condition, describe_value, term_label
@@ -51,12 +53,10 @@ _METADATA_PATHS: tuple[tuple[str, ...], ...] = (
 # Clause attributes that are not terms but still matter to a reader.
 # (The summary, being prose, is compared last and shown whole.)
 _CLAUSE_ATTRIBUTES = (("section", "section"), ("kind", "kind"), ("ref", "reference"))
-# Terms compared as a whole (a condition reads as one sentence).
-_WHOLE_TERMS = frozenset({"definition"})
 
 
-def _words(value: Any, key: str | int | None) -> str:
-    if key in _WHOLE_TERMS and value is not None:
+def _words(value: Any, key: str | int | None, whole: bool = False) -> str:
+    if whole and value is not None:
         return describe_condition(value)
     if key == "summary":
         return f'"{value}"'
@@ -77,6 +77,8 @@ class TermChange:
     added: tuple[Any, ...] = ()
     removed: tuple[Any, ...] = ()
     label_override: str = ""
+    # a term the clause's kind compares as a whole (a condition, read as one sentence)
+    whole: bool = False
 
     @property
     def label(self) -> str:
@@ -94,7 +96,8 @@ class TermChange:
             parts = [f"+ {describe_value(item)}" for item in self.added]
             parts += [f"- {describe_value(item)}" for item in self.removed]
             return f"{self.label}: {', '.join(parts)}"
-        return f"{self.label}: {_words(self.old, key)} {ARROW} {_words(self.new, key)}"
+        return (f"{self.label}: {_words(self.old, key, self.whole)} {ARROW} "
+                f"{_words(self.new, key, self.whole)}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: path, label, old/new as written, added/removed items, and the text."""
@@ -229,13 +232,18 @@ def _same(old: Any, new: Any) -> bool:
         None if new is _MISSING else new)
 
 
-def _compare(path: tuple[str | int, ...], old: Any, new: Any, out: list[TermChange]) -> None:
-    """Append the changes between two term values, descending into mappings."""
+def _compare(path: tuple[str | int, ...], old: Any, new: Any, out: list[TermChange],
+             whole: frozenset[str] = frozenset()) -> None:
+    """Append the changes between two term values, descending into mappings.
+
+    A term named in ``whole`` (the clause kind's :attr:`whole_terms
+    <policyengine.clauses.registry.ClauseKind.whole_terms>`) is compared as one value.
+    """
     if _same(old, new):
         return
     key = path[-1] if path else None
-    if key in _WHOLE_TERMS:
-        out.append(_change(path, old, new))
+    if key in whole:
+        out.append(dataclasses.replace(_change(path, old, new), whole=True))
         return
     old_map, new_map = isinstance(old, Mapping), isinstance(new, Mapping)
     if old_map or new_map:
@@ -245,7 +253,7 @@ def _compare(path: tuple[str | int, ...], old: Any, new: Any, out: list[TermChan
             new_items = new if new_map else {}
             for name in _ordered_keys(old_items, new_items):
                 _compare((*path, name), old_items.get(name, _MISSING),
-                         new_items.get(name, _MISSING), out)
+                         new_items.get(name, _MISSING), out, whole)
             return
         out.append(_change(path, old, new))
         return
@@ -316,7 +324,9 @@ def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
             if getattr(before, attribute) != getattr(clause, attribute):
                 changes.append(TermChange((attribute,), getattr(before, attribute),
                                           getattr(clause, attribute), label_override=label))
-        _compare((), dict(before.terms), dict(clause.terms), changes)
+        whole = (registry.kind_of(before.kind).whole_terms
+                 | registry.kind_of(clause.kind).whole_terms)
+        _compare((), dict(before.terms), dict(clause.terms), changes, whole)
         if before.summary != clause.summary:
             changes.append(TermChange(("summary",), before.summary, clause.summary))
         if changes:

@@ -6,7 +6,6 @@ Policy documents: schema, then the checks a schema cannot express, and version s
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import os
 from collections.abc import Iterable, Sequence
@@ -14,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from policyengine.clocks.durations import duration_days, duration_seconds, is_duration
+from policyengine.clauses import registry
+from policyengine.clauses.registry import CheckContext
+from policyengine.clocks.durations import duration_seconds, is_duration
 from policyengine.diagnostics import Diagnostic, InputError
 from policyengine.model.policy import SECTIONS, Policy
 
@@ -51,7 +52,12 @@ def _walk_durations(value: Any, path: tuple[str | int, ...]) -> Iterable[tuple[t
 
 
 def check_policy_semantics(document: Any) -> list[Diagnostic]:
-    """Checks the schema cannot express, on a schema-valid policy document."""
+    """Checks the schema cannot express, on a schema-valid policy document.
+
+    Generic checks (time zone, effective dates, duplicate clause ids, zero durations,
+    ``cites``) are here; each clause's kind adds its own (see
+    :mod:`policyengine.clauses.registry`): per clause in document order, then per kind.
+    """
     from zoneinfo import available_timezones
 
     problems: list[Diagnostic] = []
@@ -73,13 +79,11 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
         problems.append(_diag(document, ("metadata", "effective"), f"invalid date: {error}",
                               "semantic"))
     seen_ids: dict[str, tuple] = {}
-    calendars: set[str] = set()
-    levels: dict[int, tuple] = {}
-    obligation_subjects: dict[str, tuple] = {}
     clauses: list[tuple[tuple, dict]] = []
     for section in SECTIONS:
         for index, clause in enumerate(spec.get(section) or ()):
             clauses.append((("spec", section, index), clause))
+    context = CheckContext(document, clauses, zones)
     for path, clause in clauses:
         clause_id = clause.get("id")
         if clause_id in seen_ids:
@@ -89,109 +93,21 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
                                   f"{first_line})", "semantic"))
         else:
             seen_ids[clause_id] = path
-        kind = clause.get("kind")
-        if kind == "calendar":
-            calendars.add(clause_id)
-            tz = clause.get("timezone")
-            if tz is not None and tz not in zones:
-                problems.append(_diag(document, (*path, "timezone"),
-                                      f"unknown timezone {tz!r}", "semantic"))
-            problems.extend(_check_calendar(document, path, clause))
-        if kind == "severity":
-            level = clause.get("level")
-            if level in levels:
-                problems.append(_diag(document, (*path, "level"),
-                                      f"severity level {level} is defined twice", "semantic"))
-            levels[level] = path
-        if kind == "notice_obligation":
-            subject = clause.get("subject")
-            if subject in obligation_subjects:
-                problems.append(_diag(document, (*path, "subject"),
-                                      f"a second notice obligation for {subject!r}; one per "
-                                      "subject", "semantic"))
-            obligation_subjects[subject] = path
-        if kind == "claim_window":
-            try:
-                duration_days(str(clause.get("window")))
-            except ValueError:
-                problems.append(_diag(document, (*path, "window"),
-                                      "a claim window is counted in whole calendar days, e.g. "
-                                      "60d", "semantic"))
+        problems.extend(registry.kind_of(clause.get("kind")).check(context, path, clause))
         for duration_path, text in _walk_durations(clause, path):
             if duration_seconds(text) <= 0:
                 problems.append(_diag(document, duration_path,
                                       f"duration {text!r} must be greater than zero", "semantic"))
-    for path, clause in clauses:
-        if clause.get("kind") != "severity":
-            continue
-        for target_name in ("response", "resolution"):
-            target = clause.get(target_name)
-            if not isinstance(target, dict) or target.get("clock") != "business":
-                continue
-            calendar = target.get("calendar")
-            if calendar not in calendars:
-                known = ", ".join(sorted(calendars)) or "none declared"
-                problems.append(_diag(document, (*path, target_name, "calendar"),
-                                      f"undefined calendar {calendar!r} (calendars: {known})",
-                                      "reference"))
-    problems.extend(_check_notice_terms_agree(document, clauses))
+    present = {clause.get("kind") for _, clause in clauses}
+    for kind in registry.kinds():
+        if kind.name in present:
+            problems.extend(kind.check_policy(context))
     for path, clause in clauses:
         for key in ("cites",):
             for i, ref in enumerate(clause.get(key) or ()):
                 if ref not in seen_ids:
                     problems.append(_diag(document, (*path, key, i),
                                           f"undefined clause {ref!r}", "reference"))
-    return problems
-
-
-def _check_notice_terms_agree(document: Any, clauses: list[tuple[tuple, dict]]) -> list[Diagnostic]:
-    """Warn when the scheduled-maintenance exclusion and its notice obligation disagree.
-
-    The contract states one notice period; the policy holds it twice (what excuses a window,
-    and what is owed). An amendment that changes one and not the other is most likely a
-    slip, so it is a warning, not an error.
-    """
-    exclusions = [(p, c) for p, c in clauses if c.get("kind") == "scheduled_maintenance"]
-    obligations = [(p, c) for p, c in clauses if c.get("kind") == "notice_obligation"
-                   and c.get("subject") == "scheduled_maintenance"]
-    problems = []
-    for ob_path, obligation in obligations:
-        for _, exclusion in exclusions:
-            notice = exclusion.get("notice") or {}
-            if notice.get("lead") != obligation.get("lead"):
-                diagnostic = _diag(document, (*ob_path, "lead"),
-                                   f"notice lead {obligation.get('lead')} differs from the "
-                                   f"{notice.get('lead')} that exclusion {exclusion.get('id')!r} "
-                                   "requires; change both if the notice period changed",
-                                   "semantic")
-                problems.append(dataclasses.replace(diagnostic, severity="warning"))
-    return problems
-
-
-def _check_calendar(document: Any, path: tuple, clause: dict) -> list[Diagnostic]:
-    problems = []
-    for day, spans in (clause.get("weekly_hours") or {}).items():
-        for i, span in enumerate(spans or ()):
-            if str(span.get("from")) >= str(span.get("to")):
-                problems.append(_diag(document, (*path, "weekly_hours", day, i),
-                                      f"opening hours {span.get('from')}-{span.get('to')} end "
-                                      "before they start", "semantic"))
-    holidays_spec = clause.get("holidays") or {}
-    country = holidays_spec.get("country")
-    if country:
-        import holidays
-
-        supported = holidays.list_supported_countries()
-        if country not in supported:
-            problems.append(_diag(document, (*path, "holidays", "country"),
-                                  f"no holiday calendar for country {country!r}", "semantic"))
-        else:
-            try:
-                holidays.country_holidays(country, subdiv=holidays_spec.get("subdivision"),
-                                          categories=tuple(holidays_spec.get("categories")
-                                                           or ("public",)), years=2026)
-            except (NotImplementedError, ValueError) as error:
-                problems.append(_diag(document, (*path, "holidays"), str(error), "semantic"))
     return problems
 
 

@@ -118,11 +118,30 @@ def _is_timezone(name: str) -> bool:
     return True
 
 
-@functools.cache
 def _validator(name: str) -> Draft7Validator:
+    """The validator of a schema; for ``policy`` and ``rules``, with any clause kinds
+    registered beyond the package's own (plug-ins, tests) added to the checked-in schema."""
+    if name in ("policy", "rules"):
+        from policyengine.clauses import registry
+
+        return _build_validator(name, registry.generation())
+    return _build_validator(name, 0)
+
+
+@functools.cache
+def _build_validator(name: str, generation: int) -> Draft7Validator:
     from jsonschema import Draft7Validator
 
-    return Draft7Validator(load_schema(name), format_checker=_format_checker())
+    schema = load_schema(name)
+    if name in ("policy", "rules"):
+        from policyengine.clauses import registry
+
+        extra = registry.extra_kinds()
+        if extra:
+            from policyengine.clauses.generate import with_kinds
+
+            schema = with_kinds(name, schema, extra)
+    return Draft7Validator(schema, format_checker=_format_checker())
 
 
 @functools.cache

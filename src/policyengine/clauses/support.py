@@ -1,0 +1,186 @@
+"""Support: severity levels, how tickets are classified, and their response targets.
+
+Kinds ``severity`` (a level, the impact that qualifies for it, response and resolution
+targets on a clock) and ``severity_assignment`` (who assigns the level). The rule pack
+classifies tickets (stage ``ticket-severity``) and judges the clocks (``ticket-clocks``); the
+due instants come from the level's targets, indexed here by level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from policyengine.clauses.registry import (
+    CheckContext,
+    ClauseKind,
+    ClausePath,
+    TermLines,
+    register,
+)
+from policyengine.clauses.values import PolicyValues
+from policyengine.clauses.words import describe_condition, join_words
+from policyengine.diagnostics import Diagnostic
+from policyengine.model.policy import Clause, Policy
+
+TARGETS = ("response", "resolution")
+
+
+@register("severity")
+class Severity(ClauseKind):
+    section = "support"
+    title = "Severity level"
+    description = (
+        "A support severity level: how a ticket qualifies for it and its response and resolution "
+        "targets."
+    )
+    definitions = {
+        "target": {
+            "title": "Time target",
+            "description": (
+                "A time limit and the clock it runs on. Example: {target: 4h, clock: business, "
+                "calendar: support-hours}."
+            ),
+            "type": "object",
+            "required": ["target", "clock"],
+            "additionalProperties": False,
+            "properties": {
+                "target": {
+                    "description": "The time allowed. Example: 4h.",
+                    "$ref": "#/definitions/duration",
+                },
+                "clock": {
+                    "description": (
+                        "business: only opening hours of a calendar count; elapsed: every hour "
+                        "counts, around the clock. Example: business."
+                    ),
+                    "type": "string",
+                    "enum": ["business", "elapsed"],
+                    "x-enum-label": "clock",
+                },
+                "calendar": {
+                    "description": (
+                        "The id of the calendar clause whose opening hours count; needed when the "
+                        "clock is business. Example: support-hours."
+                    ),
+                    "$ref": "#/definitions/clause_id",
+                },
+                "pause_on": {
+                    "description": (
+                        "Ticket statuses during which the clock stops. Example: "
+                        "[waiting_on_customer]."
+                    ),
+                    "type": "array",
+                    "items": {
+                        "description": "A ticket status. Example: waiting_on_customer.",
+                        "type": "string",
+                        "minLength": 1,
+                    },
+                    "uniqueItems": True,
+                },
+            },
+            "if": {"properties": {"clock": {"const": "business"}}, "required": ["clock"]},
+            "then": {"required": ["calendar"]},
+        }
+    }
+    terms = {
+        "level": {
+            "description": "The severity number; 1 is the most severe. Example: 1.",
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 9,
+        },
+        "name": {
+            "description": "The level's name. Example: Critical Impact.",
+            "type": "string",
+            "minLength": 1,
+        },
+        "definition": {
+            "description": (
+                "When an unclassified ticket falls in this level, as a test on its reported "
+                "impact. Levels are tried from the most severe. Example: {all: "
+                "[{production_degraded: true}]}."
+            ),
+            "$ref": "#/definitions/condition",
+        },
+        "response": {
+            "description": (
+                "The time allowed for the first response. Example: {target: 4h, clock: business, "
+                "calendar: support-hours}."
+            ),
+            "$ref": "#/definitions/target",
+        },
+        "resolution": {
+            "description": (
+                "The time allowed for a fix or workaround, or null when there is no target. "
+                "Example: {target: 24h, clock: elapsed}."
+            ),
+            "type": ["object", "null"],
+            "if": {"type": "object"},
+            "then": {"$ref": "#/definitions/target"},
+        },
+    }
+    required = ("level", "name", "definition", "response", "resolution")
+    whole_terms = frozenset({"definition"})
+
+    def check(self, ctx: CheckContext, path: ClausePath,
+              clause: Mapping[str, Any]) -> Iterable[Diagnostic]:
+        """A level is defined once."""
+        levels = ctx.scratch(self.name)
+        level = clause.get("level")
+        problems = []
+        if level in levels:
+            problems.append(ctx.error((*path, "level"),
+                                      f"severity level {level} is defined twice"))
+        levels[level] = path
+        return problems
+
+    def check_policy(self, ctx: CheckContext) -> Iterable[Diagnostic]:
+        """A target on the business clock names a declared calendar clause."""
+        calendars = {clause.get("id") for _, clause in ctx.of_kind("calendar")}
+        problems = []
+        for path, clause in ctx.of_kind(self.name):
+            for target_name in TARGETS:
+                target = clause.get(target_name)
+                if not isinstance(target, dict) or target.get("clock") != "business":
+                    continue
+                calendar = target.get("calendar")
+                if calendar not in calendars:
+                    known = ", ".join(sorted(calendars)) or "none declared"
+                    problems.append(ctx.error((*path, target_name, "calendar"),
+                                              f"undefined calendar {calendar!r} "
+                                              f"(calendars: {known})", "reference"))
+        return problems
+
+    def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
+        done.update({"level", "name", "definition", "response", "resolution"})
+        return [
+            ("Level", f"{terms.get('level')} ({terms.get('name')})"),
+            ("Applies when", describe_condition(terms.get("definition") or {})),
+            ("Initial response", _target(terms.get("response"))),
+            ("Resolution", _target(terms.get("resolution"))),
+        ]
+
+    def contribute(self, clause: Clause, values: PolicyValues, policy: Policy) -> None:
+        """The level's clause, by level (the first clause of a level wins)."""
+        values.severities.setdefault(clause.term("level"), clause)
+
+
+@register("severity_assignment")
+class SeverityAssignment(ClauseKind):
+    section = "support"
+    title = "Severity assignment"
+    description = "How severity levels given by the vendor are treated (no further terms)."
+
+
+def _target(target: Any) -> str:
+    if not target:
+        return "no target"
+    text = str(target.get("target"))
+    if target.get("clock") == "business":
+        text += f" in support hours (calendar {target.get('calendar')})"
+    else:
+        text += " elapsed, around the clock"
+    if target.get("pause_on"):
+        text += f"; the clock stops while the ticket is {join_words(target['pause_on'])}"
+    return text

@@ -1,0 +1,107 @@
+"""What evaluation reads from a policy's clauses, contributed by their kinds, built once.
+
+The evaluator and :meth:`policyengine.api.Engine.due` never look clauses up by kind name:
+they read :class:`PolicyValues`, which every clause's kind fills through
+:meth:`~policyengine.clauses.registry.ClauseKind.contribute` (in document order, so the
+first clause of a kind wins where one is needed). A kind that changes the arithmetic (a
+tiered credit, say) contributes itself as the credit and computes the amount in its own
+module; the evaluator does not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from policyengine.clauses import registry
+from policyengine.clocks.calendar import BusinessCalendar, ElapsedClock
+from policyengine.clocks.durations import duration_seconds
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from policyengine.model.facts import Subscription
+    from policyengine.model.policy import Clause, Policy
+
+_CACHE_KEY = "_policyengine_clause_values"
+
+
+@dataclass
+class PolicyValues:
+    """The values a policy version's clauses contribute to evaluation.
+
+    - ``calendar_builders``: calendar clause id → a function building its
+      :class:`BusinessCalendar` (built on first use by :meth:`calendar`; holiday data
+      is only loaded when a business clock runs);
+    - ``severities``: severity level → its clause (the first clause of a level);
+    - ``claim_days``: whole days after the end of a month within which a credit must be
+      claimed (None without a claim window);
+    - ``credit``: the clause that fixes the credit amount, whose kind implements
+      ``credit_amount(clause, subscription) -> Decimal``; None without one;
+    - ``availability_target``: the committed availability in percent, as written; None
+      without a commitment;
+    - ``obligations``: notice subject (``scheduled_maintenance``...) → the clause owing it.
+    """
+
+    calendar_builders: dict[str, Callable[[], BusinessCalendar]] = field(default_factory=dict)
+    severities: dict[int, Clause] = field(default_factory=dict)
+    claim_days: int | None = None
+    credit: Clause | None = None
+    availability_target: Any = None
+    obligations: dict[str, Clause] = field(default_factory=dict)
+    _calendars: dict[str, BusinessCalendar] = field(default_factory=dict, repr=False)
+
+    def calendar(self, clause_id: str) -> BusinessCalendar:
+        """The business calendar of a calendar clause (built once); KeyError if undeclared."""
+        built = self._calendars.get(clause_id)
+        if built is None:
+            built = self._calendars.setdefault(clause_id, self.calendar_builders[clause_id]())
+        return built
+
+    @property
+    def calendars(self) -> dict[str, BusinessCalendar]:
+        """Every declared calendar, by clause id (built on this call if not yet)."""
+        return {clause_id: self.calendar(clause_id) for clause_id in self.calendar_builders}
+
+    def credit_amount(self, subscription: Subscription) -> Decimal:
+        """The credit for one missed month, as the credit clause's kind computes it.
+
+        Raises LookupError when the policy has no credit clause, NotImplementedError when
+        its kind does not compute one.
+        """
+        if self.credit is None:
+            raise LookupError("the policy has no credit clause")
+        return registry.kind_of(self.credit.kind).credit_amount(self.credit, subscription)
+
+
+def values_of(policy: Policy) -> PolicyValues:
+    """The :class:`PolicyValues` of a policy (built on first use, then kept on the policy)."""
+    cached = policy.__dict__.get(_CACHE_KEY)
+    if cached is None:
+        cached = PolicyValues()
+        for clause in policy.clauses:
+            registry.kind_of(clause.kind).contribute(clause, cached, policy)
+        cached = policy.__dict__.setdefault(_CACHE_KEY, cached)
+    return cached
+
+
+def clock(policy: Policy, target: Mapping[str, Any]) -> BusinessCalendar | ElapsedClock:
+    """The clock a target (``{target, clock, calendar}``) runs on."""
+    if target.get("clock") == "business":
+        return values_of(policy).calendar(target["calendar"])
+    return ElapsedClock()
+
+
+def due(policy: Policy, target: Mapping[str, Any] | None, start: float,
+        pauses: Sequence[tuple[float, float]] = ()) -> float | None:
+    """When a target (``{target, clock, calendar}``) started at ``start`` falls due (epoch s).
+
+    The clock only runs while open (and not paused), so a start out of hours counts from
+    the next opening by construction. No target: None.
+    """
+    if not target:
+        return None
+    return clock(policy, target).add(start, duration_seconds(target["target"]), pauses)
+
+
+__all__ = ["PolicyValues", "clock", "due", "values_of"]
