@@ -274,7 +274,7 @@ def _load(path: Path, display: str) -> tuple[TestFile | None, list[Diagnostic]]:
         cases_value = []
     cases = [case for index, raw in enumerate(cases_value)
              if (case := _case(check, index, raw, defaults)) is not None]
-    if any(case.policy_edits for case in cases) and not check.problems:
+    if any(case.policy_edits for case in cases) and policy.exists():
         cases = _edited(check, policy, cases)
     if check.problems:
         return None, sorted(set(check.problems))  # shared facts are checked with every case
@@ -474,7 +474,8 @@ def apply_policy_edits(data: Mapping[str, Any], edits: Mapping[str, Any]) -> dic
     ``edits`` maps ``clause-id.term.path`` (or ``metadata.field.path``) to a value; every
     part but the last must exist, the last is set or added. A clause id this version does
     not have is skipped (another version may have it). The result is not validated.
-    KeyError ``(edit, missing part)`` when a part before the last does not exist.
+    KeyError ``(edit, missing part, the keys there)`` when a part before the last does not
+    exist.
     """
     import copy
 
@@ -489,10 +490,11 @@ def apply_policy_edits(data: Mapping[str, Any], edits: Mapping[str, Any]) -> dic
         parts = rest.split(".")
         for depth, part in enumerate(parts[:-1]):
             if not isinstance(target, dict) or part not in target:
-                raise KeyError(dotted, ".".join(parts[:depth + 1]))
+                keys = sorted(map(str, target)) if isinstance(target, dict) else []
+                raise KeyError(dotted, ".".join(parts[:depth + 1]), keys)
             target = target[part]
         if not isinstance(target, dict):
-            raise KeyError(dotted, ".".join(parts))
+            raise KeyError(dotted, ".".join(parts[:-1]), [])
         target[parts[-1]] = copy.deepcopy(value)
     return edited
 
@@ -521,7 +523,7 @@ def _edited(check: _Checker, policy: Path, cases: Sequence[TestCase]) -> list[Te
             head, _, rest = str(dotted).partition(".")
             if not rest or not head:
                 check.add((*where, dotted), f"policy edit {dotted!r} names no term",
-                          "write clause-id.term (or metadata.field)")
+                          "write clause-id.term or metadata.field")
             elif head != "metadata" and head not in ids:
                 check.add((*where, dotted), f"policy edit {dotted!r}: no clause {head!r} in "
                                             "the policy", _did_you_mean(head, ids))
@@ -537,26 +539,40 @@ def _edit_versions(check: _Checker, where: tuple[str | int, ...], versions: Sequ
                    edits: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """The versions with ``edits`` applied and validated again; None (problems added) if
     an edit names a missing term or makes a version invalid."""
-    from policyengine.load.loader import Document
+    from policyengine.load.loader import Document, json_path
     from policyengine.validation.policy import check_version_set, load_policy_document
 
     documents = []
+    targets: dict[str, Any] = {}  # JSON path in the policy -> the edit that sets it
     for version in versions:
         try:
             data = apply_policy_edits(version.data, edits)
         except KeyError as error:
-            dotted, missing = error.args
-            check.add((*where, dotted), f"policy edit {dotted!r}: {version.label} has no "
-                                        f"term {missing!r} to set a part of")
+            dotted, missing, keys = error.args
+            owner = "the metadata" if str(dotted).startswith("metadata.") else \
+                f"clause {str(dotted).partition('.')[0]!r}"
+            check.add((*where, dotted), f"policy edit {dotted!r}: {owner} of "
+                                        f"{version.label} has no {missing!r}",
+                      _did_you_mean(missing.rpartition(".")[2], keys))
             return None
         documents.append(load_policy_document(version.file, Document(version.file, data)))
+        clauses = {clause.id: clause.path for clause in version.clauses}
+        for dotted in edits:
+            head, _, rest = str(dotted).partition(".")
+            base = ("metadata",) if head == "metadata" else clauses.get(head)
+            if base is not None:
+                targets[json_path((*base, *rest.split(".")))] = dotted
     problems = [p for document in documents for p in document.problems
                 if p.severity == "error"]
     if not problems and len(documents) > 1:
         problems = check_version_set(documents)
     for problem in problems:
-        check.add(where, f"the edited policy is not valid: {problem.path}: "
-                         f"{problem.message}", code=problem.code)
+        edit = next((targets[path] for path in sorted(targets, key=len, reverse=True)
+                     if problem.path == path or problem.path.startswith((f"{path}.",
+                                                                         f"{path}["))), None)
+        check.add(where if edit is None else (*where, edit),
+                  f"the edited policy is not valid: {problem.path}: {problem.message}",
+                  problem.hint, code=problem.code)
     if problems:
         return None
     return tuple(document.policy for document in documents)
