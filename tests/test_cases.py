@@ -63,7 +63,7 @@ def test_every_case_file_is_found() -> None:
     files = sorted(CASE_DIR.rglob("*.yaml"))
     assert files and all(f.name.endswith(".test.yaml") for f in files)
     assert [t.path for t in case_files()] == files
-    assert len(evaluation_cases()) == 176
+    assert len(evaluation_cases()) >= 176  # as many as the old case dialect had
 
 
 def _copy_cases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -761,14 +761,12 @@ class Engines:
 
     def for_case(self, test: TestFile, case: TestCase) -> Any:
         """The :class:`~policyengine.api.Engine` for ``case`` of ``test``."""
-        import json
-
         from policyengine.api import Engine, compile_versions, load_policies, load_rule_packs
         from policyengine.engine import get_backend
 
         path = test.policy.resolve()
-        edits = "" if case.policies is None else json.dumps(case.policy_edits, sort_keys=True,
-                                                            default=str)
+        # repr keeps 99.5 and "99.5" apart
+        edits = "" if case.policies is None else repr(sorted(case.policy_edits.items()))
         key = (path, edits)
         if key not in self._engines:
             if self._packs is None:
