@@ -305,10 +305,13 @@ def _yaml_blocks(name: str) -> list[str]:
 
 
 def test_policy_ci_examples(tmp_path: Path) -> None:
-    test_file, workflow, diff_step, precommit = _yaml_blocks("policy-ci.md")
+    test_file, more, workflow, diff_step, precommit = _yaml_blocks("policy-ci.md")
     shutil.copy(SPIRION / "1.0.0.yaml", tmp_path / "1.0.0.yaml")
     (tmp_path / "doc.test.yaml").write_text(test_file, encoding="utf-8")
-    assert run_tests([tmp_path]).exit_code == 0
+    (tmp_path / "more.test.yaml").write_text(more, encoding="utf-8")
+    assert check_test_file(tmp_path / "more.test.yaml") == []
+    run = run_tests([tmp_path])
+    assert [r.status for r in run.results] == ["pass"] * 3, render_run(run)
     steps = yaml.safe_load(workflow)["jobs"]["policy"]["steps"]
     commands = [step.get("run") for step in steps]
     assert "policyengine validate --format github policies/" in commands
@@ -347,3 +350,147 @@ def test_pre_commit_hooks() -> None:
     assert re.search(validate["files"], "rules/x.json")
     assert not re.search(validate["files"], "README.md")
     assert test["entry"] == "policyengine test" and test["pass_filenames"] is False
+
+
+# -- the format the evaluation cases use: edits, counts, refused input, x- keys -------------------
+def test_policy_edits_expect_counts_and_x_keys(tmp_path: Path) -> None:
+    shutil.copy(SPIRION / "1.0.0.yaml", tmp_path / "1.0.0.yaml")
+    path = write_test(tmp_path, f"""x-facts:
+  outage: &outage {OUTAGE}
+cases:
+  - name: 446.4 counted minutes miss 99.5, for a credit of 1000.00 / 12 = 83.33
+    facts: [*outage]
+    policy_edits:
+      availability-commitment.target_percent: 99.5
+    expect:
+      availability: [{{customer: acme, target_percent: 99.5, met: false}}]
+      credits: [{{customer: acme, amount: "83.33"}}]
+    expect_counts: {{credits: 1}}
+  - name: and meet the unedited 99.0
+    facts: [*outage]
+    expect:
+      availability: [{{customer: acme, availability_percent: 99.0, met: true}}]
+    expect_counts: {{credits: 0, availability: 1}}
+  - name: a count that is wrong
+    facts: [*outage]
+    expect_counts: {{credits: 2}}
+""")
+    assert check_test_file(path) == []
+    run = run_tests([path], backend="python")
+    # the second case passes: the edit was the first case's own
+    assert [r.status for r in run.results] == ["pass", "pass", "fail"]
+    assert "credits: expected 2 rows, found 0" in render_run(run)
+
+
+def test_apply_policy_edits_copies() -> None:
+    from policyengine.load.loader import load_document
+    from policyengine.tools.policytest import apply_policy_edits
+
+    data = load_document(SPIRION / "1.0.0.yaml").data
+    edited = apply_policy_edits(data, {"scheduled-downtime.notice.lead": "24h",
+                                       "severity-2.response.pause_on": ["waiting_on_customer"],
+                                       "no-such-clause.x": 1,
+                                       "metadata.version": "9.9.9"})
+    clauses = {c["id"]: c for s in edited["spec"].values() if isinstance(s, list) for c in s}
+    assert clauses["scheduled-downtime"]["notice"]["lead"] == "24h"
+    assert clauses["severity-2"]["response"]["pause_on"] == ["waiting_on_customer"]
+    assert edited["metadata"]["version"] == "9.9.9"
+    assert data["metadata"]["version"] == "1.0.0"
+    with pytest.raises(KeyError) as missing:
+        apply_policy_edits(data, {"scheduled-downtime.notic.lead": "24h"})
+    assert missing.value.args[:2] == ("scheduled-downtime.notic.lead", "notic")
+
+
+def test_bad_policy_edits_are_located_problems(tmp_path: Path) -> None:
+    shutil.copy(SPIRION / "1.0.0.yaml", tmp_path / "1.0.0.yaml")
+    path = write_test(tmp_path, f"""cases:
+  - name: misspelled clause
+    facts: [{OUTAGE}]
+    policy_edits: {{availabilty-commitment.target_percent: 99.5}}
+    expect_counts: {{credits: 0}}
+  - name: misspelled term on the way
+    facts: [{OUTAGE}]
+    policy_edits: {{scheduled-downtime.notic.lead: 24h}}
+    expect_counts: {{credits: 0}}
+  - name: a value the schema refuses
+    facts: [{OUTAGE}]
+    policy_edits: {{availability-commitment.target_percent: abc}}
+    expect_counts: {{credits: 0}}
+  - name: a term the schema does not know
+    facts: [{OUTAGE}]
+    policy_edits: {{scheduled-downtime.notice.lede: 24h}}
+    expect_counts: {{credits: 0, credit: 0, tickets: -1}}
+""")
+    found = {(p.line, p.path, p.message, p.hint) for p in check_test_file(path)}
+    assert found == {
+        (9, "$.cases[0].policy_edits['availabilty-commitment.target_percent']",
+         "policy edit 'availabilty-commitment.target_percent': no clause "
+         "'availabilty-commitment' in the policy", "did you mean 'availability-commitment'?"),
+        (13, "$.cases[1].policy_edits['scheduled-downtime.notic.lead']",
+         "policy edit 'scheduled-downtime.notic.lead': clause 'scheduled-downtime' of "
+         "spirion 1.0.0 has no 'notic'", "did you mean 'notice'?"),
+        (17, "$.cases[2].policy_edits['availability-commitment.target_percent']",
+         "the edited policy is not valid: $.spec.availability[0].target_percent: expected a "
+         "number, got text 'abc'", ""),
+        (21, "$.cases[3].policy_edits['scheduled-downtime.notice.lede']",
+         "the edited policy is not valid: $.spec.exclusions[0].notice.lede: unknown field "
+         "'lede'", "did you mean 'lead'?"),
+        (22, "$.cases[3].expect_counts.credit", "unknown result section 'credit'",
+         "did you mean 'credits'?"),
+        (22, "$.cases[3].expect_counts.tickets",
+         "the count of tickets rows must be a whole number, 0 or more", ""),
+    }
+    result = CliRunner().invoke(main, ["test", str(path)])
+    assert result.exit_code == 2
+
+
+def test_expected_errors(tmp_path: Path) -> None:
+    shutil.copy(SPIRION / "1.0.0.yaml", tmp_path / "1.0.0.yaml")
+    path = write_test(tmp_path, """cases:
+  - name: refused, as expected
+    facts:
+      - {type: downtime, id: d-1, start: "2026-10-05T12:00:00-04:00",
+         end: "2026-10-05T11:00:00-04:00", cause: vendor, maintenance: none}
+    expect:
+      errors:
+        - {line: 9, column: 9, path: "$.cases[0].facts[0].end", subject: d-1,
+           message: "end is before start"}
+    expect_counts: {errors: 1}
+  - name: a naive as_of is refused at run time when the case expects it
+    as_of: "2026-11-27T12:00:00"
+    expect:
+      errors:
+        - message: "as-of '2026-11-27T12:00:00' has no offset: a timestamp without a UTC
+            offset is refused; write e.g. 2026-11-27T12:00:00Z or 2026-11-27T12:00:00-05:00"
+  - name: accepted, but an error was expected
+    expect:
+      errors: [{message: "end is before start"}]
+  - name: refused with another message
+    facts:
+      - {type: downtime, id: d-1, start: "2026-10-05T12:00:00-04:00",
+         end: "2026-10-05T11:00:00-04:00", cause: vendor, maintenance: none}
+    expect:
+      errors: [{message: "end is before the start"}]
+""")
+    assert check_test_file(path) == []
+    run = run_tests([path], backend="durable")
+    assert [r.status for r in run.results] == ["pass", "pass", "fail", "fail"]
+    assert run.exit_code == 1
+    text = render_run(run)
+    assert "errors: expected a row like this, but there are no errors rows" in text
+    message = next(line for line in text.splitlines() if line.lstrip().startswith("! message"))
+    assert [c.strip() for c in message.split("|")[1:]] == ["end is before the start",
+                                                            "✗ end is before start"]
+
+
+def test_refused_facts_without_expected_errors_are_still_an_error(tmp_path: Path) -> None:
+    shutil.copy(SPIRION / "1.0.0.yaml", tmp_path / "1.0.0.yaml")
+    path = write_test(tmp_path, """cases:
+  - name: refused
+    facts:
+      - {type: downtime, id: d-1, start: "2026-10-05T12:00:00-04:00",
+         end: "2026-10-05T11:00:00-04:00", cause: vendor, maintenance: none}
+    expect_counts: {errors: 0}
+""")
+    (problem,) = check_test_file(path)
+    assert (problem.line, problem.message) == (9, "end is before start")

@@ -21,11 +21,13 @@ import pytest
 from policyengine.api import Engine, facts_from_dicts
 from policyengine.diagnostics import EngineError, InputError
 from policyengine.stream import factspool, sharded
+from policyengine.tools.policytest import Engines, TestCase, TestFile
 
-from .conftest import SHIPPED, engine_for, set_term, shipped_policy_data
-from .test_cases import _cases
+from .conftest import SHIPPED, engine_for, shipped_policy_data
+from .test_cases import evaluation_cases
 
 AS_OF = "2026-11-27T12:00:00-05:00"
+CASE_ENGINES = Engines("durable")
 
 
 def _streamed(engine: Engine, facts: list[Any], as_of: str, months: Any = None,
@@ -44,18 +46,16 @@ def _write_ndjson(path: Path, facts: list[dict[str, Any]]) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("case", _cases())
+@pytest.mark.parametrize(("test", "case"), evaluation_cases())
 def test_every_case_streamed_in_three_shards_by_two_workers(
-    case: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    test: TestFile, case: TestCase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = shipped_policy_data()
-    for dotted, value in (case.get("policy_set") or {}).items():
-        set_term(data, dotted, value)
-    engine = engine_for(data, "durable")
-    facts, as_of, months = case["facts"], case["as_of"], case.get("months")
+    assert not case.facts_files  # the cases give their facts inline
+    engine = CASE_ENGINES.for_case(test, case)
+    facts, as_of, months = [dict(f.data) for f in case.facts], case.as_of, case.months
     # three shards whatever the input size, so that customers really are split up
     monkeypatch.setattr(sharded, "shard_count", lambda sources, workers: 3)
-    if "want_error" in case:
+    if case.expects_errors:
         with pytest.raises(InputError) as streamed:
             _streamed(engine, facts, as_of, months, workers=2)
         with pytest.raises(InputError) as in_memory:

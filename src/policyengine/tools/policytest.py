@@ -7,23 +7,36 @@ A test file (``*.test.yaml``) pins what a policy decides for hand-picked facts::
     policy: .                      # relative to this file; default: the directory it is in
     as_of: "2026-11-27T12:00:00-05:00"   # default for every case (optional)
     facts: [...]                   # facts shared by every case (optional)
+    x-shared: ...                  # keys starting with x- are ignored (YAML anchors live here)
     cases:
       - name: a month at exactly 99.0% is met
         facts: [...]               # inline facts, and/or
         facts_file: tests/oct.yaml # a fact file, relative to this file (or a list of them)
         as_of: "2026-11-27T12:00:00-05:00"
         months: "2026-10"          # optional, as --months
+        policy_edits:              # optional: this case runs on an edited copy of the policy
+          availability-commitment.target_percent: 99.5
         expect:                    # section -> rows; each must match some actual row
           availability:
             - {customer: acme, month: "2026-10", met: true}
         expect_absent:             # section -> rows; none may match any actual row
           credits:
             - {customer: acme, month: "2026-10"}
+        expect_counts:             # section -> the exact number of rows
+          credits: 0
 
 An expected row matches an actual row when every key it gives is equal (keys it leaves out
 are not compared). Numbers compare by value (``83.33`` matches ``"83.33"``), timestamps by
 instant. Sections are those of ``policyengine evaluate --format json``: ``availability``,
-``credits``, ``tickets``, ``obligations``, ``entitlements``, ``findings`` and ``policy``.
+``credits``, ``tickets``, ``obligations``, ``entitlements``, ``findings`` and ``policy``,
+plus ``errors``: the problems (``file``, ``line``, ``column``, ``path``, ``code``,
+``severity``, ``subject``, ``message``, ``hint``) that make the facts unusable. A case that
+expects ``errors`` rows passes only when the evaluation refuses its input with them; any
+other case whose input is refused is an error (exit 2).
+
+``policy_edits`` set a term of a clause (``clause-id.term.path``, the last part may be a
+term the clause does not give yet) or of the metadata (``metadata.field``) in every policy
+version that has it; the edited policy is validated again.
 
 Fact files for tests belong under a ``tests/`` folder next to the policy (a policy
 directory treats every other YAML file in it as a policy version).
@@ -48,8 +61,10 @@ DEFAULT_PATH = "policies"
 API_VERSION = "policyengine/v1"
 FORMATS = ("text", "junit")
 _TOP_KEYS = ("apiVersion", "kind", "metadata", "policy", "as_of", "months", "facts", "cases")
-_CASE_KEYS = ("name", "description", "facts", "facts_file", "as_of", "months", "expect",
-              "expect_absent")
+_CASE_KEYS = ("name", "description", "facts", "facts_file", "as_of", "months", "policy_edits",
+              "expect", "expect_absent", "expect_counts")
+EXTENSION_PREFIX = "x-"  # top-level keys that are ignored: a home for YAML anchors
+ERRORS = "errors"  # the pseudo-section of the problems that refuse a case's input
 
 
 def _section_fields() -> dict[str, tuple[str, ...]]:
@@ -72,6 +87,7 @@ def _section_fields() -> dict[str, tuple[str, ...]]:
         "entitlements": names(EntitlementRow),
         "findings": ("rule", "clause", "subject", "outcome", "message"),
         "policy": ("name", "version"),
+        ERRORS: names(Diagnostic),
     }
 
 
@@ -84,6 +100,7 @@ _IDENTITY = {
     "entitlements": ("id",),
     "findings": ("rule", "subject"),
     "policy": ("name", "version"),
+    ERRORS: ("path",),
 }
 
 
@@ -112,6 +129,15 @@ class TestCase:
     months: Any
     expect: Mapping[str, Sequence[Mapping[str, Any]]]
     expect_absent: Mapping[str, Sequence[Mapping[str, Any]]]
+    expect_counts: Mapping[str, int] = field(default_factory=dict)
+    policy_edits: Mapping[str, Any] = field(default_factory=dict)
+    # the edited policy versions (None: the test file's policy as it is)
+    policies: tuple[Any, ...] | None = None
+
+    @property
+    def expects_errors(self) -> bool:
+        """Whether the case expects its input to be refused (``errors`` rows)."""
+        return ERRORS in self.expect or self.expect_counts.get(ERRORS, 0) > 0
 
 
 @dataclass(frozen=True)
@@ -128,15 +154,17 @@ class TestFile:
 
 @dataclass(frozen=True)
 class Mismatch:
-    """An expectation that did not hold: ``missing`` (no row matched an ``expect`` row) or
-    ``present`` (a row matched an ``expect_absent`` row). ``rows`` are the closest actual
-    rows (missing) or the offending ones (present)."""
+    """An expectation that did not hold: ``missing`` (no row matched an ``expect`` row),
+    ``present`` (a row matched an ``expect_absent`` row) or ``count`` (``expect_counts``
+    differs from ``total_rows``). ``rows`` are the closest actual rows (missing), the
+    offending ones (present) or every row (count)."""
 
     section: str
     kind: str
     expected: Mapping[str, Any]
     rows: tuple[Mapping[str, Any], ...]
     total_rows: int
+    count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -220,7 +248,8 @@ def _load(path: Path, display: str) -> tuple[TestFile | None, list[Diagnostic]]:
         check.add(("apiVersion",), f"apiVersion must be {API_VERSION!r}")
     if data.get("kind") != "PolicyTest":
         check.add(("kind",), "kind must be 'PolicyTest'")
-    check.keys(data, _TOP_KEYS, (), "test file")
+    check.keys({k: v for k, v in data.items() if not str(k).startswith(EXTENSION_PREFIX)},
+               _TOP_KEYS, (), "test file")
     base = path.parent
     policy_value = data.get("policy", ".")
     policy = base
@@ -245,6 +274,8 @@ def _load(path: Path, display: str) -> tuple[TestFile | None, list[Diagnostic]]:
         cases_value = []
     cases = [case for index, raw in enumerate(cases_value)
              if (case := _case(check, index, raw, defaults)) is not None]
+    if any(case.policy_edits for case in cases) and policy.exists():
+        cases = _edited(check, policy, cases)
     if check.problems:
         return None, sorted(set(check.problems))  # shared facts are checked with every case
     return TestFile(path, display, policy, tuple(cases)), []
@@ -287,23 +318,34 @@ def _case(check: _Checker, index: int, raw: Any, defaults: _Defaults) -> TestCas
     if as_of is None:
         check.add(where, f"case {name!r} needs as_of (the evaluation instant), so that "
                          "it gives the same answer on every day it runs")
-    elif "as_of" in raw:
-        _check_as_of(check, (*where, "as_of"), as_of)
     months = raw.get("months", defaults.months)
-    if "months" in raw and months is not None:
-        _check_months(check, (*where, "months"), months)
     expect = _expectations(check, (*where, "expect"), raw.get("expect"), defaults.sections)
     absent = _expectations(check, (*where, "expect_absent"), raw.get("expect_absent"),
                            defaults.sections)
-    if not expect and not absent:
-        check.add(where, f"case {name!r} expects nothing (give expect or expect_absent)")
-    facts = (*defaults.shared, *own)
-    try:
-        build_facts(facts, files, check.document.file)
-    except InputError as error:
-        check.problems.extend(error.diagnostics)
-    return TestCase(name=name, index=index, line=line, facts=facts, facts_files=tuple(files),
-                    as_of=str(as_of), months=months, expect=expect, expect_absent=absent)
+    counts = _counts(check, (*where, "expect_counts"), raw.get("expect_counts"),
+                     defaults.sections)
+    if not expect and not absent and not counts:
+        check.add(where, f"case {name!r} expects nothing (give expect, expect_absent or "
+                         "expect_counts)")
+    edits = raw.get("policy_edits")
+    if edits is not None and (not isinstance(edits, Mapping) or not edits):
+        check.add((*where, "policy_edits"), "policy_edits must map clause-id.term (or "
+                                            "metadata.field) to the value to use")
+        edits = None
+    case = TestCase(name=name, index=index, line=line, facts=(*defaults.shared, *own),
+                    facts_files=tuple(files), as_of=str(as_of), months=months, expect=expect,
+                    expect_absent=absent, expect_counts=counts,
+                    policy_edits=dict(edits or {}))
+    if not case.expects_errors:  # else refusing the input is what the case checks
+        if "as_of" in raw and as_of is not None:
+            _check_as_of(check, (*where, "as_of"), as_of)
+        if "months" in raw and months is not None:
+            _check_months(check, (*where, "months"), months)
+        try:
+            build_facts(case.facts, files, check.document.file)
+        except InputError as error:
+            check.problems.extend(error.diagnostics)
+    return case
 
 
 def _check_as_of(check: _Checker, path: Sequence[str | int], value: Any) -> None:
@@ -404,14 +446,149 @@ def _expectations(check: _Checker, path: tuple[str | int, ...], value: Any,
     return out
 
 
+def _counts(check: _Checker, path: tuple[str | int, ...], value: Any,
+            sections: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        check.add(path, f"expect_counts must map result sections ({', '.join(sections)}) to "
+                        "row counts")
+        return {}
+    out: dict[str, int] = {}
+    for section, count in value.items():
+        if section not in sections:
+            check.add((*path, section), f"unknown result section {section!r}",
+                      _did_you_mean(str(section), sections) or
+                      f"expected one of {', '.join(sections)}")
+        elif isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            check.add((*path, section), f"the count of {section} rows must be a whole "
+                                        "number, 0 or more")
+        else:
+            out[str(section)] = count
+    return out
+
+
+def apply_policy_edits(data: Mapping[str, Any], edits: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of a policy document with ``edits`` applied.
+
+    ``edits`` maps ``clause-id.term.path`` (or ``metadata.field.path``) to a value; every
+    part but the last must exist, the last is set or added. A clause id this version does
+    not have is skipped (another version may have it). The result is not validated.
+    KeyError ``(edit, missing part, the keys there)`` when a part before the last does not
+    exist.
+    """
+    import copy
+
+    edited: dict[str, Any] = copy.deepcopy(dict(data))
+    clauses = {c.get("id"): c for section in (edited.get("spec") or {}).values()
+               if isinstance(section, list) for c in section if isinstance(c, dict)}
+    for dotted, value in edits.items():
+        head, _, rest = str(dotted).partition(".")
+        target = edited.get("metadata") if head == "metadata" else clauses.get(head)
+        if target is None:
+            continue
+        parts = rest.split(".")
+        for depth, part in enumerate(parts[:-1]):
+            if not isinstance(target, dict) or part not in target:
+                keys = sorted(map(str, target)) if isinstance(target, dict) else []
+                raise KeyError(dotted, ".".join(parts[:depth + 1]), keys)
+            target = target[part]
+        if not isinstance(target, dict):
+            raise KeyError(dotted, ".".join(parts[:-1]), [])
+        target[parts[-1]] = copy.deepcopy(value)
+    return edited
+
+
+def _edited(check: _Checker, policy: Path, cases: Sequence[TestCase]) -> list[TestCase]:
+    """The cases, those with ``policy_edits`` given their edited policy versions (problems
+    located at the edit in the test file). When the policy itself does not load, its own
+    problems are reported where it is used, and the edits are not checked."""
+    from dataclasses import replace
+
+    from policyengine.api import load_policies
+
+    try:
+        versions = load_policies(policy)
+    except InputError:
+        return list(cases)
+    ids = sorted({clause.id for version in versions for clause in version.clauses})
+    out = []
+    for case in cases:
+        if not case.policy_edits:
+            out.append(case)
+            continue
+        where = ("cases", case.index, "policy_edits")
+        before = len(check.problems)
+        for dotted in case.policy_edits:
+            head, _, rest = str(dotted).partition(".")
+            if not rest or not head:
+                check.add((*where, dotted), f"policy edit {dotted!r} names no term",
+                          "write clause-id.term or metadata.field")
+            elif head != "metadata" and head not in ids:
+                check.add((*where, dotted), f"policy edit {dotted!r}: no clause {head!r} in "
+                                            "the policy", _did_you_mean(head, ids))
+        if len(check.problems) == before:
+            edited = _edit_versions(check, where, versions, case.policy_edits)
+            if edited is not None:
+                case = replace(case, policies=edited)
+        out.append(case)
+    return out
+
+
+def _edit_versions(check: _Checker, where: tuple[str | int, ...], versions: Sequence[Any],
+                   edits: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The versions with ``edits`` applied and validated again; None (problems added) if
+    an edit names a missing term or makes a version invalid."""
+    from policyengine.load.loader import Document, json_path
+    from policyengine.validation.policy import check_version_set, load_policy_document
+
+    documents = []
+    targets: dict[str, Any] = {}  # JSON path in the policy -> the edit that sets it
+    for version in versions:
+        try:
+            data = apply_policy_edits(version.data, edits)
+        except KeyError as error:
+            dotted, missing, keys = error.args
+            owner = "the metadata" if str(dotted).startswith("metadata.") else \
+                f"clause {str(dotted).partition('.')[0]!r}"
+            check.add((*where, dotted), f"policy edit {dotted!r}: {owner} of "
+                                        f"{version.label} has no {missing!r}",
+                      _did_you_mean(missing.rpartition(".")[2], keys))
+            return None
+        documents.append(load_policy_document(version.file, Document(version.file, data)))
+        clauses = {clause.id: clause.path for clause in version.clauses}
+        for dotted in edits:
+            head, _, rest = str(dotted).partition(".")
+            base = ("metadata",) if head == "metadata" else clauses.get(head)
+            if base is not None:
+                targets[json_path((*base, *rest.split(".")))] = dotted
+    problems = [p for document in documents for p in document.problems
+                if p.severity == "error"]
+    if not problems and len(documents) > 1:
+        problems = check_version_set(documents)
+    for problem in problems:
+        edit = next((targets[path] for path in sorted(targets, key=len, reverse=True)
+                     if problem.path == path or problem.path.startswith((f"{path}.",
+                                                                         f"{path}["))), None)
+        check.add(where if edit is None else (*where, edit),
+                  f"the edited policy is not valid: {problem.path}: {problem.message}",
+                  problem.hint, code=problem.code)
+    if problems:
+        return None
+    return tuple(document.policy for document in documents)
+
+
 def check_test_file(path: str | os.PathLike[str]) -> list[Diagnostic]:
     """Structure problems of one PolicyTest file (for ``policyengine validate``)."""
     return _load(Path(path), os.fspath(path))[1]
 
 
-def load_test_file(path: str | os.PathLike[str]) -> TestFile:
-    """Load and check a test file; InputError (every problem) when it is not valid."""
-    loaded, problems = _load(Path(path), os.fspath(path))
+def load_test_file(path: str | os.PathLike[str], display: str | None = None) -> TestFile:
+    """Load and check a test file; InputError (every problem) when it is not valid.
+
+    ``display`` (default: ``path`` as given) names the file in results and problems.
+    """
+    loaded, problems = _load(Path(path), os.fspath(path) if display is None else display)
     if problems or loaded is None:
         raise InputError(problems)
     return loaded
@@ -485,7 +662,11 @@ def _score(expected: Mapping[str, Any], row: Mapping[str, Any]) -> int:
 
 def check_expectations(case: TestCase, actual: Mapping[str, Sequence[Mapping[str, Any]]],
                        closest: int = 2) -> list[Mismatch]:
-    """Every expectation of a case that the actual result rows do not satisfy."""
+    """Every expectation of a case that the actual result rows do not satisfy.
+
+    ``actual`` maps a section to its rows: an evaluation's ``to_dict()``, or ``{"errors":
+    [diagnostic dicts]}`` when the input was refused.
+    """
     mismatches: list[Mismatch] = []
     for section, rows in case.expect.items():
         have = actual.get(section, [])
@@ -502,6 +683,10 @@ def check_expectations(case: TestCase, actual: Mapping[str, Sequence[Mapping[str
             if found:
                 mismatches.append(Mismatch(section, "present", expected, tuple(found),
                                            len(have)))
+    for section, count in case.expect_counts.items():
+        have = actual.get(section, [])
+        if len(have) != count:
+            mismatches.append(Mismatch(section, "count", {}, tuple(have), len(have), count))
     return mismatches
 
 
@@ -538,26 +723,68 @@ def build_facts(facts: Sequence[InlineFact], files: Sequence[Path], display: str
 
 
 def run_case(engine: Any, test: TestFile, case: TestCase) -> CaseResult:
-    """Evaluate one case's facts and check its expectations."""
+    """Evaluate one case's facts and check its expectations.
+
+    ``engine`` is the :class:`~policyengine.api.Engine` for the case (see
+    :class:`Engines`). Input refused with InputError is checked against the case's
+    ``errors`` rows when it expects some; otherwise the case is an ``error``.
+    """
     started = time.perf_counter()
+    actual: dict[str, Any]
     try:
-        evaluation = engine.evaluate(build_facts(case.facts, case.facts_files, test.display),
-                                     as_of=case.as_of,
-                                     months=case.months)
+        actual = engine.evaluate(build_facts(case.facts, case.facts_files, test.display),
+                                 as_of=case.as_of, months=case.months).to_dict()
+        actual[ERRORS] = []
     except InputError as error:
-        return CaseResult(test.display, case.name, case.line, "error",
-                          problems=tuple(error.diagnostics),
-                          seconds=time.perf_counter() - started)
-    mismatches = check_expectations(case, evaluation.to_dict())
+        if not case.expects_errors:
+            return CaseResult(test.display, case.name, case.line, "error",
+                              problems=tuple(error.diagnostics),
+                              seconds=time.perf_counter() - started)
+        actual = {ERRORS: [problem.to_dict() for problem in error.diagnostics]}
+    mismatches = check_expectations(case, actual)
     return CaseResult(test.display, case.name, case.line, "fail" if mismatches else "pass",
                       tuple(mismatches), seconds=time.perf_counter() - started)
+
+
+class Engines:
+    """The engine each case runs on, built once per policy, set of edits, back-end
+    (``auto``, ``durable`` or ``python``) and rule-pack directory (default: the shipped
+    ``rules/``). ``for_case`` raises InputError when the policy or the rules cannot be used.
+    """
+
+    def __init__(self, backend: str = "auto", rules: str | os.PathLike[str] | None = None):
+        self.backend = backend
+        self.rules = rules
+        self._packs: list[Any] | None = None
+        self._versions: dict[Path, list[Any]] = {}
+        self._engines: dict[tuple[Path, str], Any] = {}
+
+    def for_case(self, test: TestFile, case: TestCase) -> Any:
+        """The :class:`~policyengine.api.Engine` for ``case`` of ``test``."""
+        from policyengine.api import Engine, compile_versions, load_policies, load_rule_packs
+        from policyengine.engine import get_backend
+
+        path = test.policy.resolve()
+        # repr keeps 99.5 and "99.5" apart
+        edits = "" if case.policies is None else repr(sorted(case.policy_edits.items()))
+        key = (path, edits)
+        if key not in self._engines:
+            if self._packs is None:
+                self._packs = load_rule_packs(self.rules)
+            if case.policies is not None:
+                versions = list(case.policies)
+            else:
+                if path not in self._versions:
+                    self._versions[path] = load_policies(test.policy)
+                versions = self._versions[path]
+            self._engines[key] = Engine(compile_versions(versions, self._packs),
+                                        get_backend(self.backend))
+        return self._engines[key]
 
 
 def run_tests(paths: Sequence[str | os.PathLike[str]] = (), *, backend: str = "auto",
               rules: str | os.PathLike[str] | None = None) -> TestRun:
     """Discover, check and run policy tests; InputError when a file cannot be used."""
-    from policyengine.api import Engine
-
     files = discover(paths)
     tests: list[TestFile] = []
     problems: list[Diagnostic] = []
@@ -568,14 +795,11 @@ def run_tests(paths: Sequence[str | os.PathLike[str]] = (), *, backend: str = "a
             tests.append(loaded)
     if problems:
         raise InputError(problems)
-    engines: dict[Path, Any] = {}
+    engines = Engines(backend, rules)
     run = TestRun(files=[t.display for t in tests])
     for test in tests:
-        key = test.policy.resolve()
-        if key not in engines:
-            engines[key] = Engine.load(test.policy, rules=rules, backend=backend)
         for case in test.cases:
-            run.results.append(run_case(engines[key], test, case))
+            run.results.append(run_case(engines.for_case(test, case), test, case))
     return run
 
 
@@ -595,6 +819,10 @@ def _identity(section: str, row: Mapping[str, Any]) -> str:
 def render_mismatch(mismatch: Mismatch) -> list[str]:
     """The expected row beside the closest actual rows; ``!`` marks a differing field."""
     expected = mismatch.expected
+    if mismatch.kind == "count":
+        rows = ", ".join(_identity(mismatch.section, row) or "?" for row in mismatch.rows)
+        return [f"{mismatch.section}: expected {_plural(mismatch.count or 0, 'row')}, found "
+                f"{mismatch.total_rows}" + (f": {rows}" if rows else "")]
     if mismatch.kind == "missing":
         if not mismatch.rows:
             head = f"{mismatch.section}: expected a row like this, but there are no " \
@@ -711,10 +939,12 @@ def render_run(run: TestRun, fmt: str = "text") -> str:
 
 __all__ = [
     "CaseResult",
+    "Engines",
     "Mismatch",
     "TestCase",
     "TestFile",
     "TestRun",
+    "apply_policy_edits",
     "check_expectations",
     "check_test_file",
     "discover",
