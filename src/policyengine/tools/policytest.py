@@ -610,11 +610,7 @@ def discover(paths: Sequence[str | os.PathLike[str]] = ()) -> list[Path]:
                                        "directory", code="load"))
     if problems:
         raise InputError(problems)
-    if not found:
-        where = ", ".join(os.fspath(p) for p in paths) or DEFAULT_PATH
-        raise InputError.single(where, "no policy tests found (files named *.test.yaml)",
-                                code="load")
-    return found
+    return found  # none yet is not a failure: a repository starts without policy tests
 
 
 # -- running ------------------------------------------------------------------------------------
@@ -887,6 +883,8 @@ def render_text(run: TestRun) -> str:
                + (f", {run.count('error')} errors" if run.count("error") else "")
                + f" ({_plural(len(run.results), 'case')} in {_plural(len(run.files), 'file')})")
     lines += ["", summary]
+    if not run.files:
+        lines.append("no policy tests found (files named *.test.yaml); nothing to run")
     return "\n".join(lines) + "\n"
 
 
