@@ -120,8 +120,12 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("duration", "end - start, seconds"),
             FieldSpec("emergency_rank", "1 for the customer's first emergency window of its "
                       "month (by start), 2 for the second, ...; 0 when not emergency"),
-            FieldSpec("plan", "the customer's plan"),
-            FieldSpec("deployment", "the customer's deployment"),
+            FieldSpec("plan", "the plan of the customer's SaaS subscription in force at the "
+                      "start (else the first to begin during the window, else the nearest)"),
+            FieldSpec("deployment", "that subscription's deployment"),
+            FieldSpec("in_term", "a SaaS subscription term of the customer is in force during "
+                      "some of the window (false: nothing is charged; such a window only goes "
+                      "to window-verdicts)"),
             FieldSpec("excluded_up_to", "seconds excluded from the start (the whole duration "
                       "when excused; 0 when nothing is)", WINDOW_EXCLUSIONS),
         ),
@@ -148,15 +152,23 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("key", "customer/YYYY-MM"),
             FieldSpec("customer", "the customer"),
             FieldSpec("month", "YYYY-MM"),
-            FieldSpec("plan", "the customer's plan"),
-            FieldSpec("deployment", "the customer's deployment"),
+            FieldSpec("plan", "the plan of the customer's SaaS subscription in force on the "
+                      "month's first day (else the first to begin in it, else the nearest)"),
+            FieldSpec("deployment", "that subscription's deployment"),
             FieldSpec("month_start", "the month's first local midnight, epoch seconds"),
             FieldSpec("month_end", "the next month's first local midnight, epoch seconds"),
-            FieldSpec("term_start", "local midnight starting the subscription term"),
-            FieldSpec("term_end", "local midnight after the term's last day"),
-            FieldSpec("availability", "percent available, floored to 1e-9"),
+            FieldSpec("term_start", "local midnight starting that subscription's term, or the "
+                      "earliest term it renews without a gap (same plan and deployment)"),
+            FieldSpec("term_end", "local midnight after the last day of that term, or of the "
+                      "last term renewing it without a gap"),
+            FieldSpec("in_term", "a SaaS subscription term of the customer is in force during "
+                      "some of the month"),
+            FieldSpec("complete", "the month is over at as-of (false: provisional, measured "
+                      "up to as-of)"),
+            FieldSpec("availability", "percent available (of the month, or of its part up to "
+                      "as-of while not complete), floored to 1e-9"),
             FieldSpec("availability_percent", "percent available, 4 decimals (for messages)"),
-            FieldSpec("renewed", "whether the order was renewed"),
+            FieldSpec("renewed", "whether that subscription's order was renewed"),
             FieldSpec("requested", "whether a credit request names this month"),
             FieldSpec("requested_at", "the earliest such request, epoch seconds (only when "
                       "requested)"),
@@ -175,6 +187,13 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("assigned", "whether the vendor assigned a severity"),
             FieldSpec("assigned_severity", "the assigned level (only when assigned)"),
             FieldSpec("has_impact", "whether an impact was reported"),
+            FieldSpec("in_term", "a subscription term of the customer was in force when the "
+                      "ticket was opened"),
+            FieldSpec("license", "the licence of that subscription (only when in_term)"),
+            FieldSpec("support", "its technical support status, active or lapsed (only when "
+                      "in_term)"),
+            FieldSpec("targets", "the severity targets apply: in_term, and not withdrawn by a "
+                      "rule", TICKET_SEVERITY),
             *(FieldSpec(flag, "reported impact flag (false when no impact was reported)")
               for flag in IMPACT_FLAGS),
             FieldSpec("as_of", "the evaluation instant, epoch seconds"),
@@ -206,6 +225,7 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("kind", "scheduled_maintenance, significant_change or "
                       "high_priority_change"),
             FieldSpec("at", "when it starts or is deployed, epoch seconds"),
+            FieldSpec("in_term", "a SaaS subscription term of the customer is in force at `at`"),
             FieldSpec("met", "a qualifying notice gave enough lead", OBLIGATIONS),
         ),
     ),
@@ -227,8 +247,10 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             _TYPE,
             FieldSpec("key", "the request's id"),
             FieldSpec("customer", "the customer"),
-            FieldSpec("license", "the customer's licence"),
-            FieldSpec("support", "the customer's technical support status"),
+            FieldSpec("in_term", "a subscription term of the customer is in force at the "
+                      "request"),
+            FieldSpec("license", "the licence of that subscription (only when in_term)"),
+            FieldSpec("support", "its technical support status (only when in_term)"),
         ),
         extras_from="update_request",
         record_fields=frozenset({"type", "id", "customer", "requested_at"}),
@@ -251,6 +273,7 @@ DECISIONS: Mapping[str, Mapping[str, str]] = MappingProxyType({
         "severity": "the level used",
         "severity_source": "assigned or classified",
         "impact_severity": "the level the impact suggests",
+        "targets": "false: the severity targets do not apply to the ticket (combine: all)",
         "response_met": "the first response was in time",
         "resolution_met": "the resolution was in time",
     }),
@@ -303,13 +326,16 @@ STAGES: Mapping[str, StageSpec] = MappingProxyType({s.name: s for s in (
     StageSpec(
         TICKET_SEVERITY, "each ticket's severity: as assigned, or classified from its impact",
         receives={TICKET: _only(TICKET, "type", "key", "customer", "assigned",
-                                "assigned_severity", "has_impact", *IMPACT_FLAGS)},
-        decides={TICKET: frozenset({"severity", "severity_source", "impact_severity"})},
+                                "assigned_severity", "has_impact", "in_term", "license",
+                                "support", *IMPACT_FLAGS)},
+        decides={TICKET: frozenset({"severity", "severity_source", "impact_severity",
+                                    "targets"})},
     ),
     StageSpec(
         TICKET_CLOCKS, "response and resolution verdicts against the due instants",
         receives={TICKET: _only(TICKET, "type", "key", "customer", "as_of", "has_impact",
-                                "responded", "resolved", "severity", "severity_source",
+                                "responded", "resolved", "in_term", "targets", "severity",
+                                "severity_source",
                                 "impact_severity", "response_due", "resolution_due",
                                 "first_response_at", "resolved_at")},
         decides={TICKET: frozenset({"response_met", "resolution_met"})},

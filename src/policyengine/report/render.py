@@ -76,7 +76,8 @@ def _sections(evaluation: Evaluation) -> list[tuple[str, list[str], list[list[An
     e = evaluation
     availability = [[r.customer, r.month, r.covered, r.minutes_in_month, r.downtime_minutes,
                      r.excluded_minutes, r.counted_downtime_minutes, r.availability_percent,
-                     r.target_percent, _verdict(r.met)] for r in e.availability]
+                     r.target_percent, "so far" if r.provisional else _verdict(r.met)]
+                    for r in e.availability]
     credits = [[r.customer, r.month, r.amount, r.currency, r.form, r.claim_deadline,
                 r.requested_at, r.status] for r in e.credits]
     tickets = [[r.id, r.customer, r.severity, r.severity_source, r.response_due,

@@ -216,7 +216,8 @@ class SpoolingBuilder(FactSetBuilder):
     def absorb(self, part: ReadPart) -> None:
         """Take over what a parallel reader read (parts are absorbed in input order)."""
         facts = self.facts
-        facts.subscriptions.update(part.facts.subscriptions)
+        for customer, subs in part.facts.subscriptions.items():
+            facts.subscriptions.setdefault(customer, []).extend(subs)
         facts.downtimes.extend(part.facts.downtimes)
         facts.changes.extend(part.facts.changes)
         facts.notices.extend(part.facts.notices)
@@ -229,6 +230,7 @@ class SpoolingBuilder(FactSetBuilder):
             self.spool.counts[shard] += count
 
     def finish(self) -> FactSet:
+        self._check_subscriptions()
         self._check_downtimes()
         subjects = self._subjects()
         for notice in self.later_notices:

@@ -45,10 +45,12 @@ from policyengine.compile.compiler import CompiledPolicy
 from policyengine.diagnostics import Diagnostic, EngineError, InputError
 from policyengine.engine.base import Backend
 from policyengine.evaluate.evaluator import (
+    Cutoff,
     VersionSet,
     default_policies,
     downtime_months,
     evaluate_parts,
+    known_at,
 )
 from policyengine.model.results import Evaluation, Finding, row_dict
 from policyengine.stream.factspool import (
@@ -123,7 +125,8 @@ class _Plan:
         nobody: it is still checked against the policy's dates) goes to every shard.
         """
         downtimes = self.fleet.downtimes
-        self.downtime_months = sorted(downtime_months(downtimes, self.versions.timezone))
+        self.downtime_months = sorted(downtime_months(downtimes, self.versions.timezone,
+                                                      self.as_of))
         shards = self.spool.shards
         self.downtimes_by_shard = [[] for _ in range(shards)]
         for down in downtimes:
@@ -143,6 +146,7 @@ class _ShardOutput:
     outcomes: set[str]
     used: set[tuple[str, str]]
     rows: dict[str, int]
+    cutoff: Cutoff = field(default_factory=Cutoff)  # per-customer facts after as-of
 
 
 def _shard_facts(plan: _Plan, shard: int) -> FactSet:
@@ -191,7 +195,8 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
             facts = _shard_facts(plan, shard)
             evaluation, used = evaluate_parts(plan.versions, facts, as_of=plan.as_of,
                                               backend=plan.backend, months=plan.months,
-                                              downtime_months=plan.downtime_months)
+                                              downtime_months=plan.downtime_months,
+                                              cutoff=output.cutoff, count_fleet=False)
             del facts
             output.used |= used
             for name in ROW_SECTIONS:
@@ -426,9 +431,15 @@ def write_json(
         seconds = {"read": read - started, "evaluate": evaluated - read,
                    "write": clock() - evaluated}
         rows = {name: sum(o.rows[name] for o in outputs) for name in (*ROW_SECTIONS, "findings")}
+        # what is dated after as-of: fleet-wide facts counted once here, the rest by shard
+        cutoff = Cutoff()
+        known_at(fleet, as_of, cutoff)
+        for output in outputs:
+            cutoff.merge(output.cutoff)
+        warning = cutoff.warning(timeutil.iso(as_of, version_set.timezone))
         return ReportSummary(
             policies=policies,
-            warnings=list(fleet.warnings),
+            warnings=list(fleet.warnings) + ([warning] if warning is not None else []),
             outcomes=set().union(*(output.outcomes for output in outputs)),
             facts=builder.counter,
             shards=count,

@@ -199,14 +199,14 @@ def normalise(raw: Mapping[str, Any], where: Where) -> Any:
         down = Downtime(
             id=_id(raw),
             start=parse_instant(_require(raw, "start"), "start"),
-            end=parse_instant(_require(raw, "end"), "end"),
+            end=_opt_instant(raw, "end"),  # none yet: still ongoing, counted up to as-of
             cause=_str(raw, "cause", ("vendor", "customer", "third_party", "force_majeure")),
             maintenance=_str(raw, "maintenance", ("none", "scheduled", "emergency")),
             customers=tuple(customers) if customers is not None else None,
             where=where,
             extra=_extra(raw, "downtime"),
         )
-        if down.end < down.start:
+        if down.end is not None and down.end < down.start:
             raise FieldError("end", "end is before start")
         return down
     if kind == "notice":
@@ -397,16 +397,14 @@ class FactSetBuilder:
             self._problem(where, str(error), subject, where.path(error.field))
             return
         kind = raw["type"]
-        key_value = fact.customer if kind in ("subscription",) else getattr(fact, "id", None)
+        # a customer may have several subscriptions (renewals): overlapping terms are
+        # refused in finish(), once every term is known
+        key_value = getattr(fact, "id", None)
         if key_value is not None:
             first = self._first_seen(kind, key_value, where)
             if first is not None:
-                label = "customer" if kind == "subscription" else "id"
-                self._problem(
-                    where,
-                    f"duplicate {kind} {label} {key_value!r} (first at {first})",
-                    key_value,
-                )
+                self._problem(where, f"duplicate {kind} id {key_value!r} (first at {first})",
+                              key_value)
                 return
         self._place(fact, where)
 
@@ -433,7 +431,7 @@ class FactSetBuilder:
         """Keep a checked fact (the streaming builder spools per-customer facts instead)."""
         facts = self.facts
         if isinstance(fact, Subscription):
-            facts.subscriptions[fact.customer] = fact
+            facts.subscriptions.setdefault(fact.customer, []).append(fact)
         elif isinstance(fact, Downtime):
             if fact.end == fact.start:
                 facts.warnings.append(Diagnostic(
@@ -472,6 +470,7 @@ class FactSetBuilder:
     def finish(self) -> FactSet:
         """Cross-check references (customers, notice subjects); raise every problem found."""
         facts = self.facts
+        self._check_subscriptions()
         self._check_downtimes()
         subjects = self._subjects()
         for notice in facts.notices:
@@ -485,6 +484,24 @@ class FactSetBuilder:
 
     def _subjects(self) -> set[str]:
         return {d.id for d in self.facts.downtimes} | {c.id for c in self.facts.changes}
+
+    def _check_subscriptions(self) -> None:
+        """Renewals may not overlap: a term that shares a day with an earlier-listed term of
+        the same customer is an error at its ``term_start``. Then each customer's terms are
+        put in order of ``term_start``."""
+        for customer, subs in self.facts.subscriptions.items():
+            for index, sub in enumerate(subs):
+                for earlier in subs[:index]:
+                    if sub.term_start <= earlier.term_end and earlier.term_start <= sub.term_end:
+                        self._problem(
+                            sub.where,
+                            f"subscription term {sub.term_start}..{sub.term_end} overlaps the "
+                            f"term {earlier.term_start}..{earlier.term_end} of the same customer "
+                            f"at {earlier.where.file}:{earlier.where.line}; renewals must not "
+                            "overlap",
+                            customer, sub.where.path("term_start"))
+                        break
+            subs.sort(key=lambda s: s.term_start)
 
     def _check_downtimes(self) -> None:
         customers = self.facts.subscriptions
