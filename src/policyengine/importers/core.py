@@ -14,7 +14,8 @@ traced to the source record. A source's own SLA verdict travels as
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -375,3 +376,38 @@ def json_records(path: str, display: str, keys: Iterable[str],
     raise InputError.single(display, f"not an export this importer reads: expected a list of "
                             f"records or an object with one of: {', '.join(keys)}",
                             line=1, column=1, code="import")
+
+
+def side_then_main(run: Run, files: list[str], keys: Iterable[str],
+                   is_main: Callable[[str, Mapping[str, Any]], bool],
+                   index: Callable[[str, Mapping[str, Any], At], None]
+                   ) -> Iterator[tuple[Mapping[str, Any], At]]:
+    """Two passes over a vendor export: side records first, then the main ones, streamed.
+
+    Pass one hands every side record (metric events, audits, log entries, SLA records) to
+    ``index``, which keeps the little each importer needs per ticket; pass two reads the
+    files again and yields the main records (tickets, incidents) one at a time, so they
+    are never all held. A file that cannot be read twice (a pipe) keeps its main records
+    from pass one. A record that is not an object is a located error (pass one).
+    """
+    keys = tuple(keys)
+    again = [os.path.isfile(path) for path in files]
+    held: list[list[tuple[Mapping[str, Any], At]]] = [[] for _ in files]
+    mains = [False] * len(files)
+    for number, path in enumerate(files):
+        for key, record, at in json_records(path, path, keys):
+            if not isinstance(record, Mapping):
+                run.problem(at, "a record must be an object")
+            elif not is_main(key, record):
+                index(key, record, at)
+            else:
+                mains[number] = True
+                if not again[number]:
+                    held[number].append((record, at))
+    for number, path in enumerate(files):
+        if not again[number] or not mains[number]:
+            yield from held[number]
+            continue
+        for key, record, at in json_records(path, path, keys):
+            if isinstance(record, Mapping) and is_main(key, record):
+                yield record, at

@@ -4,8 +4,9 @@ Reads Table API pages (``{"result": [...]}``) of ``GET /api/now/table/incident``
 ``/table/task_sla`` and ``/table/sys_audit`` (``sysparm_query=tablename=incident^fieldname=
 state``), in any order, or NDJSON of their records. A record is told by its shape: a
 ``task_sla`` has ``sla`` and ``task``, an audit row ``documentkey`` and ``fieldname``; the
-others are incidents. SLA records and audit rows are indexed by incident ``sys_id`` first;
-incidents are then read one at a time. Field table: docs/import.md.
+others are incidents. SLA records and audit rows are read first and indexed by incident
+``sys_id`` (only what they say is kept); incidents are then streamed on a second read
+(core.side_then_main). Field table: docs/import.md.
 
 Values come as the API gives them: plain (``sysparm_display_value=false``, the default),
 display values (``true``) or both (``all``: ``{"display_value", "value"}``, the ``value`` is
@@ -31,34 +32,48 @@ loaded).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
-from policyengine.importers.core import At, Run, json_records, shaped
+from policyengine.importers.core import At, Run, shaped, side_then_main
 
 KEYS = ("result", "records")
 RESOLVED_STATES = frozenset({"6", "7", "Resolved", "Closed"})
 _TRUE = frozenset({"true", "1"})
 
 
+class _Sla(NamedTuple):
+    """What a ``task_sla`` record says (the record itself is not kept)."""
+
+    names: tuple[str, ...]  # the SLA definition's display value and sys_id
+    stage: Any
+    breached: bool
+    end: Any
+
+
 def read(run: Run, files: Iterable[str]) -> Iterator[str]:
-    """Fact lines from ServiceNow Table API exports."""
-    slas: dict[str, list[Mapping[str, Any]]] = {}
-    audits: dict[str, list[tuple[Mapping[str, Any], At]]] = {}
-    incidents: list[tuple[Mapping[str, Any], At]] = []
-    for path in files:
-        for _, record, at in json_records(path, path, KEYS):
-            if not isinstance(record, Mapping):
-                run.problem(at, "a record must be an object")
-            elif "sla" in record and "task" in record:
-                slas.setdefault(str(value(record.get("task"))), []).append(record)
-            elif "documentkey" in record and "fieldname" in record:
-                if value(record.get("fieldname")) == "state":
-                    audits.setdefault(str(value(record.get("documentkey"))), []).append(
-                        (record, at))
-            else:
-                incidents.append((record, at.named(value(record.get("number")))))
-    for record, at in incidents:
+    """Fact lines from ServiceNow Table API exports (SLAs and audit rows indexed first,
+    incidents streamed)."""
+    slas: dict[str, list[_Sla]] = {}
+    audits: dict[str, list[tuple[Any, str, At]]] = {}
+
+    def is_incident(key: str, record: Mapping[str, Any]) -> bool:
+        return not (("sla" in record and "task" in record)
+                    or ("documentkey" in record and "fieldname" in record))
+
+    def index(key: str, record: Mapping[str, Any], at: At) -> None:
+        if "sla" in record:
+            slas.setdefault(str(value(record.get("task"))), []).append(_Sla(
+                tuple(str(n) for n in names(record.get("sla")) if n not in (None, "")),
+                value(record.get("stage")),
+                str(value(record.get("has_breached"))).lower() in _TRUE,
+                value(record.get("end_time"))))
+        elif value(record.get("fieldname")) == "state":
+            audits.setdefault(str(value(record.get("documentkey"))), []).append(
+                (value(record.get("sys_created_on")), str(value(record.get("newvalue"))), at))
+
+    for record, at in side_then_main(run, list(files), KEYS, is_incident, index):
         run.records += 1
+        at = at.named(value(record.get("number")))
         key = str(value(record.get("sys_id")))
         line = shaped(run, at, incident, run, record, at, slas.get(key, []),
                       audits.get(key, []))
@@ -80,9 +95,8 @@ def names(field: Any) -> list[Any]:
     return [field]
 
 
-def incident(run: Run, record: Mapping[str, Any], at: At,
-             slas: list[Mapping[str, Any]],
-             audits: list[tuple[Mapping[str, Any], At]]) -> str | None:
+def incident(run: Run, record: Mapping[str, Any], at: At, slas: list[_Sla],
+             audits: list[tuple[Any, str, At]]) -> str | None:
     """The ticket fact of one incident (None when it cannot be placed)."""
     customer = run.customer([*names(record.get("company")), *names(record.get("caller_id"))],
                             at, "incident")
@@ -96,18 +110,15 @@ def incident(run: Run, record: Mapping[str, Any], at: At,
         severity = run.severity(priority, at)
     impact = run.impact([priority, pair, category]) if run.mapping.impact else None
     number = value(record.get("number"))
-    history = [(value(row.get("sys_created_on")), str(value(row.get("newvalue"))),
-                where.named(number))
-               for row, where in sorted(audits, key=lambda a: str(value(
-                   a[0].get("sys_created_on"))))]
+    history = [(when, status, where.named(number))
+               for when, status, where in sorted(audits, key=lambda a: str(a[0]))]
     response = _chosen(slas, run.mapping.response_slas)
     resolution = _chosen(slas, run.mapping.resolution_slas)
     named = run.mapping.fields
     first = value(record.get(named["first_response_at"])) if "first_response_at" in named \
         else None
     if first is None:
-        ends = sorted(str(value(s.get("end_time"))) for s in response
-                      if value(s.get("stage")) == "completed" and value(s.get("end_time")))
+        ends = sorted(str(s.end) for s in response if s.stage == "completed" and s.end)
         first = ends[0] if ends else None
     resolved = (value(record.get("resolved_at"))
                 if str(value(record.get("state"))) in RESOLVED_STATES else None)
@@ -119,18 +130,15 @@ def incident(run: Run, record: Mapping[str, Any], at: At,
                                   "resolution_met": _verdict(resolution)})
 
 
-def _chosen(slas: list[Mapping[str, Any]], wanted: tuple[str, ...]
-            ) -> list[Mapping[str, Any]]:
+def _chosen(slas: list[_Sla], wanted: tuple[str, ...]) -> list[_Sla]:
     """The task SLAs of the definitions listed (by name or sys_id), cancelled ones aside."""
-    return [s for s in slas
-            if any(str(n) in wanted for n in names(s.get("sla")) if n is not None)
-            and value(s.get("stage")) != "cancelled"]
+    return [s for s in slas if any(n in wanted for n in s.names) and s.stage != "cancelled"]
 
 
-def _verdict(slas: list[Mapping[str, Any]]) -> bool | None:
+def _verdict(slas: list[_Sla]) -> bool | None:
     """ServiceNow's own verdict: any ``has_breached`` → False; completed → True; else None."""
-    if any(str(value(s.get("has_breached"))).lower() in _TRUE for s in slas):
+    if any(s.breached for s in slas):
         return False
-    if any(value(s.get("stage")) == "completed" for s in slas):
+    if any(s.stage == "completed" for s in slas):
         return True
     return None
