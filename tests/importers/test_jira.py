@@ -180,3 +180,19 @@ def test_unknown_field_name_in_a_jira_mapping_is_located(imported, tmp_path) -> 
     assert result.exit_code == 2
     assert result.stderr.startswith(f"{mapping}:18:16: $.fields.request_typ: a jira mapping "
                                     "names no field 'request_typ'")
+
+
+def test_a_truncated_changelog_is_a_warning(imported, tmp_path) -> None:
+    bad = tmp_path / "search.json"
+    bad.write_text(SEARCH.read_text("utf-8").replace(
+        '"startAt": 0, "maxResults": 5, "total": 5,', '"startAt": 0, "maxResults": 5, "total": 7,'),
+        "utf-8")
+    result, out = imported("jira", [bad], JIRA / "mapping.yaml")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[0] == (
+        f"{bad}:55:20: $.status_history: warning: fact 'SUP-1': the changelog holds 5 of 7 "
+        "histories (the search API truncates it): the status history is incomplete; export "
+        "this issue with GET /rest/api/3/issue/{key}?expand=changelog")
+    out.unlink()
+    result, out = imported("jira", [bad], JIRA / "mapping.yaml", "--strict")
+    assert result.exit_code == 2 and not out.exists()

@@ -78,7 +78,15 @@ def issue(run: Run, record: Mapping[str, Any], at: At) -> str | None:
     impact = (run.impact([priority, *(fields.get("labels") or ()), request_name])
               if run.mapping.impact else None)
     history: list[tuple[Any, str, At]] = []
-    for index, entry in enumerate((record.get("changelog") or {}).get("histories") or ()):
+    changelog = record.get("changelog") or {}
+    histories = changelog.get("histories") or ()
+    total = changelog.get("total")
+    if isinstance(total, int) and total > len(histories):
+        run.warn(at.inner("changelog"), f"the changelog holds {len(histories)} of {total} "
+                 "histories (the search API truncates it): the status history is incomplete; "
+                 "export this issue with GET /rest/api/3/issue/{key}?expand=changelog",
+                 "status_history")
+    for index, entry in enumerate(histories):
         for item in entry.get("items") or ():
             if item.get("field") == "status" or item.get("fieldId") == "status":
                 history.append((entry.get("created"), str(item.get("toString")),
