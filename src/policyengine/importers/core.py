@@ -388,7 +388,8 @@ def side_then_main(run: Run, files: list[str], keys: Iterable[str],
     ``index``, which keeps the little each importer needs per ticket; pass two reads the
     files again and yields the main records (tickets, incidents) one at a time, so they
     are never all held. A file that cannot be read twice (a pipe) keeps its main records
-    from pass one. A record that is not an object is a located error (pass one).
+    from pass one. A record that is not an object, or a side record ``index`` cannot read
+    (not of the documented shape), is a located error (pass one).
     """
     keys = tuple(keys)
     again = [os.path.isfile(path) for path in files]
@@ -399,7 +400,7 @@ def side_then_main(run: Run, files: list[str], keys: Iterable[str],
             if not isinstance(record, Mapping):
                 run.problem(at, "a record must be an object")
             elif not is_main(key, record):
-                index(key, record, at)
+                shaped(run, at, index, key, record, at)
             else:
                 mains[number] = True
                 if not again[number]:
