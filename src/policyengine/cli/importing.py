@@ -31,9 +31,9 @@ def register(main: click.Group) -> None:
                 strict: bool) -> int:
         """Turn a SOURCE export (FILE...) into a fact file that `evaluate` reads.
 
-        SOURCE is csv, json (JSON or NDJSON), statuspage, pagerduty or zendesk. Records
-        the mapping cannot place are located warnings (errors with --strict); any error
-        writes nothing and exits 2.
+        SOURCE is csv, json (JSON or NDJSON), statuspage, pagerduty, zendesk, jira or
+        servicenow. Records the mapping cannot place are located warnings (errors with
+        --strict); any error writes nothing and exits 2.
         """
         from policyengine.importers import Run, import_lines, load_mapping
         from policyengine.report.render import render_diagnostics

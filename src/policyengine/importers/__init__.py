@@ -30,7 +30,7 @@ def _reader(source: str) -> Callable[[Run, Iterable[str]], Iterator[str]]:
     return module.read
 
 
-SOURCES = ("csv", "json", "statuspage", "pagerduty", "zendesk")
+SOURCES = ("csv", "json", "statuspage", "pagerduty", "zendesk", "jira", "servicenow")
 
 
 def import_lines(run: Run, files: Iterable[str]) -> Iterator[str]:

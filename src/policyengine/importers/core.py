@@ -14,8 +14,9 @@ traced to the source record. A source's own SLA verdict travels as
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from policyengine.diagnostics import Diagnostic, InputError
@@ -34,10 +35,21 @@ class At:
     line: int
     column: int = 1
     source_id: str = ""
+    # The JSON document and the record's path in it, to locate what is nested in the record
+    # (a changelog entry): None for NDJSON and CSV, where the record's line is the place.
+    path: tuple[str | int, ...] = field(default=(), compare=False, repr=False)
+    document: Any = field(default=None, compare=False, repr=False)
 
     def named(self, source_id: Any) -> At:
         """The same place, naming the record's source id."""
-        return At(self.file, self.line, self.column, "" if source_id is None else str(source_id))
+        return replace(self, source_id="" if source_id is None else str(source_id))
+
+    def inner(self, *path: str | int) -> At:
+        """The place of ``path`` inside this record (the record's own place when unknown)."""
+        if self.document is None:
+            return self
+        line, column = self.document.locate((*self.path, *path))
+        return replace(self, line=line, column=column, path=(*self.path, *path))
 
 
 class Run:
@@ -318,13 +330,15 @@ def dig(record: Any, path: str) -> Any:
     return value
 
 
-def json_records(path: str, display: str, keys: Iterable[str]
-                 ) -> Iterator[tuple[str, Any, At]]:
+def json_records(path: str, display: str, keys: Iterable[str],
+                 single: tuple[str, ...] = ()) -> Iterator[tuple[str, Any, At]]:
     """(top-level key, record, where) for each record of a vendor JSON export.
 
     The export is one JSON document (an API page such as ``{"tickets": [...]}``) or NDJSON
     (one record a line). ``keys`` are the list keys this source knows; a bare list is
-    yielded with key ``""``. Bad JSON raises a located :class:`InputError`.
+    yielded with key ``""``; a document holding every key of ``single`` is one record
+    (``GET /issue/{key}``), yielded with key ``""``. Bad JSON raises a located
+    :class:`InputError`.
     """
     from policyengine.load import loader
 
@@ -334,26 +348,67 @@ def json_records(path: str, display: str, keys: Iterable[str]
         return
     document = loader.load_document(path, display_name=display)
     data = document.data
+
+    def at(*where: str | int) -> At:
+        line, column = document.locate(where)
+        return At(display, line, column, path=where, document=document)
+
     if isinstance(data, list):
         for index, record in enumerate(data):
-            line, column = document.locate((index,))
-            yield "", record, At(display, line, column)
+            yield "", record, at(index)
         return
     if isinstance(data, Mapping):
+        if single and all(key in data for key in single):
+            yield "", data, At(display, 1, 1, document=document)
+            return
         found = False
         for key in keys:
             items = data.get(key)
             if isinstance(items, list):
                 found = True
                 for index, record in enumerate(items):
-                    line, column = document.locate((key, index))
-                    yield key, record, At(display, line, column)
+                    yield key, record, at(key, index)
             elif isinstance(items, Mapping):  # a single-record page: {"incident": {...}}
                 found = True
-                line, column = document.locate((key,))
-                yield key, items, At(display, line, column)
+                yield key, items, at(key)
         if found:
             return
     raise InputError.single(display, f"not an export this importer reads: expected a list of "
                             f"records or an object with one of: {', '.join(keys)}",
                             line=1, column=1, code="import")
+
+
+def side_then_main(run: Run, files: list[str], keys: Iterable[str],
+                   is_main: Callable[[str, Mapping[str, Any]], bool],
+                   index: Callable[[str, Mapping[str, Any], At], None]
+                   ) -> Iterator[tuple[Mapping[str, Any], At]]:
+    """Two passes over a vendor export: side records first, then the main ones, streamed.
+
+    Pass one hands every side record (metric events, audits, log entries, SLA records) to
+    ``index``, which keeps the little each importer needs per ticket; pass two reads the
+    files again and yields the main records (tickets, incidents) one at a time, so they
+    are never all held. A file that cannot be read twice (a pipe) keeps its main records
+    from pass one. A record that is not an object, or a side record ``index`` cannot read
+    (not of the documented shape), is a located error (pass one).
+    """
+    keys = tuple(keys)
+    again = [os.path.isfile(path) for path in files]
+    held: list[list[tuple[Mapping[str, Any], At]]] = [[] for _ in files]
+    mains = [False] * len(files)
+    for number, path in enumerate(files):
+        for key, record, at in json_records(path, path, keys):
+            if not isinstance(record, Mapping):
+                run.problem(at, "a record must be an object")
+            elif not is_main(key, record):
+                shaped(run, at, index, key, record, at)
+            else:
+                mains[number] = True
+                if not again[number]:
+                    held[number].append((record, at))
+    for number, path in enumerate(files):
+        if not again[number] or not mains[number]:
+            yield from held[number]
+            continue
+        for key, record, at in json_records(path, path, keys):
+            if isinstance(record, Mapping) and is_main(key, record):
+                yield record, at

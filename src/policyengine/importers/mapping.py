@@ -16,6 +16,12 @@ from policyengine.model.facts import IMPACT_FLAGS
 
 CAUSES = ("vendor", "customer", "third_party", "force_majeure")
 MAINTENANCE = ("none", "scheduled", "emergency")
+# What ``fields`` may name for a vendor source (the others take no ``fields``; csv/json any).
+VENDOR_FIELDS = {
+    "jira": ("organizations", "request_type", "first_response_at", "id", "created",
+             "resolved", "priority", "reporter", "labels"),
+    "servicenow": ("first_response_at",),
+}
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,17 @@ def load_mapping(path: str | os.PathLike[str], source: str | None = None) -> Imp
         raise InputError.single(display, f"a {data['source']} mapping needs 'fact' (the fact "
                                 "type each record becomes) and 'fields'", line=1, column=1,
                                 path="$", code="mapping")
+    if data["source"] == "servicenow" and "timezone" not in data:
+        raise InputError.single(display, "a servicenow mapping needs 'timezone': the Table "
+                                "API writes naive date-times (UTC for plain values, the "
+                                "requesting user's zone for display values); never assumed",
+                                line=1, column=1, path="$", code="mapping")
+    known = VENDOR_FIELDS.get(data["source"])
+    if known is not None:
+        for name in data.get("fields") or {}:
+            if name not in known:
+                raise fail("fields", f"a {data['source']} mapping names no field {name!r} "
+                           f"(it knows: {', '.join(known)})", name)
     choices = {}
     for name, allowed in (("cause", CAUSES), ("maintenance", MAINTENANCE)):
         raw = data.get(name) or {}
