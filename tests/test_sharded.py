@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import io
 import json
+import os
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,22 @@ def test_a_failing_worker_is_an_engine_error_not_a_silent_gap(
     monkeypatch.setattr(sharded, "evaluate_parts", exploding)
     out = io.StringIO()
     with pytest.raises(EngineError, match="worker exploded"):
+        engine.write_json([path], out, as_of=AS_OF, workers=2)
+    assert out.getvalue() == ""
+
+
+def test_a_dead_worker_is_an_engine_error_not_a_silent_gap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = engine_for(shipped_policy_data(), "python")
+    path = _write_ndjson(tmp_path / "f.ndjson", _fleet(customers=4, tickets_each=1))
+
+    def dying(*args: Any, **kwargs: Any) -> Any:
+        os._exit(3)  # a worker process that ends without a result (as if killed)
+
+    monkeypatch.setattr(sharded, "evaluate_parts", dying)
+    out = io.StringIO()
+    with pytest.raises(EngineError, match="worker process died without a result"):
         engine.write_json([path], out, as_of=AS_OF, workers=2)
     assert out.getvalue() == ""
 
@@ -370,6 +387,27 @@ def test_problems_in_a_parallel_part_are_reported_as_in_memory(
         engine.evaluate([str(path)], as_of=AS_OF)
     assert streamed.value.diagnostics == in_memory.value.diagnostics
     assert streamed.value.diagnostics[0].line == len(facts) + 1
+
+
+@pytest.mark.usefixtures("parallel_read")
+@pytest.mark.parametrize("how", ["raises", "dies"])
+def test_a_failing_parallel_reader_falls_back_to_the_sequential_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    engine = engine_for(shipped_policy_data(), "python")
+    facts = _fleet(customers=8, tickets_each=3)
+    path = _write_ndjson(tmp_path / "f.ndjson", facts)
+
+    def failing(self: Any, raw: Any, where: Any) -> None:
+        if how == "dies":
+            os._exit(3)
+        raise RuntimeError("reader exploded")
+
+    monkeypatch.setattr(factspool._PartReader, "add", failing)  # parallel readers only
+    out = io.StringIO()
+    summary = engine.write_json([path], out, as_of=AS_OF, workers=2)
+    assert out.getvalue() == _in_memory(engine, facts, AS_OF)
+    assert summary.facts == len(facts)
 
 
 # -- found by an adversarial review ------------------------------------------------------------
