@@ -11,7 +11,6 @@ back part by part, so input order holds.
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import zlib
@@ -82,13 +81,6 @@ class FactPickler(pickle.Pickler):
         if type(obj) is MappingProxyType:
             return _mapping_proxy, (dict(obj),)
         return NotImplemented
-
-
-def dumps(value: Any) -> bytes:
-    """``value`` pickled by :class:`FactPickler` (``pickle.loads`` reads it)."""
-    buffer = io.BytesIO()
-    FactPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
-    return buffer.getvalue()
 
 
 class FactSpool:
@@ -274,21 +266,21 @@ def read_parallel(
     if runs is None or not CAN_FORK:
         return None
     try:
-        pickled = run_forked(_read_part, (spool.directory, spool.shards, readers,
+        results = run_forked(_read_part, (spool.directory, spool.shards, readers,
                                           builder.allow_types),
                              [(run, part) for part, run in enumerate(runs)])
     except WorkerFailed:
         return None
-    parts: list[ReadPart | None] = []
-    for number, data in enumerate(pickled):
-        parts.append(None if data is None else pickle.loads(data))
-        pickled[number] = None  # one part's bytes at a time next to the parts
+    parts: list[ReadPart] = []
+    for path in results:  # read from files, so that no part's pickled bytes sit in memory
+        if path is None:
+            return None
+        with open(path, "rb") as file:
+            parts.append(pickle.load(file))
     seen: dict[str, set[str]] = {}
     named_customers: set[str] = set()
     named_subjects: set[str] = set()
     for part in parts:
-        if part is None:
-            return None
         for kind, keys in part.keys.items():
             known = seen.setdefault(kind, set())
             if not known.isdisjoint(keys):
@@ -326,10 +318,10 @@ def _absorb(builder: FactSetBuilder, spool: FactSpool, part: ReadPart) -> None:
 
 
 def _read_part(shared: tuple[Path, int, int, Iterable[str]], run: Run,
-               part: int) -> bytes | None:
+               part: int) -> Path | None:
     """A forked reader's job: read its run and spool it; None when it met a problem.
 
-    Its :class:`ReadPart` comes back pickled by :class:`FactPickler`.
+    Its :class:`ReadPart` is pickled by :class:`FactPickler` to the file it returns.
     """
     directory, shards, parts, allow_types = shared
     own = FactSpool(directory, shards, part=part, parts=parts)
@@ -342,8 +334,12 @@ def _read_part(shared: tuple[Path, int, int, Iterable[str]], run: Run,
     if reader.problems:
         return None
     keys = {kind: list(ids) for kind, ids in reader.seen.items()}
-    return dumps(ReadPart(reader.facts, reader.named_customers, reader.named_subjects,
-                          reader.counter, own.counts, keys))
+    result = directory / f"part-{part}.read"
+    with open(result, "wb") as file:
+        FactPickler(file, protocol=pickle.HIGHEST_PROTOCOL).dump(ReadPart(
+            reader.facts, reader.named_customers, reader.named_subjects, reader.counter,
+            own.counts, keys))
+    return result
 
 
 __all__ = ["BATCH", "PARALLEL_READ_BYTES", "FactPickler", "FactSpool", "read_parallel",
