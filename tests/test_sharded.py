@@ -458,3 +458,36 @@ def test_shard_count_must_be_positive(shards: int) -> None:
     with pytest.raises(ValueError, match="shards must be 1 or more"):
         engine.write_json(_fleet(customers=1, tickets_each=1), io.StringIO(), as_of=AS_OF,
                           shards=shards)
+
+
+def test_the_spool_gives_back_equal_facts_sharing_their_read_only_mappings(
+    tmp_path: Path
+) -> None:
+    """The spool's encoding is the fact model's dataclass fields: every kind round-trips."""
+    from policyengine.validation.facts import NO_EXTRA, impact_mapping, load_facts
+
+    facts = _fleet(customers=["a", "b"], tickets_each=2)
+    facts.append({"type": "ticket", "id": "imp", "customer": "a", "severity": 2,
+                  "opened_at": "2026-10-02T09:00:00-04:00", "note": "extra field",
+                  "impact": {"loss_of_service": True},
+                  "status_history": [{"at": "2026-10-02T10:00:00-04:00", "status": "open"}]})
+    facts.append({"type": "credit_request", "customer": "b", "month": "2026-10",
+                  "requested_at": "2026-10-20T09:00:00-04:00"})
+    facts.append({"type": "update_request", "id": "u1", "customer": "a",
+                  "requested_at": "2026-10-20T09:00:00-04:00"})
+    facts.append({"type": "notice", "id": "n2", "kind": "scheduled_downtime", "about": "d1",
+                  "customer": "b", "sent_at": "2026-10-05T09:00:00-04:00", "channel": "email"})
+    fact_set = load_facts([_write_ndjson(tmp_path / "f.ndjson", facts)])
+    kept = [*fact_set.tickets, *fact_set.credit_requests, *fact_set.update_requests,
+            *fact_set.notices, *fact_set.subscriptions.values(), *fact_set.downtimes]
+    spool = factspool.FactSpool(tmp_path, 1)
+    for fact in kept:
+        spool.add("a", fact)
+    spool.close()
+    back = list(spool.read(0))
+    assert back == kept
+    assert not any(new is old for new, old in zip(back, kept, strict=True))  # decoded anew
+    impact = next(t for t in back if t.id == "imp").impact
+    assert impact is impact_mapping((True, False, False, False))
+    assert next(t for t in back if t.id == "imp").extra == {"note": "extra field"}
+    assert back[0].extra is NO_EXTRA
