@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import json
 import math
 import os
 import shutil
@@ -37,7 +36,6 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -50,22 +48,25 @@ from policyengine.evaluate.evaluator import (
     downtime_months,
     evaluate_parts,
 )
-from policyengine.model.results import Evaluation, Finding, row_dict
+from policyengine.model.facts import (
+    CreditRequest,
+    Downtime,
+    FactSet,
+    Notice,
+    Ticket,
+    UpdateRequest,
+)
+from policyengine.model.json_report import ROW_SECTIONS, LineEncoder, report_pieces
+from policyengine.model.results import Evaluation, Finding
 from policyengine.stream.factspool import (
     FactSpool,
-    SpoolingBuilder,
-    add_record,
     read_parallel,
     read_sequential,
     shard_of,
+    spooling_builder,
 )
-from policyengine.stream.forking import CAN_FORK, run_forked
-from policyengine.validation.facts import (
-    Downtime,
-    FactSet,
-)
+from policyengine.stream.pool import CAN_FORK, WorkerFailed, run_forked
 
-ROW_SECTIONS = ("availability", "credits", "tickets", "obligations", "entitlements")
 SHARD_BYTES = 8_000_000  # input bytes per shard: about 40,000 facts of the bench's mix
 MAX_SHARDS = 512
 
@@ -155,12 +156,14 @@ def _shard_facts(plan: _Plan, shard: int) -> FactSet:
         notices=list(fleet.notices),
         custom=fleet.custom,
     )
-    for record in plan.spool.read(shard):
-        add_record(facts, record)
+    lists: dict[type, list[Any]] = {Ticket: facts.tickets, CreditRequest: facts.credit_requests,
+                                    UpdateRequest: facts.update_requests, Notice: facts.notices}
+    for fact in plan.spool.read(shard):
+        lists[type(fact)].append(fact)
     return facts
 
 
-def _finding_line(finding: Finding, encode: Any) -> bytes:
+def _finding_line(finding: Finding, encoder: LineEncoder) -> bytes:
     """A finding as two lines: its sort key, then its report line (UTF-8).
 
     The key joins the finding's fields with NUL, which sorts like the tuple does, and UTF-8
@@ -173,7 +176,7 @@ def _finding_line(finding: Finding, encode: Any) -> bytes:
     try:
         if "\n" in key or key.count("\x00") != len(parts) - 1:
             raise ValueError
-        return f"{key}\n    {encode(finding.to_dict())}\n".encode()
+        return f"{key}\n{encoder.finding(finding)}".encode()
     except (ValueError, UnicodeError):
         raise Unshardable(f"finding about {finding.subject!r} cannot be keyed for the "
                           "merge (a line break, NUL or lone surrogate)") from None
@@ -181,7 +184,7 @@ def _finding_line(finding: Finding, encode: Any) -> bytes:
 
 def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput:
     """Evaluate some shards; write their rows and findings; return where they are."""
-    encode = json.JSONEncoder(ensure_ascii=False).encode
+    encoder = LineEncoder()
     output = _ShardOutput(worker, {name: [] for name in ROW_SECTIONS}, [], set(), set(),
                           dict.fromkeys((*ROW_SECTIONS, "findings"), 0))
     row_files = {name: open(plan.directory / f"w{worker}-{name}.rows", "wb")  # noqa: SIM115
@@ -206,7 +209,7 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
                         if lines:
                             _write_block(file, blocks, customer, lines)
                         customer, lines = row.customer, []
-                    lines.append(f"    {encode(row_dict(row))},\n")
+                    lines.append(encoder.row(row))
                 if lines:
                     _write_block(file, blocks, customer, lines)
                 setattr(evaluation, name, [])
@@ -214,7 +217,7 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
             with open(findings_path, "wb") as file:
                 for finding in evaluation.findings:
                     output.outcomes.add(finding.outcome)
-                    file.write(_finding_line(finding, encode))
+                    file.write(_finding_line(finding, encoder))
             output.rows["findings"] += len(evaluation.findings)
             output.findings.append(findings_path)
             del evaluation
@@ -266,17 +269,17 @@ def _assign(counts: Sequence[int], workers: int) -> list[list[int]]:
 
 def _run_workers(plan: _Plan, assignment: list[list[int]]) -> list[_ShardOutput]:
     """Run each worker's shards: in this process for one worker, else in forked children."""
-    jobs = [partial(_worker_job, plan, worker, shards)
-            for worker, shards in enumerate(assignment)]
-    if len(jobs) == 1 or not CAN_FORK:
-        results = [(True, job()) for job in jobs]
-    else:
-        results = run_forked(jobs, plan.directory, "worker")
+    jobs = [(worker, shards) for worker, shards in enumerate(assignment)]
+    try:
+        if len(jobs) == 1 or not CAN_FORK:
+            results = [_worker_job(plan, *job) for job in jobs]
+        else:
+            results = run_forked(_worker_job, plan, jobs)
+    except WorkerFailed as error:
+        raise EngineError(f"an evaluation worker failed:\n{error}") from None
     outputs: list[_ShardOutput] = []
     unshardable: list[str] = []
-    for done, value in results:
-        if not done:
-            raise EngineError(f"an evaluation worker failed:\n{value}")
+    for value in results:
         if isinstance(value, str):
             unshardable.append(value)
         else:
@@ -287,7 +290,7 @@ def _run_workers(plan: _Plan, assignment: list[list[int]]) -> list[_ShardOutput]
 
 
 def _worker_job(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput | str:
-    """A forked worker's job: its output, or why the shards cannot give the result."""
+    """A worker's job: its output, or why the shards cannot give the result."""
     try:
         return _run_worker(plan, worker, shards)
     except Unshardable as error:
@@ -297,47 +300,36 @@ def _worker_job(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
 
 
 # -- 3. merge -------------------------------------------------------------------------------
-def _copy_section(name: str, outputs: Sequence[_ShardOutput], directory: Path,
-                  last_section: bool) -> Iterator[str]:
+def _section_blocks(name: str, outputs: Sequence[_ShardOutput],
+                    directory: Path) -> Iterator[str]:
+    """A row section's lines, copied block by block (one customer's rows) in customer order."""
     blocks = sorted((customer, output.worker, offset, size)
                     for output in outputs for customer, offset, size in output.blocks[name])
-    comma = "" if last_section else ","
     if not blocks:
-        yield f"  {json.dumps(name)}: []{comma}\n"
         return
-    yield f"  {json.dumps(name)}: [\n"
     files = {output.worker: open(directory / f"w{output.worker}-{name}.rows",  # noqa: SIM115
                                  "rb") for output in outputs}
     try:
-        last = len(blocks) - 1
-        for position, (_customer, worker, offset, size) in enumerate(blocks):
+        for _customer, worker, offset, size in blocks:
             file = files[worker]
             file.seek(offset)
-            text = file.read(size).decode("utf-8")
-            if position == last:
-                text = text[:-2] + "\n"  # the section's last row has no comma
-            yield text
+            yield file.read(size).decode("utf-8")
     finally:
         for file in files.values():
             file.close()
-    yield f"  ]{comma}\n"
 
 
 def _merged_findings(paths: Sequence[Path]) -> Iterator[str]:
+    """Every shard's findings, merged in finding order; pieces of 512 lines."""
     files = [open(path, "rb") for path in paths]  # noqa: SIM115
     try:
         streams = [_finding_lines(file) for file in files]
-        previous: bytes | None = None
         chunk: list[bytes] = []
         for _key, line in heapq.merge(*streams):
-            if previous is not None:
-                chunk.append(previous[:-1] + b",\n")
-                if len(chunk) >= 512:
-                    yield b"".join(chunk).decode("utf-8")
-                    chunk = []
-            previous = line
-        if previous is not None:
-            chunk.append(previous)
+            chunk.append(line)
+            if len(chunk) >= 512:
+                yield b"".join(chunk).decode("utf-8")
+                chunk = []
         yield b"".join(chunk).decode("utf-8")
     finally:
         for file in files:
@@ -351,21 +343,12 @@ def _finding_lines(file: IO[bytes]) -> Iterator[tuple[bytes, bytes]]:
 
 def _report(outputs: Sequence[_ShardOutput], directory: Path, as_of: str,
             policies: list[tuple[str, str]]) -> Iterator[str]:
-    yield "{\n"
-    yield f"  \"as_of\": {json.dumps(as_of, ensure_ascii=False)},\n"
-    encode = json.JSONEncoder(ensure_ascii=False).encode
-    rows = [f"    {encode({'name': name, 'version': version})}" for name, version in policies]
-    yield "  \"policy\": [\n" + ",\n".join(rows) + "\n  ],\n"
-    for name in ROW_SECTIONS:
-        yield from _copy_section(name, outputs, directory, last_section=False)
-    paths = sorted(path for output in outputs for path in output.findings)
-    if sum(o.rows["findings"] for o in outputs) == 0:
-        yield "  \"findings\": []\n"
-    else:
-        yield "  \"findings\": [\n"
-        yield from _merged_findings(paths)
-        yield "  ]\n"
-    yield "}\n"
+    """The report, written by the one JSON report writer from the shards' files."""
+    sections: dict[str, Iterator[str]] = {
+        name: _section_blocks(name, outputs, directory) for name in ROW_SECTIONS}
+    sections["findings"] = _merged_findings(
+        sorted(path for output in outputs for path in output.findings))
+    return report_pieces(as_of, policies, sections)
 
 
 # -- the whole ------------------------------------------------------------------------------
@@ -403,16 +386,13 @@ def write_json(
         parallel = where / "parallel"
         parallel.mkdir()
         spool = FactSpool(parallel, count)
-        builder = SpoolingBuilder(allow_types, spool)
-        fleet = read_parallel(sources, builder, workers, where)
+        builder = spooling_builder(allow_types, spool)
+        fleet = read_parallel(sources, builder, spool, workers)
         if fleet is None:  # small, not NDJSON, or a problem to report: read it here
             shutil.rmtree(parallel)
             spool = FactSpool(where, count)
-            builder = SpoolingBuilder(allow_types, spool)
-            try:
-                fleet = read_sequential(sources, builder)
-            finally:
-                spool.close()
+            builder = spooling_builder(allow_types, spool)
+            fleet = read_sequential(sources, builder, spool)
         plan = _Plan(version_set, fleet, spool, as_of, backend,
                      list(months) if months else None, where)
         plan.index_downtimes()

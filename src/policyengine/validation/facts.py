@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -46,6 +47,10 @@ _KNOWN = {
     "update_request": {"type", "id", "customer", "requested_at"},
 }
 
+
+# Per-customer fact types, in the order finish() reports their unknown customers
+CUSTOMER_FACT_RANK: dict[type, int] = {Ticket: 0, CreditRequest: 1, UpdateRequest: 2}
+_CUSTOMER_FACT_LIST = ("tickets", "credit_requests", "update_requests")
 
 # Years every clock and calendar handles (the business-hour index covers 1970..2200).
 FIRST_YEAR, LAST_YEAR = 1971, 2199
@@ -350,14 +355,22 @@ def load_facts(
     ``allow_types`` are extra fact types a policy declares. All problems found are raised
     together as one :class:`InputError`.
     """
-    allow_types = tuple(allow_types)
-    builder = FactSetBuilder(allow_types)
+    return read_facts(FactSetBuilder(allow_types), sources)
+
+
+def read_facts(
+    builder: FactSetBuilder,
+    sources: Iterable[str | os.PathLike[str] | Mapping[str, Any]],
+) -> FactSet:
+    """Hand every fact of ``sources`` (files, or fact dicts) to ``builder``; then finish it.
+
+    Returns what the builder kept; raises :class:`InputError` with every problem found.
+    """
     for source in sources:
         if isinstance(source, Mapping):
             builder.add(source, Where("<api>", 0, 0, builder.counter))
             continue
-        path = Path(source)
-        for raw, where, _ in iter_raw_facts(path, str(source), allow_types):
+        for raw, where, _ in iter_raw_facts(Path(source), str(source), builder.allow_types):
             builder.add(raw, where)
     return builder.finish()
 
@@ -365,14 +378,28 @@ def load_facts(
 class FactSetBuilder:
     """Accumulates facts, checking each, then cross-checks references in ``finish``."""
 
-    def __init__(self, allow_types: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        allow_types: Iterable[str] = (),
+        sink: Callable[[str, Any], None] | None = None,
+    ) -> None:
+        """``allow_types``: fact types the policy declares. ``sink``: when given, each
+        per-customer fact (ticket, credit or update request, notice with a ``customer``)
+        is handed to ``sink(customer, fact)`` once checked, instead of being kept in the
+        FactSet (the streamed report spools them to disk); its references are still
+        checked by :meth:`finish`, in the same order."""
         self.allow_types = frozenset(allow_types)
         self.facts = FactSet()
+        self.sink = sink
         self.problems: list[Diagnostic] = []
         self.seen: dict[str, dict[str, int]] = {}  # type → key → file number << 32 | line
         self._files: list[str] = []
         self._file_numbers: dict[str, int] = {}
         self.counter = 0
+        self.subject_ids: set[str] = set()  # ids of downtimes and changes (notice subjects)
+        # facts whose customer or subject was not known when they came: checked by finish
+        self.later_notices: list[Notice] = []
+        self.later_customers: list[tuple[int, int, Any]] = []  # (kind rank, order, fact)
 
     def _problem(self, where: Where, message: str, subject: str = "", path: str = "$") -> None:
         self.problems.append(
@@ -430,9 +457,30 @@ class FactSetBuilder:
         return None
 
     def _place(self, fact: Any, where: Where) -> None:
-        """Keep a checked fact (the streaming builder spools per-customer facts instead)."""
+        """Keep a checked fact (or hand a per-customer one to the sink).
+
+        A reference that can be decided now (the customer's subscription or the notice's
+        subject came earlier) is; the others wait for :meth:`finish`.
+        """
         facts = self.facts
-        if isinstance(fact, Subscription):
+        rank = CUSTOMER_FACT_RANK.get(type(fact))
+        if rank is not None:  # ticket, credit request, update request
+            if fact.customer not in facts.subscriptions:
+                self.unresolved_customer(rank, fact)
+            if self.sink is None:
+                getattr(facts, _CUSTOMER_FACT_LIST[rank]).append(fact)
+            else:
+                self.sink(fact.customer, fact)
+        elif isinstance(fact, Notice):
+            if fact.about not in self.subject_ids or (
+                fact.customer is not None and fact.customer not in facts.subscriptions
+            ):
+                self.unresolved_notice(fact)
+            if fact.customer is None or self.sink is None:
+                facts.notices.append(fact)
+            else:
+                self.sink(fact.customer, fact)
+        elif isinstance(fact, Subscription):
             facts.subscriptions[fact.customer] = fact
         elif isinstance(fact, Downtime):
             if fact.end == fact.start:
@@ -442,16 +490,18 @@ class FactSetBuilder:
                     code="fact", message="zero-length downtime window; it counts for nothing",
                 ))
             facts.downtimes.append(fact)
-        elif isinstance(fact, Notice):
-            facts.notices.append(fact)
+            self.subject_ids.add(fact.id)
         elif isinstance(fact, Change):
             facts.changes.append(fact)
-        elif isinstance(fact, Ticket):
-            facts.tickets.append(fact)
-        elif isinstance(fact, CreditRequest):
-            facts.credit_requests.append(fact)
-        elif isinstance(fact, UpdateRequest):
-            facts.update_requests.append(fact)
+            self.subject_ids.add(fact.id)
+
+    def unresolved_customer(self, rank: int, fact: Any) -> None:
+        """A fact named a customer not (yet) subscribed: check it in :meth:`finish`."""
+        self.later_customers.append((rank, self.counter, fact))
+
+    def unresolved_notice(self, notice: Notice) -> None:
+        """A notice named a subject or customer not (yet) known: check it in :meth:`finish`."""
+        self.later_notices.append(notice)
 
     def _add_custom(self, raw: Mapping[str, Any], where: Where, subject: str) -> None:
         customer = raw.get("customer")
@@ -470,21 +520,20 @@ class FactSetBuilder:
             customer=customer, fields=dict(raw), where=where))
 
     def finish(self) -> FactSet:
-        """Cross-check references (customers, notice subjects); raise every problem found."""
-        facts = self.facts
+        """Cross-check references (customers, notice subjects); raise every problem found.
+
+        Problems come in this order: downtimes' customers, then notices, then tickets,
+        credit requests and update requests, then custom facts; each kind in input order.
+        """
         self._check_downtimes()
-        subjects = self._subjects()
-        for notice in facts.notices:
-            self._check_notice(notice, subjects)
-        for item in (*facts.tickets, *facts.credit_requests, *facts.update_requests):
+        for notice in self.later_notices:
+            self._check_notice(notice)
+        for _rank, _order, item in sorted(self.later_customers, key=itemgetter(0, 1)):
             self._check_customer(item)
         self._check_custom()
         if self.problems:
             raise InputError(self.problems)
-        return facts
-
-    def _subjects(self) -> set[str]:
-        return {d.id for d in self.facts.downtimes} | {c.id for c in self.facts.changes}
+        return self.facts
 
     def _check_downtimes(self) -> None:
         customers = self.facts.subscriptions
@@ -495,8 +544,8 @@ class FactSetBuilder:
                                   "who has no subscription in the facts", down.id,
                                   down.where.path("customers"))
 
-    def _check_notice(self, notice: Notice, subjects: set[str]) -> None:
-        if notice.about not in subjects:
+    def _check_notice(self, notice: Notice) -> None:
+        if notice.about not in self.subject_ids:
             self._problem(notice.where, f"notice is about {notice.about!r}, which is no "
                           "downtime or change id in the facts", notice.id,
                           notice.where.path("about"))
