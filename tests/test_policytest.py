@@ -187,6 +187,7 @@ def test_default_policy_is_the_directory_of_the_test_file(tmp_path: Path) -> Non
 
 
 def test_policy_path_relative_to_the_test_file(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()  # a repository: paths may lead anywhere inside it
     shutil.copytree(SPIRION, tmp_path / "policies" / "spirion")
     (tmp_path / "suite").mkdir()
     body = f"""cases:

@@ -312,6 +312,22 @@ def test_every_fact_sent_to_a_stage_is_declared(recorded: dict) -> None:
             assert extras <= set(fact), (stage_name, fact["type"])  # extras do arrive
 
 
+def test_every_field_holds_its_declared_kind(recorded: dict) -> None:
+    """Field kinds (text, number, boolean) are what the evaluator really sends; null is
+    allowed for any kind (a field that is absent for some facts)."""
+    checked = 0
+    for stage_name, facts in recorded.items():
+        for fact in facts:
+            for name, value in fact.items():
+                kind = stages.field_kind(fact["type"], name)
+                if kind is None or value is None:
+                    continue
+                assert stages.kind_of_value(value) == kind, (stage_name, fact["type"], name,
+                                                             value)
+                checked += 1
+    assert checked > 900  # the example: 988 typed values over all stages
+
+
 def test_every_declared_field_is_produced(recorded: dict) -> None:
     """The other way round: no declared field that the evaluator never builds."""
     for stage_name, facts in recorded.items():

@@ -61,9 +61,11 @@ def load_rule_packs(directory: str | os.PathLike[str] | None = None) -> list[Rul
     if not root.is_dir():
         raise InputError.single(str(root), "not a directory: rules are read from a "
                                 "directory of rule packs (*.yaml)", code="load")
+    from policyengine.load.paths import links_out
+
     packs: list[RulePack] = []
-    problems: list[Diagnostic] = []
-    for file in sorted(root.glob("*.yaml")):
+    files, problems = links_out(sorted(root.glob("*.yaml")), root)
+    for file in files:
         document = loader.load_document(file)
         found = schemas.validate_document(document, "rules")
         if found:

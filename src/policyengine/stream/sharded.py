@@ -34,6 +34,7 @@ import os
 import shutil
 import tempfile
 import time
+import traceback
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -275,11 +276,14 @@ def _run_workers(plan: _Plan, assignment: list[list[int]]) -> list[_ShardOutput]
             results = [_worker_job(plan, *job) for job in jobs]
         else:
             results = run_forked(_worker_job, plan, jobs)
-    except WorkerFailed as error:
-        raise EngineError(f"an evaluation worker failed:\n{error}") from None
+    except WorkerFailed as error:  # a process died: its job's errors come back as values
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        raise EngineError(f"an evaluation worker failed: {lines[-1] if lines else error}") from None
     outputs: list[_ShardOutput] = []
     unshardable: list[str] = []
     for value in results:
+        if isinstance(value, WorkerFailure):
+            raise value.error()
         if isinstance(value, str):
             unshardable.append(value)
         else:
@@ -289,14 +293,49 @@ def _run_workers(plan: _Plan, assignment: list[list[int]]) -> list[_ShardOutput]
     return outputs
 
 
-def _worker_job(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput | str:
-    """A worker's job: its output, or why the shards cannot give the result."""
+@dataclass(frozen=True)
+class WorkerFailure:
+    """An error raised in a worker, as one line: what the parent raises in its place.
+
+    ``engine``: an :class:`EngineError` of the evaluation (raised again as it is, so the
+    message is the one an in-process evaluation gives); otherwise the cause with its file
+    (an ``OSError``: ``No space left on device: /tmp/...``) or the exception and where it
+    was raised (a bug), never a traceback.
+    """
+
+    message: str
+    engine: bool = False
+
+    def error(self) -> EngineError:
+        if self.engine:
+            return EngineError(self.message)
+        return EngineError(f"an evaluation worker failed: {self.message}")
+
+    @classmethod
+    def of(cls, error: BaseException) -> WorkerFailure:
+        if isinstance(error, EngineError):
+            return cls(" ".join(str(error).split()), engine=True)
+        if isinstance(error, OSError) and error.strerror:
+            where = f" ({error.filename})" if error.filename else ""
+            return cls(f"{error.strerror}{where}")
+        frame = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
+        at = f" (at {Path(frame[0].filename).name}:{frame[0].lineno})" if frame else ""
+        text = " ".join(str(error).split())
+        return cls(f"{type(error).__name__}{': ' + text if text else ''}{at}")
+
+
+def _worker_job(plan: _Plan, worker: int,
+                shards: Sequence[int]) -> _ShardOutput | str | WorkerFailure:
+    """A forked worker's job: its output, why the shards cannot give the result, or the
+    error it met as one line (:class:`WorkerFailure`)."""
     try:
         return _run_worker(plan, worker, shards)
     except Unshardable as error:
         return str(error)
     except InputError as error:  # reported by the in-memory evaluation, in its order
         return f"input error while evaluating: {error}"
+    except Exception as error:  # noqa: BLE001 — handed to the parent as one line
+        return WorkerFailure.of(error)
 
 
 # -- 3. merge -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from policyengine.diagnostics import Diagnostic, InputError
+from policyengine.diagnostics import Diagnostic, InputError, excerpt
 from policyengine.model.facts import (
     IMPACT_FLAGS,
     NOTICE_KINDS,
@@ -58,7 +58,7 @@ FIRST_YEAR, LAST_YEAR = 1971, 2199
 
 def _check_year(year: int, field_name: str, text: str) -> None:
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise FieldError(field_name, f"{field_name} {text!r} is outside the supported years "
+        raise FieldError(field_name, f"{field_name} {excerpt(text)} is outside the supported years "
                           f"{FIRST_YEAR}-{LAST_YEAR}")
 
 
@@ -76,18 +76,19 @@ def parse_instant(text: Any, field_name: str = "timestamp") -> float:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
         raise FieldError(
-            field_name, f"{field_name} {text!r} is not a valid ISO 8601 timestamp"
+            field_name, f"{field_name} {excerpt(text)} is not a valid ISO 8601 timestamp"
         ) from None
     if len(text.strip()) == 10:  # a date alone: there is no time to attach an offset to
         raise FieldError(
             field_name,
-            f"{field_name} {text!r} is a date without a time and offset; write e.g. "
+            f"{field_name} {excerpt(text)} is a date without a time and offset; write e.g. "
             f"{text.strip()}T00:00:00-05:00",
         )
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise FieldError(
             field_name,
-            f"{field_name} {text!r} has no offset: a timestamp without a UTC offset is refused; "
+            f"{field_name} {excerpt(text)} has no offset: a timestamp without a UTC offset is "
+            "refused; "
             f"write e.g. {text}Z or {text}-05:00",
         )
     _check_year(parsed.year, field_name, text)
@@ -100,7 +101,7 @@ def _date(text: Any, field_name: str) -> dt.date:
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
-        raise FieldError(field_name, f"{field_name} {text!r} is not a valid date") from None
+        raise FieldError(field_name, f"{field_name} {excerpt(text)} is not a valid date") from None
     _check_year(day.year, field_name, text)
     return day
 
@@ -111,7 +112,8 @@ def _money(value: Any, field_name: str) -> Decimal:
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise FieldError(field_name, f"{field_name} {value!r} is not a decimal amount") from None
+        raise FieldError(field_name,
+                         f"{field_name} {excerpt(value)} is not a decimal amount") from None
     if not amount.is_finite() or amount < 0:
         raise FieldError(field_name, f"{field_name} must be a finite amount of zero or more")
     return amount
@@ -123,7 +125,8 @@ def parse_month(text: Any, field_name: str) -> str:
     try:
         dt.date(int(text[:4]), int(text[5:]), 1)
     except ValueError:
-        raise FieldError(field_name, f"{field_name} {text!r} is not a month that exists") from None
+        raise FieldError(field_name,
+                         f"{field_name} {excerpt(text)} is not a month that exists") from None
     _check_year(int(text[:4]), field_name, text)
     return text
 
@@ -139,7 +142,8 @@ def _str(raw: Mapping[str, Any], name: str, allowed: Iterable[str] | None = None
     if not isinstance(value, str) or not value:
         raise FieldError(name, f"'{name}' must be a non-empty string")
     if allowed is not None and value not in allowed:
-        raise FieldError(name, f"'{name}' is {value!r}; expected one of: {', '.join(allowed)}")
+        raise FieldError(name, f"'{name}' is {excerpt(value)}; expected one of: "
+                               f"{', '.join(allowed)}")
     return value
 
 
@@ -254,7 +258,8 @@ def normalise(raw: Mapping[str, Any], where: Where) -> Any:
             where=where,
             extra=_extra(raw, "update_request"),
         )
-    raise FieldError("type", f"unknown fact type {kind!r}; expected one of: {', '.join(_KNOWN)}")
+    raise FieldError("type", f"unknown fact type {excerpt(kind)}; expected one of: "
+                             f"{', '.join(_KNOWN)}")
 
 
 def _id(raw: Mapping[str, Any]) -> str:
@@ -431,7 +436,7 @@ class FactSetBuilder:
                 label = "customer" if kind == "subscription" else "id"
                 self._problem(
                     where,
-                    f"duplicate {kind} {label} {key_value!r} (first at {first})",
+                    f"duplicate {kind} {label} {excerpt(key_value)} (first at {first})",
                     key_value,
                 )
                 return
@@ -512,7 +517,8 @@ class FactSetBuilder:
         if fact_id is not None:
             first = self._first_seen(str(raw["type"]), str(fact_id), where)
             if first is not None:
-                self._problem(where, f"duplicate {raw['type']} id {str(fact_id)!r} (first at "
+                self._problem(where, f"duplicate {raw['type']} id {excerpt(str(fact_id))} "
+                              "(first at "
                               f"{first})", str(fact_id))
                 return
         self.facts.custom.append(CustomFact(
@@ -540,24 +546,24 @@ class FactSetBuilder:
         for down in self.facts.downtimes:
             for customer in down.customers or ():
                 if customer not in customers:
-                    self._problem(down.where, f"downtime names customer {customer!r}, "
+                    self._problem(down.where, f"downtime names customer {excerpt(customer)}, "
                                   "who has no subscription in the facts", down.id,
                                   down.where.path("customers"))
 
     def _check_notice(self, notice: Notice) -> None:
         if notice.about not in self.subject_ids:
-            self._problem(notice.where, f"notice is about {notice.about!r}, which is no "
+            self._problem(notice.where, f"notice is about {excerpt(notice.about)}, which is no "
                           "downtime or change id in the facts", notice.id,
                           notice.where.path("about"))
         if notice.customer is not None and notice.customer not in self.facts.subscriptions:
-            self._problem(notice.where, f"notice names customer {notice.customer!r}, who "
+            self._problem(notice.where, f"notice names customer {excerpt(notice.customer)}, who "
                           "has no subscription in the facts", notice.id,
                           notice.where.path("customer"))
 
     def _check_customer(self, item: Any) -> None:
         if item.customer not in self.facts.subscriptions:
             subject = getattr(item, "id", None) or item.customer
-            self._problem(item.where, f"customer {item.customer!r} has no subscription "
+            self._problem(item.where, f"customer {excerpt(item.customer)} has no subscription "
                           "in the facts", subject, item.where.path("customer"))
 
     def _check_custom(self) -> None:
