@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from policyengine.clauses.registry import CheckContext, ClausePath, ClauseKind
+from policyengine.clauses.registry import CheckContext, ClauseKind, ClausePath
 from policyengine.clocks.durations import duration_seconds
 from policyengine.diagnostics import Diagnostic
 

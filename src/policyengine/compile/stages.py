@@ -155,11 +155,15 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("term_start", "local midnight starting the subscription term"),
             FieldSpec("term_end", "local midnight after the term's last day"),
             FieldSpec("availability", "percent available, floored to 1e-9"),
-            FieldSpec("availability_percent", "percent available, 4 decimals (for messages)"),
+            FieldSpec("availability_percent", "percent available, 4 decimals (for messages; "
+                      "a month below its target is floored so it never reads as the target)"),
             FieldSpec("renewed", "whether the order was renewed"),
-            FieldSpec("requested", "whether a credit request names this month"),
+            FieldSpec("requested", "whether a credit request made after the month ended "
+                      "names this month"),
             FieldSpec("requested_at", "the earliest such request, epoch seconds (only when "
                       "requested)"),
+            FieldSpec("early_request_at", "the earliest request for this month made before "
+                      "it ended, epoch seconds (only when there is one; it claims nothing)"),
             FieldSpec("claim_deadline", "end of the claim window, epoch seconds"),
             FieldSpec("as_of", "the evaluation instant, epoch seconds"),
             FieldSpec("covered", "the month has an availability commitment", MONTHS),
