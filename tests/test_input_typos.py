@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from policyengine.api import Engine
-from policyengine.cli.main import main
 from policyengine.clauses.summaries import stated_numbers
+from policyengine.cli.main import main
 from policyengine.diagnostics import InputError
 
 from .conftest import ROOT, SHIPPED
