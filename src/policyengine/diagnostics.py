@@ -95,6 +95,13 @@ class Diagnostic:
         }
 
 
+def as_errors(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """The same diagnostics as errors (``--strict``: a warning fails the run)."""
+    from dataclasses import replace
+
+    return [replace(d, severity="error") for d in diagnostics]
+
+
 class PolicyEngineError(Exception):
     """Base of every error the library raises on purpose."""
 

@@ -189,12 +189,17 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("term_start", "local midnight starting the subscription term", kind=NUMBER),
             FieldSpec("term_end", "local midnight after the term's last day", kind=NUMBER),
             FieldSpec("availability", "percent available, floored to 1e-9", kind=NUMBER),
-            FieldSpec("availability_percent", "percent available, 4 decimals (for messages)",
+            FieldSpec("availability_percent", "percent available, 4 decimals (for messages; "
+                      "a month below its target is floored so it never reads as the target)",
                       kind=NUMBER),
             FieldSpec("renewed", "whether the order was renewed", kind=BOOLEAN),
-            FieldSpec("requested", "whether a credit request names this month", kind=BOOLEAN),
+            FieldSpec("requested", "whether a credit request made after the month ended "
+                      "names this month", kind=BOOLEAN),
             FieldSpec("requested_at", "the earliest such request, epoch seconds (only when "
                       "requested)", kind=NUMBER),
+            FieldSpec("early_request_at", "the earliest request for this month made before "
+                      "it ended, epoch seconds (only when there is one; it claims nothing)",
+                      kind=NUMBER),
             FieldSpec("claim_deadline", "end of the claim window, epoch seconds", kind=NUMBER),
             FieldSpec("as_of", "the evaluation instant, epoch seconds", kind=NUMBER),
             FieldSpec("covered", "the month has an availability commitment", MONTHS, kind=BOOLEAN),

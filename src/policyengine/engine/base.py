@@ -135,7 +135,9 @@ def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResul
     result = StageResult()
     decisions = result.decisions
     seen: set[tuple[str, str, str, str, str]] = set()
-    # a finding stands only if every min/max decision its rule made is the final one
+    # a finding stands only if every decision its rule made is the final one: a rule whose
+    # value lost (a 6 h cap beaten by an excused cause, `covered: true` beaten by an
+    # excluded plan) was overridden, and the report shows what decided (README)
     claims: list[tuple[Finding, list[tuple[str, str, Any]]]] = []
     for firing in firings:
         rule = stage.rule(firing.rule)
@@ -150,8 +152,7 @@ def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResul
             fields = decisions.get(subject)
             if fields is None:
                 fields = decisions[subject] = {}
-            if effect.combine in ("min", "max"):
-                made.append((subject, effect.field, value))
+            made.append((subject, effect.field, value))
             if effect.field not in fields:
                 fields[effect.field] = value
             elif effect.combine == "unique":

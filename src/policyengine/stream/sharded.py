@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from policyengine.compile.compiler import CompiledPolicy
-from policyengine.diagnostics import Diagnostic, EngineError, InputError
+from policyengine.diagnostics import Diagnostic, EngineError, InputError, as_errors
 from policyengine.engine.base import Backend
 from policyengine.evaluate.evaluator import (
     VersionSet,
@@ -403,6 +403,7 @@ def write_json(
     workers: int = 1,
     shards: int | None = None,
     directory: str | os.PathLike[str] | None = None,
+    strict: bool = False,
 ) -> ReportSummary:
     """Evaluate fact files shard by shard and hand the JSON report to ``write`` in pieces.
 
@@ -432,6 +433,8 @@ def write_json(
             spool = FactSpool(where, count)
             builder = spooling_builder(allow_types, spool)
             fleet = read_sequential(sources, builder, spool)
+        if strict and fleet.warnings:  # --strict: a warning is bad input; nothing written
+            raise InputError(as_errors(fleet.warnings))
         plan = _Plan(version_set, fleet, spool, as_of, backend,
                      list(months) if months else None, where)
         plan.index_downtimes()

@@ -120,10 +120,10 @@ def _validate_facts(file: Path) -> list[Diagnostic]:
     from policyengine.validation.facts import load_facts
 
     try:
-        load_facts([file])
+        facts = load_facts([file])
     except InputError as error:
         return error.diagnostics
-    return []
+    return list(facts.warnings)  # unknown fields, zero-length windows
 
 
 def _compile_problems(policy: Policy) -> list[Diagnostic]:

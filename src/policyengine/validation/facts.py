@@ -9,6 +9,7 @@ Problems that make a result wrong are errors; ones that change nothing are warni
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -51,6 +52,44 @@ _KNOWN = {
 # Per-customer fact types, in the order finish() reports their unknown customers
 CUSTOMER_FACT_RANK: dict[type, int] = {Ticket: 0, CreditRequest: 1, UpdateRequest: 2}
 _CUSTOMER_FACT_LIST = ("tickets", "credit_requests", "update_requests")
+
+# Fields whose absence widens a fact to every customer (a downtime without `customers`
+# counts for all SaaS customers; a notice without `customer` reaches all of them). A near
+# miss of one of them (`customer: acme` on a downtime) would silently apply the fact to
+# everyone, changing other customers' verdicts: that is an error, not a warning.
+_SCOPE_FIELDS = {"downtime": "customers", "notice": "customer"}
+_CUTOFF = 0.7  # difflib similarity for "did you mean" (as the schema messages use)
+
+
+def unknown_field_problems(
+    raw: Mapping[str, Any], kind: str, declared: frozenset[str] = frozenset()
+) -> list[tuple[str, str, str, bool]]:
+    """Unknown fields of a standard fact: ``(field, message, hint, is_error)`` each.
+
+    ``declared`` holds ``type.field`` names a rule pack declares (``extra_fields``): those
+    are expected and not reported. A near miss of a field whose absence widens the fact to
+    every customer (:data:`_SCOPE_FIELDS`) is an error; every other unknown field is a
+    warning (an error under ``--strict``). The fields are kept and reach the rules either way.
+    """
+    known = _KNOWN[kind]
+    out: list[tuple[str, str, str, bool]] = []
+    for name in raw:
+        if name in known or not isinstance(name, str) or f"{kind}.{name}" in declared:
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=_CUTOFF)
+        scope = _SCOPE_FIELDS.get(kind)
+        if scope is not None and close == [scope] and scope not in raw:
+            who = ("counts for every customer" if kind == "downtime"
+                   else "reaches every customer")
+            out.append((name, f"unknown field {name!r}: a {kind} without {scope!r} {who}",
+                        f"did you mean {scope!r}?", True))
+            continue
+        hint = (f"did you mean {close[0]!r}?" if close else
+                "a rule pack reads it after declaring it in extra_fields")
+        out.append((name, f"unknown field {name!r} on a {kind}; the standard evaluation "
+                    "does not read it", hint, False))
+    return out
+
 
 # Years every clock and calendar handles (the business-hour index covers 1970..2200).
 FIRST_YEAR, LAST_YEAR = 1971, 2199
@@ -392,8 +431,10 @@ class FactSetBuilder:
         per-customer fact (ticket, credit or update request, notice with a ``customer``)
         is handed to ``sink(customer, fact)`` once checked, instead of being kept in the
         FactSet (the streamed report spools them to disk); its references are still
-        checked by :meth:`finish`, in the same order."""
+        checked by :meth:`finish`, in the same order. ``allow_types`` may also hold
+        ``type.field`` names of fields rule packs declare (not warned about as unknown)."""
         self.allow_types = frozenset(allow_types)
+        self.declared = frozenset(t for t in self.allow_types if "." in t)
         self.facts = FactSet()
         self.sink = sink
         self.problems: list[Diagnostic] = []
@@ -429,6 +470,8 @@ class FactSetBuilder:
             self._problem(where, str(error), subject, where.path(error.field))
             return
         kind = raw["type"]
+        if fact.extra and self._unknown_fields(raw, kind, where, subject):
+            return
         key_value = fact.customer if kind in ("subscription",) else getattr(fact, "id", None)
         if key_value is not None:
             first = self._first_seen(kind, key_value, where)
@@ -441,6 +484,21 @@ class FactSetBuilder:
                 )
                 return
         self._place(fact, where)
+
+    def _unknown_fields(self, raw: Mapping[str, Any], kind: str, where: Where,
+                        subject: str) -> bool:
+        """Report unknown fields (warnings, or errors for scope near misses); True on error."""
+        refused = False
+        for name, message, hint, is_error in unknown_field_problems(raw, kind, self.declared):
+            if is_error:
+                refused = True
+                self._problem(where, f"{message} ({hint})", subject, where.path(name))
+                continue
+            self.facts.warnings.append(Diagnostic(
+                file=where.file, line=where.line, column=where.column, path=where.path(name),
+                message=message, subject=subject, severity="warning", code="unknown-field",
+                hint=hint))
+        return refused
 
     def _first_seen(self, kind: str, key: str, where: Where) -> str | None:
         """``FILE:LINE`` of an earlier fact with this key, or None (then remember this one).

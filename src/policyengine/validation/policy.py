@@ -15,6 +15,7 @@ from typing import Any
 
 from policyengine.clauses import registry
 from policyengine.clauses.registry import CheckContext
+from policyengine.clauses.summaries import check_summary
 from policyengine.clocks.durations import duration_seconds, is_duration
 from policyengine.diagnostics import Diagnostic, InputError, excerpt
 from policyengine.load.paths import links_out
@@ -94,7 +95,9 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
                                   f"{first_line})", "semantic"))
         else:
             seen_ids[clause_id] = path
-        problems.extend(registry.kind_of(clause.get("kind")).check(context, path, clause))
+        kind = registry.kind_of(clause.get("kind"))
+        problems.extend(kind.check(context, path, clause))
+        problems.extend(check_summary(kind, context, path, clause))
         for duration_path, text in _walk_durations(clause, path):
             if duration_seconds(text) <= 0:
                 problems.append(_diag(document, duration_path,
