@@ -96,15 +96,6 @@ class Run:
 
     def finish(self) -> None:
         """Raise every error found (after the last record); warnings stay in ``warnings``."""
-        if self.clock.ambiguous:
-            self.warnings.append(Diagnostic(
-                file=self.mapping.file, line=self.mapping.at("timezone")[0],
-                column=self.mapping.at("timezone")[1], path="$.timezone", code="import",
-                severity="warning",
-                message=f"{self.clock.ambiguous} naive timestamp(s) fell in a daylight-saving "
-                        "fall-back hour of the declared zone and were read as the earlier "
-                        "instant",
-            ))
         if self.errors:
             raise InputError(self.errors)
 
@@ -112,10 +103,13 @@ class Run:
     def instant(self, value: Any, at: At, field: str) -> str | None:
         """``value`` as ISO 8601 with an offset, or None after recording a located error."""
         try:
-            return self.clock.instant(value)
+            instant = self.clock.instant(value)
         except TimestampError as error:
             self.problem(at, f"{field}: {error}", field)
             return None
+        if self.clock.last_ambiguous:  # a fall-back hour: located, an error with --strict
+            self.warn(at, f"{field}: {self.clock.last_ambiguous}", field)
+        return instant
 
     def fact_id(self, source_id: Any) -> str:
         return f"{self.mapping.id_prefix}{source_id}"

@@ -1,0 +1,136 @@
+"""Attacks on `policyengine import` found in review (issue 14): each test names its case.
+
+Expected everywhere: one located line per problem (FILE:LINE:COL, source id), exit 2 for an
+error, never a traceback, nothing written; warnings located (errors with --strict); nothing
+dropped or guessed silently.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .conftest import read_facts, run_import
+
+HEADER = "Ticket ID,Company,Created,Replied"
+TICKET_MAPPING = """\
+apiVersion: policyengine/v1
+kind: ImportMapping
+source: csv
+timezone: America/New_York
+fact: ticket
+customers: {"Acme Corp": acme}
+fields:
+  id: Ticket ID
+  customer: Company
+  opened_at: Created
+  first_response_at: Replied
+"""
+
+
+def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, "utf-8")
+    return path
+
+
+def csv_import(tmp_path: Path, rows: str | bytes, *options: str,
+               mapping: str = TICKET_MAPPING):
+    """Import ``rows`` (a CSV file's text) with ``mapping``: (result, output path)."""
+    export = write(tmp_path, "export.csv", rows)
+    out = tmp_path / "facts.ndjson"
+    result = run_import("csv", [export], write(tmp_path, "map.yaml", mapping), out, *options)
+    return result, out, export
+
+
+# -- daylight saving: naive local times the zone has twice, or never ----------------------
+def test_dst_fall_back_hour_is_a_located_warning_not_a_traceback(tmp_path: Path) -> None:
+    # 2026-11-01 01:30 happens twice in New York (EDT -04:00, then EST -05:00): the earlier
+    # instant is read, and the record that had it is named (before: pendulum's
+    # AmbiguousTime escaped as a traceback).
+    result, out, export = csv_import(
+        tmp_path, f"{HEADER}\n7,Acme Corp,2026-11-01 01:30:00,2026-11-01 03:00:00\n")
+    assert result.exit_code == 0, result.stderr
+    assert read_facts(out)[0]["opened_at"] == "2026-11-01T01:30:00-04:00"
+    assert result.stderr.splitlines()[0] == (
+        f"{export}:2:1: $.opened_at: warning: fact '7': opened_at: '2026-11-01 01:30:00' "
+        "occurs twice in America/New_York (the clocks fall back); read as the earlier "
+        "instant 2026-11-01T01:30:00-04:00, not 2026-11-01T01:30:00-05:00")
+
+
+def test_dst_fall_back_hour_with_strict_is_an_error(tmp_path: Path) -> None:
+    result, out, export = csv_import(
+        tmp_path, f"{HEADER}\n7,Acme Corp,2026-11-01 01:30:00,\n", "--strict")
+    assert result.exit_code == 2
+    assert not out.exists()
+    assert result.stderr.startswith(f"{export}:2:1: $.opened_at: fact '7': opened_at: ")
+
+
+FORMAT_MAPPING = TICKET_MAPPING.replace("fact: ticket",
+                                        'fact: ticket\nformats: ["DD/MMM/YY h:mm A"]')
+
+
+def test_dst_spring_forward_in_a_declared_format_is_an_error_not_shifted(tmp_path: Path) -> None:
+    # 2:30 AM on 2026-03-08 does not exist in New York. The ISO path refused it, but a
+    # declared format (a Jira CSV export's) was shifted to 03:30 by pendulum, silently.
+    result, out, export = csv_import(
+        tmp_path, f"{HEADER}\n8,Acme Corp,08/Mar/26 2:30 AM,\n", mapping=FORMAT_MAPPING)
+    assert result.exit_code == 2
+    assert not out.exists()
+    assert result.stderr.splitlines() == [
+        f"{export}:2:1: $.opened_at: fact '8': opened_at: '08/Mar/26 2:30 AM' does not exist "
+        "in America/New_York (the clocks skip that hour)"]
+
+
+def test_dst_fall_back_in_a_declared_format_reads_the_earlier_instant(tmp_path: Path) -> None:
+    # pendulum's from_format read 01/Nov/26 1:30 AM as the later instant (-05:00), unlike the
+    # ISO path, and said nothing: both now read the earlier one (-04:00) with a warning.
+    result, out, _ = csv_import(
+        tmp_path, f"{HEADER}\n9,Acme Corp,01/Nov/26 1:30 AM,\n", mapping=FORMAT_MAPPING)
+    assert result.exit_code == 0, result.stderr
+    assert read_facts(out)[0]["opened_at"] == "2026-11-01T01:30:00-04:00"
+    assert "occurs twice in America/New_York" in result.stderr
+
+
+# -- epoch numbers in the other unit ------------------------------------------------------
+EPOCH_MAPPING = """\
+apiVersion: policyengine/v1
+kind: ImportMapping
+source: json
+epoch: {unit}
+fact: downtime
+cause: {{default: vendor}}
+maintenance: {{default: none}}
+fields: {{id: ref, start: down, end: up}}
+"""
+
+
+@pytest.mark.parametrize(("unit", "down", "up", "message"), [
+    # 1792504800 s = 2026-10-20T14:00Z; read as milliseconds it was 1970-01-21 (silently)
+    ("milliseconds", 1792504800, 1792507500,
+     "down: 1792504800 as epoch milliseconds is outside 2000-2100 (not a plausible time "
+     "for this data); as epoch seconds it would be 2026-10-20T14:00:00+00:00: check the "
+     "mapping's 'epoch'"),
+    ("seconds", 1792504800000, 1792507500000,
+     "down: 1792504800000 as epoch seconds is outside 2000-2100 (not a plausible time for "
+     "this data); as epoch milliseconds it would be 2026-10-20T14:00:00+00:00: check the "
+     "mapping's 'epoch'"),
+    ("milliseconds", 0, 1792507500000,
+     "down: 0 as epoch milliseconds is outside 2000-2100 (not a plausible time for this "
+     "data)"),
+], ids=["epoch-seconds-declared-milliseconds", "epoch-milliseconds-declared-seconds",
+        "epoch-zero-placeholder"])
+def test_epoch_in_the_other_unit_is_a_located_error(tmp_path: Path, unit: str, down: int,
+                                                    up: int, message: str) -> None:
+    export = write(tmp_path, "mon.ndjson", f'{{"ref": "m1", "down": {down}, "up": {up}}}\n')
+    mapping = write(tmp_path, "map.yaml", EPOCH_MAPPING.format(unit=unit))
+    out = tmp_path / "facts.ndjson"
+    result = run_import("json", [export], mapping, out)
+    assert result.exit_code == 2
+    assert not out.exists()
+    assert f"{export}:1:1: $.start: fact 'm1': start: {message.removeprefix('down: ')}" in (
+        result.stderr.splitlines())
