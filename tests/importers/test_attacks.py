@@ -134,3 +134,75 @@ def test_epoch_in_the_other_unit_is_a_located_error(tmp_path: Path, unit: str, d
     assert not out.exists()
     assert f"{export}:1:1: $.start: fact 'm1': start: {message.removeprefix('down: ')}" in (
         result.stderr.splitlines())
+
+
+# -- facts evaluate would refuse: found at the source record, not at a fact-file line -------
+DOWNTIME_MAPPING = """\
+apiVersion: policyengine/v1
+kind: ImportMapping
+source: csv
+timezone: America/New_York
+fact: downtime
+maintenance: {default: none}
+fields: {id: Ref, start: Start, end: End, cause: Cause}
+"""
+
+
+def test_value_evaluate_refuses_is_an_import_error_at_the_source_row(tmp_path: Path) -> None:
+    # 'Vendor' (capitalised, no values table) was written and import exited 0; evaluate then
+    # refused the fact file at its own line 1.
+    result, out, export = csv_import(
+        tmp_path, "Ref,Start,End,Cause\nD1,2026-10-19 10:00:00,2026-10-19 11:00:00,Vendor\n",
+        mapping=DOWNTIME_MAPPING)
+    assert result.exit_code == 2
+    assert not out.exists()
+    assert result.stderr.splitlines() == [
+        f"{export}:2:1: $.cause: fact 'D1': 'cause' is 'Vendor'; expected one of: vendor, "
+        "customer, third_party, force_majeure (evaluate would refuse this downtime)"]
+
+
+def test_record_without_id_is_an_error_not_prefix_none(tmp_path: Path) -> None:
+    # an empty id cell gave the fact id 'None' (with id_prefix 'X-': 'X-None')
+    mapping = DOWNTIME_MAPPING.replace("fact: downtime", 'fact: downtime\nid_prefix: "X-"')
+    result, out, export = csv_import(
+        tmp_path, "Ref,Start,End,Cause\n,2026-10-19 10:00:00,2026-10-19 11:00:00,vendor\n",
+        mapping=mapping)
+    assert result.exit_code == 2
+    assert not out.exists()
+    assert result.stderr.splitlines() == [
+        f"{export}:2:1: $.id: record has no id: nothing to name the downtime by"]
+
+
+def test_duplicate_id_in_one_export_is_an_error_at_the_second_record(tmp_path: Path) -> None:
+    rows = ("Ref,Start,End,Cause\nD1,2026-10-19 10:00:00,2026-10-19 11:00:00,vendor\n"
+            "D1,2026-10-20 10:00:00,2026-10-20 11:00:00,vendor\n")
+    result, out, export = csv_import(tmp_path, rows, mapping=DOWNTIME_MAPPING)
+    assert result.exit_code == 2
+    assert not out.exists()
+    assert result.stderr.splitlines() == [
+        f"{export}:3:1: $.id: fact 'D1': duplicate downtime id 'D1': an earlier record of this "
+        "import already made it (the same page or file given twice, or overlapping exports?)"]
+
+
+def test_duplicate_zendesk_page_given_twice_is_an_error(tmp_path: Path) -> None:
+    from .conftest import FIXTURES
+
+    tickets = FIXTURES / "zendesk" / "tickets.json"
+    again = write(tmp_path, "tickets-again.json", tickets.read_text("utf-8"))
+    out = tmp_path / "facts.ndjson"
+    result = run_import("zendesk", [tickets, again], FIXTURES / "zendesk" / "mapping.yaml", out)
+    assert result.exit_code == 2
+    assert not out.exists()
+    lines = result.stderr.splitlines()
+    assert lines and all(line.startswith(f"{again}:") for line in lines)
+    assert all("duplicate ticket id" in line for line in lines)
+
+
+def test_seen_ids_grow_and_tell_repeats() -> None:
+    from policyengine.importers.core import SeenIds
+
+    seen = SeenIds()
+    assert all(seen.add("ticket", f"T-{n}") for n in range(5000))  # grows past 1024 slots
+    assert seen.add("downtime", "T-1")  # ids are unique per type, not across types
+    assert not seen.add("ticket", "T-4999") and not seen.add("ticket", "T-0")
+    assert seen.count == 5001 and len(seen.table) >= 2 * seen.count

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -22,9 +23,53 @@ from typing import Any
 from policyengine.diagnostics import Diagnostic, InputError
 from policyengine.importers.mapping import ImportMapping
 from policyengine.importers.timestamps import Clock, TimestampError
-from policyengine.model.facts import IMPACT_FLAGS
+from policyengine.model.facts import IMPACT_FLAGS, Where
+from policyengine.validation.facts import FieldError, normalise
 
 MAX_ERRORS = 200
+
+
+class SeenIds:
+    """Which (fact type, id) pairs an import has written, in bounded memory.
+
+    A 64-bit fingerprint per pair (Python's string hash of the pair) in an open-addressing
+    table kept at most half full: 16 bytes a fact, so a million facts cost 16 MiB, against
+    about 100 for a set of the ids themselves. Two different ids share a fingerprint with a
+    chance of about n²/2⁶⁵ (3·10⁻⁸ for a million facts).
+    """
+
+    __slots__ = ("count", "table")
+
+    def __init__(self) -> None:
+        self.table = array("Q", bytes(8 * 1024))
+        self.count = 0
+
+    def add(self, kind: str, fact_id: str) -> bool:
+        """Record the pair; False when it was already recorded."""
+        code = (hash((kind, fact_id)) & 0xFFFF_FFFF_FFFF_FFFF) or 1
+        if not self._put(self.table, code):
+            return False
+        self.count += 1
+        if self.count * 2 > len(self.table):
+            bigger = array("Q", bytes(16 * len(self.table)))
+            for old in self.table:
+                if old:
+                    self._put(bigger, old)
+            self.table = bigger
+        return True
+
+    @staticmethod
+    def _put(table: array, code: int) -> bool:
+        mask = len(table) - 1
+        slot = code & mask
+        while True:
+            held = table[slot]
+            if held == 0:
+                table[slot] = code
+                return True
+            if held == code:
+                return False
+            slot = (slot + 1) & mask
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +115,7 @@ class Run:
         self.written = 0
         self.records = 0
         self.skipped: dict[str, int] = {}  # reason → count (filters the mapping declares)
+        self.seen = SeenIds()
 
     # -- diagnostics -----------------------------------------------------------------------
     def problem(self, at: At, message: str, field: str = "", warning: bool = False) -> None:
@@ -112,6 +158,9 @@ class Run:
         return instant
 
     def fact_id(self, source_id: Any) -> str:
+        """The fact id of a source id ("" when the record has none: :meth:`fact` refuses it)."""
+        if source_id is None or source_id == "":
+            return ""
         return f"{self.mapping.id_prefix}{source_id}"
 
     def customer(self, keys: Iterable[Any], at: At, what: str) -> str | None:
@@ -195,8 +244,29 @@ class Run:
     def provenance(self, at: At) -> dict[str, Any]:
         return {"source": self.source, "id": at.source_id, "file": at.file, "line": at.line}
 
-    def fact(self, fact: dict[str, Any], at: At) -> str:
-        """One fact as an NDJSON line, with its provenance (counted as written)."""
+    def fact(self, fact: dict[str, Any], at: At) -> str | None:
+        """One fact as an NDJSON line, with its provenance (counted as written).
+
+        The fact is checked as ``evaluate`` checks it (``validation.facts.normalise``): a
+        value ``evaluate`` would refuse (a ``cause`` of ``Vendor``, a record without an id)
+        is an error here, at the source record, not later at a line of the fact file. A
+        second fact of the same type and id (the same page given twice, overlapping
+        exports) is an error too. Returns None after recording the error.
+        """
+        if fact.get("id") == "":
+            self.problem(at, f"record has no id: nothing to name the {fact['type']} by", "id")
+            return None
+        try:
+            normalise(fact, Where(at.file, at.line, at.column, -1))
+        except FieldError as error:
+            self.problem(at, f"{error} (evaluate would refuse this {fact['type']})",
+                         error.field)
+            return None
+        if "id" in fact and not self.seen.add(fact["type"], str(fact["id"])):
+            self.problem(at, f"duplicate {fact['type']} id {fact['id']!r}: an earlier record "
+                         "of this import already made it (the same page or file given "
+                         "twice, or overlapping exports?)", "id")
+            return None
         fact["provenance"] = self.provenance(at)
         self.written += 1
         return json.dumps(fact, ensure_ascii=False, separators=(", ", ": ")) + "\n"
