@@ -206,3 +206,26 @@ def test_seen_ids_grow_and_tell_repeats() -> None:
     assert seen.add("downtime", "T-1")  # ids are unique per type, not across types
     assert not seen.add("ticket", "T-4999") and not seen.add("ticket", "T-0")
     assert seen.count == 5001 and len(seen.table) >= 2 * seen.count
+
+
+# -- --output -------------------------------------------------------------------------------
+@pytest.mark.parametrize("target", ["export", "mapping", "export-via-symlink"])
+def test_output_over_a_file_being_read_is_refused_and_it_stays_whole(tmp_path: Path,
+                                                                    target: str) -> None:
+    # --output export.csv replaced the export itself with the facts (exit 0).
+    export = write(tmp_path, "export.csv", f"{HEADER}\n1,Acme Corp,2026-10-19 10:30:00,\n")
+    mapping = write(tmp_path, "map.yaml", TICKET_MAPPING)
+    before = {p: p.read_bytes() for p in (export, mapping)}
+    output = {"export": export, "mapping": mapping,
+              "export-via-symlink": tmp_path / "link.ndjson"}[target]
+    if target == "export-via-symlink":
+        output.symlink_to(export)
+    result = run_import("csv", [export], mapping, output)
+    assert result.exit_code == 2
+    read = mapping if target == "mapping" else export
+    assert result.stderr.splitlines() == [
+        f"{output}:0:0: $: --output is the file {read} that this import reads; writing the "
+        "facts there would replace it: choose another --output"]
+    assert {p: p.read_bytes() for p in (export, mapping)} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["export.csv", "map.yaml", *(["link.ndjson"] if target.endswith("symlink") else [])])
