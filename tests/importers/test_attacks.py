@@ -229,3 +229,29 @@ def test_output_over_a_file_being_read_is_refused_and_it_stays_whole(tmp_path: P
     assert {p: p.read_bytes() for p in (export, mapping)} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["export.csv", "map.yaml", *(["link.ndjson"] if target.endswith("symlink") else [])])
+
+
+# -- mappings -------------------------------------------------------------------------------
+@pytest.mark.parametrize(("field", "message"), [
+    # a typo dropped the column silently: every ticket then had no first response (missed)
+    ("first_respons_at", "a ticket has no field 'first_respons_at' (did you mean "
+                         "'first_response_at'?)"),
+    ("impact", "a ticket has no field 'impact' (map each by its dotted name, e.g. "
+               "'impact.loss_of_service')"),
+    ("priority", "a ticket has no field 'priority'"),
+], ids=["mapping-field-typo", "mapping-impact-without-flag", "mapping-field-not-of-the-type"])
+def test_mapping_field_the_fact_type_lacks_is_a_located_error(tmp_path: Path, field: str,
+                                                              message: str) -> None:
+    mapping = TICKET_MAPPING.replace("  first_response_at: Replied", f"  {field}: Replied")
+    result, out, _ = csv_import(tmp_path, f"{HEADER}\n1,Acme Corp,2026-10-19 10:30:00,\n",
+                                mapping=mapping)
+    assert result.exit_code == 2
+    assert not out.exists()
+    [line] = result.stderr.splitlines()
+    column = 3 + len(field) + 2  # at the column name the field is mapped to
+    assert line.startswith(f"{tmp_path / 'map.yaml'}:11:{column}: $.fields.{field}: {message}")
+    assert line.endswith("it has: customer, first_response_at, id, opened_at, resolved_at, "
+                         "severity, status_history, impact.loss_of_service, "
+                         "impact.critical_function, impact.production_degraded, "
+                         "impact.workaround_available, source_sla.response_met, "
+                         "source_sla.resolution_met")

@@ -6,6 +6,7 @@ an :class:`InputError` with ``FILE:LINE:COL`` like a policy's. Shapes are in doc
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -70,6 +71,19 @@ class ImportMapping:
         return self.where.get(key, (1, 1))
 
 
+def generic_fields(fact: str) -> list[str]:
+    """The names ``fields`` may map for a csv/json record of fact type ``fact``: the type's
+    fields (docs/interface.md), with a ticket's impact flags and source verdict by their
+    dotted names (``impact.loss_of_service``, ``source_sla.response_met``)."""
+    from policyengine.validation.facts import _KNOWN
+
+    names = sorted(_KNOWN[fact] - {"type", "impact"})
+    if fact == "ticket":
+        names += [f"impact.{flag}" for flag in IMPACT_FLAGS]
+        names += ["source_sla.response_met", "source_sla.resolution_met"]
+    return names
+
+
 def load_mapping(path: str | os.PathLike[str], source: str | None = None) -> ImportMapping:
     """Read and check a mapping file; ``source`` (the command's SOURCE) must match its own.
 
@@ -107,6 +121,16 @@ def load_mapping(path: str | os.PathLike[str], source: str | None = None) -> Imp
                                 "API writes naive date-times (UTC for plain values, the "
                                 "requesting user's zone for display values); never assumed",
                                 line=1, column=1, path="$", code="mapping")
+    if data["source"] in ("csv", "json"):
+        fact_fields = generic_fields(data["fact"])
+        for name in data.get("fields") or {}:
+            if name not in fact_fields:
+                dotted = [f for f in fact_fields if f.startswith(f"{name}.")]
+                close = difflib.get_close_matches(str(name), fact_fields, n=1)
+                hint = (f" (map each by its dotted name, e.g. {dotted[0]!r})" if dotted else
+                        f" (did you mean {close[0]!r}?)" if close else "")
+                raise fail("fields", f"a {data['fact']} has no field {name!r}{hint}; it has: "
+                           f"{', '.join(fact_fields)}", name)
     known = VENDOR_FIELDS.get(data["source"])
     if known is not None:
         for name in data.get("fields") or {}:
