@@ -255,3 +255,42 @@ def test_mapping_field_the_fact_type_lacks_is_a_located_error(tmp_path: Path, fi
                          "impact.critical_function, impact.production_degraded, "
                          "impact.workaround_available, source_sla.response_met, "
                          "source_sla.resolution_met")
+
+
+# -- bad bytes in a CSV export --------------------------------------------------------------
+def _rows(count: int) -> list[str]:
+    return [HEADER] + [f"{n},Acme Corp,2026-10-19 10:30:00," for n in range(1, count + 1)]
+
+
+@pytest.mark.parametrize(("case", "content", "where", "message"), [
+    # a Latin-1 'é' on line 2501 of a 3000-row export was reported at 'line 1' or at the row
+    # being parsed when the decoder read ahead, with Python's codec wording
+    ("latin-1-byte-deep-in-the-file",
+     "\n".join(_rows(3000)).replace("2500,Acme Corp", "2500,Acme Corp\xe9").encode("latin-1"),
+     "2501:15", "invalid UTF-8 byte 0xe9; the file must be UTF-8 text (save the export as "
+                "UTF-8)"),
+    ("utf-16-export", "\n".join(_rows(2)).encode("utf-16"), "1:1",
+     "file is UTF-16 text (a byte-order mark 0xFF 0xFE or 0xFE 0xFF): save the export as UTF-8"),
+    # a NUL went through as part of the company name ('Acme\x00Corp')
+    ("nul-byte-in-a-field", f"{HEADER}\n1,Acme\x00Corp,2026-10-19 10:30:00,\n".encode(),
+     "2:7", "NUL character is not allowed (is this a binary file?)"),
+    ("binary-junk", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "1:1",
+     "invalid UTF-8 byte 0x89; the file must be UTF-8 text (save the export as UTF-8)"),
+], ids=["latin-1-byte-deep-in-the-file", "utf-16-export", "nul-byte-in-a-field",
+        "binary-junk"])
+def test_csv_bad_bytes_are_located_at_their_own_line(tmp_path: Path, case: str,
+                                                     content: bytes, where: str,
+                                                     message: str) -> None:
+    assert case  # the id
+    result, out, export = csv_import(tmp_path, content)
+    assert result.exit_code == 2
+    assert not out.exists()
+    assert result.stderr.splitlines() == [f"{export}:{where}: $: {message}"]
+
+
+def test_csv_utf8_bom_and_crlf_are_read(tmp_path: Path) -> None:
+    rows = "\r\n".join(_rows(2)).encode("utf-8-sig") + b"\r\n"
+    result, out, _ = csv_import(tmp_path, rows)
+    assert result.exit_code == 0, result.stderr
+    assert [f["id"] for f in read_facts(out)] == ["1", "2"]
+    assert [f["provenance"]["line"] for f in read_facts(out)] == [2, 3]
