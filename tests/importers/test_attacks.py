@@ -294,3 +294,56 @@ def test_csv_utf8_bom_and_crlf_are_read(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert [f["id"] for f in read_facts(out)] == ["1", "2"]
     assert [f["provenance"]["line"] for f in read_facts(out)] == [2, 3]
+
+
+# -- vendor exports missing the records a ticket's times live in ----------------------------
+def test_zendesk_solved_ticket_without_its_solve_audit_is_a_located_warning(tmp_path) -> None:
+    # Without audits, resolved_at silently became the ticket's updated_at (which moves with
+    # any later change): now said, at the ticket, and an error with --strict.
+    from .conftest import FIXTURES
+
+    tickets = write(tmp_path, "tickets.json", """{"tickets": [
+  {"id": 41, "created_at": "2026-10-19T14:30:00Z", "updated_at": "2026-10-23T09:00:00Z",
+   "status": "closed", "priority": "high", "organization_id": 360001, "tags": []}
+]}""")
+    events = write(tmp_path, "events.json", """{"ticket_metric_events": [
+  {"id": 1, "ticket_id": 41, "metric": "reply_time", "instance_id": 1, "type": "fulfill",
+   "time": "2026-10-19T15:00:00Z"}]}""")
+    mapping = FIXTURES / "zendesk" / "mapping.yaml"  # organisation 360001 is acme
+    out = tmp_path / "facts.ndjson"
+    result = run_import("zendesk", [tickets, events], mapping, out)
+    assert result.exit_code == 0, result.stderr
+    assert read_facts(out)[0]["resolved_at"] == "2026-10-23T09:00:00+00:00"
+    assert result.stderr.splitlines()[0] == (
+        f"{tickets}:2:3: $.resolved_at: warning: fact '41': ticket is closed but no audit "
+        "says when it was solved: resolved_at is its updated_at, the latest it can have "
+        "been (add the audits pages)")
+    strict = run_import("zendesk", [tickets, events], mapping, out, "--strict")
+    assert strict.exit_code == 2
+
+
+def test_zendesk_without_metric_events_says_no_ticket_has_a_first_response(tmp_path) -> None:
+    # Forgetting the ticket_metric_events pages made every response 'missed', exit 0, silent.
+    from .conftest import FIXTURES
+
+    tickets = FIXTURES / "zendesk" / "tickets.json"
+    out = tmp_path / "facts.ndjson"
+    result = run_import("zendesk", [tickets, FIXTURES / "zendesk" / "audits.json"],
+                        FIXTURES / "zendesk" / "mapping.yaml", out)
+    assert result.exit_code == 0, result.stderr
+    assert all("first_response_at" not in fact for fact in read_facts(out))
+    assert (f"{tickets}:0:0: $: warning: no ticket metric events among the files: no ticket "
+            "has a first response (it is not on the ticket) or a Zendesk SLA verdict; add the "
+            "ticket_metric_events pages") in result.stderr.splitlines()
+
+
+def test_servicenow_without_task_sla_says_no_incident_has_a_first_response(tmp_path) -> None:
+    from .conftest import FIXTURES
+
+    incidents = FIXTURES / "servicenow" / "incidents.json"
+    out = tmp_path / "facts.ndjson"
+    result = run_import("servicenow", [incidents], FIXTURES / "servicenow" / "mapping.yaml", out)
+    assert result.exit_code == 0, result.stderr
+    assert (f"{incidents}:0:0: $: warning: no task_sla records among the files and no "
+            "'fields.first_response_at' in the mapping: no incident has a first response or a "
+            "ServiceNow SLA verdict; add the task_sla pages") in result.stderr.splitlines()
