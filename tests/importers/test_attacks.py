@@ -347,3 +347,45 @@ def test_servicenow_without_task_sla_says_no_incident_has_a_first_response(tmp_p
     assert (f"{incidents}:0:0: $: warning: no task_sla records among the files and no "
             "'fields.first_response_at' in the mapping: no incident has a first response or a "
             "ServiceNow SLA verdict; add the task_sla pages") in result.stderr.splitlines()
+
+
+# -- order in time, not in text --------------------------------------------------------------
+def test_statuspage_first_update_is_the_earliest_instant_not_the_smallest_text(
+        tmp_path: Path) -> None:
+    # In the hour after the fall-back, 01:30-05:00 (06:30Z) sorts before 01:40-04:00 (05:40Z)
+    # as text: the notice took the later update (and its channel) for the first one.
+    from .conftest import FIXTURES
+
+    export = write(tmp_path, "sm.json", """{"scheduled_maintenances": [
+  {"id": "sm9", "name": "Night work", "status": "completed", "impact": "maintenance",
+   "created_at": "2026-11-01T01:40:00.000-04:00",
+   "scheduled_for": "2026-11-03T01:00:00.000-05:00",
+   "scheduled_until": "2026-11-03T02:00:00.000-05:00",
+   "resolved_at": "2026-11-03T02:00:00.000-05:00",
+   "incident_updates": [
+     {"id": "b", "status": "scheduled", "created_at": "2026-11-01T01:30:00.000-05:00",
+      "deliver_notifications": false},
+     {"id": "a", "status": "scheduled", "created_at": "2026-11-01T01:40:00.000-04:00",
+      "deliver_notifications": true}],
+   "components": [{"id": "c1", "name": "API"}]}]}""")
+    out = tmp_path / "facts.ndjson"
+    result = run_import("statuspage", [export], FIXTURES / "statuspage" / "mapping.yaml", out)
+    assert result.exit_code == 0, result.stderr
+    [notice] = [f for f in read_facts(out) if f["type"] == "notice"]
+    # update 'a' at 05:40Z is the first: subscribers were notified then (channels.subscribers)
+    assert notice["sent_at"] == "2026-11-01T01:40:00-04:00"
+    assert notice["channel"] == "email"
+
+
+def test_status_history_is_written_in_time_order(tmp_path: Path) -> None:
+    mapping = TICKET_MAPPING.replace("source: csv", "source: json").replace(
+        "  first_response_at: Replied", "  status_history: history")
+    export = write(tmp_path, "t.ndjson", '{"Ticket ID": "5", "Company": "Acme Corp", '
+                   '"Created": "2026-11-01T00:30:00-04:00", "history": ['
+                   '{"at": "2026-11-01T01:10:00-05:00", "status": "open"}, '
+                   '{"at": "2026-11-01T01:50:00-04:00", "status": "pending"}]}\n')
+    out = tmp_path / "facts.ndjson"
+    result = run_import("json", [export], write(tmp_path, "m.yaml", mapping), out)
+    assert result.exit_code == 0, result.stderr
+    # 01:50-04:00 is 05:50Z, 01:10-05:00 is 06:10Z: pending came first
+    assert [e["status"] for e in read_facts(out)[0]["status_history"]] == ["pending", "open"]

@@ -157,6 +157,16 @@ class Run:
             self.warn(at, f"{field}: {self.clock.last_ambiguous}", field)
         return instant
 
+    def order(self, value: Any) -> float:
+        """A sort key in time for a raw source timestamp (its instant; unreadable ones last).
+
+        Sorting the text instead misorders instants written with different offsets (the
+        hour after a fall-back: 01:10-05:00 is after 01:50-04:00)."""
+        try:
+            return _order(self.clock.instant(value))
+        except (TimestampError, ValueError, TypeError):
+            return float("inf")
+
     def fact_id(self, source_id: Any) -> str:
         """The fact id of a source id ("" when the record has none: :meth:`fact` refuses it)."""
         if source_id is None or source_id == "":
@@ -320,6 +330,7 @@ class Run:
             else:
                 entries.append({"at": value, "status": self.status(status)})
         if entries:
+            entries.sort(key=lambda entry: _order(entry["at"]))  # in time, not as written
             fact["status_history"] = entries
         if source_sla is not None and any(v is not None for v in source_sla.values()):
             fact["source_sla"] = dict(source_sla)
