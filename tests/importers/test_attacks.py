@@ -389,3 +389,45 @@ def test_status_history_is_written_in_time_order(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     # 01:50-04:00 is 05:50Z, 01:10-05:00 is 06:10Z: pending came first
     assert [e["status"] for e in read_facts(out)[0]["status_history"]] == ["pending", "open"]
+
+
+# -- interrupted mid-import ------------------------------------------------------------------
+@pytest.mark.parametrize(("signame", "code", "word"), [
+    ("SIGINT", 130, "interrupted"),
+    # SIGTERM (timeout, a service manager) left the partial .facts.ndjson.XXXX behind
+    ("SIGTERM", 143, "terminated"),
+], ids=["ctrl-c-mid-import", "sigterm-mid-import"])
+def test_signal_mid_import_leaves_the_old_output_and_no_temporary_file(
+        tmp_path: Path, signame: str, code: int, word: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    export = tmp_path / "big.csv"
+    with export.open("w", encoding="utf-8") as handle:
+        handle.write(f"{HEADER}\n")
+        for n in range(300_000):
+            handle.write(f"{n},Acme Corp,2026-10-19 10:30:00,2026-10-19 11:00:00\n")
+    mapping = write(tmp_path, "map.yaml", TICKET_MAPPING)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    output = out_dir / "facts.ndjson"
+    output.write_text("old\n", "utf-8")
+    command = [sys.executable, "-c", "from policyengine.cli.main import main; main()",
+               "import", "csv", str(export),
+               "--mapping", str(mapping), "--output", str(output)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".facts.ndjson.") and p.stat().st_size
+                  for p in out_dir.iterdir()):  # the temporary file is being written
+        assert process.poll() is None and time.monotonic() < deadline, "finished too soon"
+        time.sleep(0.05)
+    process.send_signal(getattr(signal, signame))
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == code
+    assert stderr.decode().splitlines() == [f"policyengine: {word}; nothing was written"]
+    assert os.listdir(out_dir) == ["facts.ndjson"]
+    assert output.read_text("utf-8") == "old\n"
