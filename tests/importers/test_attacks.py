@@ -431,3 +431,16 @@ def test_signal_mid_import_leaves_the_old_output_and_no_temporary_file(
     assert stderr.decode().splitlines() == [f"policyengine: {word}; nothing was written"]
     assert os.listdir(out_dir) == ["facts.ndjson"]
     assert output.read_text("utf-8") == "old\n"
+
+
+def test_value_table_miss_names_the_record(tmp_path: Path) -> None:
+    # the warning said "Kind value 'weird' is not in ..." without the record's id
+    mapping = DOWNTIME_MAPPING.replace(
+        "cause: Cause}", "cause: Cause, maintenance: {column: Kind, values: {Planned: scheduled}}}")
+    result, out, export = csv_import(
+        tmp_path, "Ref,Start,End,Cause,Kind\n"
+                  "D7,2026-10-19 10:00:00,2026-10-19 11:00:00,vendor,weird\n", mapping=mapping)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[0] == (
+        f"{export}:2:1: $.maintenance: warning: fact 'D7': Kind value 'weird' is not in the "
+        "mapping's values for maintenance; not imported")

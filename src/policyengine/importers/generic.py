@@ -160,6 +160,12 @@ def build(run: Run, record: Mapping[str, Any], at: At) -> str | None:
     """One record → one fact line of the mapping's type (None when it cannot be placed)."""
     run.records += 1
     mapping = run.mapping
+    for name in _ID_FIELDS:  # name the record before anything about it is said
+        if name in mapping.fields:
+            raw_id = _value(record, mapping.fields[name])[0]
+            if raw_id not in (None, ""):
+                at = at.named(raw_id)
+                break
     values: dict[str, Any] = {}
     for name, spec in mapping.fields.items():
         raw, table, column = _value(record, spec)
@@ -174,8 +180,6 @@ def build(run: Run, record: Mapping[str, Any], at: At) -> str | None:
                 mapped.append(table[str(item)])
             raw = mapped if isinstance(raw, list) else mapped[0]
         values[name] = raw
-    at = at.named(values.get("id") if values.get("id") not in (None, "") else
-                  values.get("customer"))
     kind = mapping.fact
     if kind == "ticket":
         return _ticket(run, values, at)
