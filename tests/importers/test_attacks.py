@@ -444,3 +444,28 @@ def test_value_table_miss_names_the_record(tmp_path: Path) -> None:
     assert result.stderr.splitlines()[0] == (
         f"{export}:2:1: $.maintenance: warning: fact 'D7': Kind value 'weird' is not in the "
         "mapping's values for maintenance; not imported")
+
+
+@pytest.mark.parametrize(("source", "extra", "reads"), [
+    # accepted and ignored: a statuspage mapping with a ticket's 'fields' changed nothing
+    ("statuspage", "fields: {id: name}", "components, channels, cause, maintenance, "
+                                         "downtime_impacts"),
+    ("zendesk", "response_slas: [Reply]", "customers, severity, impact, statuses"),
+    ("csv", "downtime_impacts: [major]", "customers, severity, impact, statuses, components, "
+                                         "channels, cause, maintenance, fact, fields"),
+], ids=["statuspage-with-fields", "zendesk-with-response-slas", "csv-with-downtime-impacts"])
+def test_mapping_key_the_source_does_not_read_is_a_located_error(
+        tmp_path: Path, source: str, extra: str, reads: str) -> None:
+    from policyengine.diagnostics import InputError
+    from policyengine.importers import load_mapping
+
+    text = (f"apiVersion: policyengine/v1\nkind: ImportMapping\nsource: {source}\n"
+            + ("fact: ticket\n" if source == "csv" else "") + f"{extra}\n")
+    path = write(tmp_path, "m.yaml", text)
+    key = extra.split(":")[0]
+    with pytest.raises(InputError) as caught:
+        load_mapping(path, source)
+    [diagnostic] = caught.value.diagnostics
+    assert (diagnostic.line, diagnostic.path) == (text.count("\n"), f"$.{key}")
+    assert diagnostic.message == (f"a {source} import does not read '{key}', so it would "
+                                  f"change nothing; it reads: {reads}")

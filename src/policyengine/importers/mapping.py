@@ -17,6 +17,20 @@ from policyengine.model.facts import IMPACT_FLAGS
 
 CAUSES = ("vendor", "customer", "third_party", "force_majeure")
 MAINTENANCE = ("none", "scheduled", "emergency")
+# The keys each source reads, beyond apiVersion, kind, source, timezone, formats, epoch and
+# id_prefix: any other key is a located error (it would be accepted and do nothing).
+_COMMON = ("apiVersion", "kind", "source", "timezone", "formats", "epoch", "id_prefix")
+_TICKETS = ("customers", "severity", "impact", "statuses")
+_GENERIC = (*_TICKETS, "components", "channels", "cause", "maintenance", "fact", "fields")
+READS = {
+    "csv": _GENERIC,
+    "json": (*_GENERIC, "records"),
+    "statuspage": ("components", "channels", "cause", "maintenance", "downtime_impacts"),
+    "pagerduty": ("components", "cause", "maintenance", "downtime_impacts"),
+    "zendesk": _TICKETS,
+    "jira": (*_TICKETS, "response_slas", "resolution_slas", "fields"),
+    "servicenow": (*_TICKETS, "response_slas", "resolution_slas", "fields"),
+}
 # What ``fields`` may name for a vendor source (the others take no ``fields``; csv/json any).
 VENDOR_FIELDS = {
     "jira": ("organizations", "request_type", "first_response_at", "id", "created",
@@ -112,6 +126,11 @@ def load_mapping(path: str | os.PathLike[str], source: str | None = None) -> Imp
 
     if source is not None and data["source"] != source:
         raise fail("source", f"this mapping is for source {data['source']!r}, not {source!r}")
+    reads = READS[data["source"]]
+    for key in data:
+        if key not in _COMMON and key not in reads:
+            raise fail(str(key), f"a {data['source']} import does not read {key!r}, so it "
+                       f"would change nothing; it reads: {', '.join(reads)}")
     if data["source"] in ("csv", "json") and "fact" not in data:
         raise InputError.single(display, f"a {data['source']} mapping needs 'fact' (the fact "
                                 "type each record becomes) and 'fields'", line=1, column=1,
