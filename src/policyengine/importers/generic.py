@@ -3,7 +3,7 @@
 Each record becomes one fact of the mapping's ``fact`` type. ``fields`` maps a fact field
 (``impact.loss_of_service`` for a flag) to a column or dotted path, a constant
 (``{value: vendor}``) or a column with a value table (``{column, values}``, ``split`` for a
-list). CSV is read one row at a time (memory does not grow with the file); the line of a
+list). CSV is read one row at a time (only the ids written are remembered); the line of a
 row is the line its record starts on.
 """
 
