@@ -13,6 +13,7 @@ traced to the source record. A source's own SLA verdict travels as
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from array import array
@@ -32,7 +33,7 @@ MAX_ERRORS = 200
 class SeenIds:
     """Which (fact type, id) pairs an import has written, in bounded memory.
 
-    A 64-bit fingerprint per pair (Python's string hash of the pair) in an open-addressing
+    A 64-bit fingerprint per pair (BLAKE2b of the pair) in an open-addressing
     table kept at most half full: 16 bytes a fact, so a million facts cost 16 MiB, against
     about 100 for a set of the ids themselves. Two different ids share a fingerprint with a
     chance of about n²/2⁶⁵ (3·10⁻⁸ for a million facts).
@@ -46,7 +47,11 @@ class SeenIds:
 
     def add(self, kind: str, fact_id: str) -> bool:
         """Record the pair; False when it was already recorded."""
-        code = (hash((kind, fact_id)) & 0xFFFF_FFFF_FFFF_FFFF) or 1
+        # a stable hash (not Python's per-process salted one): the same export gives the
+        # same answer on every run, even in the 1-in-10^8 case of two ids colliding
+        digest = hashlib.blake2b(f"{kind}\0{fact_id}".encode("utf-8", "surrogatepass"),
+                                 digest_size=8).digest()
+        code = int.from_bytes(digest, "little") or 1
         if not self._put(self.table, code):
             return False
         self.count += 1
