@@ -12,6 +12,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from policyengine.api import Engine, facts_from_dicts
@@ -105,6 +106,21 @@ def test_the_cli_prints_the_warning_and_exits_0(tmp_path: Path) -> None:
                                         "--facts", str(path), "--as-of", AS_OF,
                                         "--fail-on", "warning"])
     assert failing.exit_code == 1
+
+
+@pytest.mark.parametrize("fmt", ["json", "table"])
+def test_strict_keeps_the_as_of_warning_a_warning(tmp_path: Path, fmt: str) -> None:
+    """--strict refuses faulty facts; facts dated after as-of are not faulty, only not yet
+    known (evaluating "as we knew it then" is a normal use): the report is written, exit 0,
+    the streamed (json) and in-memory (table) paths alike."""
+    path = _write(tmp_path / "facts.yaml", FACTS)
+    report = tmp_path / f"report.{fmt}"
+    result = CliRunner().invoke(main, ["evaluate", "--policy", str(ROOT / "policies/spirion"),
+                                       "--facts", str(path), "--as-of", AS_OF, "--strict",
+                                       "--format", fmt, "--output", str(report)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [EXPECTED.replace("FACTS", str(path))]
+    assert report.stat().st_size > 0
 
 
 def test_nothing_after_as_of_no_warning() -> None:

@@ -694,7 +694,7 @@ def test_render_failure_keeps_old_output(tmp_path: Path, monkeypatch: pytest.Mon
         raise RuntimeError("renderer exploded")
 
     monkeypatch.setattr(policyengine.report.render, "render_evaluation", broken)
-    monkeypatch.setattr(policyengine.stream.sharded, "_copy_section", half_written)
+    monkeypatch.setattr(policyengine.stream.sharded, "_section_blocks", half_written)
     output = tmp_path / "report.json"
     output.write_text(OLD, encoding="utf-8")
     done = _evaluate_to(output, "--format", fmt.split("-")[0])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import io
 import json
+import os
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,22 @@ def test_a_failing_worker_is_an_engine_error_not_a_silent_gap(
     monkeypatch.setattr(sharded, "evaluate_parts", exploding)
     out = io.StringIO()
     with pytest.raises(EngineError, match="worker exploded"):
+        engine.write_json([path], out, as_of=AS_OF, workers=2)
+    assert out.getvalue() == ""
+
+
+def test_a_dead_worker_is_an_engine_error_not_a_silent_gap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = engine_for(shipped_policy_data(), "python")
+    path = _write_ndjson(tmp_path / "f.ndjson", _fleet(customers=4, tickets_each=1))
+
+    def dying(*args: Any, **kwargs: Any) -> Any:
+        os._exit(3)  # a worker process that ends without a result (as if killed)
+
+    monkeypatch.setattr(sharded, "evaluate_parts", dying)
+    out = io.StringIO()
+    with pytest.raises(EngineError, match="worker process died without a result"):
         engine.write_json([path], out, as_of=AS_OF, workers=2)
     assert out.getvalue() == ""
 
@@ -372,6 +389,82 @@ def test_problems_in_a_parallel_part_are_reported_as_in_memory(
     assert streamed.value.diagnostics[0].line == len(facts) + 1
 
 
+def _renewals(facts: list[dict[str, Any]], start: str) -> list[dict[str, Any]]:
+    """A renewal of each customer's subscription from ``start`` to the year's end."""
+    return [{**f, "term_start": start, "term_end": "2026-12-31", "annual_fee": "2400",
+             "renewed": True}
+            for f in facts if f["type"] == "subscription"]
+
+
+@pytest.mark.usefixtures("parallel_read")
+@pytest.mark.parametrize("order", ["renewals-last", "renewals-first"])
+def test_renewals_read_in_other_parallel_parts_give_the_same_report(
+    tmp_path: Path, order: str
+) -> None:
+    """A customer's terms come from two parts of a parallel read; the one builder puts
+    them in term order, whichever part held which, so the report is the in-memory one."""
+    engine = engine_for(shipped_policy_data(), "durable")
+    facts = _fleet(customers=10, tickets_each=4)
+    renewals = _renewals(facts, "2026-07-01")
+    facts = [{**f, "term_end": "2026-06-30"} if f["type"] == "subscription" else f
+             for f in facts]
+    facts = facts + renewals if order == "renewals-last" else renewals + facts
+    path = _write_ndjson(tmp_path / "renewals.ndjson", facts)
+    out = io.StringIO()
+    summary = engine.write_json([path], out, as_of=AS_OF, workers=2)
+    assert out.getvalue() == _in_memory(engine, facts, AS_OF)
+    assert summary.facts == len(facts) == 10 + 2 + 40 + 10
+    report = json.loads(out.getvalue())
+    # October is in the renewal's term: 10 customers' rows, one for each, all covered
+    assert [(r["month"], r["covered"]) for r in report["availability"]] == [
+        ("2026-10", True)] * 10
+
+
+@pytest.mark.usefixtures("parallel_read")
+def test_overlapping_renewal_in_another_parallel_part_is_reported_as_in_memory(
+    tmp_path: Path
+) -> None:
+    """The overlap check runs in the one builder's finish(), after the parts are absorbed:
+    a renewal starting 06-15 under a term ending 06-30 is refused at the renewal's line."""
+    engine = engine_for(shipped_policy_data(), "python")
+    facts = _fleet(customers=10, tickets_each=4)
+    renewals = _renewals(facts, "2026-06-15")
+    facts = [{**f, "term_end": "2026-06-30"} if f["type"] == "subscription" else f
+             for f in facts] + renewals[:1]
+    path = _write_ndjson(tmp_path / "overlap.ndjson", facts)
+    with pytest.raises(InputError) as streamed:
+        engine.write_json([path], io.StringIO(), as_of=AS_OF, workers=2)
+    with pytest.raises(InputError) as in_memory:
+        engine.evaluate([path], as_of=AS_OF)
+    assert streamed.value.diagnostics == in_memory.value.diagnostics
+    (problem,) = streamed.value.diagnostics
+    assert (problem.line, problem.path) == (len(facts), "$.term_start")
+    assert problem.message == ("subscription term 2026-06-15..2026-12-31 overlaps the term "
+                               f"2026-01-01..2026-06-30 of the same customer at {path}:1; "
+                               "renewals must not overlap")
+
+
+@pytest.mark.usefixtures("parallel_read")
+@pytest.mark.parametrize("how", ["raises", "dies"])
+def test_a_failing_parallel_reader_falls_back_to_the_sequential_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    engine = engine_for(shipped_policy_data(), "python")
+    facts = _fleet(customers=8, tickets_each=3)
+    path = _write_ndjson(tmp_path / "f.ndjson", facts)
+
+    def failing(self: Any, raw: Any, where: Any) -> None:
+        if how == "dies":
+            os._exit(3)
+        raise RuntimeError("reader exploded")
+
+    monkeypatch.setattr(factspool._PartReader, "add", failing)  # parallel readers only
+    out = io.StringIO()
+    summary = engine.write_json([path], out, as_of=AS_OF, workers=2)
+    assert out.getvalue() == _in_memory(engine, facts, AS_OF)
+    assert summary.facts == len(facts)
+
+
 # -- found by an adversarial review ------------------------------------------------------------
 def _two_bad_severities(tmp_path: Path) -> str:
     """Two tickets whose severity the policy does not define, for customers in two shards."""
@@ -420,3 +513,36 @@ def test_shard_count_must_be_positive(shards: int) -> None:
     with pytest.raises(ValueError, match="shards must be 1 or more"):
         engine.write_json(_fleet(customers=1, tickets_each=1), io.StringIO(), as_of=AS_OF,
                           shards=shards)
+
+
+def test_the_spool_gives_back_equal_facts_sharing_their_read_only_mappings(
+    tmp_path: Path
+) -> None:
+    """The spool's encoding is the fact model's dataclass fields: every kind round-trips."""
+    from policyengine.validation.facts import NO_EXTRA, impact_mapping, load_facts
+
+    facts = _fleet(customers=["a", "b"], tickets_each=2)
+    facts.append({"type": "ticket", "id": "imp", "customer": "a", "severity": 2,
+                  "opened_at": "2026-10-02T09:00:00-04:00", "note": "extra field",
+                  "impact": {"loss_of_service": True},
+                  "status_history": [{"at": "2026-10-02T10:00:00-04:00", "status": "open"}]})
+    facts.append({"type": "credit_request", "customer": "b", "month": "2026-10",
+                  "requested_at": "2026-10-20T09:00:00-04:00"})
+    facts.append({"type": "update_request", "id": "u1", "customer": "a",
+                  "requested_at": "2026-10-20T09:00:00-04:00"})
+    facts.append({"type": "notice", "id": "n2", "kind": "scheduled_downtime", "about": "d1",
+                  "customer": "b", "sent_at": "2026-10-05T09:00:00-04:00", "channel": "email"})
+    fact_set = load_facts([_write_ndjson(tmp_path / "f.ndjson", facts)])
+    kept = [*fact_set.tickets, *fact_set.credit_requests, *fact_set.update_requests,
+            *fact_set.notices, *fact_set.subscriptions.values(), *fact_set.downtimes]
+    spool = factspool.FactSpool(tmp_path, 1)
+    for fact in kept:
+        spool.add("a", fact)
+    spool.close()
+    back = list(spool.read(0))
+    assert back == kept
+    assert not any(new is old for new, old in zip(back, kept, strict=True))  # decoded anew
+    impact = next(t for t in back if t.id == "imp").impact
+    assert impact is impact_mapping((True, False, False, False))
+    assert next(t for t in back if t.id == "imp").extra == {"note": "extra field"}
+    assert back[0].extra is NO_EXTRA

@@ -45,3 +45,23 @@ def imported(tmp_path: Path):
         return run_import(source, files, mapping, out, *options), out
 
     return go
+
+
+WAITING = "waiting_on_customer"
+
+
+def pausing_engine(backend: str) -> Engine:
+    """A copy of the shipped policy whose severity 2 clocks (response and resolution) stop
+    while the ticket is ``waiting_on_customer`` (as tests/test_clock_pauses.py configures)."""
+    from tests.conftest import engine_for, set_term, shipped_policy_data
+
+    data = shipped_policy_data()
+    set_term(data, "severity-2.response.pause_on", [WAITING])
+    set_term(data, "severity-2.resolution.pause_on", [WAITING])
+    return engine_for(data, backend)
+
+
+def evaluate_with(engine: Engine, *facts: Path, as_of: str) -> dict:
+    """The JSON report of ``engine`` for the subscriptions plus ``facts``."""
+    evaluation = engine.evaluate([str(SUBSCRIPTIONS), *map(str, facts)], as_of=as_of)
+    return json.loads(evaluation.to_json())

@@ -107,3 +107,14 @@ def test_pagerduty_record_of_another_shape_is_located(imported, tmp_path) -> Non
     assert result.exit_code == 2 and not out.exists()
     assert result.stderr == (f"{bad}:2:2: $: fact 'PX': record is not of the documented "
                              "shape (AttributeError: 'str' object has no attribute 'get')\n")
+
+
+def test_a_log_entry_of_another_shape_is_a_located_error(imported, tmp_path) -> None:
+    entries = tmp_path / "log_entries.json"
+    entries.write_text('{"log_entries": [\n  {"type": "resolve_log_entry", "incident": "Q1"}\n]}\n',
+                       "utf-8")
+    result, out = imported("pagerduty", [PD / "incidents.json", entries], PD / "mapping.yaml")
+    assert result.exit_code == 2 and not out.exists()
+    assert result.stderr.splitlines()[0] == (
+        f"{entries}:2:3: $: record is not of the documented shape (AttributeError: 'str' "
+        "object has no attribute 'get')")

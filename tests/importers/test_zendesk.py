@@ -85,3 +85,38 @@ def test_status_change_before_creation_is_an_error_at_the_audit(imported, tmp_pa
     assert (f"{audits}:5:5: $.status_history: fact '1001': status change to 'pending' at "
             "2026-10-13T15:00:00+00:00 is before the ticket was created "
             "(2026-10-14T13:00:00+00:00)") in result.stderr.splitlines()
+
+
+def test_tickets_from_a_pipe_are_kept_from_the_first_read(imported, tmp_path) -> None:
+    import os
+    import threading
+
+    tickets = json.loads((ZD / "tickets.json").read_text("utf-8"))["tickets"]
+    pipe = tmp_path / "tickets.ndjson"
+    os.mkfifo(pipe)
+
+    done = threading.Event()
+
+    def feed() -> None:  # a pipe can be read once: the importer must not read it again
+        import time
+
+        with open(pipe, "w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(t) + "\n" for t in tickets)
+        while not done.is_set():  # a second read would block: end it with an empty pipe
+            try:
+                os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:  # no reader
+                time.sleep(0.05)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        result, out = imported("zendesk", [FILES[1], pipe, FILES[2]], ZD / "mapping.yaml")
+    finally:
+        done.set()
+        writer.join(timeout=10)
+    assert result.exit_code == 0, result.stderr
+    facts = {f["id"]: f for f in read_facts(out)}
+    assert sorted(facts) == ["ZD-1001", "ZD-1002", "ZD-1004"]
+    assert facts["ZD-1001"]["first_response_at"] == "2026-10-14T15:00:00+00:00"
+    assert facts["ZD-1001"]["provenance"]["line"] == 1  # the pipe's first line

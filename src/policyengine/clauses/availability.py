@@ -21,6 +21,7 @@ _DEPLOYMENTS = {"saas": "SaaS", "on_premise": "on-premise"}
 @register("availability_commitment")
 class AvailabilityCommitment(ClauseKind):
     section = "availability"
+    summary_numbers = {"target_percent": "percent"}
     title = "Availability commitment"
     description = (
         "How much of each period the service must be available, and which subscriptions the "

@@ -130,6 +130,7 @@ class ServiceCredit(ClauseKind):
 @register("claim_window")
 class ClaimWindow(ClauseKind):
     section = "credits"
+    summary_numbers = {"window": "duration"}
     title = "Claim window"
     description = "How long after the end of the month the customer has to ask for a credit."
     terms = {

@@ -19,6 +19,7 @@ from policyengine.clauses.words import describe_notice, join_words
 @register("scheduled_maintenance")
 class ScheduledMaintenance(ClauseKind):
     section = "exclusions"
+    summary_numbers = {"notice.lead": "duration", "excluded_up_to": "duration"}
     title = "Scheduled maintenance exclusion"
     description = (
         "Planned maintenance that does not count as downtime when notice was given in time, up to "
@@ -80,6 +81,7 @@ class ScheduledMaintenance(ClauseKind):
 @register("emergency_maintenance")
 class EmergencyMaintenance(ClauseKind):
     section = "exclusions"
+    summary_numbers = {"excluded_up_to": "duration"}
     title = "Emergency maintenance exclusion"
     description = (
         "Unplanned emergency maintenance that is excused up to a length and a number of windows "

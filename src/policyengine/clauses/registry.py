@@ -137,6 +137,10 @@ class ClauseKind:
     definitions: ClassVar[Mapping[str, Any]] = {}
     # Terms that ``policyengine diff`` compares and describes as one condition.
     whole_terms: ClassVar[frozenset[str]] = frozenset()
+    # Terms a ``summary`` may restate as numbers (dotted term path -> ``percent`` or
+    # ``duration``); a percentage or duration the summary states that none of them says is
+    # a warning (see :mod:`policyengine.clauses.summaries`).
+    summary_numbers: ClassVar[Mapping[str, str]] = {}
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema fragment (``definitions/<name>``) a clause of this kind must match."""

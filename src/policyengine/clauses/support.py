@@ -29,6 +29,7 @@ TARGETS = ("response", "resolution")
 @register("severity")
 class Severity(ClauseKind):
     section = "support"
+    summary_numbers = {"response.target": "duration", "resolution.target": "duration"}
     title = "Severity level"
     description = (
         "A support severity level: how a ticket qualifies for it and its response and resolution "

@@ -53,13 +53,17 @@ def main() -> None:
               show_default=True, help="How to print problems.")
 @click.option("--skip-unknown", is_flag=True,
               help="Skip named files that are not policyengine documents (for pre-commit).")
+@click.option("--strict", is_flag=True, help="Fail (exit 2) on warnings too (for CI).")
 @handles_errors
-def validate(paths: tuple[str, ...], fmt: str, skip_unknown: bool) -> int:
+def validate(paths: tuple[str, ...], fmt: str, skip_unknown: bool, strict: bool) -> int:
     """Validate policy files, rule packs, fact files and policy tests (dirs recursively)."""
+    from policyengine.diagnostics import as_errors
     from policyengine.report.render import render_diagnostics
     from policyengine.tools.check import validate_paths
 
     problems = validate_paths(paths, skip_unknown=skip_unknown)
+    if strict:
+        problems = as_errors(problems)
     errors = [p for p in problems if p.severity == "error"]
     if problems:
         click.echo(render_diagnostics(problems, fmt), nl=False, err=fmt == "text")
@@ -91,27 +95,33 @@ def validate(paths: tuple[str, ...], fmt: str, skip_unknown: bool) -> int:
               default="auto", show_default=True, help="Rule-engine back-end.")
 @click.option("--workers", type=click.IntRange(min=0), default=0,
               help="Processes for a streamed JSON report (default 0: one per CPU, at most 8).")
+@click.option("--strict", is_flag=True,
+              help="Refuse facts with warnings (exit 2, nothing written); for CI.")
 @handles_errors
 def evaluate(policy_path: str, fact_paths: tuple[str, ...], as_of: str | None,
              months: tuple[str, ...], fmt: str, output: str | None, fail_on: tuple[str, ...],
-             explain: bool, rules_dir: str | None, backend: str, workers: int) -> int:
+             explain: bool, rules_dir: str | None, backend: str, workers: int,
+             strict: bool) -> int:
     """Evaluate facts against a policy: availability, credits, tickets, notices, entitlements."""
-    from policyengine.api import Engine
+    from policyengine.api import Engine, parse_as_of, parse_months
     from policyengine.evaluate.perf import paused_gc
     from policyengine.report.render import render_diagnostics, render_evaluation
 
+    # options are checked here so that a bad value is reported as the option's name
+    instant = parse_as_of(as_of, "--as-of")
+    month_list = parse_months(months, "--months") if months else None
     engine = Engine.load(policy_path, rules=rules_dir, backend=backend)
     if fmt == "json" and not explain:
         # streamed by customer shard: the same report, in bounded memory, on every core
         summary = engine.write_json(list(fact_paths), lambda pieces: emit(pieces, output),
-                                    as_of=as_of, months=list(months) or None,
+                                    as_of=instant, months=month_list, strict=strict,
                                     workers=workers or default_workers())
         if summary.warnings:
             click.echo(render_diagnostics(summary.warnings), nl=False, err=True)
         return _exit_for(fail_on, summary)
     with paused_gc():  # the report is millions of small objects too, and forms no cycles
-        evaluation = engine.evaluate(list(fact_paths), as_of=as_of,
-                                     months=list(months) or None)
+        evaluation = engine.evaluate(list(fact_paths), as_of=instant, months=month_list,
+                                     strict=strict)
         if evaluation.warnings:
             click.echo(render_diagnostics(evaluation.warnings), nl=False, err=True)
         emit(render_evaluation(evaluation, fmt, explain=explain), output)
@@ -161,9 +171,10 @@ def due(policy_path: str, severity: int, opened_at: str, fmt: str) -> int:
     """When is a ticket of this severity, opened at this instant, due?"""
     import json
 
-    from policyengine.api import Engine
+    from policyengine.api import Engine, parse_as_of
 
-    result = Engine.load(policy_path).due(severity, opened_at)
+    opened = parse_as_of(opened_at, "--opened-at")
+    result = Engine.load(policy_path).due(severity, opened)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:

@@ -380,7 +380,10 @@ class _Run:
         windows = _groups()
         out_of_term = _groups()  # windows of customers with no SaaS term in force then
         emergency_seen: dict[tuple[str, str], int] = defaultdict(int)
-        for down in sorted(self.known.downtimes, key=lambda d: (d.start, d.id)):
+        # windows that start together: the longer first, then by cause, then id (by then
+        # they are the same interval for the same cause: the order changes no minute)
+        for down in sorted(self.known.downtimes,
+                           key=lambda d: (d.start, d.start - d.end, d.cause, d.id)):
             assert down.end is not None  # known_at ends ongoing downtime at as-of
             if down.end <= down.start:
                 continue  # zero length: warned about at load, it counts for nothing
@@ -455,10 +458,9 @@ class _Run:
         evaluation: Evaluation,
     ) -> None:
         tz = self.tz
-        requests: dict[tuple[str, str], float] = {}
-        for request in self.known.credit_requests:
-            key = (request.customer, request.month)
-            requests[key] = min(requests.get(key, request.requested_at), request.requested_at)
+        requests: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for request in self.known.credit_requests:  # those made after as-of are not known
+            requests[(request.customer, request.month)].append(request.requested_at)
         month_facts = _groups()
         measured: dict[str, dict[str, Any]] = {}
         for month in months:
@@ -489,6 +491,11 @@ class _Run:
                     repr(elapsed_s)
                 )
                 key = f"{customer}/{month}"
+                # a request counts from the month's end; the earliest such one counts
+                made = requests.get((customer, month), ())
+                valid = [at for at in made if at >= end]
+                early = [at for at in made if at < end]
+                target = values_of(version.policy).availability_target
                 fact = {
                     "type": stages.CUSTOMER_MONTH, "key": key, "customer": customer, "month": month,
                     "plan": sub.plan, "deployment": sub.deployment,
@@ -497,15 +504,16 @@ class _Run:
                     "in_term": terms.overlaps(start, end), "complete": complete,
                     # floor to 1e-9 so a month just under the target never rounds up to it
                     "availability": float(exact.quantize(Decimal("1e-9"), ROUND_FLOOR)),
-                    "availability_percent": _number(exact.quantize(Decimal("0.0001"),
-                                                                   ROUND_HALF_EVEN)),
+                    "availability_percent": percent_shown(exact, target),
                     "renewed": sub.renewed,
-                    "requested": (customer, month) in requests,
+                    "requested": bool(valid),
                     "claim_deadline": deadline,
                     "as_of": self.as_of,
                 }
-                if (customer, month) in requests:
-                    fact["requested_at"] = requests[(customer, month)]
+                if valid:
+                    fact["requested_at"] = min(valid)
+                if early:
+                    fact["early_request_at"] = min(early)
                 month_facts[version][customer].append(fact)
                 measured[key] = {
                     "version": version, "sub": sub, "fact": fact, "exact": exact,
@@ -525,8 +533,7 @@ class _Run:
                 downtime_minutes=_minutes(m["down_s"]),
                 excluded_minutes=_minutes(m["down_s"] - m["counted_s"]),
                 counted_downtime_minutes=_minutes(m["counted_s"]),
-                availability_percent=_number(m["exact"].quantize(Decimal("0.0001"),
-                                                                  ROUND_HALF_EVEN)),
+                availability_percent=percent_shown(m["exact"], target),
                 target_percent=_number(target) if target is not None else None,
                 met=met,
                 provisional=not fact["complete"],
@@ -770,6 +777,21 @@ def downtime_months(downtimes: Sequence[Downtime], tz: str, as_of: float) -> set
         end = as_of if down.end is None else min(down.end, as_of)
         months.update(timeutil.months_touched(down.start, end, tz))
     return months
+
+
+def percent_shown(exact: Decimal, target: Decimal | float | None) -> int | float:
+    """A percentage as rows and messages show it: 4 decimals (half-even), except that a
+    value below ``target`` never shows as the target or above it: then it is floored, to as
+    many decimals as the target has (at least 4). 98.99996 under 99 shows 98.9999, not 99.
+    A value at or above the target never rounds below it (the target has no more decimals).
+    """
+    shown = exact.quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
+    if target is not None:
+        goal = Decimal(str(target))
+        if exact < goal <= shown:
+            places = max(4, -min(0, int(goal.normalize().as_tuple().exponent)))
+            shown = exact.quantize(Decimal(1).scaleb(-places), ROUND_FLOOR)
+    return _number(shown)
 
 
 def _scalars(extra: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Import layer: source exports (helpdesks, status pages, incident tools, CSV) → fact NDJSON.
 
 ``import_lines(source, files, mapping)`` yields the fact file's lines, one record at a time
-(streaming: memory does not grow with the export), and raises :class:`InputError` with every
-located problem after the last record when any record could not be placed. Sits above
+(streaming: memory grows only by a 16-byte id fingerprint a fact), and raises
+:class:`InputError` with every located problem after the last record when any record could
+not be placed. Sits above
 ``api`` and below ``cli``; nothing below imports it (docs/import.md).
 """
 
@@ -30,7 +31,7 @@ def _reader(source: str) -> Callable[[Run, Iterable[str]], Iterator[str]]:
     return module.read
 
 
-SOURCES = ("csv", "json", "statuspage", "pagerduty", "zendesk")
+SOURCES = ("csv", "json", "statuspage", "pagerduty", "zendesk", "jira", "servicenow")
 
 
 def import_lines(run: Run, files: Iterable[str]) -> Iterator[str]:

@@ -13,17 +13,68 @@ traced to the source record. A source's own SLA verdict travels as
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+import os
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from policyengine.diagnostics import Diagnostic, InputError
 from policyengine.importers.mapping import ImportMapping
 from policyengine.importers.timestamps import Clock, TimestampError
-from policyengine.model.facts import IMPACT_FLAGS
+from policyengine.model.facts import IMPACT_FLAGS, Where
+from policyengine.validation.facts import FieldError, normalise
 
 MAX_ERRORS = 200
+
+
+class SeenIds:
+    """Which (fact type, id) pairs an import has written, in bounded memory.
+
+    A 64-bit fingerprint per pair (BLAKE2b of the pair) in an open-addressing
+    table kept at most half full: 16 bytes a fact, so a million facts cost 16 MiB, against
+    about 100 for a set of the ids themselves. Two different ids share a fingerprint with a
+    chance of about n²/2⁶⁵ (3·10⁻⁸ for a million facts).
+    """
+
+    __slots__ = ("count", "table")
+
+    def __init__(self) -> None:
+        self.table = array("Q", bytes(8 * 1024))
+        self.count = 0
+
+    def add(self, kind: str, fact_id: str) -> bool:
+        """Record the pair; False when it was already recorded."""
+        # a stable hash (not Python's per-process salted one): the same export gives the
+        # same answer on every run, even in the 1-in-10^8 case of two ids colliding
+        digest = hashlib.blake2b(f"{kind}\0{fact_id}".encode("utf-8", "surrogatepass"),
+                                 digest_size=8).digest()
+        code = int.from_bytes(digest, "little") or 1
+        if not self._put(self.table, code):
+            return False
+        self.count += 1
+        if self.count * 2 > len(self.table):
+            bigger = array("Q", bytes(16 * len(self.table)))
+            for old in self.table:
+                if old:
+                    self._put(bigger, old)
+            self.table = bigger
+        return True
+
+    @staticmethod
+    def _put(table: array, code: int) -> bool:
+        mask = len(table) - 1
+        slot = code & mask
+        while True:
+            held = table[slot]
+            if held == 0:
+                table[slot] = code
+                return True
+            if held == code:
+                return False
+            slot = (slot + 1) & mask
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +85,21 @@ class At:
     line: int
     column: int = 1
     source_id: str = ""
+    # The JSON document and the record's path in it, to locate what is nested in the record
+    # (a changelog entry): None for NDJSON and CSV, where the record's line is the place.
+    path: tuple[str | int, ...] = field(default=(), compare=False, repr=False)
+    document: Any = field(default=None, compare=False, repr=False)
 
     def named(self, source_id: Any) -> At:
         """The same place, naming the record's source id."""
-        return At(self.file, self.line, self.column, "" if source_id is None else str(source_id))
+        return replace(self, source_id="" if source_id is None else str(source_id))
+
+    def inner(self, *path: str | int) -> At:
+        """The place of ``path`` inside this record (the record's own place when unknown)."""
+        if self.document is None:
+            return self
+        line, column = self.document.locate((*self.path, *path))
+        return replace(self, line=line, column=column, path=(*self.path, *path))
 
 
 class Run:
@@ -58,6 +120,7 @@ class Run:
         self.written = 0
         self.records = 0
         self.skipped: dict[str, int] = {}  # reason → count (filters the mapping declares)
+        self.seen = SeenIds()
 
     # -- diagnostics -----------------------------------------------------------------------
     def problem(self, at: At, message: str, field: str = "", warning: bool = False) -> None:
@@ -84,15 +147,6 @@ class Run:
 
     def finish(self) -> None:
         """Raise every error found (after the last record); warnings stay in ``warnings``."""
-        if self.clock.ambiguous:
-            self.warnings.append(Diagnostic(
-                file=self.mapping.file, line=self.mapping.at("timezone")[0],
-                column=self.mapping.at("timezone")[1], path="$.timezone", code="import",
-                severity="warning",
-                message=f"{self.clock.ambiguous} naive timestamp(s) fell in a daylight-saving "
-                        "fall-back hour of the declared zone and were read as the earlier "
-                        "instant",
-            ))
         if self.errors:
             raise InputError(self.errors)
 
@@ -100,12 +154,28 @@ class Run:
     def instant(self, value: Any, at: At, field: str) -> str | None:
         """``value`` as ISO 8601 with an offset, or None after recording a located error."""
         try:
-            return self.clock.instant(value)
+            instant = self.clock.instant(value)
         except TimestampError as error:
             self.problem(at, f"{field}: {error}", field)
             return None
+        if self.clock.last_ambiguous:  # a fall-back hour: located, an error with --strict
+            self.warn(at, f"{field}: {self.clock.last_ambiguous}", field)
+        return instant
+
+    def order(self, value: Any) -> float:
+        """A sort key in time for a raw source timestamp (its instant; unreadable ones last).
+
+        Sorting the text instead misorders instants written with different offsets (the
+        hour after a fall-back: 01:10-05:00 is after 01:50-04:00)."""
+        try:
+            return _order(self.clock.instant(value))
+        except (TimestampError, ValueError, TypeError):
+            return float("inf")
 
     def fact_id(self, source_id: Any) -> str:
+        """The fact id of a source id ("" when the record has none: :meth:`fact` refuses it)."""
+        if source_id is None or source_id == "":
+            return ""
         return f"{self.mapping.id_prefix}{source_id}"
 
     def customer(self, keys: Iterable[Any], at: At, what: str) -> str | None:
@@ -189,8 +259,29 @@ class Run:
     def provenance(self, at: At) -> dict[str, Any]:
         return {"source": self.source, "id": at.source_id, "file": at.file, "line": at.line}
 
-    def fact(self, fact: dict[str, Any], at: At) -> str:
-        """One fact as an NDJSON line, with its provenance (counted as written)."""
+    def fact(self, fact: dict[str, Any], at: At) -> str | None:
+        """One fact as an NDJSON line, with its provenance (counted as written).
+
+        The fact is checked as ``evaluate`` checks it (``validation.facts.normalise``): a
+        value ``evaluate`` would refuse (a ``cause`` of ``Vendor``, a record without an id)
+        is an error here, at the source record, not later at a line of the fact file. A
+        second fact of the same type and id (the same page given twice, overlapping
+        exports) is an error too. Returns None after recording the error.
+        """
+        if fact.get("id") == "":
+            self.problem(at, f"record has no id: nothing to name the {fact['type']} by", "id")
+            return None
+        try:
+            normalise(fact, Where(at.file, at.line, at.column, -1))
+        except FieldError as error:
+            self.problem(at, f"{error} (evaluate would refuse this {fact['type']})",
+                         error.field)
+            return None
+        if "id" in fact and not self.seen.add(fact["type"], str(fact["id"])):
+            self.problem(at, f"duplicate {fact['type']} id {fact['id']!r}: an earlier record "
+                         "of this import already made it (the same page or file given "
+                         "twice, or overlapping exports?)", "id")
+            return None
         fact["provenance"] = self.provenance(at)
         self.written += 1
         return json.dumps(fact, ensure_ascii=False, separators=(", ", ": ")) + "\n"
@@ -244,6 +335,7 @@ class Run:
             else:
                 entries.append({"at": value, "status": self.status(status)})
         if entries:
+            entries.sort(key=lambda entry: _order(entry["at"]))  # in time, not as written
             fact["status_history"] = entries
         if source_sla is not None and any(v is not None for v in source_sla.values()):
             fact["source_sla"] = dict(source_sla)
@@ -318,13 +410,15 @@ def dig(record: Any, path: str) -> Any:
     return value
 
 
-def json_records(path: str, display: str, keys: Iterable[str]
-                 ) -> Iterator[tuple[str, Any, At]]:
+def json_records(path: str, display: str, keys: Iterable[str],
+                 single: tuple[str, ...] = ()) -> Iterator[tuple[str, Any, At]]:
     """(top-level key, record, where) for each record of a vendor JSON export.
 
     The export is one JSON document (an API page such as ``{"tickets": [...]}``) or NDJSON
     (one record a line). ``keys`` are the list keys this source knows; a bare list is
-    yielded with key ``""``. Bad JSON raises a located :class:`InputError`.
+    yielded with key ``""``; a document holding every key of ``single`` is one record
+    (``GET /issue/{key}``), yielded with key ``""``. Bad JSON raises a located
+    :class:`InputError`.
     """
     from policyengine.load import loader
 
@@ -334,26 +428,67 @@ def json_records(path: str, display: str, keys: Iterable[str]
         return
     document = loader.load_document(path, display_name=display)
     data = document.data
+
+    def at(*where: str | int) -> At:
+        line, column = document.locate(where)
+        return At(display, line, column, path=where, document=document)
+
     if isinstance(data, list):
         for index, record in enumerate(data):
-            line, column = document.locate((index,))
-            yield "", record, At(display, line, column)
+            yield "", record, at(index)
         return
     if isinstance(data, Mapping):
+        if single and all(key in data for key in single):
+            yield "", data, At(display, 1, 1, document=document)
+            return
         found = False
         for key in keys:
             items = data.get(key)
             if isinstance(items, list):
                 found = True
                 for index, record in enumerate(items):
-                    line, column = document.locate((key, index))
-                    yield key, record, At(display, line, column)
+                    yield key, record, at(key, index)
             elif isinstance(items, Mapping):  # a single-record page: {"incident": {...}}
                 found = True
-                line, column = document.locate((key,))
-                yield key, items, At(display, line, column)
+                yield key, items, at(key)
         if found:
             return
     raise InputError.single(display, f"not an export this importer reads: expected a list of "
                             f"records or an object with one of: {', '.join(keys)}",
                             line=1, column=1, code="import")
+
+
+def side_then_main(run: Run, files: list[str], keys: Iterable[str],
+                   is_main: Callable[[str, Mapping[str, Any]], bool],
+                   index: Callable[[str, Mapping[str, Any], At], None]
+                   ) -> Iterator[tuple[Mapping[str, Any], At]]:
+    """Two passes over a vendor export: side records first, then the main ones, streamed.
+
+    Pass one hands every side record (metric events, audits, log entries, SLA records) to
+    ``index``, which keeps the little each importer needs per ticket; pass two reads the
+    files again and yields the main records (tickets, incidents) one at a time, so they
+    are never all held. A file that cannot be read twice (a pipe) keeps its main records
+    from pass one. A record that is not an object, or a side record ``index`` cannot read
+    (not of the documented shape), is a located error (pass one).
+    """
+    keys = tuple(keys)
+    again = [os.path.isfile(path) for path in files]
+    held: list[list[tuple[Mapping[str, Any], At]]] = [[] for _ in files]
+    mains = [False] * len(files)
+    for number, path in enumerate(files):
+        for key, record, at in json_records(path, path, keys):
+            if not isinstance(record, Mapping):
+                run.problem(at, "a record must be an object")
+            elif not is_main(key, record):
+                shaped(run, at, index, key, record, at)
+            else:
+                mains[number] = True
+                if not again[number]:
+                    held[number].append((record, at))
+    for number, path in enumerate(files):
+        if not again[number] or not mains[number]:
+            yield from held[number]
+            continue
+        for key, record, at in json_records(path, path, keys):
+            if isinstance(record, Mapping) and is_main(key, record):
+                yield record, at

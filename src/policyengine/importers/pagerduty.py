@@ -1,8 +1,9 @@
 """PagerDuty: incidents and their log entries → downtime.
 
 Reads ``GET /incidents`` pages (``{"incidents": [...]}``) and ``GET /log_entries`` pages
-(``{"log_entries": [...]}``), in any order, or NDJSON of either. Field table:
-docs/import.md.
+(``{"log_entries": [...]}``), in any order, or NDJSON of either. Resolve log entries are
+read first (one instant kept per incident), then incidents are streamed on a second read
+(core.side_then_main). Field table: docs/import.md.
 
 An incident is a downtime from ``created_at`` to when it was resolved: its
 ``resolve_log_entry`` (the log says when, and by what), else ``resolved_at``; one still
@@ -17,28 +18,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from policyengine.importers.core import At, Run, json_records, shaped
+from policyengine.importers.core import At, Run, shaped, side_then_main
 
 KEYS = ("incidents", "log_entries", "incident", "log_entry")
 
 
 def read(run: Run, files: Iterable[str]) -> Iterator[str]:
-    """Fact lines from PagerDuty exports (log entries are read first, then incidents)."""
-    incidents: list[tuple[Mapping[str, Any], At]] = []
-    resolved: dict[str, str] = {}
-    for path in files:
-        for key, record, at in json_records(path, path, KEYS):
-            if not isinstance(record, Mapping):
-                run.problem(at, "a record must be an object")
-            elif key.startswith("log_entr") or str(record.get("type", "")).endswith(
-                    "log_entry"):
-                if record.get("type") == "resolve_log_entry":
-                    subject = record.get("incident") or {}
-                    resolved[str(subject.get("id"))] = record.get("created_at")
-            else:
-                incidents.append((record, at.named(record.get("id"))))
-    for record, at in incidents:
+    """Fact lines from PagerDuty exports (resolve log entries first, incidents streamed)."""
+    resolved: dict[str, Any] = {}
+
+    def is_incident(key: str, record: Mapping[str, Any]) -> bool:
+        return not (key.startswith("log_entr")
+                    or str(record.get("type", "")).endswith("log_entry"))
+
+    def index(key: str, record: Mapping[str, Any], at: At) -> None:
+        if record.get("type") == "resolve_log_entry":
+            subject = record.get("incident") or {}
+            resolved[str(subject.get("id"))] = record.get("created_at")
+
+    for record, at in side_then_main(run, list(files), KEYS, is_incident, index):
         run.records += 1
+        at = at.named(record.get("id"))
         line = shaped(run, at, incident, run, record, at, resolved.get(str(record.get("id"))))
         if line:
             yield line

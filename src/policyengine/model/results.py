@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from policyengine.diagnostics import Diagnostic
+from policyengine.model.json_report import (
+    ROW_SECTIONS,
+    LineEncoder,
+    finding_dict,
+    report_dict,
+    report_pieces,
+)
 
 
 class Finding(NamedTuple):
@@ -29,13 +35,9 @@ class Finding(NamedTuple):
         return self.facts or (self.subject,)
 
     def to_dict(self) -> dict[str, str]:
-        return {
-            "rule": self.rule,
-            "clause": self.clause,
-            "subject": self.subject,
-            "outcome": self.outcome,
-            "message": self.message,
-        }
+        """The finding as the JSON report gives it (``rule``, ``clause``, ``subject``,
+        ``outcome``, ``message``)."""
+        return finding_dict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +119,6 @@ class EntitlementRow:
         return (self.customer, self.id)
 
 
-def row_dict(row: Any) -> dict[str, Any]:
-    """A row's fields in declaration order (rows are slotted: there are a million)."""
-    return {name: getattr(row, name) for name in row.__slots__}
-
-
 @dataclass
 class Evaluation:
     """Everything one evaluation decided, sorted so equal input gives equal output."""
@@ -137,60 +134,36 @@ class Evaluation:
     as_of: str = ""
 
     def sort(self) -> Evaluation:
-        for name in ("availability", "credits", "tickets", "obligations", "entitlements"):
+        for name in ROW_SECTIONS:
             getattr(self, name).sort(key=lambda row: row.key())
         self.findings.sort()
         self.policies = sorted(set(self.policies))
         return self
 
-    def _sections(self) -> list[tuple[str, Any]]:
-        """(key, value or lazy rows) in contract order; rows become dicts one at a time."""
-        return [
-            ("as_of", self.as_of),
-            ("policy", [{"name": n, "version": v} for n, v in self.policies]),
-            ("availability", (self.availability, row_dict)),
-            ("credits", (self.credits, row_dict)),
-            ("tickets", (self.tickets, row_dict)),
-            ("obligations", (self.obligations, row_dict)),
-            ("entitlements", (self.entitlements, row_dict)),
-            ("findings", (self.findings, Finding.to_dict)),
-        ]
+    def _section_rows(self) -> dict[str, list[Any]]:
+        """Each row section's rows, then the findings (the report's lists, by name)."""
+        return {**{name: getattr(self, name) for name in ROW_SECTIONS},
+                "findings": self.findings}
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON document of INTERFACE.md §2 (plus `as_of` and row `policy_version`)."""
-        document: dict[str, Any] = {}
-        for key, value in self._sections():
-            if isinstance(value, tuple):
-                rows, convert = value
-                document[key] = [convert(row) for row in rows]
-            else:
-                document[key] = value
-        return document
+        """The JSON document of INTERFACE.md §2 (plus `as_of` and row `policy_version`).
+
+        The layout is :mod:`policyengine.model.json_report`'s.
+        """
+        return report_dict(self.as_of, self.policies, self._section_rows())
 
     def iter_json(self) -> Iterator[str]:
         """The JSON document in pieces: one line per row, sections in contract order.
 
-        Rows are turned into dicts and encoded one at a time by the C encoder (several
-        times faster than indenting), so a large report never sits in memory whole.
+        Written by :func:`~policyengine.model.json_report.report_pieces`, as the streamed
+        report is; rows are encoded one at a time, so a large report never sits in memory
+        whole.
         """
-        sections = self._sections()
-        encode = json.JSONEncoder(ensure_ascii=False).encode  # one C encoder for every row
-        yield "{\n"
-        for index, (key, value) in enumerate(sections):
-            comma = "," if index < len(sections) - 1 else ""
-            rows, convert = value if isinstance(value, tuple) else (value, None)
-            if not isinstance(rows, list):
-                yield f"  {json.dumps(key)}: {encode(rows)}{comma}\n"
-            elif not rows:
-                yield f"  {json.dumps(key)}: []{comma}\n"
-            else:
-                yield f"  {json.dumps(key)}: [\n"
-                last = len(rows) - 1
-                for position, row in enumerate(rows):
-                    end = "," if position < last else ""
-                    yield f"    {encode(convert(row) if convert else row)}{end}\n"
-                yield f"  ]{comma}\n"
-        yield "}\n"
+        encoder = LineEncoder()
+        sections: dict[str, Iterable[str]] = {
+            name: map(encoder.row, rows) for name, rows in self._section_rows().items()}
+        sections["findings"] = map(encoder.finding, self.findings)
+        return report_pieces(self.as_of, self.policies, sections)
 
     def to_json(self) -> str:
         """The JSON document of :meth:`to_dict` (deterministic, one row per line)."""

@@ -29,20 +29,19 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import json
 import math
 import os
 import shutil
 import tempfile
 import time
+import traceback
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from policyengine.compile.compiler import CompiledPolicy
-from policyengine.diagnostics import Diagnostic, EngineError, InputError
+from policyengine.diagnostics import Diagnostic, EngineError, InputError, as_errors
 from policyengine.engine.base import Backend
 from policyengine.evaluate.evaluator import (
     Cutoff,
@@ -52,22 +51,25 @@ from policyengine.evaluate.evaluator import (
     evaluate_parts,
     known_at,
 )
-from policyengine.model.results import Evaluation, Finding, row_dict
+from policyengine.model.facts import (
+    CreditRequest,
+    Downtime,
+    FactSet,
+    Notice,
+    Ticket,
+    UpdateRequest,
+)
+from policyengine.model.json_report import ROW_SECTIONS, LineEncoder, report_pieces
+from policyengine.model.results import Evaluation, Finding
 from policyengine.stream.factspool import (
     FactSpool,
-    SpoolingBuilder,
-    add_record,
     read_parallel,
     read_sequential,
     shard_of,
+    spooling_builder,
 )
-from policyengine.stream.forking import CAN_FORK, run_forked
-from policyengine.validation.facts import (
-    Downtime,
-    FactSet,
-)
+from policyengine.stream.pool import CAN_FORK, WorkerFailed, run_forked
 
-ROW_SECTIONS = ("availability", "credits", "tickets", "obligations", "entitlements")
 SHARD_BYTES = 8_000_000  # input bytes per shard: about 40,000 facts of the bench's mix
 MAX_SHARDS = 512
 
@@ -159,12 +161,14 @@ def _shard_facts(plan: _Plan, shard: int) -> FactSet:
         notices=list(fleet.notices),
         custom=fleet.custom,
     )
-    for record in plan.spool.read(shard):
-        add_record(facts, record)
+    lists: dict[type, list[Any]] = {Ticket: facts.tickets, CreditRequest: facts.credit_requests,
+                                    UpdateRequest: facts.update_requests, Notice: facts.notices}
+    for fact in plan.spool.read(shard):
+        lists[type(fact)].append(fact)
     return facts
 
 
-def _finding_line(finding: Finding, encode: Any) -> bytes:
+def _finding_line(finding: Finding, encoder: LineEncoder) -> bytes:
     """A finding as two lines: its sort key, then its report line (UTF-8).
 
     The key joins the finding's fields with NUL, which sorts like the tuple does, and UTF-8
@@ -177,7 +181,7 @@ def _finding_line(finding: Finding, encode: Any) -> bytes:
     try:
         if "\n" in key or key.count("\x00") != len(parts) - 1:
             raise ValueError
-        return f"{key}\n    {encode(finding.to_dict())}\n".encode()
+        return f"{key}\n{encoder.finding(finding)}".encode()
     except (ValueError, UnicodeError):
         raise Unshardable(f"finding about {finding.subject!r} cannot be keyed for the "
                           "merge (a line break, NUL or lone surrogate)") from None
@@ -185,7 +189,7 @@ def _finding_line(finding: Finding, encode: Any) -> bytes:
 
 def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput:
     """Evaluate some shards; write their rows and findings; return where they are."""
-    encode = json.JSONEncoder(ensure_ascii=False).encode
+    encoder = LineEncoder()
     output = _ShardOutput(worker, {name: [] for name in ROW_SECTIONS}, [], set(), set(),
                           dict.fromkeys((*ROW_SECTIONS, "findings"), 0))
     row_files = {name: open(plan.directory / f"w{worker}-{name}.rows", "wb")  # noqa: SIM115
@@ -211,7 +215,7 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
                         if lines:
                             _write_block(file, blocks, customer, lines)
                         customer, lines = row.customer, []
-                    lines.append(f"    {encode(row_dict(row))},\n")
+                    lines.append(encoder.row(row))
                 if lines:
                     _write_block(file, blocks, customer, lines)
                 setattr(evaluation, name, [])
@@ -219,7 +223,7 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
             with open(findings_path, "wb") as file:
                 for finding in evaluation.findings:
                     output.outcomes.add(finding.outcome)
-                    file.write(_finding_line(finding, encode))
+                    file.write(_finding_line(finding, encoder))
             output.rows["findings"] += len(evaluation.findings)
             output.findings.append(findings_path)
             del evaluation
@@ -271,17 +275,20 @@ def _assign(counts: Sequence[int], workers: int) -> list[list[int]]:
 
 def _run_workers(plan: _Plan, assignment: list[list[int]]) -> list[_ShardOutput]:
     """Run each worker's shards: in this process for one worker, else in forked children."""
-    jobs = [partial(_worker_job, plan, worker, shards)
-            for worker, shards in enumerate(assignment)]
-    if len(jobs) == 1 or not CAN_FORK:
-        results = [(True, job()) for job in jobs]
-    else:
-        results = run_forked(jobs, plan.directory, "worker")
+    jobs = [(worker, shards) for worker, shards in enumerate(assignment)]
+    try:
+        if len(jobs) == 1 or not CAN_FORK:
+            results = [_worker_job(plan, *job) for job in jobs]
+        else:
+            results = run_forked(_worker_job, plan, jobs)
+    except WorkerFailed as error:  # a process died: its job's errors come back as values
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        raise EngineError(f"an evaluation worker failed: {lines[-1] if lines else error}") from None
     outputs: list[_ShardOutput] = []
     unshardable: list[str] = []
-    for done, value in results:
-        if not done:
-            raise EngineError(f"an evaluation worker failed:\n{value}")
+    for value in results:
+        if isinstance(value, WorkerFailure):
+            raise value.error()
         if isinstance(value, str):
             unshardable.append(value)
         else:
@@ -291,58 +298,82 @@ def _run_workers(plan: _Plan, assignment: list[list[int]]) -> list[_ShardOutput]
     return outputs
 
 
-def _worker_job(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput | str:
-    """A forked worker's job: its output, or why the shards cannot give the result."""
+@dataclass(frozen=True)
+class WorkerFailure:
+    """An error raised in a worker, as one line: what the parent raises in its place.
+
+    ``engine``: an :class:`EngineError` of the evaluation (raised again as it is, so the
+    message is the one an in-process evaluation gives); otherwise the cause with its file
+    (an ``OSError``: ``No space left on device: /tmp/...``) or the exception and where it
+    was raised (a bug), never a traceback.
+    """
+
+    message: str
+    engine: bool = False
+
+    def error(self) -> EngineError:
+        if self.engine:
+            return EngineError(self.message)
+        return EngineError(f"an evaluation worker failed: {self.message}")
+
+    @classmethod
+    def of(cls, error: BaseException) -> WorkerFailure:
+        if isinstance(error, EngineError):
+            return cls(" ".join(str(error).split()), engine=True)
+        if isinstance(error, OSError) and error.strerror:
+            where = f" ({error.filename})" if error.filename else ""
+            return cls(f"{error.strerror}{where}")
+        frame = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
+        at = f" (at {Path(frame[0].filename).name}:{frame[0].lineno})" if frame else ""
+        text = " ".join(str(error).split())
+        return cls(f"{type(error).__name__}{': ' + text if text else ''}{at}")
+
+
+def _worker_job(plan: _Plan, worker: int,
+                shards: Sequence[int]) -> _ShardOutput | str | WorkerFailure:
+    """A forked worker's job: its output, why the shards cannot give the result, or the
+    error it met as one line (:class:`WorkerFailure`)."""
     try:
         return _run_worker(plan, worker, shards)
     except Unshardable as error:
         return str(error)
     except InputError as error:  # reported by the in-memory evaluation, in its order
         return f"input error while evaluating: {error}"
+    except Exception as error:  # noqa: BLE001 — handed to the parent as one line
+        return WorkerFailure.of(error)
 
 
 # -- 3. merge -------------------------------------------------------------------------------
-def _copy_section(name: str, outputs: Sequence[_ShardOutput], directory: Path,
-                  last_section: bool) -> Iterator[str]:
+def _section_blocks(name: str, outputs: Sequence[_ShardOutput],
+                    directory: Path) -> Iterator[str]:
+    """A row section's lines, copied block by block (one customer's rows) in customer order."""
     blocks = sorted((customer, output.worker, offset, size)
                     for output in outputs for customer, offset, size in output.blocks[name])
-    comma = "" if last_section else ","
     if not blocks:
-        yield f"  {json.dumps(name)}: []{comma}\n"
         return
-    yield f"  {json.dumps(name)}: [\n"
     files = {output.worker: open(directory / f"w{output.worker}-{name}.rows",  # noqa: SIM115
                                  "rb") for output in outputs}
     try:
-        last = len(blocks) - 1
-        for position, (_customer, worker, offset, size) in enumerate(blocks):
+        for _customer, worker, offset, size in blocks:
             file = files[worker]
             file.seek(offset)
-            text = file.read(size).decode("utf-8")
-            if position == last:
-                text = text[:-2] + "\n"  # the section's last row has no comma
-            yield text
+            yield file.read(size).decode("utf-8")
     finally:
         for file in files.values():
             file.close()
-    yield f"  ]{comma}\n"
 
 
 def _merged_findings(paths: Sequence[Path]) -> Iterator[str]:
+    """Every shard's findings, merged in finding order; pieces of 512 lines."""
     files = [open(path, "rb") for path in paths]  # noqa: SIM115
     try:
         streams = [_finding_lines(file) for file in files]
-        previous: bytes | None = None
         chunk: list[bytes] = []
         for _key, line in heapq.merge(*streams):
-            if previous is not None:
-                chunk.append(previous[:-1] + b",\n")
-                if len(chunk) >= 512:
-                    yield b"".join(chunk).decode("utf-8")
-                    chunk = []
-            previous = line
-        if previous is not None:
-            chunk.append(previous)
+            chunk.append(line)
+            if len(chunk) >= 512:
+                yield b"".join(chunk).decode("utf-8")
+                chunk = []
         yield b"".join(chunk).decode("utf-8")
     finally:
         for file in files:
@@ -356,21 +387,12 @@ def _finding_lines(file: IO[bytes]) -> Iterator[tuple[bytes, bytes]]:
 
 def _report(outputs: Sequence[_ShardOutput], directory: Path, as_of: str,
             policies: list[tuple[str, str]]) -> Iterator[str]:
-    yield "{\n"
-    yield f"  \"as_of\": {json.dumps(as_of, ensure_ascii=False)},\n"
-    encode = json.JSONEncoder(ensure_ascii=False).encode
-    rows = [f"    {encode({'name': name, 'version': version})}" for name, version in policies]
-    yield "  \"policy\": [\n" + ",\n".join(rows) + "\n  ],\n"
-    for name in ROW_SECTIONS:
-        yield from _copy_section(name, outputs, directory, last_section=False)
-    paths = sorted(path for output in outputs for path in output.findings)
-    if sum(o.rows["findings"] for o in outputs) == 0:
-        yield "  \"findings\": []\n"
-    else:
-        yield "  \"findings\": [\n"
-        yield from _merged_findings(paths)
-        yield "  ]\n"
-    yield "}\n"
+    """The report, written by the one JSON report writer from the shards' files."""
+    sections: dict[str, Iterator[str]] = {
+        name: _section_blocks(name, outputs, directory) for name in ROW_SECTIONS}
+    sections["findings"] = _merged_findings(
+        sorted(path for output in outputs for path in output.findings))
+    return report_pieces(as_of, policies, sections)
 
 
 # -- the whole ------------------------------------------------------------------------------
@@ -386,6 +408,7 @@ def write_json(
     workers: int = 1,
     shards: int | None = None,
     directory: str | os.PathLike[str] | None = None,
+    strict: bool = False,
 ) -> ReportSummary:
     """Evaluate fact files shard by shard and hand the JSON report to ``write`` in pieces.
 
@@ -408,16 +431,15 @@ def write_json(
         parallel = where / "parallel"
         parallel.mkdir()
         spool = FactSpool(parallel, count)
-        builder = SpoolingBuilder(allow_types, spool)
-        fleet = read_parallel(sources, builder, workers, where)
+        builder = spooling_builder(allow_types, spool)
+        fleet = read_parallel(sources, builder, spool, workers)
         if fleet is None:  # small, not NDJSON, or a problem to report: read it here
             shutil.rmtree(parallel)
             spool = FactSpool(where, count)
-            builder = SpoolingBuilder(allow_types, spool)
-            try:
-                fleet = read_sequential(sources, builder)
-            finally:
-                spool.close()
+            builder = spooling_builder(allow_types, spool)
+            fleet = read_sequential(sources, builder, spool)
+        if strict and fleet.warnings:  # --strict: a warning is bad input; nothing written
+            raise InputError(as_errors(fleet.warnings))
         plan = _Plan(version_set, fleet, spool, as_of, backend,
                      list(months) if months else None, where)
         plan.index_downtimes()

@@ -9,15 +9,17 @@ Problems that make a result wrong are errors; ones that change nothing are warni
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from policyengine.diagnostics import Diagnostic, InputError
+from policyengine.diagnostics import Diagnostic, InputError, excerpt
 from policyengine.model.facts import (
     IMPACT_FLAGS,
     NOTICE_KINDS,
@@ -47,13 +49,62 @@ _KNOWN = {
 }
 
 
+# Per-customer fact types, in the order finish() reports their unknown customers
+CUSTOMER_FACT_RANK: dict[type, int] = {Ticket: 0, CreditRequest: 1, UpdateRequest: 2}
+_CUSTOMER_FACT_LIST = ("tickets", "credit_requests", "update_requests")
+
+# Optional fields whose absence changes what a fact means for verdicts: a downtime without
+# `customers` counts for all SaaS customers, a notice without `customer` reaches all of
+# them, and a downtime without `end` is still going on (it counts up to as-of). A near miss
+# of one of them (`customer: acme` or `ended: ...` on a downtime) would silently change
+# verdicts (other customers', or a closed outage charged up to as-of): that is an error,
+# not a warning. Field → what a fact without it does.
+_ABSENCE_MEANS: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "downtime": MappingProxyType({"customers": "counts for every customer",
+                                  "end": "is still going on and counts up to as-of"}),
+    "notice": MappingProxyType({"customer": "reaches every customer"}),
+})
+_CUTOFF = 0.7  # difflib similarity for "did you mean" (as the schema messages use)
+
+
+def unknown_field_problems(
+    raw: Mapping[str, Any], kind: str, declared: frozenset[str] = frozenset()
+) -> list[tuple[str, str, str, bool]]:
+    """Unknown fields of a standard fact: ``(field, message, hint, is_error)`` each.
+
+    ``declared`` holds ``type.field`` names a rule pack declares (``extra_fields``): those
+    are expected and not reported. A near miss of a field whose absence changes what the
+    fact means (:data:`_ABSENCE_MEANS`: it widens the fact to every customer, or leaves a
+    downtime going on) is an error when that field is absent; every other unknown field is
+    a warning (an error under ``--strict``). The fields are kept and reach the rules either
+    way.
+    """
+    known = _KNOWN[kind]
+    absent_means = _ABSENCE_MEANS.get(kind, {})
+    out: list[tuple[str, str, str, bool]] = []
+    for name in raw:
+        if name in known or not isinstance(name, str) or f"{kind}.{name}" in declared:
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=_CUTOFF)
+        if close and close[0] in absent_means and close[0] not in raw:
+            meant = close[0]
+            out.append((name, f"unknown field {name!r}: a {kind} without {meant!r} "
+                        f"{absent_means[meant]}", f"did you mean {meant!r}?", True))
+            continue
+        hint = (f"did you mean {close[0]!r}?" if close else
+                "a rule pack reads it after declaring it in extra_fields")
+        out.append((name, f"unknown field {name!r} on a {kind}; the standard evaluation "
+                    "does not read it", hint, False))
+    return out
+
+
 # Years every clock and calendar handles (the business-hour index covers 1970..2200).
 FIRST_YEAR, LAST_YEAR = 1971, 2199
 
 
 def _check_year(year: int, field_name: str, text: str) -> None:
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise FieldError(field_name, f"{field_name} {text!r} is outside the supported years "
+        raise FieldError(field_name, f"{field_name} {excerpt(text)} is outside the supported years "
                           f"{FIRST_YEAR}-{LAST_YEAR}")
 
 
@@ -71,18 +122,19 @@ def parse_instant(text: Any, field_name: str = "timestamp") -> float:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
         raise FieldError(
-            field_name, f"{field_name} {text!r} is not a valid ISO 8601 timestamp"
+            field_name, f"{field_name} {excerpt(text)} is not a valid ISO 8601 timestamp"
         ) from None
     if len(text.strip()) == 10:  # a date alone: there is no time to attach an offset to
         raise FieldError(
             field_name,
-            f"{field_name} {text!r} is a date without a time and offset; write e.g. "
+            f"{field_name} {excerpt(text)} is a date without a time and offset; write e.g. "
             f"{text.strip()}T00:00:00-05:00",
         )
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise FieldError(
             field_name,
-            f"{field_name} {text!r} has no offset: a timestamp without a UTC offset is refused; "
+            f"{field_name} {excerpt(text)} has no offset: a timestamp without a UTC offset is "
+            "refused; "
             f"write e.g. {text}Z or {text}-05:00",
         )
     _check_year(parsed.year, field_name, text)
@@ -95,7 +147,7 @@ def _date(text: Any, field_name: str) -> dt.date:
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
-        raise FieldError(field_name, f"{field_name} {text!r} is not a valid date") from None
+        raise FieldError(field_name, f"{field_name} {excerpt(text)} is not a valid date") from None
     _check_year(day.year, field_name, text)
     return day
 
@@ -106,7 +158,8 @@ def _money(value: Any, field_name: str) -> Decimal:
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise FieldError(field_name, f"{field_name} {value!r} is not a decimal amount") from None
+        raise FieldError(field_name,
+                         f"{field_name} {excerpt(value)} is not a decimal amount") from None
     if not amount.is_finite() or amount < 0:
         raise FieldError(field_name, f"{field_name} must be a finite amount of zero or more")
     return amount
@@ -118,7 +171,8 @@ def parse_month(text: Any, field_name: str) -> str:
     try:
         dt.date(int(text[:4]), int(text[5:]), 1)
     except ValueError:
-        raise FieldError(field_name, f"{field_name} {text!r} is not a month that exists") from None
+        raise FieldError(field_name,
+                         f"{field_name} {excerpt(text)} is not a month that exists") from None
     _check_year(int(text[:4]), field_name, text)
     return text
 
@@ -134,7 +188,8 @@ def _str(raw: Mapping[str, Any], name: str, allowed: Iterable[str] | None = None
     if not isinstance(value, str) or not value:
         raise FieldError(name, f"'{name}' must be a non-empty string")
     if allowed is not None and value not in allowed:
-        raise FieldError(name, f"'{name}' is {value!r}; expected one of: {', '.join(allowed)}")
+        raise FieldError(name, f"'{name}' is {excerpt(value)}; expected one of: "
+                               f"{', '.join(allowed)}")
     return value
 
 
@@ -249,7 +304,8 @@ def normalise(raw: Mapping[str, Any], where: Where) -> Any:
             where=where,
             extra=_extra(raw, "update_request"),
         )
-    raise FieldError("type", f"unknown fact type {kind!r}; expected one of: {', '.join(_KNOWN)}")
+    raise FieldError("type", f"unknown fact type {excerpt(kind)}; expected one of: "
+                             f"{', '.join(_KNOWN)}")
 
 
 def _id(raw: Mapping[str, Any]) -> str:
@@ -350,14 +406,22 @@ def load_facts(
     ``allow_types`` are extra fact types a policy declares. All problems found are raised
     together as one :class:`InputError`.
     """
-    allow_types = tuple(allow_types)
-    builder = FactSetBuilder(allow_types)
+    return read_facts(FactSetBuilder(allow_types), sources)
+
+
+def read_facts(
+    builder: FactSetBuilder,
+    sources: Iterable[str | os.PathLike[str] | Mapping[str, Any]],
+) -> FactSet:
+    """Hand every fact of ``sources`` (files, or fact dicts) to ``builder``; then finish it.
+
+    Returns what the builder kept; raises :class:`InputError` with every problem found.
+    """
     for source in sources:
         if isinstance(source, Mapping):
             builder.add(source, Where("<api>", 0, 0, builder.counter))
             continue
-        path = Path(source)
-        for raw, where, _ in iter_raw_facts(path, str(source), allow_types):
+        for raw, where, _ in iter_raw_facts(Path(source), str(source), builder.allow_types):
             builder.add(raw, where)
     return builder.finish()
 
@@ -365,14 +429,30 @@ def load_facts(
 class FactSetBuilder:
     """Accumulates facts, checking each, then cross-checks references in ``finish``."""
 
-    def __init__(self, allow_types: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        allow_types: Iterable[str] = (),
+        sink: Callable[[str, Any], None] | None = None,
+    ) -> None:
+        """``allow_types``: fact types the policy declares. ``sink``: when given, each
+        per-customer fact (ticket, credit or update request, notice with a ``customer``)
+        is handed to ``sink(customer, fact)`` once checked, instead of being kept in the
+        FactSet (the streamed report spools them to disk); its references are still
+        checked by :meth:`finish`, in the same order. ``allow_types`` may also hold
+        ``type.field`` names of fields rule packs declare (not warned about as unknown)."""
         self.allow_types = frozenset(allow_types)
+        self.declared = frozenset(t for t in self.allow_types if "." in t)
         self.facts = FactSet()
+        self.sink = sink
         self.problems: list[Diagnostic] = []
         self.seen: dict[str, dict[str, int]] = {}  # type → key → file number << 32 | line
         self._files: list[str] = []
         self._file_numbers: dict[str, int] = {}
         self.counter = 0
+        self.subject_ids: set[str] = set()  # ids of downtimes and changes (notice subjects)
+        # facts whose customer or subject was not known when they came: checked by finish
+        self.later_notices: list[Notice] = []
+        self.later_customers: list[tuple[int, int, Any]] = []  # (kind rank, order, fact)
 
     def _problem(self, where: Where, message: str, subject: str = "", path: str = "$") -> None:
         self.problems.append(
@@ -397,16 +477,33 @@ class FactSetBuilder:
             self._problem(where, str(error), subject, where.path(error.field))
             return
         kind = raw["type"]
+        if fact.extra and self._unknown_fields(raw, kind, where, subject):
+            return
         # a customer may have several subscriptions (renewals): overlapping terms are
         # refused in finish(), once every term is known
         key_value = getattr(fact, "id", None)
         if key_value is not None:
             first = self._first_seen(kind, key_value, where)
             if first is not None:
-                self._problem(where, f"duplicate {kind} id {key_value!r} (first at {first})",
-                              key_value)
+                self._problem(where, f"duplicate {kind} id {excerpt(key_value)} "
+                              f"(first at {first})", key_value)
                 return
         self._place(fact, where)
+
+    def _unknown_fields(self, raw: Mapping[str, Any], kind: str, where: Where,
+                        subject: str) -> bool:
+        """Report unknown fields (warnings, or errors for scope near misses); True on error."""
+        refused = False
+        for name, message, hint, is_error in unknown_field_problems(raw, kind, self.declared):
+            if is_error:
+                refused = True
+                self._problem(where, f"{message} ({hint})", subject, where.path(name))
+                continue
+            self.facts.warnings.append(Diagnostic(
+                file=where.file, line=where.line, column=where.column, path=where.path(name),
+                message=message, subject=subject, severity="warning", code="unknown-field",
+                hint=hint))
+        return refused
 
     def _first_seen(self, kind: str, key: str, where: Where) -> str | None:
         """``FILE:LINE`` of an earlier fact with this key, or None (then remember this one).
@@ -428,9 +525,31 @@ class FactSetBuilder:
         return None
 
     def _place(self, fact: Any, where: Where) -> None:
-        """Keep a checked fact (the streaming builder spools per-customer facts instead)."""
+        """Keep a checked fact (or hand a per-customer one to the sink).
+
+        A reference that can be decided now (the customer's subscription or the notice's
+        subject came earlier) is; the others wait for :meth:`finish`.
+        """
         facts = self.facts
-        if isinstance(fact, Subscription):
+        rank = CUSTOMER_FACT_RANK.get(type(fact))
+        if rank is not None:  # ticket, credit request, update request
+            if fact.customer not in facts.subscriptions:
+                self.unresolved_customer(rank, fact)
+            if self.sink is None:
+                getattr(facts, _CUSTOMER_FACT_LIST[rank]).append(fact)
+            else:
+                self.sink(fact.customer, fact)
+        elif isinstance(fact, Notice):
+            if fact.about not in self.subject_ids or (
+                fact.customer is not None and fact.customer not in facts.subscriptions
+            ):
+                self.unresolved_notice(fact)
+            if fact.customer is None or self.sink is None:
+                facts.notices.append(fact)
+            else:
+                self.sink(fact.customer, fact)
+        elif isinstance(fact, Subscription):
+            # several per customer (renewals): overlaps are refused by finish()
             facts.subscriptions.setdefault(fact.customer, []).append(fact)
         elif isinstance(fact, Downtime):
             if fact.end == fact.start:
@@ -440,16 +559,18 @@ class FactSetBuilder:
                     code="fact", message="zero-length downtime window; it counts for nothing",
                 ))
             facts.downtimes.append(fact)
-        elif isinstance(fact, Notice):
-            facts.notices.append(fact)
+            self.subject_ids.add(fact.id)
         elif isinstance(fact, Change):
             facts.changes.append(fact)
-        elif isinstance(fact, Ticket):
-            facts.tickets.append(fact)
-        elif isinstance(fact, CreditRequest):
-            facts.credit_requests.append(fact)
-        elif isinstance(fact, UpdateRequest):
-            facts.update_requests.append(fact)
+            self.subject_ids.add(fact.id)
+
+    def unresolved_customer(self, rank: int, fact: Any) -> None:
+        """A fact named a customer not (yet) subscribed: check it in :meth:`finish`."""
+        self.later_customers.append((rank, self.counter, fact))
+
+    def unresolved_notice(self, notice: Notice) -> None:
+        """A notice named a subject or customer not (yet) known: check it in :meth:`finish`."""
+        self.later_notices.append(notice)
 
     def _add_custom(self, raw: Mapping[str, Any], where: Where, subject: str) -> None:
         customer = raw.get("customer")
@@ -460,7 +581,8 @@ class FactSetBuilder:
         if fact_id is not None:
             first = self._first_seen(str(raw["type"]), str(fact_id), where)
             if first is not None:
-                self._problem(where, f"duplicate {raw['type']} id {str(fact_id)!r} (first at "
+                self._problem(where, f"duplicate {raw['type']} id {excerpt(str(fact_id))} "
+                              "(first at "
                               f"{first})", str(fact_id))
                 return
         self.facts.custom.append(CustomFact(
@@ -468,22 +590,23 @@ class FactSetBuilder:
             customer=customer, fields=dict(raw), where=where))
 
     def finish(self) -> FactSet:
-        """Cross-check references (customers, notice subjects); raise every problem found."""
-        facts = self.facts
+        """Cross-check references (customers, notice subjects); raise every problem found.
+
+        Problems come in this order: overlapping subscription terms, downtimes' customers,
+        then notices, then tickets, credit requests and update requests, then custom facts;
+        each kind in input order. Each customer's subscriptions are then in ``term_start``
+        order.
+        """
         self._check_subscriptions()
         self._check_downtimes()
-        subjects = self._subjects()
-        for notice in facts.notices:
-            self._check_notice(notice, subjects)
-        for item in (*facts.tickets, *facts.credit_requests, *facts.update_requests):
+        for notice in self.later_notices:
+            self._check_notice(notice)
+        for _rank, _order, item in sorted(self.later_customers, key=itemgetter(0, 1)):
             self._check_customer(item)
         self._check_custom()
         if self.problems:
             raise InputError(self.problems)
-        return facts
-
-    def _subjects(self) -> set[str]:
-        return {d.id for d in self.facts.downtimes} | {c.id for c in self.facts.changes}
+        return self.facts
 
     def _check_subscriptions(self) -> None:
         """Renewals may not overlap: a term that shares a day with an earlier-listed term of
@@ -508,24 +631,24 @@ class FactSetBuilder:
         for down in self.facts.downtimes:
             for customer in down.customers or ():
                 if customer not in customers:
-                    self._problem(down.where, f"downtime names customer {customer!r}, "
+                    self._problem(down.where, f"downtime names customer {excerpt(customer)}, "
                                   "who has no subscription in the facts", down.id,
                                   down.where.path("customers"))
 
-    def _check_notice(self, notice: Notice, subjects: set[str]) -> None:
-        if notice.about not in subjects:
-            self._problem(notice.where, f"notice is about {notice.about!r}, which is no "
+    def _check_notice(self, notice: Notice) -> None:
+        if notice.about not in self.subject_ids:
+            self._problem(notice.where, f"notice is about {excerpt(notice.about)}, which is no "
                           "downtime or change id in the facts", notice.id,
                           notice.where.path("about"))
         if notice.customer is not None and notice.customer not in self.facts.subscriptions:
-            self._problem(notice.where, f"notice names customer {notice.customer!r}, who "
+            self._problem(notice.where, f"notice names customer {excerpt(notice.customer)}, who "
                           "has no subscription in the facts", notice.id,
                           notice.where.path("customer"))
 
     def _check_customer(self, item: Any) -> None:
         if item.customer not in self.facts.subscriptions:
             subject = getattr(item, "id", None) or item.customer
-            self._problem(item.where, f"customer {item.customer!r} has no subscription "
+            self._problem(item.where, f"customer {excerpt(item.customer)} has no subscription "
                           "in the facts", subject, item.where.path("customer"))
 
     def _check_custom(self) -> None:

@@ -15,8 +15,10 @@ from typing import Any
 
 from policyengine.clauses import registry
 from policyengine.clauses.registry import CheckContext
+from policyengine.clauses.summaries import check_summary
 from policyengine.clocks.durations import duration_seconds, is_duration
-from policyengine.diagnostics import Diagnostic, InputError
+from policyengine.diagnostics import Diagnostic, InputError, excerpt
+from policyengine.load.paths import links_out
 from policyengine.model.policy import SECTIONS, Policy
 
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
@@ -66,7 +68,7 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
     zones = available_timezones()
     if spec.get("timezone") not in zones:
         problems.append(_diag(document, ("spec", "timezone"),
-                              f"unknown timezone {spec.get('timezone')!r} (use an IANA name "
+                              f"unknown timezone {excerpt(spec.get('timezone'))} (use an IANA name "
                               "such as America/New_York)", "semantic"))
     effective = (data.get("metadata") or {}).get("effective") or {}
     try:
@@ -89,15 +91,18 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
         if clause_id in seen_ids:
             first_line, _ = document.locate((*seen_ids[clause_id], "id"))
             problems.append(_diag(document, (*path, "id"),
-                                  f"duplicate clause id {clause_id!r} (first at line "
+                                  f"duplicate clause id {excerpt(clause_id)} (first at line "
                                   f"{first_line})", "semantic"))
         else:
             seen_ids[clause_id] = path
-        problems.extend(registry.kind_of(clause.get("kind")).check(context, path, clause))
+        kind = registry.kind_of(clause.get("kind"))
+        problems.extend(kind.check(context, path, clause))
+        problems.extend(check_summary(kind, context, path, clause))
         for duration_path, text in _walk_durations(clause, path):
             if duration_seconds(text) <= 0:
                 problems.append(_diag(document, duration_path,
-                                      f"duration {text!r} must be greater than zero", "semantic"))
+                                      f"duration {excerpt(text)} must be greater than zero",
+                                      "semantic"))
     present = {clause.get("kind") for _, clause in clauses}
     for kind in registry.kinds():
         if kind.name in present:
@@ -107,7 +112,7 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
             for i, ref in enumerate(clause.get(key) or ()):
                 if ref not in seen_ids:
                     problems.append(_diag(document, (*path, key, i),
-                                          f"undefined clause {ref!r}", "reference"))
+                                          f"undefined clause {excerpt(ref)}", "reference"))
     return problems
 
 
@@ -174,13 +179,19 @@ def load_policy_document(
 
 
 def policy_files(path: str | os.PathLike[str]) -> list[Path]:
-    """A policy file, or every policy file below a directory (sorted)."""
+    """A policy file, or every policy file below a directory (sorted).
+
+    Raises InputError for a symbolic link below the directory that leads out of it.
+    """
     root = Path(path)
     if root.is_dir():
-        return sorted(p for p in root.rglob("*") if p.suffix in DOCUMENT_SUFFIXES
-                      and p.is_file() and not p.name.endswith(".test.yaml")
-                      and "tests" not in p.relative_to(root).parts
-                      and _kind_of(p) == "Policy")
+        found, problems = links_out(sorted(
+            p for p in root.rglob("*") if p.suffix in DOCUMENT_SUFFIXES and p.is_file()
+            and not p.name.endswith(".test.yaml") and "tests" not in p.relative_to(root).parts),
+            root)
+        if problems:  # never read a file a link leads to outside the directory
+            raise InputError(problems)
+        return [p for p in found if _kind_of(p) == "Policy"]
     return [root]
 
 

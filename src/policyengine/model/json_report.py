@@ -1,0 +1,136 @@
+"""The JSON report's layout, described once: used in memory and by the streamed report.
+
+The document (INTERFACE.md §2, plus ``as_of`` and each row's ``policy_version``)::
+
+    {
+      "as_of": "2026-11-27T12:00:00-05:00",
+      "policy": [
+        {"name": "spirion", "version": "1.0.0"}
+      ],
+      "availability": [
+        {...one row per line...},
+        {...}
+      ],
+      "credits": [], "tickets": [...], "obligations": [...], "entitlements": [...],
+      "findings": [...]
+    }
+
+Sections come in :data:`SECTIONS` order, one row (or finding) per line, indented by four
+spaces, each line but a section's last ending in a comma; an empty section is ``[]`` on
+its key's line. Rows are their fields in declaration order (:func:`row_dict`); findings
+are :data:`FINDING_FIELDS`. Text is UTF-8 JSON with non-ASCII characters as they are.
+
+:meth:`Evaluation.to_json <policyengine.model.results.Evaluation.to_json>` and the
+streamed report (:mod:`policyengine.stream.sharded`) both write through
+:func:`report_pieces`, so the two are byte for byte the same by construction. This
+module sits in the model layer, below the report layer, because ``Evaluation.to_json``
+(a documented API) needs it and the model must not import from layers above it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+ROW_SECTIONS = ("availability", "credits", "tickets", "obligations", "entitlements")
+SECTIONS = ("as_of", "policy", *ROW_SECTIONS, "findings")
+FINDING_FIELDS = ("rule", "clause", "subject", "outcome", "message")
+
+
+def row_dict(row: Any) -> dict[str, Any]:
+    """A result row's fields in declaration order (rows are slotted: there are a million)."""
+    return {name: getattr(row, name) for name in row.__slots__}
+
+
+def finding_dict(finding: Any) -> dict[str, str]:
+    """A finding as the report gives it: :data:`FINDING_FIELDS`, in that order."""
+    return {name: getattr(finding, name) for name in FINDING_FIELDS}
+
+
+def policy_dict(name: str, version: str) -> dict[str, str]:
+    """One entry of the report's ``policy`` section."""
+    return {"name": name, "version": version}
+
+
+class LineEncoder:
+    """Rows, findings and policies as report lines: ``'    {json},\\n'``.
+
+    Every line ends in a comma; :func:`report_pieces` drops the one of a section's last
+    line. One C JSON encoder serves every line (several times faster than indenting).
+    """
+
+    def __init__(self) -> None:
+        self.encode = json.JSONEncoder(ensure_ascii=False).encode
+
+    def row(self, row: Any) -> str:
+        return f"    {self.encode(row_dict(row))},\n"
+
+    def finding(self, finding: Any) -> str:
+        return f"    {self.encode(finding_dict(finding))},\n"
+
+    def policy(self, name: str, version: str) -> str:
+        return f"    {self.encode(policy_dict(name, version))},\n"
+
+
+def report_pieces(
+    as_of: str,
+    policies: Iterable[tuple[str, str]],
+    sections: Mapping[str, Iterable[str]],
+) -> Iterator[str]:
+    """The JSON report in pieces of text, so that a large one never sits in memory whole.
+
+    ``sections`` holds, for each of :data:`ROW_SECTIONS` and ``"findings"``, the section's
+    lines in report order, made by :class:`LineEncoder`; a piece may hold several whole
+    lines (e.g. one customer's rows, copied from a shard's file). Raises KeyError when a
+    section is missing.
+    """
+    encoder = LineEncoder()
+    yield "{\n"
+    yield f"  \"as_of\": {encoder.encode(as_of)},\n"
+    yield from _section("policy", (encoder.policy(n, v) for n, v in policies), last=False)
+    for name in ROW_SECTIONS:
+        yield from _section(name, sections[name], last=False)
+    yield from _section("findings", sections["findings"], last=True)
+    yield "}\n"
+
+
+def _section(name: str, pieces: Iterable[str], last: bool) -> Iterator[str]:
+    """``"name": [`` lines ``]``, holding back each piece until the next shows it is not last."""
+    comma = "" if last else ","
+    previous: str | None = None
+    for piece in pieces:
+        if not piece:
+            continue
+        yield f"  \"{name}\": [\n" if previous is None else previous
+        previous = piece
+    if previous is None:
+        yield f"  \"{name}\": []{comma}\n"
+        return
+    if not previous.endswith(",\n"):
+        raise ValueError(f"a line of section {name!r} does not end with a comma")
+    yield previous[:-2] + "\n"  # the section's last line has no comma
+    yield f"  ]{comma}\n"
+
+
+def report_dict(
+    as_of: str,
+    policies: Iterable[tuple[str, str]],
+    sections: Mapping[str, Sequence[Any]],
+) -> dict[str, Any]:
+    """The report as one dict (keys in :data:`SECTIONS` order; rows and findings as dicts).
+
+    ``sections`` holds the row objects of each of :data:`ROW_SECTIONS` and the findings.
+    """
+    document: dict[str, Any] = {
+        "as_of": as_of,
+        "policy": [policy_dict(n, v) for n, v in policies],
+    }
+    for name in ROW_SECTIONS:
+        document[name] = [row_dict(row) for row in sections[name]]
+    document["findings"] = [finding_dict(f) for f in sections["findings"]]
+    return document
+
+
+__all__ = ["FINDING_FIELDS", "ROW_SECTIONS", "SECTIONS", "LineEncoder", "finding_dict",
+           "report_dict", "report_pieces", "row_dict"]
