@@ -59,8 +59,9 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
     """Checks the schema cannot express, on a schema-valid policy document.
 
     Generic checks (time zone, effective dates, duplicate clause ids, durations above zero,
-    in whole seconds and at most 365 days, at most one clause of a ``single`` kind) are here; each clause's kind adds its own (see
-    :mod:`policyengine.clauses.registry`): per clause in document order, then per kind.
+    in whole seconds and at most 365 days, at most one clause of a ``single`` kind) are
+    here; each clause's kind adds its own (see :mod:`policyengine.clauses.registry`): per
+    clause in document order, then per kind.
     """
     from zoneinfo import available_timezones
 
