@@ -28,9 +28,12 @@ TARGETS = ("response", "resolution")
 #: hours (a 4h target in a 45h week is 0.09 weeks): beyond it a due time could fall past the
 #: supported years, and no support term is that long.
 MAX_TARGET_WEEKS = 52
-#: A severity definition holds at most this many field tests and listed values: the rule
-#: engine (durable-rules) refuses a rule with much more than 100 alternatives.
+#: A severity definition holds at most this many field tests and listed values, and can be
+#: met in at most this many alternative ways (``any`` adds its branches, ``all`` multiplies
+#: them, an ``in`` list adds its values): durable-rules refuses a rule with much more than
+#: 100 alternatives and aborts when one ticket meets more than 64 of one rule set.
 MAX_DEFINITION_TESTS = 64
+MAX_DEFINITION_ALTERNATIVES = 32
 
 
 @register("severity")
@@ -133,7 +136,7 @@ class Severity(ClauseKind):
     def check(self, ctx: CheckContext, path: ClausePath,
               clause: Mapping[str, Any]) -> Iterable[Diagnostic]:
         """A level is defined once; a definition holds at most ``MAX_DEFINITION_TESTS``
-        tests."""
+        tests and ``MAX_DEFINITION_ALTERNATIVES`` alternatives."""
         levels = ctx.scratch(self.name)
         level = clause.get("level")
         problems = []
@@ -142,10 +145,16 @@ class Severity(ClauseKind):
                                       f"severity level {level} is defined twice"))
         levels[level] = path
         tests = _count_tests(clause.get("definition"))
+        ways = _alternatives(clause.get("definition"))
         if tests > MAX_DEFINITION_TESTS:
             problems.append(ctx.error((*path, "definition"),
                                       f"the definition holds {tests} tests and listed values; "
                                       f"at most {MAX_DEFINITION_TESTS}"))
+        elif ways > MAX_DEFINITION_ALTERNATIVES:
+            problems.append(ctx.error((*path, "definition"),
+                                      f"the definition can be met in {ways} alternative ways "
+                                      "(each 'any' adds its branches, each 'all' multiplies "
+                                      f"them); at most {MAX_DEFINITION_ALTERNATIVES}"))
         return problems
 
     def check_policy(self, ctx: CheckContext) -> Iterable[Diagnostic]:
@@ -220,6 +229,24 @@ def _count_tests(condition: Any) -> int:
         else:
             count += 1
     return count
+
+
+def _alternatives(condition: Any) -> int:
+    """Ways a condition can be met: ``all`` multiplies, ``any`` adds, ``in`` lists add."""
+    if not isinstance(condition, Mapping):
+        return 1
+    ways = 1
+    for key, test in condition.items():
+        if key == "all":
+            for item in test or ():
+                ways *= _alternatives(item)
+        elif key == "any":
+            ways *= max(1, sum(_alternatives(item) for item in test or ()))
+        elif isinstance(test, Mapping) and isinstance(test.get("in"), list):
+            ways *= max(1, len(test["in"]))
+        if ways > 10**6:  # enough to refuse; do not multiply on
+            return ways
+    return ways
 
 
 def _target(target: Any) -> str:

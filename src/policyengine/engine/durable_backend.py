@@ -21,10 +21,10 @@ Field notes (``docs/durable-rules.md``) this adapter is built around:
   floats) are refused with "error code 204" (a parse error) → every JSON handed to the
   engine writes numbers positionally (:func:`engine_json`);
 - a ruleset holds a bounded number of rules and branches (about 130 ``$or``/join nodes:
-  "error code 106/107/108/113"), and a fact that fires more than 64 rules of one ruleset
+  "error code 106/107/108/113"), and a fact that fires more than 64 times in one ruleset
   aborts the process (heap corruption) → a stage is cut into rulesets of at most
-  :data:`RULES_PER_RULESET` rules, a part the engine still refuses for a limit is halved,
-  each part has the sinks, and a batch runs through each part in turn.
+  :data:`ALTERNATIVES_PER_RULESET` rule alternatives, a part the engine still refuses for
+  a limit is halved, each part has the sinks, and a batch runs through each part in turn.
 """
 
 from __future__ import annotations
@@ -50,13 +50,50 @@ _OK, _NOT_HANDLED, _OBSERVED, _DEFERRED = 0, 1, 2, 3
 _SINK_MESSAGE = '{"' + SINK_PREFIX
 # "Could not create ruleset, error code: N" for a ruleset over one of the engine's limits:
 # rules (106), exists/or branches (107), beta (join) nodes (108), expressions (113).
-# One fact that fires more than about 64 rules of one ruleset corrupts the engine's heap
+# One fact that fires more than about 64 times in one ruleset corrupts the engine's heap
 # (measured: 64 firings and the sink are fine, 65 abort the process with "free(): invalid
-# size"), so a stage is cut into rulesets of at most this many rules before the limits below.
-RULES_PER_RULESET = 48
+# size"). A rule fires once per alternative of its condition that matches (``$or``
+# branches, multiplied out through ``$and``), so a stage is cut into rulesets whose rules
+# have at most this many alternatives in all, before the limits below are tried.
+ALTERNATIVES_PER_RULESET = 48
 _LIMIT_CODES = frozenset({106, 107, 108, 113})
 _ERROR_CODE = re.compile(r"error code:? *(\d+)")
 _EXPONENT = re.compile(r"[0-9][eE][+-]?[0-9]")
+
+
+def alternatives(condition: Any) -> int:
+    """How many ways a compiled condition can match one set of facts: ``$or`` adds its
+    branches, ``$and`` (and a rule's aliases) multiplies them; anything else is one."""
+    if isinstance(condition, list):
+        product = 1
+        for part in condition:
+            product *= alternatives(part)
+        return product
+    if isinstance(condition, Mapping):
+        if "$or" in condition:
+            return sum(alternatives(part) for part in condition["$or"])
+        if "$and" in condition:
+            return alternatives(condition["$and"])
+        if len(condition) == 1:
+            (value,) = condition.values()
+            if isinstance(value, Mapping) and ("$or" in value or "$and" in value):
+                return alternatives(value)  # {alias: condition}
+    return 1
+
+
+def _parts(rules: list[tuple[str, Any]]) -> list[list[tuple[str, Any]]]:
+    """Rules in document order, cut where the next rule would take a part over
+    :data:`ALTERNATIVES_PER_RULESET` (a rule with more stays alone in its part)."""
+    parts: list[list[tuple[str, Any]]] = [[]]
+    weight = 0
+    for rule in rules:
+        own = alternatives(rule[1]["all"])
+        if parts[-1] and weight + own > ALTERNATIVES_PER_RULESET:
+            parts.append([])
+            weight = 0
+        parts[-1].append(rule)
+        weight += own
+    return [part for part in parts if part]
 
 
 def engine_json(value: Any) -> str:
@@ -146,9 +183,8 @@ class DurableBackend:
             rules = [(k, v) for k, v in definition.items() if not k.startswith(SINK_PREFIX)]
             created: list[int] = []
             try:
-                for first in range(0, len(rules), RULES_PER_RULESET):
-                    self._create(stage.name, rules[first:first + RULES_PER_RULESET], sinks,
-                                 created)
+                for part in _parts(rules):
+                    self._create(stage.name, part, sinks, created)
             except BaseException:
                 for handle in created:
                     with contextlib.suppress(Exception):
