@@ -327,7 +327,11 @@ class Engine:
         tz = version.policy.timezone
         result: dict[str, str | None] = {}
         for name in ("response", "resolution"):
-            instant = due(version.policy, clause.terms.get(name), opened)
+            try:
+                instant = due(version.policy, clause.terms.get(name), opened)
+            except ValueError as error:  # past the calendar's last supported year
+                raise InputError.single("opened-at", f"the {name} target cannot be placed: "
+                                        f"{error}", code="usage") from None
             result[name] = timeutil.iso(instant, tz) if instant is not None else None
         return Due(severity, timeutil.iso(opened, tz), result["response"], result["resolution"],
                    version.policy.version)

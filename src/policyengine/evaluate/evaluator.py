@@ -675,7 +675,14 @@ class _Run:
         if not target:
             return None
         pauses = _pauses(ticket, target.get("pause_on") or (), self.as_of)
-        return due(version.policy, target, ticket.opened_at, pauses)
+        try:
+            return due(version.policy, target, ticket.opened_at, pauses)
+        except ValueError as error:  # a due time past the calendar's last supported year
+            raise InputError.single(
+                ticket.where.file, f"fact '{ticket.id}': the {target.get('target')} target "
+                f"cannot be placed: {error}", line=ticket.where.line,
+                column=ticket.where.column, subject=ticket.id,
+                path=ticket.where.path("opened_at"), code="fact") from None
 
     # -- notice obligations --------------------------------------------------------------------
     def obligations(self, evaluation: Evaluation) -> None:
