@@ -334,6 +334,14 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
      report(LAPSED, "entitlements", {"id": "UR-2"}, "reason"),
      "perpetual-lapsed-support: support lapsed: the perpetual licence stays in force but "
      "updates are not included", "no entitlement clause covers this licence"),
+    # wayne's perpetual licence with lapsed support: a severity-3 ticket opened Wednesday
+    # 2026-10-14 10:00 has no targets while they are withdrawn (the shipped reading); kept,
+    # it is due 4 support hours later, 14:00
+    ("support_lapse.support_targets", None,
+     setter("perpetual-lapsed-support", "support_targets", "kept"),
+     report([LAPSED[0], {**ticket("L-1", "2026-10-14T10:00:00-04:00", severity=3),
+                         "customer": "wayne"}], "tickets", {"id": "L-1"}, "response_due"),
+     None, "2026-10-14T14:00:00-04:00"),
 ]
 
 # Terms no evaluation reads, and why they stay.
