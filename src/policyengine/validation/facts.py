@@ -64,6 +64,7 @@ _ABSENCE_MEANS: Mapping[str, Mapping[str, str]] = MappingProxyType({
                                   "end": "is still going on and counts up to as-of"}),
     "notice": MappingProxyType({"customer": "reaches every customer"}),
 })
+_DAY = dt.timedelta(days=1)
 _CUTOFF = 0.7  # difflib similarity for "did you mean" (as the schema messages use)
 
 
@@ -655,12 +656,19 @@ class FactSetBuilder:
             for index, sub in enumerate(subs):
                 for earlier in subs[:index]:
                     if sub.term_start <= earlier.term_end and earlier.term_start <= sub.term_end:
+                        # one shared day where one term ends and the other begins: the
+                        # usual slip of writing an exclusive end date
+                        first, then = sorted((earlier, sub), key=lambda s: s.term_start)
+                        hint = (f" (term_end is included in a term: end the earlier one on "
+                                f"{first.term_end - _DAY} or begin the renewal on "
+                                f"{then.term_start + _DAY})"
+                                if first.term_end == then.term_start else "")
                         self._problem(
                             sub.where,
                             f"subscription term {sub.term_start}..{sub.term_end} overlaps the "
                             f"term {earlier.term_start}..{earlier.term_end} of the same customer "
                             f"at {earlier.where.file}:{earlier.where.line}; renewals must not "
-                            "overlap",
+                            f"overlap{hint}",
                             customer, sub.where.path("term_start"))
                         break
             subs.sort(key=lambda s: s.term_start)
