@@ -119,9 +119,11 @@ def _number(value: Decimal | float | int) -> int | float:
 
 # -- as-of is a knowledge cutoff ---------------------------------------------------------------
 # what the warning counts, in the order it lists them
+_NOT_BEGUN = "credit_request for a month not begun"
 _CUTOFF_KINDS = (
     "downtime", "downtime end", "change", "notice", "ticket", "ticket first_response_at",
     "ticket resolved_at", "ticket status_history entry", "credit_request", "update_request",
+    _NOT_BEGUN,
 )
 
 
@@ -155,11 +157,12 @@ class Cutoff:
         total = sum(self.counts.values())
         parts = ", ".join(f"{self.counts[k]} {k}" for k in _CUTOFF_KINDS if k in self.counts)
         file, line, column, path, subject = self.first
+        claims = " or claiming a month not begun by then" if _NOT_BEGUN in self.counts else ""
         return Diagnostic(
             file=file, line=line, column=column, path=path, subject=subject,
             severity="warning", code="as_of",
-            message=(f"{total} fact(s) or part(s) of facts dated after as-of {as_of} were not "
-                     f"used ({parts}); this is the first of them"),
+            message=(f"{total} fact(s) or part(s) of facts dated after as-of {as_of}{claims} "
+                     f"were not used ({parts}); this is the first of them"),
         )
 
 
@@ -175,7 +178,8 @@ class _Known:
     update_requests: list[UpdateRequest]
 
 
-def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True) -> _Known:
+def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True,
+             tz: str | None = None) -> _Known:
     """What is known at ``as_of``, noting into ``cutoff`` what is not.
 
     A downtime starting after as-of, a change deployed, a notice sent, a ticket opened or a
@@ -183,6 +187,9 @@ def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True
     ``end`` after it) counts up to as-of; a ticket's response, resolution or status change
     after as-of has not happened yet. Fleet-wide facts (downtimes, changes, notices to
     everybody) are noted only when ``fleet`` (a customer shard holds copies of them).
+    With ``tz`` (the policy's), a credit request for a month that has not begun at as-of
+    (its first instant is as-of or later) is left out and noted too: that month is not
+    reported, so nothing could answer the request.
     """
     def skip(kind: str, when: float, where: Where, name: str, subject: str,
              counted: bool = True) -> bool:
@@ -223,6 +230,14 @@ def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True
     credit_requests = [r for r in facts.credit_requests
                        if not skip("credit_request", r.requested_at, r.where, "requested_at",
                                    r.customer)]
+    if tz is not None:
+        begun: dict[str, bool] = {}
+        for request in credit_requests:
+            if request.month not in begun:
+                begun[request.month] = timeutil.month_bounds(request.month, tz)[0] < as_of
+            if not begun[request.month]:
+                cutoff.note(_NOT_BEGUN, request.where, "month", request.customer)
+        credit_requests = [r for r in credit_requests if begun[r.month]]
     update_requests = [r for r in facts.update_requests
                        if not skip("update_request", r.requested_at, r.where, "requested_at",
                                    r.id)]
@@ -314,7 +329,8 @@ class _Run:
         self.tz = self.versions.timezone
         self.findings: list[Finding] = []
         self.used: set[tuple[str, str]] = set()
-        self.known = known_at(self.facts, self.as_of, self.cutoff, fleet=self.count_fleet)
+        self.known = known_at(self.facts, self.as_of, self.cutoff, fleet=self.count_fleet,
+                              tz=self.tz)
         self.terms = {name: _Terms.of(subs, self.tz)
                       for name, subs in self.facts.subscriptions.items()}
         # customers with a SaaS subscription in some term: they get availability rows, and
@@ -461,19 +477,26 @@ class _Run:
         requests: dict[tuple[str, str], list[float]] = defaultdict(list)
         for request in self.known.credit_requests:  # those made after as-of are not known
             requests[(request.customer, request.month)].append(request.requested_at)
+        # a month a customer's request names is reported for that customer (it is answered
+        # even when no downtime touched it); the other months for every SaaS customer
+        every = set(months)
+        asked = {(c, m) for c, m in requests if c in self.saas and m not in every}
         month_facts = _groups()
         measured: dict[str, dict[str, Any]] = {}
-        for month in months:
+        for month in sorted(every | {m for _c, m in asked}):
             start, end = timeutil.month_bounds(month, tz)
             if start >= self.as_of:
                 continue  # not begun at as-of: not reported
             complete = end <= self.as_of  # else provisional: measured so far, no verdict
             so_far = end if complete else self.as_of
-            version = self.versions.at(start, f"month {month}")
+            customers = (sorted(self.saas) if month in every
+                         else sorted(c for c, m in asked if m == month))
+            version = self.versions.at(start, f"month {month}" if month in every
+                                       else f"credit request of {customers[0]} for {month}")
             claim_days = values_of(version.policy).claim_days or 0
             end_day = timeutil.local_date(end, tz)
             deadline = timeutil.local_midnight(end_day + dt.timedelta(days=claim_days), tz)
-            for customer in sorted(self.saas):
+            for customer in customers:
                 terms = self.saas[customer]
                 sub = terms.governing(start, end)
                 run_start, run_end = terms.run_of(sub, tz)
