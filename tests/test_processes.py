@@ -470,3 +470,21 @@ def test_a_signal_ignored_at_start_stays_ignored_and_handlers_come_back() -> Non
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+def test_the_fuzzers_leftover_check_sees_a_file_and_a_running_child(tmp_path: Path) -> None:
+    """bench/fuzz.py fails a case that leaves a file in its $TMPDIR or a process running."""
+    from tests.test_fuzz import fuzz
+
+    before = fuzz._children()
+    (tmp_path / "policyengine-1-abcdef01-abcdefgh").mkdir()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        problem = fuzz.leftovers(tmp_path, before, wait=0.2)
+    finally:
+        child.kill()
+        child.wait()
+    assert problem == ("left 1 file(s) in $TMPDIR: policyengine-1-abcdef01-abcdefgh; "
+                       f"left 1 child process(es) running: [{child.pid}]")
+    assert os.listdir(tmp_path) == []  # emptied for the next case
+    assert fuzz.leftovers(tmp_path, before, wait=0.2) == ""

@@ -273,7 +273,9 @@ class Engine:
         Writes exactly what ``evaluate(...).to_json()`` gives, to ``out`` (a text stream,
         or a callable that takes the report's pieces), but keeps only one customer shard
         in memory at a time, and with ``workers`` > 1 evaluates shards in that many forked
-        processes (call it from a single-threaded process, as the CLI does). ``shards``
+        processes (from any thread: the library's locks are held across the fork; the
+        workers die with this process and are killed when an exception, such as
+        ``KeyboardInterrupt``, ends the wait; the shard files are removed). ``shards``
         defaults to one per ~8 MB of input (at least four per worker). Nothing is written
         when the input is bad (with ``strict``, warnings are bad input too). Returns the
         policies used, warnings and outcomes.
