@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from policyengine.diagnostics import Diagnostic
+from policyengine.lifecycle import fork_safe
 from policyengine.model.policy import SECTIONS
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -188,9 +189,11 @@ class ClauseKind:
         imports this one, so the type is not named here)."""
 
 
-_lock = threading.Lock()  # guards _kinds; never held while importing
-_builtin_lock = threading.Lock()  # held while the package's family modules are imported
-_plugin_lock = threading.Lock()  # held while the entry points are imported
+# held across every fork (policyengine.lifecycle), outer ones first: a forked worker starts
+# with them free, whatever other threads were doing
+_lock = fork_safe(threading.Lock(), 30)  # guards _kinds; never held while importing
+_builtin_lock = fork_safe(threading.Lock(), 20)  # held while the family modules are imported
+_plugin_lock = fork_safe(threading.Lock(), 10)  # held while the entry points are imported
 _kinds: dict[str, ClauseKind] = {}
 _state = {"builtins": False, "plugins": False, "generation": 0}
 _BUILTIN_PREFIX = f"{__package__}."

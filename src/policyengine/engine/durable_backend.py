@@ -42,8 +42,12 @@ from typing import Any
 from policyengine.compile.compiler import SINK_PREFIX, CompiledStage
 from policyengine.diagnostics import EngineError
 from policyengine.engine.base import Firing
+from policyengine.lifecycle import fork_safe
 
-ENGINE_LOCK = threading.RLock()
+# Held across every fork (policyengine.lifecycle), innermost: a forked worker never inherits
+# it held by a thread it does not have, nor the C extension halfway through a call. Innermost
+# because a ruleset's finalizer takes it wherever the garbage collector runs.
+ENGINE_LOCK = fork_safe(threading.RLock(), 100)
 _FNV_OFFSET = 0x811C9DC5
 _FNV_PRIME = 16777619
 _OK, _NOT_HANDLED, _OBSERVED, _DEFERRED = 0, 1, 2, 3
