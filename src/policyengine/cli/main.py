@@ -79,8 +79,9 @@ def validate(paths: tuple[str, ...], fmt: str, skip_unknown: bool) -> int:
               help="Evaluation instant, ISO 8601 with offset (default: now).")
 @click.option("--months", multiple=True,
               help="YYYY-MM or YYYY-MM..YYYY-MM: also report these months (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["json", "table", "markdown"]),
-              default="json", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "table", "markdown", "html"]),
+              default="json", show_default=True,
+              help="html: one self-contained page per evaluation (docs/report.md).")
 @click.option("--output", default=None, type=click.Path(), help="Write here (atomically).")
 @click.option("--fail-on", "fail_on", multiple=True, type=click.Choice(FAIL_ON),
               help="Exit 1 when a finding has this outcome (repeatable).")
@@ -116,6 +117,23 @@ def evaluate(policy_path: str, fact_paths: tuple[str, ...], as_of: str | None,
             click.echo(render_diagnostics(evaluation.warnings), nl=False, err=True)
         emit(render_evaluation(evaluation, fmt, explain=explain), output)
     return _exit_for(fail_on, evaluation)
+
+
+@main.command()
+@click.argument("report_path", metavar="REPORT.json", type=click.Path())
+@click.option("--output", default=None, type=click.Path(),
+              help="Write the page here (atomically; default: stdout).")
+@click.option("--customer", "customers", multiple=True,
+              help="Only this customer (repeatable).")
+@handles_errors
+def report(report_path: str, output: str | None, customers: tuple[str, ...]) -> int:
+    """Render a saved JSON report as one self-contained HTML page (nothing is evaluated)."""
+    from policyengine.report.html import render_html
+    from policyengine.report.saved import load_report
+
+    document = load_report(report_path, customers=customers or None)
+    emit(render_html(document), output)
+    return EXIT_OK
 
 
 def _exit_for(fail_on: Iterable[str], result: Any) -> int:
