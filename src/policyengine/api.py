@@ -18,9 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from policyengine.compile.compiler import CompiledPolicy, RulePack, compile_policy
+from policyengine.compile.compiler import (
+    CompiledPolicy,
+    RulePack,
+    compile_policy,
+)
 from policyengine.diagnostics import Diagnostic, InputError
 from policyengine.engine import Backend, get_backend
+from policyengine.model.json_report import Audit
 from policyengine.model.policy import Policy
 from policyengine.model.results import Evaluation
 from policyengine.validation.facts import FactSet, FactSetBuilder, Where, load_facts, parse_instant
@@ -86,6 +91,41 @@ def _fingerprint(policy: Policy, packs: Sequence[RulePack]) -> str:
         if pack.extra_fields:  # only what packs declare: the shipped packs' keys stay put
             digest.update(json.dumps(pack.extra_fields, sort_keys=True).encode())
     return digest.hexdigest()
+
+
+def _canonical(value: Any) -> bytes:
+    """Canonical JSON (sorted keys, dates and decimals as text): the input of a fingerprint."""
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=True,
+                      separators=(",", ":")).encode()
+
+
+def policy_fingerprint(policies: Sequence[Policy]) -> str:
+    """SHA-256 (hex) of the content of policy versions: a comment or a key's order does not
+    change it, any term, date or version does. The same for any order of ``policies``."""
+    texts = sorted(_canonical(policy.data) for policy in policies)
+    return hashlib.sha256(b"\n".join(texts)).hexdigest()
+
+
+def facts_digest(sources: Iterable[str | os.PathLike[str] | Mapping[str, Any]]) -> str | None:
+    """SHA-256 (hex) of the input facts: over the sorted SHA-256 digests of each source (a
+    file's bytes, a fact dict's canonical JSON), so the order of ``--facts`` does not matter.
+
+    None when a source cannot be read twice or at all (a pipe, ``/dev/stdin``, a missing
+    file: the reader then reports it): such an evaluation cannot be replayed.
+    """
+    parts: list[str] = []
+    for source in sources:
+        if isinstance(source, Mapping):
+            parts.append(hashlib.sha256(_canonical(dict(source))).hexdigest())
+            continue
+        if not os.path.isfile(source):  # a pipe would be emptied, a FIFO could block
+            return None
+        try:
+            with open(source, "rb") as stream:
+                parts.append(hashlib.file_digest(stream, "sha256").hexdigest())
+        except OSError:
+            return None
+    return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()
 
 
 def compile_versions(
@@ -181,6 +221,17 @@ class Engine:
             raise ValueError("an Engine needs at least one policy version")
         self.versions = list(versions)
         self.backend = backend or get_backend("auto")
+        # the audit trail's fingerprints (every version is compiled with the same packs;
+        # should they differ, the fingerprint covers each set once)
+        self.policy_sha256 = policy_fingerprint([v.policy for v in self.versions])
+        packs = sorted({v.rules_sha256 for v in self.versions})
+        self.rules_sha256 = packs[0] if len(packs) == 1 else hashlib.sha256(
+            "\n".join(packs).encode()).hexdigest()
+
+    def audit(self, facts_sha256: str | None, months: Sequence[str] | None) -> Audit:
+        """What a report's ``decision`` header is made of, for these facts and months."""
+        return Audit(self.policy_sha256, self.rules_sha256, facts_sha256,
+                     tuple(months) if months is not None else None)
 
     @classmethod
     def load(
@@ -215,17 +266,28 @@ class Engine:
         as_of: str | float | dt.datetime | None = None,
         months: Sequence[str] | str | None = None,
     ) -> Evaluation:
-        """Evaluate facts (a FactSet, fact files, or fact dicts) at ``as_of``."""
+        """Evaluate facts (a FactSet, fact files, or fact dicts) at ``as_of``.
+
+        The result's ``audit`` holds the fingerprints of its ``decision`` header; the facts'
+        digest is the FactSet's ``sha256`` (:func:`facts_from_dicts` sets it) or that of
+        the files or dicts given (:func:`facts_digest`).
+        """
         from policyengine.evaluate.evaluator import evaluate_facts
         from policyengine.evaluate.perf import paused_gc
 
         instant = parse_as_of(as_of)
         month_list = parse_months(months) if months is not None else None
         with paused_gc():
-            fact_set = facts if isinstance(facts, FactSet) else load_facts(
-                facts, allow_types=self.fact_types)
-            return evaluate_facts(self.versions, fact_set, as_of=instant,
-                                  backend=self.backend, months=month_list)
+            if isinstance(facts, FactSet):
+                fact_set, digest = facts, facts.sha256
+            else:
+                sources = list(facts)
+                digest = facts_digest(sources)
+                fact_set = load_facts(sources, allow_types=self.fact_types)
+            evaluation = evaluate_facts(self.versions, fact_set, as_of=instant,
+                                        backend=self.backend, months=month_list)
+        evaluation.audit = self.audit(digest, month_list)
+        return evaluation
 
     def write_json(
         self,
@@ -236,6 +298,7 @@ class Engine:
         months: Sequence[str] | str | None = None,
         workers: int = 1,
         shards: int | None = None,
+        progress: Callable[[str, int, int | None], None] | None = None,
     ) -> ReportSummary:
         """Evaluate fact files into the JSON report, streamed: for sets too big to hold.
 
@@ -244,7 +307,9 @@ class Engine:
         in memory at a time, and with ``workers`` > 1 evaluates shards in that many forked
         processes (call it from a single-threaded process, as the CLI does). ``shards``
         defaults to one per ~8 MB of input (at least four per worker). Nothing is written
-        when the input is bad. Returns the policies used, warnings and outcomes.
+        when the input is bad. Returns the policies used, warnings, outcomes and the
+        report's ``decision`` header. ``progress(stage, done, total)`` is called as facts
+        are read (stage ``"facts"``) and shards evaluated (``"shards"``).
         """
         from policyengine.evaluate.evaluator import evaluate_facts
         from policyengine.evaluate.perf import paused_gc
@@ -259,22 +324,28 @@ class Engine:
         month_list = parse_months(months) if months is not None else None
         write = out if callable(out) else out.writelines
         sources = list(facts)  # read twice when it falls back: an iterator would be empty
+        audit = self.audit(facts_digest(sources), month_list)
         with paused_gc():
             try:
                 return write_json(self.versions, sources, write, as_of=instant,
                                   backend=self.backend, months=month_list,
                                   allow_types=self.fact_types, workers=workers,
-                                  shards=shards)
+                                  shards=shards, audit=audit, progress=progress)
             except Unshardable:
                 pass  # e.g. an error only evaluation finds: report it as in memory
             fact_set = load_facts(sources, allow_types=self.fact_types)
             evaluation = evaluate_facts(self.versions, fact_set, as_of=instant,
                                         backend=self.backend, months=month_list)
+            evaluation.audit = audit
             write(evaluation.iter_json())
+            counts: dict[str, int] = {}
+            for finding in evaluation.findings:
+                counts[finding.outcome] = counts.get(finding.outcome, 0) + 1
             return ReportSummary(
                 policies=evaluation.policies, warnings=evaluation.warnings,
-                outcomes={f.outcome for f in evaluation.findings}, facts=fact_set.count(),
+                outcomes=set(counts), facts=fact_set.count(),
                 shards=0, workers=1, rows=evaluation_rows(evaluation),
+                decision=evaluation.decision(), outcome_counts=dict(sorted(counts.items())),
             )
 
     def due(self, severity: int, opened_at: str | float | dt.datetime) -> Due:
@@ -326,6 +397,9 @@ def facts_from_dicts(
 ) -> FactSet:
     """Build a FactSet from plain dicts (e.g. a service's own records)."""
     builder = FactSetBuilder(allow_types)
-    for index, item in enumerate(items):
+    kept = list(items)
+    for index, item in enumerate(kept):
         builder.add(item, Where("<api>", 0, 0, index))
-    return builder.finish()
+    fact_set = builder.finish()
+    fact_set.sha256 = facts_digest(kept)
+    return fact_set

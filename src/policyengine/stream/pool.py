@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -26,14 +26,16 @@ class WorkerFailed(Exception):
 
 
 def run_forked(function: Callable[..., Any], shared: Any,
-               arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
+               arguments: Sequence[tuple[Any, ...]],
+               poll: Callable[[], None] | None = None) -> list[Any]:
     """``function(shared, *args)`` for every ``args`` of ``arguments``, each in a process.
 
     One forked process per job, all at once; results come back in the order of
     ``arguments``. ``function`` (a module-level function), the arguments and the results
     are pickled; ``shared`` is not. Raises :class:`WorkerFailed` when a job raises (with
     its traceback as the message) or a process dies without a result (killed or exited);
-    every job has ended by then.
+    every job has ended by then. ``poll``, when given, is called about ten times a second
+    in this process while the jobs run (e.g. to show their progress).
     """
     if not arguments:
         return []
@@ -42,6 +44,11 @@ def run_forked(function: Callable[..., Any], shared: Any,
                              initializer=_receive, initargs=(shared,)) as pool:
         futures = [pool.submit(_call, function, *args) for args in arguments]
         try:
+            while poll is not None:
+                poll()
+                if not wait(futures, timeout=0.1, return_when=FIRST_EXCEPTION).not_done:
+                    poll()
+                    break
             return [future.result() for future in futures]
         except WorkerFailed as error:  # raised by _call: the job's own traceback
             raise WorkerFailed(str(error)) from None
