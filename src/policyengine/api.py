@@ -317,6 +317,7 @@ class Engine:
             ReportSummary,
             Unshardable,
             evaluation_rows,
+            evaluation_stats,
             write_json,
         )
 
@@ -341,11 +342,13 @@ class Engine:
             counts: dict[str, int] = {}
             for finding in evaluation.findings:
                 counts[finding.outcome] = counts.get(finding.outcome, 0) + 1
+            customers, missed, credits = evaluation_stats(evaluation)
             return ReportSummary(
                 policies=evaluation.policies, warnings=evaluation.warnings,
                 outcomes=set(counts), facts=fact_set.count(),
                 shards=0, workers=1, rows=evaluation_rows(evaluation),
                 decision=evaluation.decision(), outcome_counts=dict(sorted(counts.items())),
+                customers=customers, periods_missed=missed, credits=credits,
             )
 
     def due(self, severity: int, opened_at: str | float | dt.datetime) -> Due:

@@ -92,31 +92,43 @@ def validate(paths: tuple[str, ...], fmt: str, skip_unknown: bool) -> int:
               default="auto", show_default=True, help="Rule-engine back-end.")
 @click.option("--workers", type=click.IntRange(min=0), default=0,
               help="Processes for a streamed JSON report (default 0: one per CPU, at most 8).")
+@click.option("--decision-log", "decision_log", default=None, type=click.Path(),
+              help="Append the decision (fingerprints, counts, report sha256) as one JSON "
+                   "line to this file (docs/report.md).")
 @handles_errors
 def evaluate(policy_path: str, fact_paths: tuple[str, ...], as_of: str | None,
              months: tuple[str, ...], fmt: str, output: str | None, fail_on: tuple[str, ...],
-             explain: bool, rules_dir: str | None, backend: str, workers: int) -> int:
-    """Evaluate facts against a policy: availability, credits, tickets, notices, entitlements."""
-    from policyengine.api import Engine
-    from policyengine.evaluate.perf import paused_gc
-    from policyengine.report.render import render_diagnostics, render_evaluation
+             explain: bool, rules_dir: str | None, backend: str, workers: int,
+             decision_log: str | None) -> int:
+    """Evaluate facts against a policy: availability, credits, tickets, notices, entitlements.
 
-    engine = Engine.load(policy_path, rules=rules_dir, backend=backend)
-    if fmt == "json" and not explain:
-        # streamed by customer shard: the same report, in bounded memory, on every core
-        summary = engine.write_json(list(fact_paths), lambda pieces: emit(pieces, output),
-                                    as_of=as_of, months=list(months) or None,
-                                    workers=workers or default_workers())
-        if summary.warnings:
-            click.echo(render_diagnostics(summary.warnings), nl=False, err=True)
-        return _exit_for(fail_on, summary)
-    with paused_gc():  # the report is millions of small objects too, and forms no cycles
-        evaluation = engine.evaluate(list(fact_paths), as_of=as_of,
-                                     months=list(months) or None)
-        if evaluation.warnings:
-            click.echo(render_diagnostics(evaluation.warnings), nl=False, err=True)
-        emit(render_evaluation(evaluation, fmt, explain=explain), output)
-    return _exit_for(fail_on, evaluation)
+    On a terminal, stderr shows progress and, at the end, a one-line summary; stdout is the
+    report alone, the same bytes with or without a terminal.
+    """
+    from policyengine.cli import audit
+
+    run = audit.Run(policy=policy_path, facts=list(fact_paths), rules=rules_dir,
+                    as_of=as_of, months=list(months) or None, fmt=fmt, explain=explain,
+                    engine=backend)
+    if decision_log:
+        audit.check_appendable(decision_log)
+    result = audit.execute(run, output, workers=workers or default_workers())
+    click.echo(result.summary, err=True)
+    if decision_log:
+        audit.append_line(decision_log, result.log_line())
+    return _exit_for(fail_on, result.outcome_counts, result.warnings)
+
+
+def _exit_for(fail_on: Iterable[str], outcome_counts: dict[str, int], warnings: int) -> int:
+    """EXIT_FINDINGS, naming on stderr what tripped and how often, when a ``--fail-on``
+    outcome (or a warning) occurred; else EXIT_OK."""
+    from policyengine.cli.talk import tripped
+
+    found = tripped(fail_on, outcome_counts, warnings)
+    if found:
+        click.echo(f"policyengine: --fail-on tripped: {', '.join(found)}", err=True)
+        return EXIT_FINDINGS
+    return EXIT_OK
 
 
 @main.command()
@@ -136,13 +148,48 @@ def report(report_path: str, output: str | None, customers: tuple[str, ...]) -> 
     return EXIT_OK
 
 
-def _exit_for(fail_on: Iterable[str], result: Any) -> int:
-    """EXIT_FINDINGS when a ``--fail-on`` outcome (or a warning) occurred, else EXIT_OK."""
-    for outcome in fail_on:
-        if outcome == "warning" and result.warnings:
-            return EXIT_FINDINGS
-        if result.has_outcome(outcome):
-            return EXIT_FINDINGS
+@main.command()
+@click.argument("logline", metavar="DECISION")
+@click.option("--decision", "decision_id", default=None,
+              help="Which decision of the log file (default: its last line).")
+@click.option("--output", default=None, type=click.Path(),
+              help="Also write the replayed report here.")
+@click.option("--policy", "policy_path", default=None, type=click.Path(),
+              help="The policy, if it has moved since (its fingerprint must still match).")
+@click.option("--facts", "fact_paths", multiple=True, type=click.Path(),
+              help="The fact files, if they have moved since (repeatable).")
+@click.option("--rules", "rules_dir", default=None, type=click.Path(),
+              help="The rule-pack directory, if it has moved since.")
+@handles_errors
+def replay(logline: str, decision_id: str | None, output: str | None, policy_path: str | None,
+           fact_paths: tuple[str, ...], rules_dir: str | None) -> int:
+    """Replay a decision from its --decision-log line (a log file, or the JSON line itself).
+
+    Exit 0: same policy, rules and facts (by fingerprint), and the report is the same, byte
+    for byte. Exit 1: a fingerprint differs (named) or the report differs. Exit 2: bad input.
+    """
+    from policyengine.cli import audit
+
+    entry = audit.read_entry(logline, decision_id)
+    run = audit.Run.from_entry(entry).moved(policy=policy_path, facts=list(fact_paths) or None,
+                                            rules=rules_dir)
+    name = entry["decision"]["decision_id"]
+    changed, engine = audit.changed_inputs(run, entry)
+    if changed:
+        for line in changed:
+            click.echo(f"replay: decision {name}: {line}", err=True)
+        click.echo(f"replay: decision {name} not reproduced: its inputs changed", err=True)
+        return EXIT_FINDINGS
+    result = audit.execute(run, output or os.devnull, workers=default_workers(), quiet=True,
+                           engine=engine)
+    expected = entry.get("report_sha256")
+    if result.report_sha256 != expected:
+        click.echo(f"replay: decision {name}: same inputs, but the report differs (sha256 "
+                   f"{result.report_sha256}, logged {expected}; policyengine "
+                   f"{audit.version()}, logged {entry.get('policyengine')})", err=True)
+        return EXIT_FINDINGS
+    click.echo(f"replay: decision {name} reproduced: same policy, rules and facts; report "
+               f"sha256 {expected} ({result.report_bytes} bytes)", err=True)
     return EXIT_OK
 
 

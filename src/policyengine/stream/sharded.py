@@ -36,6 +36,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -89,6 +90,9 @@ class ReportSummary:
     seconds: dict[str, float] = field(default_factory=dict)  # read, evaluate, write
     decision: dict[str, Any] | None = None  # the report's decision header (audit)
     outcome_counts: dict[str, int] = field(default_factory=dict)  # findings per outcome
+    customers: int = 0  # customers with a row in some section
+    periods_missed: int = 0  # availability rows with met false
+    credits: dict[str, Decimal] = field(default_factory=dict)  # credit amounts per currency
 
     def has_outcome(self, outcome: str) -> bool:
         return outcome in self.outcomes
@@ -150,6 +154,19 @@ class _ShardOutput:
     used: set[tuple[str, str]]
     rows: dict[str, int]
     outcome_counts: dict[str, int] = field(default_factory=dict)
+    customers: int = 0
+    periods_missed: int = 0
+    credits: dict[str, Decimal] = field(default_factory=dict)
+
+
+def evaluation_stats(evaluation: Evaluation) -> tuple[int, int, dict[str, Decimal]]:
+    """Customers with a row, availability rows missed, credit amounts per currency."""
+    customers = {row.customer for name in ROW_SECTIONS for row in getattr(evaluation, name)}
+    missed = sum(1 for row in evaluation.availability if row.met is False)
+    credits: dict[str, Decimal] = {}
+    for row in evaluation.credits:
+        credits[row.currency] = credits.get(row.currency, Decimal(0)) + Decimal(row.amount)
+    return len(customers), missed, credits
 
 
 def _shard_facts(plan: _Plan, shard: int) -> FactSet:
@@ -203,6 +220,11 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
                                               downtime_months=plan.downtime_months)
             del facts
             output.used |= used
+            customers, missed, credits = evaluation_stats(evaluation)
+            output.customers += customers  # a customer's rows are all in one shard
+            output.periods_missed += missed
+            for currency, amount in credits.items():
+                output.credits[currency] = output.credits.get(currency, Decimal(0)) + amount
             for name in ROW_SECTIONS:
                 rows = getattr(evaluation, name)
                 output.rows[name] += len(rows)
@@ -483,14 +505,17 @@ def write_json(
             seconds=seconds,
             decision=decision,
             outcome_counts=_sum_counts(output.outcome_counts for output in outputs),
+            customers=sum(output.customers for output in outputs),
+            periods_missed=sum(output.periods_missed for output in outputs),
+            credits=_sum_counts(output.credits for output in outputs),
         )
 
 
-def _sum_counts(parts: Iterable[Mapping[str, int]]) -> dict[str, int]:
-    total: dict[str, int] = {}
+def _sum_counts(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {}
     for part in parts:
         for key, value in part.items():
-            total[key] = total.get(key, 0) + value
+            total[key] = total[key] + value if key in total else value
     return dict(sorted(total.items()))
 
 
@@ -511,4 +536,4 @@ def evaluation_rows(evaluation: Evaluation) -> dict[str, int]:
     return {name: len(getattr(evaluation, name)) for name in (*ROW_SECTIONS, "findings")}
 
 
-__all__ = ["ReportSummary", "Unshardable", "write_json"]
+__all__ = ["ReportSummary", "Unshardable", "evaluation_stats", "write_json"]
