@@ -16,7 +16,7 @@ import json
 import os
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import click
@@ -80,7 +80,6 @@ class Result:
     summary: str
     ran_at: str
     seconds: float
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def log_line(self) -> str:
         """The decision-log line (JSON, one line, keys in :data:`LOG_KEYS` order)."""
