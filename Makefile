@@ -22,7 +22,7 @@ run: setup
 test: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports --no-logo
-	$(BIN)/policyengine validate policies/
+	$(BIN)/policyengine validate --strict policies/
 	$(BIN)/pytest
 
 # Regenerate schemas/policy.schema.json and the rule-pack schema's for_clause list from the

@@ -484,6 +484,17 @@ def summary(outcomes: list[Outcome], seed: int, seconds: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # --mode policy: edit the shipped policy's terms within what validate accepts and run
+    # evaluate and due on both back-ends (bench/policyfuzz.py, its own options)
+    chooser = argparse.ArgumentParser(add_help=False)
+    chooser.add_argument("--mode", choices=("documents", "policy"), default="documents")
+    mode, rest = chooser.parse_known_args(argv)
+    if mode.mode == "policy":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import policyfuzz
+
+        return policyfuzz.main(rest)
+    argv = rest
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)

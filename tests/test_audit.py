@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import io
 import json
 import os
 import pty
@@ -24,7 +25,10 @@ POLICY = ROOT / "policies" / "spirion"
 EXAMPLE = ROOT / "examples" / "october-2026.yaml"
 AS_OF = "2026-11-27T12:00:00-05:00"
 CLI = [sys.executable, "-m", "policyengine"]
-SUMMARY = ("evaluated: 5 customers, 4 customer-periods (2 missed), 8 breaches, 65 findings, "
+# 64 findings: hooli's term begins 10-15, so dt-102 (10-10) is neither charged to it nor
+# owed a notice: its three findings (excluded, partly_counted, notice met) become two
+# not_in_term ones (window, obligation)
+SUMMARY = ("evaluated: 5 customers, 4 customer-periods (2 missed), 8 breaches, 64 findings, "
            "credits 14166.67 USD, ")
 
 
@@ -42,8 +46,10 @@ def test_decision_header_is_derived_from_what_was_decided(engine: Engine) -> Non
     document = json.loads(engine.evaluate([EXAMPLE], as_of=AS_OF).to_json())
     decision = document["decision"]
     assert list(document)[:3] == ["as_of", "policy", "decision"]
+    # obligations: 4 subjects (ch-201, ch-202, dt-102, dt-103) x 4 SaaS customers = 16, less
+    # hooli's dt-102 (before its term: not_in_term, no row) = 15; findings as SUMMARY's
     assert decision["counts"] == {"availability": 4, "credits": 2, "tickets": 3,
-                                  "obligations": 16, "entitlements": 2, "findings": 65}
+                                  "obligations": 15, "entitlements": 2, "findings": 64}
     assert decision["counts"] == {k: len(document[k]) for k in decision["counts"]}
     # the facts digest: SHA-256 over the (sorted) SHA-256 of each file's bytes
     file_sha = hashlib.sha256(EXAMPLE.read_bytes()).hexdigest()
@@ -217,3 +223,80 @@ def test_progress_on_a_terminal_and_stdout_unchanged(tmp_path: Path) -> None:
     assert "evaluated: 12000 customers, 12000 customer-periods (12000 missed)" in text
     assert "credits 1200000.00 EUR" in text
     assert b"shards evaluated" not in plain.stderr
+
+
+# -- with main's as-of cutoff, provisional months, renewals and --strict ------------------------
+def _asof_and_renewal_facts(path: Path) -> Path:
+    """test_asof's facts (10 parts dated after as-of, a provisional November for acme) and
+    a customer renewed on 11-01 whose first term missed a downtime (not_in_term)."""
+    from .test_asof import FACTS
+
+    sub = {k: v for k, v in FACTS[0].items() if k not in ("customer", "term_start", "term_end")}
+    extra = [{**sub, "customer": "renew", "term_start": "2025-11-03", "term_end": "2026-10-31"},
+             {**sub, "customer": "renew", "term_start": "2026-11-01", "term_end": "2027-10-31"},
+             {"type": "downtime", "id": "d-before", "customers": ["renew"],
+              "start": "2025-10-20T09:00:00-04:00", "end": "2025-10-20T10:00:00-04:00",
+              "cause": "vendor", "maintenance": "none"}]
+    path.write_text("".join(json.dumps(f) + "\n" for f in [*FACTS, *extra]), encoding="utf-8")
+    return path
+
+
+def test_decision_header_same_streamed_and_in_memory_with_cutoff_and_renewals(
+        tmp_path: Path) -> None:
+    from .test_asof import AS_OF as CUTOFF
+
+    path = _asof_and_renewal_facts(tmp_path / "facts.ndjson")
+    engine = Engine.load(POLICY, backend="python")
+    in_memory = engine.evaluate([path], as_of=CUTOFF)
+    out = io.StringIO()
+    summary = engine.write_json([path], out, as_of=CUTOFF, workers=2, shards=3)
+    assert out.getvalue() == in_memory.to_json()
+    assert summary.decision == in_memory.decision() == json.loads(out.getvalue())["decision"]
+    # the one as-of warning, counted the same way on both paths
+    assert [w.render() for w in summary.warnings] == [w.render() for w in in_memory.warnings]
+    assert len(summary.warnings) == 1 and "were not used" in summary.warnings[0].message
+    document = json.loads(out.getvalue())
+    assert ("renew/d-before", "not_in_term") in {(f["subject"], f["outcome"])
+                                                 for f in document["findings"]}
+    # acme's and renew's November are both provisional (met null): none is missed
+    rows = [(r["customer"], r["month"], r["met"], r["provisional"])
+            for r in document["availability"]]
+    assert ("acme", "2026-11", None, True) in rows and ("renew", "2026-11", None, True) in rows
+    assert (summary.periods_missed, summary.periods_provisional) == (
+        0, sum(1 for r in rows if r[3]))
+
+
+def test_strict_is_logged_and_replayed_and_a_refusal_logs_nothing(tmp_path: Path) -> None:
+    log, report = tmp_path / "d.log", tmp_path / "r.json"
+    done = _cli("evaluate", "--policy", POLICY, "--facts", EXAMPLE, "--as-of", AS_OF,
+                "--strict", "--output", report, "--decision-log", log)
+    assert done.returncode == 0, done.stderr
+    entry = json.loads(log.read_text())
+    assert entry["command"]["strict"] is True
+    replayed = _cli("replay", log)
+    assert replayed.returncode == 0 and "reproduced" in replayed.stderr
+    # an unknown field is a warning, and --strict refuses it: exit 2, nothing written or logged
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(EXAMPLE.read_text(encoding="utf-8").replace(
+        "first_response_at:", "first_responce_at:", 1), encoding="utf-8")
+    refused = _cli("evaluate", "--policy", POLICY, "--facts", typo, "--as-of", AS_OF,
+                   "--strict", "--output", tmp_path / "no.json", "--decision-log", log)
+    assert refused.returncode == 2 and "first_responce_at" in refused.stderr
+    assert "evaluated:" not in refused.stderr
+    assert not (tmp_path / "no.json").exists() and len(log.read_text().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("option", "value", "expected"), [
+    ("--as-of", "2026-11-27T12:00:00",
+     "--as-of:0:0: $: as-of '2026-11-27T12:00:00' has no offset: "),
+    ("--months", "2026-13", "--months:0:0: $: --months '2026-13' is not a month that exists\n"),
+])
+def test_a_bad_option_is_named_as_the_option_and_nothing_is_logged(
+        tmp_path: Path, option: str, value: str, expected: str) -> None:
+    log = tmp_path / "d.log"
+    args = ["--as-of", AS_OF] if option != "--as-of" else []
+    done = _cli("evaluate", "--policy", POLICY, "--facts", EXAMPLE, *args, option, value,
+                "--decision-log", log)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert done.stderr.startswith(expected)  # checked before anything is evaluated
+    assert not log.exists()

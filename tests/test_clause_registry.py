@@ -308,6 +308,6 @@ def test_only_a_credit_kind_computes_a_credit() -> None:
     with pytest.raises(NotImplementedError, match="'claim_window' does not compute a credit"):
         registry.kind_of(window.kind).credit_amount(window, None)  # type: ignore[arg-type]
     credit = policy.clause("service-credit")
-    sub = facts_from_dicts([{**FACTS[0], "annual_fee": "1000.06"}]).subscriptions["acme"]
+    sub = facts_from_dicts([{**FACTS[0], "annual_fee": "1000.06"}]).subscriptions["acme"][0]
     # 1000.06 / 12 = 83.33833…, half_up to cents
     assert registry.kind_of(credit.kind).credit_amount(credit, sub) == Decimal("83.34")

@@ -103,7 +103,8 @@ def test_table_has_customer_rows_and_totals() -> None:
                 "MISSED")
     assert _row(out, "globex", "2026-10", "yes", "44640", "1410", "660", "750", "98.3199",
                 "99", "MISSED")
-    assert _row(out, "hooli", "2026-10", "no", "44640", "960", "660", "300", "99.328", "99", "-")
+    assert _row(out, "hooli", "2026-10", "no", "44640", "480", "300", "180", "99.5968", "99",
+                "-")
     assert _row(out, "initech", "2026-10", "no")
     assert _row(out, "acme", "2026-10", "10000.00", "USD", "credit", "2026-12-30",
                 "2026-11-05T10:00:00-05:00", "payable")
@@ -125,7 +126,7 @@ def test_markdown_has_customer_rows_and_totals() -> None:
             in out)
     assert ("| globex | 2026-10 | yes | 44640 | 1410 | 660 | 750 | 98.3199 | 99 | MISSED |"
             in out)
-    assert "| hooli | 2026-10 | no | 44640 | 960 | 660 | 300 | 99.328 | 99 | - |" in out
+    assert "| hooli | 2026-10 | no | 44640 | 480 | 300 | 180 | 99.5968 | 99 | - |" in out
     assert ("| acme | 2026-10 | 10000.00 | USD | credit | 2026-12-30 | "
             "2026-11-05T10:00:00-05:00 | payable |") in out
     assert "| globex | 2026-10 | 4166.67 | USD | refund | 2026-12-30 | - | claimable |" in out

@@ -28,6 +28,8 @@ WAITING = "waiting_on_customer"
 OPENED = "2026-09-14T10:00:00-04:00"  # Monday
 UNPAUSED_RESPONSE = "2026-09-14T14:00:00-04:00"
 UNPAUSED_RESOLUTION = "2026-09-21T13:00:00-04:00"
+# as-of after every status change of the cases (a change after as-of is not yet known)
+LATER = "2026-09-30T12:00:00-04:00"
 SUBSCRIPTION = {
     "type": "subscription", "customer": "acme", "plan": "production", "deployment": "saas",
     "license": "subscription", "annual_fee": "120000.00", "currency": "USD",
@@ -109,7 +111,7 @@ SEV2_CASES = [
 @pytest.mark.parametrize(("status_history", "response_due", "resolution_due"), SEV2_CASES)
 def test_pause_on_shifts_severity_2_dues(pausing: Engine, status_history: list[dict[str, str]],
                                          response_due: str, resolution_due: str) -> None:
-    row = ticket_row(pausing, "2026-09-14T10:30:00-04:00", status_history=status_history)
+    row = ticket_row(pausing, LATER, status_history=status_history)
     assert (row["response_due"], row["resolution_due"]) == (response_due, resolution_due)
 
 
@@ -118,7 +120,7 @@ def test_shipped_policy_ignores_status_history(spirion: Engine,
                                                status_history: list[dict[str, str]],
                                                response_due: str, resolution_due: str) -> None:
     """No pause_on in the shipped policy: every history gives the unpaused due times."""
-    row = ticket_row(spirion, "2026-09-14T10:30:00-04:00", status_history=status_history)
+    row = ticket_row(spirion, LATER, status_history=status_history)
     assert (row["response_due"], row["resolution_due"]) == (UNPAUSED_RESPONSE,
                                                             UNPAUSED_RESOLUTION)
 
@@ -161,7 +163,7 @@ def test_pause_on_an_elapsed_clock(pausing: Engine) -> None:
     Sun 18:30 EDT (unpaused: 13:00 EDT). The response target has no pause_on: the wait changes
     nothing there (weekend -> Mon 03-09 09:00 EDT + 4 h = 13:00).
     """
-    row = ticket_row(pausing, "2026-03-07T12:30:00-05:00", severity=1,
+    row = ticket_row(pausing, "2026-03-10T12:00:00-04:00", severity=1,
                      opened_at="2026-03-07T12:00:00-05:00",
                      status_history=history(("2026-03-07T14:00:00-05:00", WAITING),
                                             ("2026-03-07T19:30:00-05:00", "open")))
@@ -171,7 +173,7 @@ def test_pause_on_an_elapsed_clock(pausing: Engine) -> None:
 
 def test_pause_applies_only_to_targets_that_declare_it(pausing: Engine) -> None:
     """Severity 3 declares no pause_on: an overnight wait leaves its response at Mon 14:00."""
-    row = ticket_row(pausing, "2026-09-14T10:30:00-04:00", severity=3,
+    row = ticket_row(pausing, LATER, severity=3,
                      status_history=history(("2026-09-14T11:00:00-04:00", WAITING),
                                             ("2026-09-15T10:00:00-04:00", "open")))
     assert row["response_due"] == UNPAUSED_RESPONSE
@@ -183,7 +185,7 @@ def test_pause_on_lists_several_statuses(backend: str) -> None:
     12:00-13:00 stops the response clock 2 h -> 10:00-11:00, 13:00 + 3 h = 16:00."""
     data = shipped_policy_data()
     set_term(data, "severity-2.response.pause_on", [WAITING, "on_hold"])
-    row = ticket_row(engine_for(data, backend), "2026-09-14T10:30:00-04:00",
+    row = ticket_row(engine_for(data, backend), LATER,
                      status_history=history(("2026-09-14T11:00:00-04:00", WAITING),
                                             ("2026-09-14T12:00:00-04:00", "on_hold"),
                                             ("2026-09-14T13:00:00-04:00", "open")))
@@ -203,11 +205,25 @@ def test_pausing_policy_file_validates_and_loads(tmp_path: Path) -> None:
                       encoding="utf-8")
     assert [p for p in validate([policy]) if p.severity == "error"] == []
     engine = Engine.load(policy, backend="python")
-    row = ticket_row(engine, "2026-09-14T10:30:00-04:00",
+    row = ticket_row(engine, LATER,
                      status_history=history(("2026-09-14T11:00:00-04:00", WAITING),
                                             ("2026-09-15T10:00:00-04:00", "open")))
     assert row["response_due"] == UNPAUSED_RESPONSE
     assert row["resolution_due"] == "2026-09-22T12:00:00-04:00"
+
+
+def test_status_changes_after_as_of_are_not_known(pausing: Engine) -> None:
+    """as-of Mon 09-14 12:00; waiting since 11:00, the Tue 10:00 "open" is after as-of.
+
+    Known at as-of: the wait began 11:00 and still goes on, so it is taken to end at as-of:
+    response 1 h used (10-11), resumes 12:00, 3 h left -> Mon 15:00 (not Tue 13:00, which
+    needs the later entry). Not yet due -> null.
+    """
+    row = ticket_row(pausing, "2026-09-14T12:00:00-04:00",
+                     status_history=history(("2026-09-14T11:00:00-04:00", WAITING),
+                                            ("2026-09-15T10:00:00-04:00", "open")))
+    assert row["response_due"] == "2026-09-14T15:00:00-04:00"
+    assert row["response_met"] is None
 
 
 def test_naive_status_history_timestamp_is_an_input_error(pausing: Engine) -> None:

@@ -61,9 +61,17 @@ def test_each_customer_has_its_chart_rows_and_reasons(example_html: str) -> None
     assert "no scheduled_downtime notice by email, phone, portal at least 48h ahead" in notices
     # the downtime windows' decisions
     assert "[excused-downtime]</span> cause &#39;third_party&#39; is excused" in acme
-    # hooli's month is not covered: a grey bar, no target mark, no verdict of met/missed
+    # hooli's month is not covered (its term begins 10-15): a grey bar, no target mark, no
+    # verdict of met/missed; (44640 - 180) / 44640 = 99.5968 % of the month
     hooli = _section(example_html, "hooli")
-    assert "<title>2026-10: 99.328% (target 99%, not-covered)</title>" in hooli
+    assert "<title>2026-10: 99.5968% (target 99%, not-covered)</title>" in hooli
+    # dt-102 (10-10) came before the term: its window and its notice say so (not_in_term)
+    assert ('<tr><td>hooli/dt-102</td><td><span class="outcome not_in_term">not_in_term</span>'
+            '</td><td><span class="clause">[availability-commitment]</span> no SaaS '
+            'subscription term of hooli is in force during this window: it is not '
+            'charged') in hooli
+    assert ("[scheduled_downtime_notice]</span> no SaaS subscription term of hooli is in "
+            "force then: no notice is owed") in hooli
     assert "stroke-dasharray" not in hooli
     # umbrella has only an update request: still a section, with its reason
     umbrella = _section(example_html, "umbrella")
@@ -104,6 +112,43 @@ def test_text_from_facts_is_escaped(engine: Engine) -> None:
     assert "<script" not in page and "<img" not in page and "<b>" not in page
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;&#34;&#39;&lt;img" in page
     assert "dt-&lt;b&gt;1&lt;/b&gt;" in page
+
+
+def test_provisional_month_and_not_in_term_are_shown_and_escaped(engine: Engine) -> None:
+    """A month not over at as-of is "so far, no verdict yet" (amber, with its target mark),
+    never below target; a window before a customer's term is its not_in_term finding; names
+    from the facts are escaped in rows, subjects and messages alike."""
+    hostile = '<script>alert("x")</script>&"\'<img src=x onerror=alert(1)>'
+    late = "late<b>&co</b>"
+    sub = {"type": "subscription", "plan": "production", "deployment": "saas",
+           "license": "subscription", "annual_fee": "1200.00", "currency": "USD",
+           "renewed": True, "support": "active"}
+    facts = [{**sub, "customer": hostile, "term_start": "2026-01-01", "term_end": "2026-12-31"},
+             {**sub, "customer": late, "term_start": "2026-11-03", "term_end": "2027-11-02"},
+             {"type": "downtime", "id": "dt-<i>0</i>", "start": "2026-11-01T10:00:00Z",
+              "end": "2026-11-01T12:00:00Z", "cause": "vendor", "maintenance": "none"}]
+    document = engine.evaluate(facts_from_dicts(facts),
+                               as_of="2026-11-10T12:00:00-05:00").to_dict()
+    page = render_html(document)
+    assert "<script" not in page and "<img" not in page and "<b>" not in page \
+        and "<i>" not in page
+    summary = page[:page.index('<section class="customer"')]
+    assert "periods below target: 0" in summary
+    assert "periods not over, no verdict yet: 1" in summary  # the late one is not covered
+    # elapsed 11-01 00:00 -04:00 .. 11-10 12:00 -05:00 = 229 h = 13740 min, 120 counted:
+    # (13740 - 120) / 13740 = 99.1266 % so far, against 99 %: amber, target marked, no verdict
+    assert "<title>2026-11: 99.1266% (target 99%, provisional)</title>" in page
+    assert 'fill="#d4a017"' in page and "stroke-dasharray" in page
+    assert '<td><span class="open">so far, no verdict yet</span></td>' in page
+    assert ('<span class="outcome provisional">provisional</span> <span class="clause">'
+            '[availability-commitment]</span> the month is not over at as-of: 99.1266% so far '
+            'against the 99% commitment, no verdict yet') in page
+    # late's term begins 11-03: dt-0 (11-01) is not charged to it, said with its name escaped
+    assert ("<tr><td>late&lt;b&gt;&amp;co&lt;/b&gt;/dt-&lt;i&gt;0&lt;/i&gt;</td><td>"
+            '<span class="outcome not_in_term">not_in_term</span></td>') in page
+    assert ("no SaaS subscription term of late&lt;b&gt;&amp;co&lt;/b&gt; is in force during "
+            "this window: it is not charged") in page
+    assert "<title>2026-11: 100% (target 99%, not-covered)</title>" in page
 
 
 def test_self_contained_and_deterministic(engine: Engine, example_html: str) -> None:

@@ -454,8 +454,10 @@ def test_rule_pack_errors() -> None:
 
 def test_rule_pack_unknown_key_and_bad_alias() -> None:
     text = (ROOT / "rules" / "entitlements.yaml").read_text(encoding="utf-8")
-    text = edit(text, "      r: {type: update_request, license: {in: {term: entitled_licenses}}}",
-                "      R: {type: update_request, license: {in: {term: entitled_licenses}}}")
+    text = edit(text, "      r: {type: update_request, in_term: true, license: {in: {term: "
+                "entitled_licenses}}}",
+                "      R: {type: update_request, in_term: true, license: {in: {term: "
+                "entitled_licenses}}}")
     text = edit(text, "    stage: entitlements\n    for_clause: support_lapse",
                 "    stages: entitlements\n    for_clause: support_lapse")
     assert summary(rules_problems(text)) == [

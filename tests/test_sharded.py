@@ -394,6 +394,61 @@ def test_problems_in_a_parallel_part_are_reported_as_in_memory(
     assert streamed.value.diagnostics[0].line == len(facts) + 1
 
 
+def _renewals(facts: list[dict[str, Any]], start: str) -> list[dict[str, Any]]:
+    """A renewal of each customer's subscription from ``start`` to the year's end."""
+    return [{**f, "term_start": start, "term_end": "2026-12-31", "annual_fee": "2400",
+             "renewed": True}
+            for f in facts if f["type"] == "subscription"]
+
+
+@pytest.mark.usefixtures("parallel_read")
+@pytest.mark.parametrize("order", ["renewals-last", "renewals-first"])
+def test_renewals_read_in_other_parallel_parts_give_the_same_report(
+    tmp_path: Path, order: str
+) -> None:
+    """A customer's terms come from two parts of a parallel read; the one builder puts
+    them in term order, whichever part held which, so the report is the in-memory one."""
+    engine = engine_for(shipped_policy_data(), "durable")
+    facts = _fleet(customers=10, tickets_each=4)
+    renewals = _renewals(facts, "2026-07-01")
+    facts = [{**f, "term_end": "2026-06-30"} if f["type"] == "subscription" else f
+             for f in facts]
+    facts = facts + renewals if order == "renewals-last" else renewals + facts
+    path = _write_ndjson(tmp_path / "renewals.ndjson", facts)
+    out = io.StringIO()
+    summary = engine.write_json([path], out, as_of=AS_OF, workers=2)
+    assert out.getvalue() == _in_memory(engine, [path], AS_OF)
+    assert summary.facts == len(facts) == 10 + 2 + 40 + 10
+    report = json.loads(out.getvalue())
+    # October is in the renewal's term: 10 customers' rows, one for each, all covered
+    assert [(r["month"], r["covered"]) for r in report["availability"]] == [
+        ("2026-10", True)] * 10
+
+
+@pytest.mark.usefixtures("parallel_read")
+def test_overlapping_renewal_in_another_parallel_part_is_reported_as_in_memory(
+    tmp_path: Path
+) -> None:
+    """The overlap check runs in the one builder's finish(), after the parts are absorbed:
+    a renewal starting 06-15 under a term ending 06-30 is refused at the renewal's line."""
+    engine = engine_for(shipped_policy_data(), "python")
+    facts = _fleet(customers=10, tickets_each=4)
+    renewals = _renewals(facts, "2026-06-15")
+    facts = [{**f, "term_end": "2026-06-30"} if f["type"] == "subscription" else f
+             for f in facts] + renewals[:1]
+    path = _write_ndjson(tmp_path / "overlap.ndjson", facts)
+    with pytest.raises(InputError) as streamed:
+        engine.write_json([path], io.StringIO(), as_of=AS_OF, workers=2)
+    with pytest.raises(InputError) as in_memory:
+        engine.evaluate([path], as_of=AS_OF)
+    assert streamed.value.diagnostics == in_memory.value.diagnostics
+    (problem,) = streamed.value.diagnostics
+    assert (problem.line, problem.path) == (len(facts), "$.term_start")
+    assert problem.message == ("subscription term 2026-06-15..2026-12-31 overlaps the term "
+                               f"2026-01-01..2026-06-30 of the same customer at {path}:1; "
+                               "renewals must not overlap")
+
+
 @pytest.mark.usefixtures("parallel_read")
 @pytest.mark.parametrize("how", ["raises", "dies"])
 def test_a_failing_parallel_reader_falls_back_to_the_sequential_read(

@@ -53,39 +53,39 @@ MISSPELLINGS = {
         "availability.yaml",
         "  - id: credit-for-renewed-order\n    stage: credits\n",
         "  - id: credit-for-renewed-order\n    stage: credit\n",
-        ":184:12: $.rules[12].stage: unknown stage 'credit'; expected one of: "
+        ":198:12: $.rules[12].stage: unknown stage 'credit'; expected one of: "
         f"{STAGE_LIST} (did you mean 'credits'?)"),
     "fact type": (
         "availability.yaml",
         "      m: {type: customer_month, covered: true, met: false, renewed: true}",
         "      m: {type: customer_mnth, covered: true, met: false, renewed: true}",
-        ":187:17: $.rules[12].when.m.type: unknown fact type 'customer_mnth' in stage credits; "
+        ":201:17: $.rules[12].when.m.type: unknown fact type 'customer_mnth' in stage credits; "
         "it receives: customer_month; a policy may declare other fact types in "
         "spec.fact_types (did you mean 'customer_month'?)"),
     "condition field": (
         "availability.yaml",
         "      m: {type: customer_month, covered: true, met: false, renewed: true}",
         "      m: {type: customer_month, coverd: true, met: false, renewed: true}",
-        ":187:33: $.rules[12].when.m.coverd: unknown field 'coverd' of customer_month facts "
+        ":201:33: $.rules[12].when.m.coverd: unknown field 'coverd' of customer_month facts "
         "in stage credits (did you mean 'covered'?)"),
     "join field": (
         "availability.yaml",
         "        requested_at: {lt: {fact: m.claim_deadline}}",
         "        requested_at: {lt: {fact: m.claim_deadlin}}",
-        ":216:35: $.rules[14].when.m.requested_at.lt.fact: 'm.claim_deadlin': unknown field "
+        ":230:35: $.rules[14].when.m.requested_at.lt.fact: 'm.claim_deadlin': unknown field "
         "'claim_deadlin' of customer_month facts in stage credits "
         "(did you mean 'claim_deadline'?)"),
     "set field": (
         "availability.yaml",
         "        - {subject: m, field: form, value: {term: form.renewed}}",
         "        - {subject: m, field: from, value: {term: form.renewed}}",
-        ":190:31: $.rules[12].then.set[0].field: stage credits decides no field 'from' of "
+        ":204:31: $.rules[12].then.set[0].field: stage credits decides no field 'from' of "
         "customer_month facts; it decides: form, status (did you mean 'form'?)"),
     "message placeholder": (
         "availability.yaml",
         'message: "a full month of a {m.plan} {m.deployment} subscription"',
         'message: "a full month of a {m.plan} {m.deploymnet} subscription"',
-        ":108:16: $.rules[6].then.message: placeholder {m.deploymnet}: unknown field "
+        ":118:16: $.rules[6].then.message: placeholder {m.deploymnet}: unknown field "
         "'deploymnet' of customer_month facts in stage months (did you mean 'deployment'?)"),
 }
 
@@ -116,29 +116,29 @@ def _problems(rules: Path) -> list[str]:
 
 
 @pytest.mark.parametrize(("old", "new", "expected"), [
-    ("      m: {type: customer_month, plan: {in: {term: plans}}}",
+    ("      m: {type: customer_month, in_term: true, plan: {in: {term: plans}}}",
      "      m: {type: window, plan: {in: {term: plans}}}",
-     "availability.yaml:146:17: $.rules[9].when.m.type: stage months receives no window facts "
+     "availability.yaml:158:17: $.rules[9].when.m.type: stage months receives no window facts "
      "(they go to window-exclusions, window-verdicts); it receives: customer_month"),
-    ("      m: {type: customer_month, plan: {in: {term: plans}}}",
+    ("      m: {type: customer_month, in_term: true, plan: {in: {term: plans}}}",
      "      m: {type: customer_month, covered: true}",
-     "availability.yaml:146:33: $.rules[9].when.m.covered: unknown field 'covered' of "
+     "availability.yaml:158:33: $.rules[9].when.m.covered: unknown field 'covered' of "
      "customer_month facts in stage months; this stage decides it, so its own rules cannot "
      "read it"),
-    ("      w: {type: window, excluded_up_to: 0}",
-     "      w: {type: window, excused: true}",
-     "availability.yaml:76:25: $.rules[4].when.w.excused: unknown field 'excused' of window "
+    ("      w: {type: window, in_term: true, excluded_up_to: 0}",
+     "      w: {type: window, in_term: true, excused: true}",
+     "availability.yaml:81:40: $.rules[4].when.w.excused: unknown field 'excused' of window "
      "facts in stage window-verdicts; it is decided in stage window-exclusions and not passed "
      "on to later stages"),
-    ("      w: {type: window, excluded_up_to: 0}\n    then:\n",
-     "      w: {type: window, excluded_up_to: 0}\n    then:\n      set:\n"
+    ("      w: {type: window, in_term: true, excluded_up_to: 0}\n    then:\n",
+     "      w: {type: window, in_term: true, excluded_up_to: 0}\n    then:\n      set:\n"
      "        - {subject: w, field: excused, value: true}\n",
-     "availability.yaml:79:31: $.rules[4].then.set[0].field: stage window-verdicts decides "
+     "availability.yaml:84:31: $.rules[4].then.set[0].field: stage window-verdicts decides "
      "nothing about window facts, so a set here would never be read; its rules only report "
      "findings"),
     ('message: "no exclusion applies: the whole window counts as downtime"',
      'message: "window {x.key} counts as downtime"',
-     "availability.yaml:80:16: $.rules[4].then.message: placeholder {x.key} names no alias of "
+     "availability.yaml:85:16: $.rules[4].then.message: placeholder {x.key} names no alias of "
      "the rule (aliases: w)"),
 ])
 def test_more_refusals(tmp_path: Path, old: str, new: str, expected: str) -> None:
@@ -287,6 +287,10 @@ def _recorded() -> dict[str, list[Mapping[str, Any]]]:
     """The example, with an extra field on every record that may carry one, through every
     stage."""
     facts = [{**f, **EXTRAS.get(f["type"], {})} for f in load_document(EXAMPLE).data["facts"]]
+    # a request before its month ended (the months stage's early_request_at)
+    facts.append({"type": "credit_request", "customer": "globex", "month": "2026-10",
+                  "requested_at": "2026-10-20T10:00:00-04:00",
+                  **EXTRAS.get("credit_request", {})})
     recording = _Recording()
     engine = Engine(compile_versions(load_policies(ROOT / "policies" / "spirion"),
                                      load_rule_packs()), recording)  # type: ignore[arg-type]
@@ -310,6 +314,22 @@ def test_every_fact_sent_to_a_stage_is_declared(recorded: dict) -> None:
             extras = set(EXTRAS.get(spec.extras_from or "", {}))
             assert set(fact) <= declared | extras, (stage_name, set(fact) - declared)
             assert extras <= set(fact), (stage_name, fact["type"])  # extras do arrive
+
+
+def test_every_field_holds_its_declared_kind(recorded: dict) -> None:
+    """Field kinds (text, number, boolean) are what the evaluator really sends; null is
+    allowed for any kind (a field that is absent for some facts)."""
+    checked = 0
+    for stage_name, facts in recorded.items():
+        for fact in facts:
+            for name, value in fact.items():
+                kind = stages.field_kind(fact["type"], name)
+                if kind is None or value is None:
+                    continue
+                assert stages.kind_of_value(value) == kind, (stage_name, fact["type"], name,
+                                                             value)
+                checked += 1
+    assert checked > 900  # the example: 988 typed values over all stages
 
 
 def test_every_declared_field_is_produced(recorded: dict) -> None:

@@ -18,12 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from policyengine.compile.compiler import (
-    CompiledPolicy,
-    RulePack,
-    compile_policy,
-)
-from policyengine.diagnostics import Diagnostic, InputError
+from policyengine.compile.compiler import CompiledPolicy, RulePack, compile_policy
+from policyengine.diagnostics import Diagnostic, InputError, as_errors
 from policyengine.engine import Backend, get_backend
 from policyengine.model.json_report import Audit
 from policyengine.model.policy import Policy
@@ -66,9 +62,11 @@ def load_rule_packs(directory: str | os.PathLike[str] | None = None) -> list[Rul
     if not root.is_dir():
         raise InputError.single(str(root), "not a directory: rules are read from a "
                                 "directory of rule packs (*.yaml)", code="load")
+    from policyengine.load.paths import links_out
+
     packs: list[RulePack] = []
-    problems: list[Diagnostic] = []
-    for file in sorted(root.glob("*.yaml")):
+    files, problems = links_out(sorted(root.glob("*.yaml")), root)
+    for file in files:
         document = loader.load_document(file)
         found = schemas.validate_document(document, "rules")
         if found:
@@ -179,20 +177,29 @@ def load_policies(path: str | os.PathLike[str]) -> list[Policy]:
     return [doc.policy for doc in loaded if doc.policy is not None]
 
 
-def parse_as_of(value: str | float | dt.datetime | None, name: str = "as-of") -> float:
-    """An instant: ISO text with offset, aware datetime, epoch, or None (now)."""
+def parse_as_of(value: str | float | dt.datetime | None, name: str = "as_of") -> float:
+    """An instant: ISO text with offset, aware datetime, epoch, or None (now).
+
+    ``name`` is what the caller calls the value: the API's parameter (``as_of``,
+    ``opened_at``) or the CLI's option (``--as-of``); a bad value raises InputError located
+    at ``name``, e.g. ``as_of:0:0: $: as_of '2026-11-27T12:00:00' has no offset; ...``.
+    """
+    word = name.lstrip("-")
     if value is None:
         return dt.datetime.now(dt.UTC).timestamp()
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            raise InputError.single(f"--{name}", f"{name} needs a timezone offset", code="usage")
+            raise InputError.single(name, f"{word} needs a timezone offset", code="usage")
         return value.timestamp()
+    if not isinstance(value, str):
+        raise TypeError(f"{word}: expected an ISO 8601 timestamp with an offset, an aware "
+                        f"datetime or epoch seconds, got {type(value).__name__}")
     try:
-        return parse_instant(value, name)
+        return parse_instant(value, word)
     except Exception as error:
-        raise InputError.single(f"--{name}", str(error), code="usage") from None
+        raise InputError.single(name, str(error), code="usage") from None
 
 
 @dataclass(frozen=True)
@@ -216,11 +223,14 @@ class Engine:
     its own calls and deletes every session it opens.
     """
 
-    def __init__(self, versions: Sequence[CompiledPolicy], backend: Backend | None = None):
+    def __init__(self, versions: Sequence[CompiledPolicy], backend: Backend | None = None,
+                 *, declared_fields: Iterable[str] = ()):
         if not versions:
             raise ValueError("an Engine needs at least one policy version")
         self.versions = list(versions)
         self.backend = backend or get_backend("auto")
+        # `type.field` of extra fields the rule packs declare: not reported as unknown
+        self.declared_fields = tuple(sorted(set(declared_fields)))
         # the audit trail's fingerprints (every version is compiled with the same packs;
         # should they differ, the fingerprint covers each set once)
         self.policy_sha256 = policy_fingerprint([v.policy for v in self.versions])
@@ -244,7 +254,8 @@ class Engine:
         """Load, validate and compile a policy file or version directory."""
         policies = load_policies(path)
         packs = load_rule_packs(rules)
-        return cls(compile_versions(policies, packs), get_backend(backend))
+        return cls(compile_versions(policies, packs), get_backend(backend),
+                   declared_fields=declared_fields(packs))
 
     @property
     def policies(self) -> list[Policy]:
@@ -256,21 +267,31 @@ class Engine:
         return tuple(sorted({t for v in self.versions for t in v.policy.fact_types}))
 
     @property
+    def _allowed(self) -> tuple[str, ...]:
+        """What fact loading accepts beyond the standard: types, and declared fields."""
+        return (*self.fact_types, *self.declared_fields)
+
+    @property
     def timezone(self) -> str:
         return min(self.versions, key=lambda v: v.policy.effective_from).policy.timezone
 
     def evaluate(
         self,
-        facts: FactSet | Iterable[str | os.PathLike[str] | Mapping[str, Any]],
+        facts: FactSet | str | os.PathLike[str]
+        | Iterable[str | os.PathLike[str] | Mapping[str, Any]],
         *,
         as_of: str | float | dt.datetime | None = None,
         months: Sequence[str] | str | None = None,
+        strict: bool = False,
     ) -> Evaluation:
-        """Evaluate facts (a FactSet, fact files, or fact dicts) at ``as_of``.
+        """Evaluate facts (a FactSet, one fact file, fact files, or fact dicts) at ``as_of``.
 
-        The result's ``audit`` holds the fingerprints of its ``decision`` header; the facts'
-        digest is the FactSet's ``sha256`` (:func:`facts_from_dicts` sets it) or that of
-        the files or dicts given (:func:`facts_digest`).
+        ``strict``: warnings about the facts (an unknown field, a zero-length window) are
+        raised as errors (InputError) instead of returned in ``Evaluation.warnings``.
+        TypeError when ``facts`` is none of these. The result's ``audit`` holds the
+        fingerprints of its ``decision`` header; the facts' digest is the FactSet's
+        ``sha256`` (:func:`facts_from_dicts` sets it) or that of the files or dicts given
+        (:func:`facts_digest`).
         """
         from policyengine.evaluate.evaluator import evaluate_facts
         from policyengine.evaluate.perf import paused_gc
@@ -281,9 +302,11 @@ class Engine:
             if isinstance(facts, FactSet):
                 fact_set, digest = facts, facts.sha256
             else:
-                sources = list(facts)
+                sources = fact_sources(facts)
                 digest = facts_digest(sources)
-                fact_set = load_facts(sources, allow_types=self.fact_types)
+                fact_set = load_facts(sources, allow_types=self._allowed)
+            if strict and fact_set.warnings:
+                raise InputError(as_errors(fact_set.warnings))
             evaluation = evaluate_facts(self.versions, fact_set, as_of=instant,
                                         backend=self.backend, months=month_list)
         evaluation.audit = self.audit(digest, month_list)
@@ -298,6 +321,7 @@ class Engine:
         months: Sequence[str] | str | None = None,
         workers: int = 1,
         shards: int | None = None,
+        strict: bool = False,
         progress: Callable[[str, int, int | None], None] | None = None,
     ) -> ReportSummary:
         """Evaluate fact files into the JSON report, streamed: for sets too big to hold.
@@ -307,9 +331,10 @@ class Engine:
         in memory at a time, and with ``workers`` > 1 evaluates shards in that many forked
         processes (call it from a single-threaded process, as the CLI does). ``shards``
         defaults to one per ~8 MB of input (at least four per worker). Nothing is written
-        when the input is bad. Returns the policies used, warnings, outcomes and the
-        report's ``decision`` header. ``progress(stage, done, total)`` is called as facts
-        are read (stage ``"facts"``) and shards evaluated (``"shards"``).
+        when the input is bad (with ``strict``, warnings are bad input too). Returns the
+        policies used, warnings, outcomes and the report's ``decision`` header.
+        ``progress(stage, done, total)`` is called as facts are read (stage ``"facts"``) and
+        shards evaluated (``"shards"``).
         """
         from policyengine.evaluate.evaluator import evaluate_facts
         from policyengine.evaluate.perf import paused_gc
@@ -324,17 +349,20 @@ class Engine:
         instant = parse_as_of(as_of)
         month_list = parse_months(months) if months is not None else None
         write = out if callable(out) else out.writelines
-        sources = list(facts)  # read twice when it falls back: an iterator would be empty
+        sources = fact_sources(facts)  # read twice when it falls back: not an iterator
         audit = self.audit(facts_digest(sources), month_list)
         with paused_gc():
             try:
                 return write_json(self.versions, sources, write, as_of=instant,
                                   backend=self.backend, months=month_list,
-                                  allow_types=self.fact_types, workers=workers,
-                                  shards=shards, audit=audit, progress=progress)
+                                  allow_types=self._allowed, workers=workers,
+                                  shards=shards, strict=strict, audit=audit,
+                                  progress=progress)
             except Unshardable:
                 pass  # e.g. an error only evaluation finds: report it as in memory
-            fact_set = load_facts(sources, allow_types=self.fact_types)
+            fact_set = load_facts(sources, allow_types=self._allowed)
+            if strict and fact_set.warnings:
+                raise InputError(as_errors(fact_set.warnings))
             evaluation = evaluate_facts(self.versions, fact_set, as_of=instant,
                                         backend=self.backend, months=month_list)
             evaluation.audit = audit
@@ -342,13 +370,14 @@ class Engine:
             counts: dict[str, int] = {}
             for finding in evaluation.findings:
                 counts[finding.outcome] = counts.get(finding.outcome, 0) + 1
-            customers, missed, credits = evaluation_stats(evaluation)
+            stats = evaluation_stats(evaluation)
             return ReportSummary(
                 policies=evaluation.policies, warnings=evaluation.warnings,
                 outcomes=set(counts), facts=fact_set.count(),
                 shards=0, workers=1, rows=evaluation_rows(evaluation),
                 decision=evaluation.decision(), outcome_counts=dict(sorted(counts.items())),
-                customers=customers, periods_missed=missed, credits=credits,
+                customers=stats.customers, periods_missed=stats.missed,
+                periods_provisional=stats.provisional, credits=stats.credits,
             )
 
     def due(self, severity: int, opened_at: str | float | dt.datetime) -> Due:
@@ -357,7 +386,7 @@ class Engine:
         from policyengine.clocks import timeutil
         from policyengine.evaluate.evaluator import VersionSet
 
-        opened = parse_as_of(opened_at, "opened-at")
+        opened = parse_as_of(opened_at, "opened_at")
         version = VersionSet(self.versions).at(opened, "opened_at")
         severities = values_of(version.policy).severities
         clause = severities.get(severity)
@@ -368,31 +397,73 @@ class Engine:
         tz = version.policy.timezone
         result: dict[str, str | None] = {}
         for name in ("response", "resolution"):
-            instant = due(version.policy, clause.terms.get(name), opened)
+            try:
+                instant = due(version.policy, clause.terms.get(name), opened)
+            except ValueError as error:  # past the calendar's last supported year
+                raise InputError.single("opened-at", f"the {name} target cannot be placed: "
+                                        f"{error}", code="usage") from None
             result[name] = timeutil.iso(instant, tz) if instant is not None else None
         return Due(severity, timeutil.iso(opened, tz), result["response"], result["resolution"],
                    version.policy.version)
 
 
-def parse_months(value: Sequence[str] | str) -> list[str]:
-    """``YYYY-MM`` or ``YYYY-MM..YYYY-MM`` (or a list of months) → every month listed."""
+def parse_months(value: Sequence[str] | str, name: str = "months") -> list[str]:
+    """``YYYY-MM`` or ``YYYY-MM..YYYY-MM`` (or a list of months) → every month listed.
+
+    ``name`` is the parameter (``months``) or CLI option (``--months``) a bad value is
+    reported at: InputError ``months:0:0: $: months '2026-13' is not a month that exists``.
+    """
     from policyengine.clocks.timeutil import months_between
     from policyengine.validation.facts import FieldError, parse_month
 
+    word = name.lstrip("-")
     items = [value] if isinstance(value, str) else list(value)
     months: list[str] = []
     for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"{word}: expected YYYY-MM text or a list of it, "
+                            f"got {type(item).__name__}")
         first, dots, last = item.partition("..")
         try:
-            first = parse_month(first.strip(), "--months")
-            last = parse_month(last.strip(), "--months") if dots else first
+            first = parse_month(first.strip(), name)
+            last = parse_month(last.strip(), name) if dots else first
         except FieldError as error:
-            raise InputError.single("--months", str(error), code="usage") from None
+            raise InputError.single(name, str(error), code="usage") from None
         if last < first:
-            raise InputError.single("--months", f"range {item!r} ends before it starts",
+            raise InputError.single(name, f"range {item!r} ends before it starts",
                                     code="usage")
         months.extend(months_between(first, last))
     return sorted(set(months))
+
+
+def fact_sources(
+    facts: str | os.PathLike[str] | Iterable[str | os.PathLike[str] | Mapping[str, Any]],
+) -> list[str | os.PathLike[str] | Mapping[str, Any]]:
+    """One fact file (a path) or an iterable of paths and fact dicts, as a list.
+
+    TypeError for anything else (bytes, a number, a single dict: give ``[fact]``).
+    """
+    if isinstance(facts, str | os.PathLike):
+        return [facts]
+    if isinstance(facts, bytes | Mapping) or not isinstance(facts, Iterable):
+        raise TypeError(f"facts: expected a path, a list of paths or fact dicts, or a "
+                        f"FactSet, got {type(facts).__name__}")
+    return list(facts)
+
+
+def declared_fields(packs: Iterable[RulePack]) -> list[str]:
+    """``type.field`` for each extra field rule packs declare (``extra_fields``), named by
+    the input record that carries it (a pack's ``window: [region]`` is ``downtime.region``).
+    """
+    from policyengine.compile.stages import FACT_TYPES
+
+    out = []
+    for pack in packs:
+        for fact_type, names in pack.extra_fields.items():
+            spec = FACT_TYPES.get(fact_type)
+            record = spec.extras_from if spec is not None and spec.extras_from else fact_type
+            out.extend(f"{record}.{name}" for name in names)
+    return sorted(set(out))
 
 
 def facts_from_dicts(

@@ -9,6 +9,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
+
+# How much of a value from an input file a message may quote: a file named by mistake (a
+# password file given as a policy) must not be copied into stderr, CI annotations or JUnit.
+QUOTE_LIMIT = 60  # characters of one quoted value (see excerpt)
+MESSAGE_LIMIT = 500  # characters of a whole message; the rest is cut (a backstop)
+HINT_LIMIT = 200
+# C0 and C1 control characters (but newline) shown as visible escapes in rendered lines
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0)) if c != 0x0A}
+_CONTROLS.update({ord("\r"): "\\r", ord("\t"): "\\t"})
+
+
+def excerpt(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` for a message, at most ``limit`` characters of it quoted.
+
+    ``'root:x:0:0:root:/root:/bin/bash daemon:x:1:1:daemon:/usr/sbi'... (1,234 characters)``
+    """
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return repr(value) if isinstance(value, str) else text
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
+
+
+def _capped(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
 
 
 @dataclass(frozen=True, order=True)
@@ -30,9 +57,20 @@ class Diagnostic:
     subject: str = ""
     hint: str = field(default="", compare=False)
 
+    def __post_init__(self) -> None:
+        # a backstop for every message: no layer copies a whole foreign file into one
+        object.__setattr__(self, "message", _capped(self.message, MESSAGE_LIMIT))
+        object.__setattr__(self, "hint", _capped(self.hint, HINT_LIMIT))
+        object.__setattr__(self, "subject", _capped(self.subject, QUOTE_LIMIT))
+        object.__setattr__(self, "path", _capped(self.path, HINT_LIMIT))
+
     def render(self) -> str:
         """``FILE:LINE:COL: <json-path>: <message>`` on one line."""
-        where = f"{self.file}:{self.line}:{self.column}"
+        where = f"{self.file}:{self.line}:{self.column}".translate(_CONTROLS)
+        return f"{where}: {self.render_message()}"
+
+    def render_message(self) -> str:
+        """``<json-path>: <message>`` on one line, control characters as visible escapes."""
         text = self.message
         if self.subject:
             text = f"fact {self.subject!r}: {text}"
@@ -40,7 +78,8 @@ class Diagnostic:
             text = f"{text} ({self.hint})"
         if self.severity == "warning":
             text = f"warning: {text}"
-        return " ".join(f"{where}: {self.path}: {text}".split("\n"))
+        line = " ".join(f"{self.path}: {text}".split("\n"))
+        return line.translate(_CONTROLS)  # no terminal escape from a file reaches the screen
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -54,6 +93,13 @@ class Diagnostic:
             "message": self.message,
             "hint": self.hint,
         }
+
+
+def as_errors(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """The same diagnostics as errors (``--strict``: a warning fails the run)."""
+    from dataclasses import replace
+
+    return [replace(d, severity="error") for d in diagnostics]
 
 
 class PolicyEngineError(Exception):

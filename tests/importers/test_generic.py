@@ -148,7 +148,7 @@ def test_the_documented_mapping_is_valid(tmp_path: Path) -> None:
     block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
     path = tmp_path / "documented.yaml"
     path.write_text(block, "utf-8")
-    mapping = load_mapping(path, "csv")
+    mapping = load_mapping(path, "json")
     assert (mapping.timezone, mapping.epoch, mapping.components["Search"]) == (
         "America/New_York", "milliseconds", None)
     assert mapping.impact["outage"]["loss_of_service"] is True

@@ -61,11 +61,24 @@ class SupportLapse(ClauseKind):
             "type": "array",
             "items": {"$ref": "#/definitions/license"},
             "uniqueItems": True,
-        }
+        },
+        "support_targets": {
+            "description": (
+                "What becomes of the severity targets (response and resolution) of tickets "
+                "opened while support is lapsed: kept, or withdrawn (no targets, no breach). "
+                "Kept when left out. Example: withdrawn."
+            ),
+            "type": "string",
+            "enum": ["kept", "withdrawn"],
+        },
     }
     required = ("licenses",)
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
-        done.add("licenses")
-        return [("Keeps the licence but not updates once support lapses",
-                 f"{join_words(terms.get('licenses') or [])} licences")]
+        done.update({"licenses", "support_targets"})
+        licences = f"{join_words(terms.get('licenses') or [])} licences"
+        lines: TermLines = [("Keeps the licence but not updates once support lapses", licences)]
+        if terms.get("support_targets") == "withdrawn":
+            lines.append(("Severity targets while support is lapsed",
+                          "none: tickets opened then have no response or resolution target"))
+        return lines

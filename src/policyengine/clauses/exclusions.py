@@ -19,6 +19,7 @@ from policyengine.clauses.words import describe_notice, join_words
 @register("scheduled_maintenance")
 class ScheduledMaintenance(ClauseKind):
     section = "exclusions"
+    summary_numbers = {"notice.lead": "duration", "excluded_up_to": "duration"}
     title = "Scheduled maintenance exclusion"
     description = (
         "Planned maintenance that does not count as downtime when notice was given in time, up to "
@@ -80,6 +81,7 @@ class ScheduledMaintenance(ClauseKind):
 @register("emergency_maintenance")
 class EmergencyMaintenance(ClauseKind):
     section = "exclusions"
+    summary_numbers = {"excluded_up_to": "duration"}
     title = "Emergency maintenance exclusion"
     description = (
         "Unplanned emergency maintenance that is excused up to a length and a number of windows "
@@ -95,11 +97,12 @@ class EmergencyMaintenance(ClauseKind):
         },
         "windows_per_month": {
             "description": (
-                "How many emergency windows per calendar month are excused (the earliest ones). "
-                "Example: 1."
+                "How many emergency windows per calendar month are excused (the earliest ones), "
+                "1 to 1000. Example: 1."
             ),
             "type": "integer",
             "minimum": 1,
+            "maximum": 1000,
         },
     }
     required = ("excluded_up_to", "windows_per_month")
@@ -136,6 +139,7 @@ class ExcusedCause(ClauseKind):
                 "examples": ["vendor", "customer", "third_party", "force_majeure"],
             },
             "uniqueItems": True,
+            "maxItems": 100,
             "examples": [["customer", "third_party", "force_majeure"]],
         }
     }

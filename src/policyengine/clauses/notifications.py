@@ -38,6 +38,7 @@ _STRENGTHS = {
 @register("notice_obligation")
 class NoticeObligation(ClauseKind):
     section = "notifications"
+    summary_numbers = {"lead": "duration"}
     title = "Notice obligation"
     description = "A duty to give notice ahead of an event, how far ahead and by which channels."
     terms = {

@@ -69,8 +69,10 @@ BUILTIN_MODULES = (
 COMMON_PROPERTIES: dict[str, Any] = {
     "id": {"description": "The clause's short name, unique in the policy. Example: severity-1."},
     "kind": {"description": "The kind of clause; it decides which terms follow."},
-    "ref": {"description": "Where the clause comes from in the contract."},
-    "summary": {"description": "The clause restated in plain words."},
+    "ref": {"description": "Where the clause comes from in the contract (for the reader: "
+                           "`show` prints it, no decision reads it)."},
+    "summary": {"description": "The clause restated in plain words (for the reader: `show` "
+                               "prints it, no decision reads it)."},
 }
 
 ClausePath = tuple[str | int, ...]
@@ -137,6 +139,13 @@ class ClauseKind:
     definitions: ClassVar[Mapping[str, Any]] = {}
     # Terms that ``policyengine diff`` compares and describes as one condition.
     whole_terms: ClassVar[frozenset[str]] = frozenset()
+    # Terms a ``summary`` may restate as numbers (dotted term path -> ``percent`` or
+    # ``duration``); a percentage or duration the summary states that none of them says is
+    # a warning (see :mod:`policyengine.clauses.summaries`).
+    summary_numbers: ClassVar[Mapping[str, str]] = {}
+    # True for a kind evaluation reads once (the commitment, the credit, the claim window):
+    # a second clause of it is refused at validate instead of being silently ignored.
+    single: ClassVar[bool] = False
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema fragment (``definitions/<name>``) a clause of this kind must match."""

@@ -50,6 +50,7 @@ class Run:
     fmt: str = "json"
     explain: bool = False
     engine: str = "auto"
+    strict: bool = False  # warnings refused (a decision made passed them: none were found)
 
     @classmethod
     def from_entry(cls, entry: dict[str, Any]) -> Run:
@@ -58,7 +59,8 @@ class Run:
         return cls(policy=command["policy"], facts=list(command["facts"]),
                    rules=command.get("rules"), as_of=decision["as_of"],
                    months=decision.get("months"), fmt=entry["format"],
-                   explain=bool(entry.get("explain")), engine=command.get("engine", "auto"))
+                   explain=bool(entry.get("explain")), engine=command.get("engine", "auto"),
+                   strict=bool(command.get("strict", False)))
 
     def moved(self, *, policy: str | None, facts: list[str] | None,
               rules: str | None) -> Run:
@@ -93,7 +95,8 @@ class Result:
             "command": {"policy": os.path.abspath(run.policy),
                         "facts": [os.path.abspath(f) for f in run.facts],
                         "rules": os.path.abspath(run.rules) if run.rules else None,
-                        "as_of": run.as_of, "months": run.months, "engine": run.engine},
+                        "as_of": run.as_of, "months": run.months, "engine": run.engine,
+                        "strict": run.strict},
             "ran_at": self.ran_at,
             "seconds": round(self.seconds, 3),
             "policyengine": version(),
@@ -117,20 +120,24 @@ class _Digest:
 
 
 def execute(run: Run, output: str | None, *, workers: int, quiet: bool = False,
-            engine: Any = None) -> Result:
+            engine: Any = None, names: tuple[str, str] = ("--as-of", "--months")) -> Result:
     """Evaluate as ``evaluate`` does and write the report to ``output`` (or stdout).
 
     Progress goes to stderr on a terminal (never with ``quiet``); warnings are printed on
-    stderr. Raises what the library raises (InputError, OSError) before anything is written.
+    stderr. Raises what the library raises (InputError, OSError) before anything is written;
+    a bad as-of or months is an InputError located at ``names`` (the options that gave
+    them: ``--as-of:0:0: ...``), checked before the policy is loaded.
     """
-    from policyengine.api import Engine
+    from policyengine.api import Engine, parse_as_of, parse_months
     from policyengine.cli.talk import Progress, summary_line
     from policyengine.evaluate.perf import paused_gc
     from policyengine.report.render import render_diagnostics, render_evaluation
-    from policyengine.stream.sharded import evaluation_stats
+    from policyengine.stream.sharded import Stats, evaluation_stats
 
     ran_at = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     started = time.perf_counter()
+    instant = parse_as_of(run.as_of, names[0])
+    months = parse_months(run.months, names[1]) if run.months else None
     engine = engine or Engine.load(run.policy, rules=run.rules, backend=run.engine)
     digest = _Digest()
     if run.fmt == "json" and not run.explain:
@@ -139,8 +146,8 @@ def execute(run: Run, output: str | None, *, workers: int, quiet: bool = False,
         try:
             summary = engine.write_json(run.facts, lambda pieces: emit(digest.pieces(pieces),
                                                                        output),
-                                        as_of=run.as_of, months=run.months, workers=workers,
-                                        progress=progress)
+                                        as_of=instant, months=months, workers=workers,
+                                        strict=run.strict, progress=progress)
         finally:
             if progress is not None:
                 progress.close()
@@ -149,10 +156,12 @@ def execute(run: Run, output: str | None, *, workers: int, quiet: bool = False,
         decision, counts, warnings = summary.decision, summary.outcome_counts, \
             len(summary.warnings)
         rows = summary.rows
-        customers, missed, credits = summary.customers, summary.periods_missed, summary.credits
+        stats = Stats(summary.customers, summary.periods_missed, summary.periods_provisional,
+                      summary.credits)
     else:
         with paused_gc():  # the report is millions of small objects too, and forms no cycles
-            evaluation = engine.evaluate(run.facts, as_of=run.as_of, months=run.months)
+            evaluation = engine.evaluate(run.facts, as_of=instant, months=months,
+                                         strict=run.strict)
             if evaluation.warnings:
                 click.echo(render_diagnostics(evaluation.warnings), nl=False, err=True)
             emit(digest.pieces(render_evaluation(evaluation, run.fmt, explain=run.explain)),
@@ -162,9 +171,10 @@ def execute(run: Run, output: str | None, *, workers: int, quiet: bool = False,
         for finding in evaluation.findings:
             counts[finding.outcome] = counts.get(finding.outcome, 0) + 1
         rows = (decision or {}).get("counts", {})
-        customers, missed, credits = evaluation_stats(evaluation)
+        stats = evaluation_stats(evaluation)
     seconds = time.perf_counter() - started
-    line = summary_line(rows, missed, counts.get("breach", 0), credits, seconds, customers)
+    line = summary_line(rows, stats.missed, counts.get("breach", 0), stats.credits, seconds,
+                        stats.customers, provisional=stats.provisional)
     return Result(run, decision, digest.sha.hexdigest(), digest.size, counts, warnings, line,
                   ran_at, seconds)
 

@@ -119,11 +119,24 @@ def emit(text: str | Iterable[str], output: str | None) -> None:
         sys.stdout.flush()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a service manager, ``timeout``, ``kill``): unwound like Ctrl-C, so every
+    ``--output`` temporary file and shard file is removed on the way out."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def handles_errors(command: Callable[..., int | None]) -> Callable[..., None]:
     """Turn library errors into located one-line messages and exit code 2."""
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> None:
+        import signal
+
+        with contextlib.suppress(ValueError):  # only the main thread may set a handler
+            signal.signal(signal.SIGTERM, _terminate)
         try:
             code = command(*args, **kwargs) or EXIT_OK
         except InputError as error:
@@ -146,6 +159,9 @@ def handles_errors(command: Callable[..., int | None]) -> Callable[..., None]:
         except RecursionError:
             click.echo("policyengine: input nested too deeply", err=True)
             code = EXIT_INPUT
+        except Terminated:
+            click.echo("policyengine: terminated; nothing was written", err=True)
+            code = 128 + 15  # SIGTERM
         except KeyboardInterrupt:
             click.echo("policyengine: interrupted; nothing was written", err=True)
             code = 130

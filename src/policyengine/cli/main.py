@@ -53,13 +53,17 @@ def main() -> None:
               show_default=True, help="How to print problems.")
 @click.option("--skip-unknown", is_flag=True,
               help="Skip named files that are not policyengine documents (for pre-commit).")
+@click.option("--strict", is_flag=True, help="Fail (exit 2) on warnings too (for CI).")
 @handles_errors
-def validate(paths: tuple[str, ...], fmt: str, skip_unknown: bool) -> int:
+def validate(paths: tuple[str, ...], fmt: str, skip_unknown: bool, strict: bool) -> int:
     """Validate policy files, rule packs, fact files and policy tests (dirs recursively)."""
+    from policyengine.diagnostics import as_errors
     from policyengine.report.render import render_diagnostics
     from policyengine.tools.check import validate_paths
 
     problems = validate_paths(paths, skip_unknown=skip_unknown)
+    if strict:
+        problems = as_errors(problems)
     errors = [p for p in problems if p.severity == "error"]
     if problems:
         click.echo(render_diagnostics(problems, fmt), nl=False, err=fmt == "text")
@@ -92,6 +96,8 @@ def validate(paths: tuple[str, ...], fmt: str, skip_unknown: bool) -> int:
               default="auto", show_default=True, help="Rule-engine back-end.")
 @click.option("--workers", type=click.IntRange(min=0), default=0,
               help="Processes for a streamed JSON report (default 0: one per CPU, at most 8).")
+@click.option("--strict", is_flag=True,
+              help="Refuse facts with warnings (exit 2, nothing written); for CI.")
 @click.option("--decision-log", "decision_log", default=None, type=click.Path(),
               help="Append the decision (fingerprints, counts, report sha256) as one JSON "
                    "line to this file (docs/report.md).")
@@ -99,7 +105,7 @@ def validate(paths: tuple[str, ...], fmt: str, skip_unknown: bool) -> int:
 def evaluate(policy_path: str, fact_paths: tuple[str, ...], as_of: str | None,
              months: tuple[str, ...], fmt: str, output: str | None, fail_on: tuple[str, ...],
              explain: bool, rules_dir: str | None, backend: str, workers: int,
-             decision_log: str | None) -> int:
+             strict: bool, decision_log: str | None) -> int:
     """Evaluate facts against a policy: availability, credits, tickets, notices, entitlements.
 
     On a terminal, stderr shows progress and, at the end, a one-line summary; stdout is the
@@ -109,7 +115,7 @@ def evaluate(policy_path: str, fact_paths: tuple[str, ...], as_of: str | None,
 
     run = audit.Run(policy=policy_path, facts=list(fact_paths), rules=rules_dir,
                     as_of=as_of, months=list(months) or None, fmt=fmt, explain=explain,
-                    engine=backend)
+                    engine=backend, strict=strict)
     if decision_log:
         audit.check_appendable(decision_log)
     result = audit.execute(run, output, workers=workers or default_workers())
@@ -181,7 +187,7 @@ def replay(logline: str, decision_id: str | None, output: str | None, policy_pat
         click.echo(f"replay: decision {name} not reproduced: its inputs changed", err=True)
         return EXIT_FINDINGS
     result = audit.execute(run, output or os.devnull, workers=default_workers(), quiet=True,
-                           engine=engine)
+                           engine=engine, names=("decision.as_of", "decision.months"))
     expected = entry.get("report_sha256")
     if result.report_sha256 != expected:
         click.echo(f"replay: decision {name}: same inputs, but the report differs (sha256 "
@@ -226,9 +232,10 @@ def due(policy_path: str, severity: int, opened_at: str, fmt: str) -> int:
     """When is a ticket of this severity, opened at this instant, due?"""
     import json
 
-    from policyengine.api import Engine
+    from policyengine.api import Engine, parse_as_of
 
-    result = Engine.load(policy_path).due(severity, opened_at)
+    opened = parse_as_of(opened_at, "--opened-at")
+    result = Engine.load(policy_path).due(severity, opened)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:

@@ -60,8 +60,12 @@ def register(main: click.Group) -> None:
 
         before, after = _one_version(old), _one_version(new)
         terms = diff_policies(before, after)
-        outcomes = (compare_outcomes(before, after, list(fact_paths), as_of=as_of,
-                                     months=months, backend=backend)
+        from policyengine.api import parse_as_of, parse_months
+
+        instant = parse_as_of(as_of, "--as-of") if fact_paths else None
+        month_list = parse_months(months, "--months") if months and fact_paths else None
+        outcomes = (compare_outcomes(before, after, list(fact_paths), as_of=instant,
+                                     months=month_list, backend=backend)
                     if fact_paths else None)
         if fmt == "json":
             data = terms.to_dict()

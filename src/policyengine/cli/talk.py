@@ -43,12 +43,18 @@ class Progress:
 
 
 def summary_line(rows: Mapping[str, int], missed: int, breaches: int,
-                 credits: Mapping[str, Decimal], seconds: float, customers: int) -> str:
+                 credits: Mapping[str, Decimal], seconds: float, customers: int,
+                 provisional: int = 0) -> str:
     """One line: ``evaluated: 5 customers, 4 customer-periods (2 missed), 8 breaches,
-    65 findings, credits 14166.67 USD, 0.9 s`` (credits of every status, per currency)."""
+    65 findings, credits 14166.67 USD, 0.9 s`` (credits of every status, per currency).
+
+    ``missed``: periods with a verdict below the target; ``provisional``: periods of a month
+    not over at as-of (no verdict yet, never missed), shown as ``(2 missed, 1 provisional)``
+    when there are any."""
     money = ", ".join(f"{amount} {currency}" for currency, amount in sorted(credits.items()))
+    periods = f"{missed} missed" + (f", {provisional} provisional" if provisional else "")
     return (f"evaluated: {customers} customers, {rows.get('availability', 0)} customer-periods "
-            f"({missed} missed), {breaches} breaches, {rows.get('findings', 0)} findings, "
+            f"({periods}), {breaches} breaches, {rows.get('findings', 0)} findings, "
             f"credits {money or 'none'}, {seconds:.1f} s")
 
 

@@ -22,6 +22,7 @@ from policyengine.compile.packcheck import (
     check_field,
     check_pack,
     rule_views,
+    value_kind_problem,
 )
 from policyengine.diagnostics import Diagnostic, InputError
 from policyengine.model.policy import Clause, Policy
@@ -320,6 +321,10 @@ class _ClauseCompiler:
                 value: Any = self.fact_ref(raw["fact"], at)
             elif isinstance(raw, Mapping) and set(raw) == {"term"}:
                 value = engine_value(self.term(raw["term"], at))
+                view = self.views.get(effect["subject"])
+                wrong = value_kind_problem(view.type, effect["field"], value) if view else ""
+                if wrong:
+                    raise _RuleError(wrong, (*at, "value"))
             else:
                 value = engine_value(raw)
             combine = effect.get("combine", "unique")
@@ -394,6 +399,7 @@ class RulePack:
 
 def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) -> CompiledPolicy:
     """Compile every rule of every pack against a policy; raises InputError with locations."""
+    packs = list(packs)  # read twice: the rules, then their fingerprint
     stages: dict[str, list[CompiledRule]] = {}
     fact_types: dict[str, set[str]] = {}
     problems: list[Diagnostic] = []

@@ -26,8 +26,10 @@ import difflib
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
+from policyengine.clocks.durations import is_duration
 from policyengine.compile import stages as declared
 from policyengine.diagnostics import Diagnostic
 
@@ -205,10 +207,38 @@ class _RuleCheck:
         for alias, spec in when.items():
             if alias in self.views:
                 self.condition(spec, self.views[alias], (*at, "when", alias), top=True)
+        self.joins(when, at)
         then = rule.get("then")
         if isinstance(then, Mapping):
             self.then(then, stage, (*at, "then"))
         return self.problems
+
+    def joins(self, when: Mapping[str, Any], at: tuple[str | int, ...]) -> None:
+        """Every alias after the first is joined to an earlier one by an equality.
+
+        Without ``field: {fact: earlier.field}`` (or ``{eq: {fact: earlier.field}}``) among
+        the alias's own conditions, the rule matches every combination of facts: a cross
+        product (three unjoined aliases over 100 tickets are 1,000,000 matches).
+        """
+        for index, (alias, spec) in enumerate(when.items()):
+            if index == 0 or not isinstance(spec, Mapping):
+                continue
+            earlier = self.aliases[:index]
+            if any(_joins_to(raw, earlier) for key, raw in spec.items()
+                   if key not in ("type", "all", "any", "where")):
+                continue
+            view = self.views.get(alias)
+            shared = [name for name in ("customer", "key") if view is not None
+                      and view.knows(name) and all(
+                          v.knows(name) for a, v in self.views.items() if a in earlier[:1])]
+            example = (f"{shared[0]}: {{fact: {earlier[0]}.{shared[0]}}}" if shared
+                       else f"<field>: {{fact: {earlier[0]}.<field>}}")
+            self.problems.append(PackProblem(
+                (*at, "when", alias),
+                f"alias {alias!r} is not joined to an earlier alias "
+                f"({', '.join(earlier)}): without an equality condition on one of them the "
+                "rule matches every combination of facts (a cross product, refused)",
+                f"join it, e.g. {example}", at_key=True))
 
     def attempt(self, check: Callable[[], None]) -> None:
         try:
@@ -268,6 +298,7 @@ class _RuleCheck:
         name = str(effect.get("field"))
         decided = stage.decides.get(view.type, frozenset())
         if name in decided:
+            self.typed(view.type, name, effect, at)
             return
         if decided:
             raise PackProblem((*at, "field"), f"stage {stage.name} decides no field {name!r} of "
@@ -280,6 +311,33 @@ class _RuleCheck:
                        + (f"; it decides: {decides}" if decides else
                           "; its rules only report findings"))
 
+    def typed(self, fact_type: str, name: str, effect: Mapping[str, Any],
+              at: tuple[str | int, ...]) -> None:
+        """The combine mode suits the decision's kind and the value is of that kind."""
+        kind = declared.field_kind(fact_type, name)
+        if kind is None:
+            return
+        combine = effect.get("combine", "unique")
+        if isinstance(combine, str) and combine not in declared.COMBINES[kind]:
+            self.problems.append(PackProblem(
+                (*at, "combine"), f"combine {combine!r} does not suit {name!r} of {fact_type} "
+                f"facts, {declared.a_kind(kind)}; it takes: {', '.join(declared.COMBINES[kind])}"))
+        raw = effect.get("value")
+        if isinstance(raw, Mapping) and set(raw) == {"fact"}:
+            alias, _, other = str(raw["fact"]).partition(".")
+            source = self.views.get(alias)
+            found = declared.field_kind(source.type, other) if source is not None else None
+            what = f"{raw['fact']} is {declared.a_kind(found)}"
+        elif isinstance(raw, Mapping):
+            return  # {term: path}: checked when compiled against each clause
+        else:
+            found = literal_kind(raw)
+            what = f"{_short(raw)} is {declared.a_kind(found)}"
+        if found is not None and found != kind:
+            self.problems.append(PackProblem(
+                (*at, "value"), f"{name!r} of {fact_type} facts is {declared.a_kind(kind)}, but "
+                f"{what}"))
+
     def placeholder(self, match: re.Match[str], at: tuple[str | int, ...]) -> None:
         alias, name = match.group(1), match.group(2)
         if alias not in self.aliases:
@@ -289,6 +347,42 @@ class _RuleCheck:
         view = self.views.get(alias)
         if view is not None:
             check_field(view, name, at, f"placeholder {match.group(0)}: ")
+
+
+def _joins_to(raw: Any, earlier: Sequence[str]) -> bool:
+    """Whether a condition value is an equality with a field of an earlier alias."""
+    if isinstance(raw, Mapping) and set(raw) == {"eq"}:
+        raw = raw["eq"]
+    if not (isinstance(raw, Mapping) and set(raw) == {"fact"}):
+        return False
+    alias, _, name = str(raw["fact"]).partition(".")
+    return alias in earlier and bool(name)
+
+
+def literal_kind(value: Any) -> str | None:
+    """The kind of a literal ``set`` value as the engine will see it (durations are
+    seconds); None for null."""
+    if isinstance(value, str) and is_duration(value):
+        return declared.NUMBER
+    if isinstance(value, Decimal) and not isinstance(value, bool):
+        return declared.NUMBER
+    return declared.kind_of_value(value)
+
+
+def value_kind_problem(fact_type: str, name: str, value: Any) -> str:
+    """Why a compiled ``set`` value (a term's value) does not suit the decision, or ``""``."""
+    kind = declared.field_kind(fact_type, name)
+    found = declared.kind_of_value(value)
+    if kind is None or value is None or found == kind:
+        return ""
+    shown = declared.a_kind(found) if found else f"a {type(value).__name__}"
+    return (f"{name!r} of {fact_type} facts is {declared.a_kind(kind)}, but the term's value "
+            f"{_short(value)} is {shown}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def rule_views(rule: Mapping[str, Any], extra_fields: Mapping[str, Sequence[str]],
@@ -361,4 +455,4 @@ def json_path(path: Sequence[str | int]) -> str:
 
 
 __all__ = ["FactView", "PackProblem", "check_field", "check_pack", "fact_view", "json_path",
-           "rule_views"]
+           "literal_kind", "rule_views", "value_kind_problem"]

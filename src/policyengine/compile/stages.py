@@ -49,17 +49,48 @@ SUBJECT_NOTICE = "subject_notice"
 UPDATE_REQUEST = "update_request"
 
 
+# -- value kinds: what a field holds (``set`` values and ``combine`` modes are checked) ---------
+TEXT = "text"
+NUMBER = "number"  # epoch seconds, seconds, levels, percentages: int or float
+BOOLEAN = "boolean"
+KINDS = (TEXT, NUMBER, BOOLEAN)
+# the combine modes that make sense for each kind (``unique``: every rule must agree)
+COMBINES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    TEXT: ("unique",),
+    NUMBER: ("unique", "max", "min"),
+    BOOLEAN: ("unique", "all", "any"),
+})
+
+
+def a_kind(kind: str | None) -> str:
+    """``text``, ``a number``, ``a boolean`` (for messages); ``null`` for None."""
+    return {TEXT: "text", NUMBER: "a number", BOOLEAN: "a boolean"}.get(kind or "", "null")
+
+
+def kind_of_value(value: Any) -> str | None:
+    """The kind of a value as the engine sees it (``None`` for null or anything else)."""
+    if isinstance(value, bool):
+        return BOOLEAN
+    if isinstance(value, int | float):
+        return NUMBER
+    if isinstance(value, str):
+        return TEXT
+    return None
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One field of a derived fact.
 
     ``decided_in`` names the earlier stage whose rules decided the value (the evaluator
     copies the decision onto the fact for later stages); ``None`` for measured fields.
+    ``kind``: :data:`TEXT`, :data:`NUMBER` or :data:`BOOLEAN`.
     """
 
     name: str
     description: str
     decided_in: str | None = None
+    kind: str = TEXT
 
 
 @dataclass(frozen=True)
@@ -115,15 +146,20 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("downtime", "the downtime record's id"),
             FieldSpec("cause", "the record's cause"),
             FieldSpec("maintenance", "scheduled, emergency or none"),
-            FieldSpec("start", "start instant, epoch seconds"),
-            FieldSpec("end", "end instant, epoch seconds"),
-            FieldSpec("duration", "end - start, seconds"),
+            FieldSpec("start", "start instant, epoch seconds", kind=NUMBER),
+            FieldSpec("end", "end instant, epoch seconds (as-of for a downtime still going "
+                      "on then)", kind=NUMBER),
+            FieldSpec("duration", "end - start, seconds", kind=NUMBER),
             FieldSpec("emergency_rank", "1 for the customer's first emergency window of its "
-                      "month (by start), 2 for the second, ...; 0 when not emergency"),
-            FieldSpec("plan", "the customer's plan"),
-            FieldSpec("deployment", "the customer's deployment"),
+                      "month (by start), 2 for the second, ...; 0 when not emergency", kind=NUMBER),
+            FieldSpec("plan", "the plan of the customer's SaaS subscription in force at the "
+                      "start (else the first to begin during the window, else the nearest)"),
+            FieldSpec("deployment", "that subscription's deployment"),
+            FieldSpec("in_term", "a SaaS subscription term of the customer is in force during "
+                      "some of the window (false: nothing is charged; such a window only goes "
+                      "to window-verdicts)", kind=BOOLEAN),
             FieldSpec("excluded_up_to", "seconds excluded from the start (the whole duration "
-                      "when excused; 0 when nothing is)", WINDOW_EXCLUSIONS),
+                      "when excused; 0 when nothing is)", WINDOW_EXCLUSIONS, kind=NUMBER),
         ),
         extras_from="downtime",
         record_fields=frozenset({"type", "id", "start", "end", "cause", "maintenance",
@@ -138,7 +174,8 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("customer", "the customer"),
             FieldSpec("kind", "the notice kind, e.g. scheduled_downtime"),
             FieldSpec("channel", "how it was sent, e.g. email"),
-            FieldSpec("lead", "seconds from sending to the window's start (negative: late)"),
+            FieldSpec("lead", "seconds from sending to the window's start (negative: late)",
+                      kind=NUMBER),
         ),
     ),
     CUSTOMER_MONTH: FactSpec(
@@ -148,22 +185,39 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("key", "customer/YYYY-MM"),
             FieldSpec("customer", "the customer"),
             FieldSpec("month", "YYYY-MM"),
-            FieldSpec("plan", "the customer's plan"),
-            FieldSpec("deployment", "the customer's deployment"),
-            FieldSpec("month_start", "the month's first local midnight, epoch seconds"),
-            FieldSpec("month_end", "the next month's first local midnight, epoch seconds"),
-            FieldSpec("term_start", "local midnight starting the subscription term"),
-            FieldSpec("term_end", "local midnight after the term's last day"),
-            FieldSpec("availability", "percent available, floored to 1e-9"),
-            FieldSpec("availability_percent", "percent available, 4 decimals (for messages)"),
-            FieldSpec("renewed", "whether the order was renewed"),
-            FieldSpec("requested", "whether a credit request names this month"),
+            FieldSpec("plan", "the plan of the customer's SaaS subscription in force on the "
+                      "month's first day (else the first to begin in it, else the nearest)"),
+            FieldSpec("deployment", "that subscription's deployment"),
+            FieldSpec("month_start", "the month's first local midnight, epoch seconds",
+                      kind=NUMBER),
+            FieldSpec("month_end", "the next month's first local midnight, epoch seconds",
+                      kind=NUMBER),
+            FieldSpec("term_start", "local midnight starting that subscription's term, or the "
+                      "earliest term it renews without a gap (same plan and deployment)",
+                      kind=NUMBER),
+            FieldSpec("term_end", "local midnight after the last day of that term, or of the "
+                      "last term renewing it without a gap", kind=NUMBER),
+            FieldSpec("in_term", "a SaaS subscription term of the customer is in force during "
+                      "some of the month", kind=BOOLEAN),
+            FieldSpec("complete", "the month is over at as-of (false: provisional, measured "
+                      "up to as-of)", kind=BOOLEAN),
+            FieldSpec("availability", "percent available (of the month, or of its part up to "
+                      "as-of while not complete), floored to 1e-9", kind=NUMBER),
+            FieldSpec("availability_percent", "percent available, 4 decimals (for messages; "
+                      "a month below its target is floored so it never reads as the target)",
+                      kind=NUMBER),
+            FieldSpec("renewed", "whether that subscription's order was renewed", kind=BOOLEAN),
+            FieldSpec("requested", "whether a credit request made after the month ended "
+                      "names this month", kind=BOOLEAN),
             FieldSpec("requested_at", "the earliest such request, epoch seconds (only when "
-                      "requested)"),
-            FieldSpec("claim_deadline", "end of the claim window, epoch seconds"),
-            FieldSpec("as_of", "the evaluation instant, epoch seconds"),
-            FieldSpec("covered", "the month has an availability commitment", MONTHS),
-            FieldSpec("met", "the month met its commitment", MONTHS),
+                      "requested)", kind=NUMBER),
+            FieldSpec("early_request_at", "the earliest request for this month made before "
+                      "it ended, epoch seconds (only when there is one; it claims nothing)",
+                      kind=NUMBER),
+            FieldSpec("claim_deadline", "end of the claim window, epoch seconds", kind=NUMBER),
+            FieldSpec("as_of", "the evaluation instant, epoch seconds", kind=NUMBER),
+            FieldSpec("covered", "the month has an availability commitment", MONTHS, kind=BOOLEAN),
+            FieldSpec("met", "the month met its commitment", MONTHS, kind=BOOLEAN),
         ),
     ),
     TICKET: FactSpec(
@@ -172,24 +226,34 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             _TYPE,
             FieldSpec("key", "the ticket's id"),
             FieldSpec("customer", "the customer"),
-            FieldSpec("assigned", "whether the vendor assigned a severity"),
-            FieldSpec("assigned_severity", "the assigned level (only when assigned)"),
-            FieldSpec("has_impact", "whether an impact was reported"),
-            *(FieldSpec(flag, "reported impact flag (false when no impact was reported)")
-              for flag in IMPACT_FLAGS),
-            FieldSpec("as_of", "the evaluation instant, epoch seconds"),
-            FieldSpec("responded", "whether there was a first response"),
-            FieldSpec("resolved", "whether it was resolved"),
+            FieldSpec("assigned", "whether the vendor assigned a severity", kind=BOOLEAN),
+            FieldSpec("assigned_severity", "the assigned level (only when assigned)", kind=NUMBER),
+            FieldSpec("has_impact", "whether an impact was reported", kind=BOOLEAN),
+            FieldSpec("in_term", "a subscription term of the customer was in force when the "
+                      "ticket was opened", kind=BOOLEAN),
+            FieldSpec("license", "the licence of that subscription (only when in_term)"),
+            FieldSpec("support", "its technical support status, active or lapsed (only when "
+                      "in_term)"),
+            FieldSpec("targets", "the severity targets apply: in_term, and not withdrawn by a "
+                      "rule", TICKET_SEVERITY, kind=BOOLEAN),
+            *(FieldSpec(flag, "reported impact flag (false when no impact was reported)",
+                        kind=BOOLEAN) for flag in IMPACT_FLAGS),
+            FieldSpec("as_of", "the evaluation instant, epoch seconds", kind=NUMBER),
+            FieldSpec("responded", "whether there was a first response", kind=BOOLEAN),
+            FieldSpec("resolved", "whether it was resolved", kind=BOOLEAN),
             FieldSpec("severity", "the level used (only when the policy defines it)",
-                      TICKET_SEVERITY),
+                      TICKET_SEVERITY, kind=NUMBER),
             FieldSpec("severity_source", "assigned or classified", TICKET_SEVERITY),
             FieldSpec("impact_severity", "the level the reported impact suggests (only for "
                       "an assigned ticket with an impact that matches a level)",
-                      TICKET_SEVERITY),
-            FieldSpec("response_due", "first response due, epoch seconds (when a target)"),
-            FieldSpec("resolution_due", "resolution due, epoch seconds (when a target)"),
-            FieldSpec("first_response_at", "first response, epoch seconds (when responded)"),
-            FieldSpec("resolved_at", "resolution, epoch seconds (when resolved)"),
+                      TICKET_SEVERITY, kind=NUMBER),
+            FieldSpec("response_due", "first response due, epoch seconds (when a target)",
+                      kind=NUMBER),
+            FieldSpec("resolution_due", "resolution due, epoch seconds (when a target)",
+                      kind=NUMBER),
+            FieldSpec("first_response_at", "first response, epoch seconds (when responded)",
+                      kind=NUMBER),
+            FieldSpec("resolved_at", "resolution, epoch seconds (when resolved)", kind=NUMBER),
         ),
         extras_from="ticket",
         record_fields=frozenset({"type", "id", "customer", "opened_at", "severity", "impact",
@@ -205,8 +269,10 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("customer", "the customer"),
             FieldSpec("kind", "scheduled_maintenance, significant_change or "
                       "high_priority_change"),
-            FieldSpec("at", "when it starts or is deployed, epoch seconds"),
-            FieldSpec("met", "a qualifying notice gave enough lead", OBLIGATIONS),
+            FieldSpec("at", "when it starts or is deployed, epoch seconds", kind=NUMBER),
+            FieldSpec("in_term", "a SaaS subscription term of the customer is in force at `at`",
+                      kind=BOOLEAN),
+            FieldSpec("met", "a qualifying notice gave enough lead", OBLIGATIONS, kind=BOOLEAN),
         ),
     ),
     SUBJECT_NOTICE: FactSpec(
@@ -218,7 +284,8 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("customer", "the customer"),
             FieldSpec("kind", "the notice kind"),
             FieldSpec("channel", "how it was sent"),
-            FieldSpec("lead", "seconds from sending to the subject's instant (negative: late)"),
+            FieldSpec("lead", "seconds from sending to the subject's instant (negative: late)",
+                      kind=NUMBER),
         ),
     ),
     UPDATE_REQUEST: FactSpec(
@@ -227,8 +294,10 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             _TYPE,
             FieldSpec("key", "the request's id"),
             FieldSpec("customer", "the customer"),
-            FieldSpec("license", "the customer's licence"),
-            FieldSpec("support", "the customer's technical support status"),
+            FieldSpec("in_term", "a subscription term of the customer is in force at the "
+                      "request", kind=BOOLEAN),
+            FieldSpec("license", "the licence of that subscription (only when in_term)"),
+            FieldSpec("support", "its technical support status (only when in_term)"),
         ),
         extras_from="update_request",
         record_fields=frozenset({"type", "id", "customer", "requested_at"}),
@@ -251,6 +320,7 @@ DECISIONS: Mapping[str, Mapping[str, str]] = MappingProxyType({
         "severity": "the level used",
         "severity_source": "assigned or classified",
         "impact_severity": "the level the impact suggests",
+        "targets": "false: the severity targets do not apply to the ticket (combine: all)",
         "response_met": "the first response was in time",
         "resolution_met": "the resolution was in time",
     }),
@@ -303,13 +373,16 @@ STAGES: Mapping[str, StageSpec] = MappingProxyType({s.name: s for s in (
     StageSpec(
         TICKET_SEVERITY, "each ticket's severity: as assigned, or classified from its impact",
         receives={TICKET: _only(TICKET, "type", "key", "customer", "assigned",
-                                "assigned_severity", "has_impact", *IMPACT_FLAGS)},
-        decides={TICKET: frozenset({"severity", "severity_source", "impact_severity"})},
+                                "assigned_severity", "has_impact", "in_term", "license",
+                                "support", *IMPACT_FLAGS)},
+        decides={TICKET: frozenset({"severity", "severity_source", "impact_severity",
+                                    "targets"})},
     ),
     StageSpec(
         TICKET_CLOCKS, "response and resolution verdicts against the due instants",
         receives={TICKET: _only(TICKET, "type", "key", "customer", "as_of", "has_impact",
-                                "responded", "resolved", "severity", "severity_source",
+                                "responded", "resolved", "in_term", "targets", "severity",
+                                "severity_source",
                                 "impact_severity", "response_due", "resolution_due",
                                 "first_response_at", "resolved_at")},
         decides={TICKET: frozenset({"response_met", "resolution_met"})},
@@ -334,10 +407,43 @@ STAGES: Mapping[str, StageSpec] = MappingProxyType({s.name: s for s in (
 
 STAGE_ORDER: tuple[str, ...] = tuple(STAGES)
 
+# the kind of each decision field, by fact type (a decision that is also a field of the fact
+# has that field's kind; a test checks they agree)
+DECISION_KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    WINDOW: MappingProxyType({"excused": BOOLEAN, "excluded_up_to": NUMBER}),
+    CUSTOMER_MONTH: MappingProxyType({"covered": BOOLEAN, "met": BOOLEAN, "form": TEXT,
+                                      "status": TEXT}),
+    TICKET: MappingProxyType({"severity": NUMBER, "severity_source": TEXT,
+                              "impact_severity": NUMBER, "targets": BOOLEAN,
+                              "response_met": BOOLEAN, "resolution_met": BOOLEAN}),
+    NOTICE_SUBJECT: MappingProxyType({"owed": BOOLEAN, "met": BOOLEAN, "lead": NUMBER}),
+    UPDATE_REQUEST: MappingProxyType({"entitled": BOOLEAN}),
+})
+
+
+def field_kind(fact_type: str, name: str) -> str | None:
+    """The declared kind of a field (or decision) of a standard fact type; None if unknown.
+
+    Extension fields and the fields of policy-declared types have no declared kind.
+    """
+    decided = DECISION_KINDS.get(fact_type, {}).get(name)
+    if decided is not None:
+        return decided
+    spec = FACT_TYPES.get(fact_type)
+    field_spec = spec.fields.get(name) if spec is not None else None
+    return field_spec.kind if field_spec is not None else None
+
 for _stage in STAGES.values():  # the tables above agree with each other
     for _type, _names in _stage.decides.items():
         assert _names <= set(DECISIONS[_type]), (_stage.name, _names)
-del _stage, _type, _names
+for _type, _kinds in DECISION_KINDS.items():
+    assert set(_kinds) == set(DECISIONS[_type]), _type
+    for _name, _kind in _kinds.items():
+        _field = FACT_TYPES[_type].fields.get(_name)
+        assert _field is None or _field.kind == _kind, (_type, _name)
+for _spec in FACT_TYPES.values():
+    assert all(f.kind in KINDS for f in _spec.fields.values()), _spec.type
+del _stage, _type, _names, _kinds, _name, _kind, _field, _spec
 
 
 def standard_fields(fact_type: str) -> frozenset[str]:
@@ -404,19 +510,22 @@ def reference_markdown() -> str:
             extras = (f"; also the extra fields of its {spec.extras_from} record that the "
                       "pack declares" if spec.extras_from else "")
             lines += [f"`{fact_type}`: {spec.description}{extras}.", "",
-                      "| field | meaning |", "|---|---|"]
+                      "| field | kind | meaning |", "|---|---|---|"]
             for field_spec in spec.fields.values():
                 if field_spec.name not in names:
                     continue
                 decided = (f" *(decided in `{field_spec.decided_in}`)*"
                            if field_spec.decided_in else "")
-                lines.append(f"| `{field_spec.name}` | {field_spec.description}{decided} |")
+                lines.append(f"| `{field_spec.name}` | {field_spec.kind} | "
+                             f"{field_spec.description}{decided} |")
             lines.append("")
         if stage.decides:
             lines += ["Rules of this stage may `set`:", ""]
             for fact_type, names in stage.decides.items():
                 for name in sorted(names):
-                    lines.append(f"- `{name}` of `{fact_type}`: {DECISIONS[fact_type][name]}")
+                    kind = DECISION_KINDS[fact_type][name]
+                    lines.append(f"- `{name}` of `{fact_type}` ({kind}): "
+                                 f"{DECISIONS[fact_type][name]}")
         else:
             lines.append("Rules of this stage decide nothing (`set` is refused); they report "
                          "findings.")
@@ -429,6 +538,7 @@ __all__ = [
     "NOTICE_SUBJECT", "OBLIGATIONS", "OBLIGATION_VERDICTS", "STAGES", "STAGE_ORDER",
     "SUBJECT_NOTICE", "TICKET", "TICKET_CLOCKS", "TICKET_SEVERITY", "UPDATE_REQUEST", "WINDOW",
     "WINDOW_EXCLUSIONS", "WINDOW_NOTICE", "WINDOW_VERDICTS", "FactSpec", "FieldSpec",
-    "StageSpec", "deciding_stage", "extra_fields_schema", "reference_markdown", "stage_schema",
-    "standard_fields",
+    "StageSpec", "BOOLEAN", "COMBINES", "DECISION_KINDS", "KINDS", "NUMBER", "TEXT",
+    "a_kind", "deciding_stage", "extra_fields_schema", "field_kind", "kind_of_value",
+    "reference_markdown", "stage_schema", "standard_fields",
 ]

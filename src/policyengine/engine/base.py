@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from policyengine.compile.compiler import CompiledStage, FactRef
+from policyengine.compile.stages import a_kind, field_kind, kind_of_value
 from policyengine.diagnostics import EngineError
 from policyengine.model.results import Finding
 
@@ -92,6 +93,27 @@ def _render_message(template: str, bindings: Mapping[str, Mapping[str, Any]]) ->
     return rendered
 
 
+def _checked(rule: str, effect: Any, fact: Mapping[str, Any], subject: str, value: Any) -> Any:
+    """``value`` if it is of the decision's declared kind (or null), else EngineError.
+
+    Rule packs are checked at load (:mod:`policyengine.compile.packcheck`); this is the
+    backstop for a value read at run time from a field with no declared kind (an extension
+    field, a policy-declared fact type).
+    """
+    kind = field_kind(str(fact.get("type")), effect.field)
+    found = kind_of_value(value)
+    if kind is None or value is None or found == kind:
+        return value
+    raise EngineError(f"rule {rule} decides {effect.field} of {subject} as {_short(value)} "
+                      f"({a_kind(found) if found else type(value).__name__}), but "
+                      f"{effect.field} is {a_kind(kind)}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _combine(mode: str, old: Any, new: Any) -> Any:
     if mode == "max":
         return max(old, new)
@@ -113,7 +135,9 @@ def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResul
     result = StageResult()
     decisions = result.decisions
     seen: set[tuple[str, str, str, str, str]] = set()
-    # a finding stands only if every min/max decision its rule made is the final one
+    # a finding stands only if every decision its rule made is the final one: a rule whose
+    # value lost (a 6 h cap beaten by an excused cause, `covered: true` beaten by an
+    # excluded plan) was overridden, and the report shows what decided (README)
     claims: list[tuple[Finding, list[tuple[str, str, Any]]]] = []
     for firing in firings:
         rule = stage.rule(firing.rule)
@@ -123,12 +147,12 @@ def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResul
             subject = bindings[effect.alias]["key"]
             value = effect.value
             if isinstance(value, FactRef):
-                value = bindings[value.alias].get(value.field)
+                value = _checked(rule.name, effect, bindings[effect.alias], subject,
+                                 bindings[value.alias].get(value.field))
             fields = decisions.get(subject)
             if fields is None:
                 fields = decisions[subject] = {}
-            if effect.combine in ("min", "max"):
-                made.append((subject, effect.field, value))
+            made.append((subject, effect.field, value))
             if effect.field not in fields:
                 fields[effect.field] = value
             elif effect.combine == "unique":
@@ -139,7 +163,13 @@ def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResul
                         "a combine mode"
                     )
             else:
-                fields[effect.field] = _combine(effect.combine, fields[effect.field], value)
+                try:
+                    fields[effect.field] = _combine(effect.combine, fields[effect.field], value)
+                except TypeError:  # e.g. max of null and a number: no order between them
+                    raise EngineError(
+                        f"rule {rule.name} decides {effect.field} of {subject} as "
+                        f"{_short(value)}, which combine {effect.combine!r} cannot compare "
+                        f"with {_short(fields[effect.field])}") from None
         if rule.outcome and rule.subject:
             subject = bindings[rule.subject]["key"]
             finding = Finding(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -26,14 +26,19 @@ from policyengine.clocks import intervals, timeutil
 from policyengine.clocks.durations import duration_seconds
 from policyengine.compile import stages
 from policyengine.compile.compiler import CompiledPolicy
-from policyengine.diagnostics import InputError
+from policyengine.diagnostics import Diagnostic, InputError
 from policyengine.engine.base import Backend, StageResult, apply_firings
 from policyengine.model.facts import (
     IMPACT_FLAGS,
+    Change,
+    CreditRequest,
     Downtime,
     FactSet,
     Notice,
+    Subscription,
     Ticket,
+    UpdateRequest,
+    Where,
 )
 from policyengine.model.results import (
     AvailabilityRow,
@@ -112,6 +117,182 @@ def _number(value: Decimal | float | int) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+# -- as-of is a knowledge cutoff ---------------------------------------------------------------
+# what the warning counts, in the order it lists them
+_CUTOFF_KINDS = (
+    "downtime", "downtime end", "change", "notice", "ticket", "ticket first_response_at",
+    "ticket resolved_at", "ticket status_history entry", "credit_request", "update_request",
+)
+
+
+@dataclass
+class Cutoff:
+    """Facts, and parts of facts, dated after as-of: not used, counted for one warning.
+
+    ``counts`` by kind (:data:`_CUTOFF_KINDS`); ``first`` locates the first of them by
+    (file, line, column): ``(file, line, column, json path, subject)``.
+    """
+
+    counts: dict[str, int] = field(default_factory=dict)
+    first: tuple[str, int, int, str, str] | None = None
+
+    def note(self, kind: str, where: Where, field_name: str, subject: str) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        here = (where.file, where.line, where.column, where.path(field_name), subject)
+        if self.first is None or here[:3] < self.first[:3]:
+            self.first = here
+
+    def merge(self, other: Cutoff) -> None:
+        for kind, count in other.counts.items():
+            self.counts[kind] = self.counts.get(kind, 0) + count
+        if other.first is not None and (self.first is None or other.first[:3] < self.first[:3]):
+            self.first = other.first
+
+    def warning(self, as_of: str) -> Diagnostic | None:
+        """One warning that counts what was not used, located at the first of it; or None."""
+        if self.first is None:
+            return None
+        total = sum(self.counts.values())
+        parts = ", ".join(f"{self.counts[k]} {k}" for k in _CUTOFF_KINDS if k in self.counts)
+        file, line, column, path, subject = self.first
+        return Diagnostic(
+            file=file, line=line, column=column, path=path, subject=subject,
+            severity="warning", code="as_of",
+            message=(f"{total} fact(s) or part(s) of facts dated after as-of {as_of} were not "
+                     f"used ({parts}); this is the first of them"),
+        )
+
+
+@dataclass
+class _Known:
+    """The facts known at as-of: later ones left out, later parts cut off."""
+
+    downtimes: list[Downtime]
+    changes: list[Change]
+    notices: list[Notice]
+    tickets: list[Ticket]
+    credit_requests: list[CreditRequest]
+    update_requests: list[UpdateRequest]
+
+
+def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True) -> _Known:
+    """What is known at ``as_of``, noting into ``cutoff`` what is not.
+
+    A downtime starting after as-of, a change deployed, a notice sent, a ticket opened or a
+    request made after it is left out; a downtime still going on at as-of (no ``end``, or an
+    ``end`` after it) counts up to as-of; a ticket's response, resolution or status change
+    after as-of has not happened yet. Fleet-wide facts (downtimes, changes, notices to
+    everybody) are noted only when ``fleet`` (a customer shard holds copies of them).
+    """
+    def skip(kind: str, when: float, where: Where, name: str, subject: str,
+             counted: bool = True) -> bool:
+        if when <= as_of:
+            return False
+        if counted:
+            cutoff.note(kind, where, name, subject)
+        return True
+
+    downtimes = []
+    for down in facts.downtimes:
+        if skip("downtime", down.start, down.where, "start", down.id, fleet):
+            continue
+        if down.end is None or skip("downtime end", down.end, down.where, "end", down.id,
+                                    fleet):
+            down = replace(down, end=as_of)  # ongoing at as-of (it started by then)
+        downtimes.append(down)
+    changes = [c for c in facts.changes
+               if not skip("change", c.deployed_at, c.where, "deployed_at", c.id, fleet)]
+    notices = [n for n in facts.notices
+               if not skip("notice", n.sent_at, n.where, "sent_at", n.id,
+                           fleet or n.customer is not None)]
+    tickets = []
+    for ticket in facts.tickets:
+        if skip("ticket", ticket.opened_at, ticket.where, "opened_at", ticket.id):
+            continue
+        changed: dict[str, Any] = {}
+        for name in ("first_response_at", "resolved_at"):
+            value = getattr(ticket, name)
+            if value is not None and skip(f"ticket {name}", value, ticket.where, name, ticket.id):
+                changed[name] = None
+        history = tuple(e for e in ticket.status_history
+                        if not skip("ticket status_history entry", e[0], ticket.where,
+                                    "status_history", ticket.id))
+        if len(history) != len(ticket.status_history):
+            changed["status_history"] = history
+        tickets.append(replace(ticket, **changed) if changed else ticket)
+    credit_requests = [r for r in facts.credit_requests
+                       if not skip("credit_request", r.requested_at, r.where, "requested_at",
+                                   r.customer)]
+    update_requests = [r for r in facts.update_requests
+                       if not skip("update_request", r.requested_at, r.where, "requested_at",
+                                   r.id)]
+    return _Known(downtimes, changes, notices, tickets, credit_requests, update_requests)
+
+
+# -- subscription terms ------------------------------------------------------------------------
+@dataclass
+class _Terms:
+    """One customer's subscriptions as epoch intervals in the policy's timezone.
+
+    ``terms``: (start, end, subscription) with ``end`` the local midnight after
+    ``term_end``, by start; ``saas``: the merged intervals of its SaaS terms; ``runs``:
+    consecutive SaaS terms (each starting the day after the previous ends) of the same plan
+    and deployment, merged, as (start, end) — a month inside one run is a full month of
+    subscription even when a renewal starts in it.
+    """
+
+    terms: list[tuple[float, float, Subscription]]
+    saas: list[intervals.Interval]
+    runs: list[tuple[float, float, tuple[str, str]]]
+
+    @classmethod
+    def of(cls, subs: Sequence[Subscription], tz: str) -> _Terms:
+        terms = [(timeutil.local_midnight(s.term_start, tz),
+                  timeutil.local_midnight(s.term_end + dt.timedelta(days=1), tz), s)
+                 for s in subs]
+        saas = [(a, b) for a, b, s in terms if s.deployment == "saas"]
+        runs: list[tuple[float, float, tuple[str, str]]] = []
+        for a, b, s in terms:
+            kind = (s.plan, s.deployment)
+            if runs and runs[-1][1] == a and runs[-1][2] == kind:
+                runs[-1] = (runs[-1][0], b, kind)
+            else:
+                runs.append((a, b, kind))
+        return cls(terms, intervals.union(saas), runs)
+
+    def at(self, epoch: float, saas: bool = False) -> Subscription | None:
+        """The subscription whose term is in force at ``epoch`` (a SaaS one if ``saas``)."""
+        for a, b, sub in self.terms:
+            if a <= epoch < b and (not saas or sub.deployment == "saas"):
+                return sub
+        return None
+
+    def overlaps(self, start: float, end: float) -> bool:
+        """Whether a SaaS term is in force at some time of ``[start, end)``."""
+        return any(a < end and start < b for a, b in self.saas)
+
+    def governing(self, start: float, end: float) -> Subscription:
+        """The SaaS subscription that speaks for ``[start, end)``: in force at ``start``,
+        else the first to begin inside it, else the nearest before, else the first."""
+        candidates = [(a, b, s) for a, b, s in self.terms if s.deployment == "saas"]
+        for a, b, sub in candidates:
+            if a <= start < b:
+                return sub
+        for a, _b, sub in candidates:
+            if start <= a < end:
+                return sub
+        before = [sub for _a, b, sub in candidates if b <= start]
+        return before[-1] if before else candidates[0][2]
+
+    def run_of(self, sub: Subscription, tz: str) -> tuple[float, float]:
+        """The run of consecutive terms ``sub`` belongs to, as (start, end) epochs."""
+        start = timeutil.local_midnight(sub.term_start, tz)
+        for a, b, _kind in self.runs:
+            if a <= start < b:
+                return a, b
+        raise AssertionError("a SaaS term outside every run")  # pragma: no cover
+
+
 @dataclass
 class _Run:
     """State of one evaluation."""
@@ -125,14 +306,20 @@ class _Run:
     # shard holds only its customers' downtimes, yet reports every such month)
     downtime_months: Sequence[str] | None = None
 
+    # what the facts hold after as-of is noted here; fleet-wide facts only when count_fleet
+    cutoff: Cutoff = field(default_factory=Cutoff)
+    count_fleet: bool = True
+
     def __post_init__(self) -> None:
         self.tz = self.versions.timezone
         self.findings: list[Finding] = []
         self.used: set[tuple[str, str]] = set()
-        self.saas = {
-            name: sub for name, sub in self.facts.subscriptions.items()
-            if sub.deployment == "saas"
-        }
+        self.known = known_at(self.facts, self.as_of, self.cutoff, fleet=self.count_fleet)
+        self.terms = {name: _Terms.of(subs, self.tz)
+                      for name, subs in self.facts.subscriptions.items()}
+        # customers with a SaaS subscription in some term: they get availability rows, and
+        # notices of maintenance and changes are owed to them while such a term is in force
+        self.saas = {name: terms for name, terms in self.terms.items() if terms.saas}
         # facts of types the policy declares (spec.fact_types) go to every stage whose
         # rules mention their type
         self.custom = [
@@ -142,7 +329,7 @@ class _Run:
         self.custom_types = {c["type"] for c in self.custom}
         # notices by (subject, addressee); a notice without a customer is for everyone
         self._notices: dict[tuple[str, str | None], list[Notice]] = defaultdict(list)
-        for notice in self.facts.notices:
+        for notice in self.known.notices:
             self._notices[(notice.about, notice.customer)].append(notice)
 
     def notices_for(self, subject: str, customer: str) -> list[Notice]:
@@ -182,6 +369,8 @@ class _Run:
 
     # -- availability ----------------------------------------------------------------------
     def affected(self, down: Downtime) -> list[str]:
+        """Customers with a SaaS subscription (in some term) that a downtime names or, with
+        no ``customers``, every such customer."""
         if down.customers is None:
             return sorted(self.saas)
         return sorted({c for c in down.customers if c in self.saas})
@@ -189,26 +378,37 @@ class _Run:
     def availability(self, evaluation: Evaluation) -> None:
         tz = self.tz
         windows = _groups()
+        out_of_term = _groups()  # windows of customers with no SaaS term in force then
         emergency_seen: dict[tuple[str, str], int] = defaultdict(int)
-        for down in sorted(self.facts.downtimes, key=lambda d: (d.start, d.id)):
+        # windows that start together: the longer first, then by cause, then id (by then
+        # they are the same interval for the same cause: the order changes no minute)
+        for down in sorted(self.known.downtimes,
+                           key=lambda d: (d.start, d.start - d.end, d.cause, d.id)):
+            assert down.end is not None  # known_at ends ongoing downtime at as-of
             if down.end <= down.start:
                 continue  # zero length: warned about at load, it counts for nothing
             version = self.versions.at(down.start, f"downtime {down.id}")
             for customer in self.affected(down):
                 key = f"{customer}/{down.id}"
+                terms = self.saas[customer]
+                in_term = terms.overlaps(down.start, down.end)
                 rank = 0
-                if down.maintenance == "emergency":
+                if down.maintenance == "emergency" and in_term:
                     month = timeutil.month_of(down.start, tz)
                     emergency_seen[(customer, month)] += 1
                     rank = emergency_seen[(customer, month)]
-                sub = self.saas[customer]
+                sub = terms.governing(down.start, down.end)
                 window = {
                     **_scalars(down.extra),
                     "type": stages.WINDOW, "key": key, "customer": customer, "downtime": down.id,
                     "cause": down.cause, "maintenance": down.maintenance,
                     "start": down.start, "end": down.end, "duration": down.end - down.start,
                     "emergency_rank": rank, "plan": sub.plan, "deployment": sub.deployment,
+                    "in_term": in_term,
                 }
+                if not in_term:  # nothing is charged: only the verdict stage says why
+                    out_of_term[version][customer].append({**window, "excluded_up_to": 0})
+                    continue
                 session = windows[version][customer]
                 session.append(window)
                 for notice in self.notices_for(down.id, customer):
@@ -238,13 +438,16 @@ class _Run:
                     verdict_input[version][customer].append(
                         {**fact, "excluded_up_to": excluded_up_to}
                     )
+        for version, per_customer in out_of_term.items():
+            for customer, facts in per_customer.items():
+                verdict_input[version][customer].extend(facts)
         self.stage(stages.WINDOW_VERDICTS, verdict_input)
 
         months = set(self.months or ())
         if self.downtime_months is not None:
             months.update(self.downtime_months)
         else:
-            months.update(downtime_months(self.facts.downtimes, tz))
+            months.update(downtime_months(self.facts.downtimes, tz, self.as_of))
         self.month_rows(sorted(months), counted, excluded, evaluation)
 
     def month_rows(
@@ -255,46 +458,62 @@ class _Run:
         evaluation: Evaluation,
     ) -> None:
         tz = self.tz
-        requests: dict[tuple[str, str], float] = {}
-        for request in self.facts.credit_requests:
-            key = (request.customer, request.month)
-            requests[key] = min(requests.get(key, request.requested_at), request.requested_at)
+        requests: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for request in self.known.credit_requests:  # those made after as-of are not known
+            requests[(request.customer, request.month)].append(request.requested_at)
         month_facts = _groups()
         measured: dict[str, dict[str, Any]] = {}
         for month in months:
             start, end = timeutil.month_bounds(month, tz)
+            if start >= self.as_of:
+                continue  # not begun at as-of: not reported
+            complete = end <= self.as_of  # else provisional: measured so far, no verdict
+            so_far = end if complete else self.as_of
             version = self.versions.at(start, f"month {month}")
             claim_days = values_of(version.policy).claim_days or 0
             end_day = timeutil.local_date(end, tz)
             deadline = timeutil.local_midnight(end_day + dt.timedelta(days=claim_days), tz)
             for customer in sorted(self.saas):
-                sub = self.saas[customer]
-                counted_in = intervals.clip(counted.get(customer, ()), start, end)
-                excluded_in = intervals.clip(excluded.get(customer, ()), start, end)
+                terms = self.saas[customer]
+                sub = terms.governing(start, end)
+                run_start, run_end = terms.run_of(sub, tz)
+                # downtime is charged only while a SaaS term is in force
+                counted_in: list[intervals.Interval] = []
+                excluded_in: list[intervals.Interval] = []
+                for a, b in intervals.clip(terms.saas, start, end):
+                    counted_in += intervals.clip(counted.get(customer, ()), a, b)
+                    excluded_in += intervals.clip(excluded.get(customer, ()), a, b)
                 counted_s = intervals.total(counted_in)
                 down_s = intervals.total(counted_in + excluded_in)
                 month_s = end - start
-                exact = (Decimal(repr(month_s)) - Decimal(repr(counted_s))) * 100 / Decimal(
-                    repr(month_s)
+                elapsed_s = so_far - start
+                exact = (Decimal(repr(elapsed_s)) - Decimal(repr(counted_s))) * 100 / Decimal(
+                    repr(elapsed_s)
                 )
                 key = f"{customer}/{month}"
+                # a request counts from the month's end; the earliest such one counts
+                made = requests.get((customer, month), ())
+                valid = [at for at in made if at >= end]
+                early = [at for at in made if at < end]
+                target = values_of(version.policy).availability_target
                 fact = {
                     "type": stages.CUSTOMER_MONTH, "key": key, "customer": customer, "month": month,
                     "plan": sub.plan, "deployment": sub.deployment,
                     "month_start": start, "month_end": end,
-                    "term_start": timeutil.local_midnight(sub.term_start, tz),
-                    "term_end": timeutil.local_midnight(sub.term_end + dt.timedelta(days=1), tz),
+                    "term_start": run_start, "term_end": run_end,
+                    "in_term": terms.overlaps(start, end), "complete": complete,
                     # floor to 1e-9 so a month just under the target never rounds up to it
                     "availability": float(exact.quantize(Decimal("1e-9"), ROUND_FLOOR)),
-                    "availability_percent": _number(exact.quantize(Decimal("0.0001"),
-                                                                   ROUND_HALF_EVEN)),
+                    "availability_percent": percent_shown(exact, target),
                     "renewed": sub.renewed,
-                    "requested": (customer, month) in requests,
+                    "requested": bool(valid),
                     "claim_deadline": deadline,
                     "as_of": self.as_of,
                 }
-                if (customer, month) in requests:
-                    fact["requested_at"] = requests[(customer, month)]
+                if valid:
+                    fact["requested_at"] = min(valid)
+                if early:
+                    fact["early_request_at"] = min(early)
                 month_facts[version][customer].append(fact)
                 measured[key] = {
                     "version": version, "sub": sub, "fact": fact, "exact": exact,
@@ -306,7 +525,7 @@ class _Run:
         for key, m in measured.items():
             version, fact = m["version"], m["fact"]
             covered = bool(verdicts.get(key, "covered", False))
-            met = verdicts.get(key, "met") if covered else None
+            met = verdicts.get(key, "met") if covered and fact["complete"] else None
             target = values_of(version.policy).availability_target
             evaluation.availability.append(AvailabilityRow(
                 customer=fact["customer"], month=fact["month"], covered=covered,
@@ -314,10 +533,10 @@ class _Run:
                 downtime_minutes=_minutes(m["down_s"]),
                 excluded_minutes=_minutes(m["down_s"] - m["counted_s"]),
                 counted_downtime_minutes=_minutes(m["counted_s"]),
-                availability_percent=_number(m["exact"].quantize(Decimal("0.0001"),
-                                                                  ROUND_HALF_EVEN)),
+                availability_percent=percent_shown(m["exact"], target),
                 target_percent=_number(target) if target is not None else None,
                 met=met,
+                provisional=not fact["complete"],
                 policy_version=self.use(version),
             ))
             if met is not None:
@@ -355,7 +574,7 @@ class _Run:
         memory for this part grows with the chunk, not with the number of tickets.
         """
         by_customer: dict[str, list[Ticket]] = defaultdict(list)
-        for ticket in self.facts.tickets:
+        for ticket in self.known.tickets:
             by_customer[ticket.customer].append(ticket)
         chunk: list[Ticket] = []
         for customer in sorted(by_customer):
@@ -369,15 +588,22 @@ class _Run:
     def _ticket_chunk(self, tickets: list[Ticket], evaluation: Evaluation) -> None:
         first = _groups()
         version_of: dict[str, CompiledPolicy] = {}
+        in_term: dict[str, bool] = {}
         for ticket in tickets:
             version = self.versions.at(ticket.opened_at, f"ticket {ticket.id}")
             version_of[ticket.id] = version
+            sub = self.terms[ticket.customer].at(ticket.opened_at)
+            in_term[ticket.id] = sub is not None
             fact: dict[str, Any] = {
                 **_scalars(ticket.extra),
                 "type": stages.TICKET, "key": ticket.id, "customer": ticket.customer,
                 "assigned": ticket.severity is not None,
                 "has_impact": ticket.impact is not None,
+                "in_term": sub is not None,
             }
+            if sub is not None:  # the subscription in force when the ticket was opened
+                fact["license"] = sub.license
+                fact["support"] = sub.support
             if ticket.severity is not None:
                 fact["assigned_severity"] = ticket.severity
             fact.update(ticket.impact or dict.fromkeys(IMPACT_FLAGS, False))
@@ -395,6 +621,9 @@ class _Run:
                 "as_of": self.as_of, "has_impact": ticket.impact is not None,
                 "responded": ticket.first_response_at is not None,
                 "resolved": ticket.resolved_at is not None,
+                "in_term": in_term[ticket.id],
+                # targets apply while a term is in force, unless a rule withdrew them
+                "targets": in_term[ticket.id] and severities.get(ticket.id, "targets") is not False,
             }
             response_due = resolution_due = None
             clause = severity_clause(version, level)
@@ -412,8 +641,9 @@ class _Run:
                 impact_level = severities.get(ticket.id, "impact_severity")
                 if impact_level is not None:
                     fact["impact_severity"] = impact_level
-                response_due = self.due(version, clause.terms.get("response"), ticket)
-                resolution_due = self.due(version, clause.terms.get("resolution"), ticket)
+                if fact["targets"]:
+                    response_due = self.due(version, clause.terms.get("response"), ticket)
+                    resolution_due = self.due(version, clause.terms.get("resolution"), ticket)
             for name, value in (("response_due", response_due),
                                 ("resolution_due", resolution_due),
                                 ("first_response_at", ticket.first_response_at),
@@ -445,16 +675,23 @@ class _Run:
         if not target:
             return None
         pauses = _pauses(ticket, target.get("pause_on") or (), self.as_of)
-        return due(version.policy, target, ticket.opened_at, pauses)
+        try:
+            return due(version.policy, target, ticket.opened_at, pauses)
+        except ValueError as error:  # a due time past the calendar's last supported year
+            raise InputError.single(
+                ticket.where.file, f"fact '{ticket.id}': the {target.get('target')} target "
+                f"cannot be placed: {error}", line=ticket.where.line,
+                column=ticket.where.column, subject=ticket.id,
+                path=ticket.where.path("opened_at"), code="fact") from None
 
     # -- notice obligations --------------------------------------------------------------------
     def obligations(self, evaluation: Evaluation) -> None:
         subjects: list[tuple[str, str, float, list[str]]] = []
-        for down in self.facts.downtimes:
+        for down in self.known.downtimes:
             if down.maintenance == "scheduled":
                 subjects.append((down.id, _SUBJECT_KINDS["scheduled"], down.start,
                                  self.affected(down)))
-        for change in self.facts.changes:
+        for change in self.known.changes:
             subjects.append((change.id, _SUBJECT_KINDS[change.kind], change.deployed_at,
                              sorted(self.saas)))
         facts = _groups()
@@ -464,8 +701,10 @@ class _Run:
             for customer in customers:
                 key = f"{customer}/{subject}"
                 session = facts[version][customer]
+                # owed only while a SaaS term of the customer is in force
                 session.append({"type": stages.NOTICE_SUBJECT, "key": key, "subject": subject,
-                                "customer": customer, "kind": kind, "at": at})
+                                "customer": customer, "kind": kind, "at": at,
+                                "in_term": self.saas[customer].at(at, saas=True) is not None})
                 for notice in self.notices_for(subject, customer):
                     session.append({"type": stages.SUBJECT_NOTICE, "key": notice.id,
                                     "subject": subject, "customer": customer,
@@ -498,20 +737,25 @@ class _Run:
     def entitlements(self, evaluation: Evaluation) -> None:
         facts = _groups()
         version_of: dict[str, CompiledPolicy] = {}
-        for request in self.facts.update_requests:
-            sub = self.facts.subscriptions[request.customer]
+        for request in self.known.update_requests:
             version = self.versions.at(request.requested_at, f"update request {request.id}")
             version_of[request.id] = version
-            facts[version][request.customer].append({
+            fact: dict[str, Any] = {
                 **_scalars(request.extra),
                 "type": stages.UPDATE_REQUEST, "key": request.id, "customer": request.customer,
-                "license": sub.license, "support": sub.support,
-            })
+            }
+            # the subscription in force at the request decides; none: nothing is owed
+            sub = self.terms[request.customer].at(request.requested_at)
+            fact["in_term"] = sub is not None
+            if sub is not None:
+                fact["license"] = sub.license
+                fact["support"] = sub.support
+            facts[version][request.customer].append(fact)
         decided = self.stage(stages.ENTITLEMENTS, facts)
         findings_of: dict[str, list[Finding]] = defaultdict(list)
         for finding in decided.findings:
             findings_of[finding.subject].append(finding)
-        for request in self.facts.update_requests:
+        for request in self.known.update_requests:
             entitled = bool(decided.get(request.id, "entitled"))
             stage = version_of[request.id].stage(stages.ENTITLEMENTS)
             # the reason is the first (sorted) finding whose rule decided this very value
@@ -527,12 +771,34 @@ class _Run:
             ))
 
 
-def downtime_months(downtimes: Sequence[Downtime], tz: str) -> set[str]:
-    """Every month (``YYYY-MM`` in ``tz``) that a downtime record touches."""
+def downtime_months(downtimes: Sequence[Downtime], tz: str, as_of: float) -> set[str]:
+    """Every month (``YYYY-MM`` in ``tz``) that a downtime record touches by ``as_of``.
+
+    A record starting after as-of touches nothing; one still going on (no ``end``, or an
+    ``end`` after as-of) touches the months up to as-of.
+    """
     months: set[str] = set()
     for down in downtimes:
-        months.update(timeutil.months_touched(down.start, down.end, tz))
+        if down.start > as_of:
+            continue
+        end = as_of if down.end is None else min(down.end, as_of)
+        months.update(timeutil.months_touched(down.start, end, tz))
     return months
+
+
+def percent_shown(exact: Decimal, target: Decimal | float | None) -> int | float:
+    """A percentage as rows and messages show it: 4 decimals (half-even), except that a
+    value below ``target`` never shows as the target or above it: then it is floored, to as
+    many decimals as the target has (at least 4). 98.99996 under 99 shows 98.9999, not 99.
+    A value at or above the target never rounds below it (the target has no more decimals).
+    """
+    shown = exact.quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
+    if target is not None:
+        goal = Decimal(str(target))
+        if exact < goal <= shown:
+            places = max(4, -min(0, int(goal.normalize().as_tuple().exponent)))
+            shown = exact.quantize(Decimal(1).scaleb(-places), ROUND_FLOOR)
+    return _number(shown)
 
 
 def _scalars(extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -575,10 +841,18 @@ def evaluate_facts(
     backend: Backend,
     months: Sequence[str] | None = None,
 ) -> Evaluation:
-    """Run every stage and return sorted, typed results."""
+    """Run every stage and return sorted, typed results.
+
+    ``evaluation.warnings`` holds the facts' warnings and, when facts or parts of facts are
+    dated after ``as_of`` (they are not used), one warning that counts them.
+    """
+    cutoff = Cutoff()
     evaluation, used = evaluate_parts(VersionSet(versions), facts, as_of=as_of,
-                                      backend=backend, months=months)
+                                      backend=backend, months=months, cutoff=cutoff)
     evaluation.policies = sorted(used) or default_policies(versions)
+    warning = cutoff.warning(evaluation.as_of)
+    if warning is not None:
+        evaluation.warnings.append(warning)
     return evaluation
 
 
@@ -596,13 +870,17 @@ def evaluate_parts(
     backend: Backend,
     months: Sequence[str] | None = None,
     downtime_months: Sequence[str] | None = None,
+    cutoff: Cutoff | None = None,
+    count_fleet: bool = True,
 ) -> tuple[Evaluation, set[tuple[str, str]]]:
     """Every stage over ``facts``: sorted results and the (name, version) pairs they used.
 
-    The streamed evaluation calls this once per customer shard and merges the parts.
+    What is dated after ``as_of`` is noted into ``cutoff`` (fleet-wide facts only when
+    ``count_fleet``). The streamed evaluation calls this once per customer shard, with
+    ``count_fleet`` false, and merges the parts.
     """
     run = _Run(versions, facts, as_of, backend, list(months) if months else None,
-               downtime_months)
+               downtime_months, cutoff if cutoff is not None else Cutoff(), count_fleet)
     evaluation = Evaluation(as_of=timeutil.iso(as_of, run.tz))
     run.availability(evaluation)
     run.tickets(evaluation)
@@ -614,5 +892,5 @@ def evaluate_parts(
     return evaluation, run.used
 
 
-__all__ = ["VersionSet", "default_policies", "downtime_months", "evaluate_facts",
-           "evaluate_parts"]
+__all__ = ["Cutoff", "VersionSet", "default_policies", "downtime_months", "evaluate_facts",
+           "evaluate_parts", "known_at"]

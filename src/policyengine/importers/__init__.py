@@ -1,8 +1,9 @@
 """Import layer: source exports (helpdesks, status pages, incident tools, CSV) → fact NDJSON.
 
 ``import_lines(source, files, mapping)`` yields the fact file's lines, one record at a time
-(streaming: memory does not grow with the export), and raises :class:`InputError` with every
-located problem after the last record when any record could not be placed. Sits above
+(streaming: memory grows only by a 16-byte id fingerprint a fact), and raises
+:class:`InputError` with every located problem after the last record when any record could
+not be placed. Sits above
 ``api`` and below ``cli``; nothing below imports it (docs/import.md).
 """
 

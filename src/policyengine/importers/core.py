@@ -13,8 +13,10 @@ traced to the source record. A source's own SLA verdict travels as
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -22,9 +24,57 @@ from typing import Any
 from policyengine.diagnostics import Diagnostic, InputError
 from policyengine.importers.mapping import ImportMapping
 from policyengine.importers.timestamps import Clock, TimestampError
-from policyengine.model.facts import IMPACT_FLAGS
+from policyengine.model.facts import IMPACT_FLAGS, Where
+from policyengine.validation.facts import FieldError, normalise
 
 MAX_ERRORS = 200
+
+
+class SeenIds:
+    """Which (fact type, id) pairs an import has written, in bounded memory.
+
+    A 64-bit fingerprint per pair (BLAKE2b of the pair) in an open-addressing
+    table kept at most half full: 16 bytes a fact, so a million facts cost 16 MiB, against
+    about 100 for a set of the ids themselves. Two different ids share a fingerprint with a
+    chance of about n²/2⁶⁵ (3·10⁻⁸ for a million facts).
+    """
+
+    __slots__ = ("count", "table")
+
+    def __init__(self) -> None:
+        self.table = array("Q", bytes(8 * 1024))
+        self.count = 0
+
+    def add(self, kind: str, fact_id: str) -> bool:
+        """Record the pair; False when it was already recorded."""
+        # a stable hash (not Python's per-process salted one): the same export gives the
+        # same answer on every run, even in the 1-in-10^8 case of two ids colliding
+        digest = hashlib.blake2b(f"{kind}\0{fact_id}".encode("utf-8", "surrogatepass"),
+                                 digest_size=8).digest()
+        code = int.from_bytes(digest, "little") or 1
+        if not self._put(self.table, code):
+            return False
+        self.count += 1
+        if self.count * 2 > len(self.table):
+            bigger = array("Q", bytes(16 * len(self.table)))
+            for old in self.table:
+                if old:
+                    self._put(bigger, old)
+            self.table = bigger
+        return True
+
+    @staticmethod
+    def _put(table: array, code: int) -> bool:
+        mask = len(table) - 1
+        slot = code & mask
+        while True:
+            held = table[slot]
+            if held == 0:
+                table[slot] = code
+                return True
+            if held == code:
+                return False
+            slot = (slot + 1) & mask
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +120,7 @@ class Run:
         self.written = 0
         self.records = 0
         self.skipped: dict[str, int] = {}  # reason → count (filters the mapping declares)
+        self.seen = SeenIds()
 
     # -- diagnostics -----------------------------------------------------------------------
     def problem(self, at: At, message: str, field: str = "", warning: bool = False) -> None:
@@ -96,15 +147,6 @@ class Run:
 
     def finish(self) -> None:
         """Raise every error found (after the last record); warnings stay in ``warnings``."""
-        if self.clock.ambiguous:
-            self.warnings.append(Diagnostic(
-                file=self.mapping.file, line=self.mapping.at("timezone")[0],
-                column=self.mapping.at("timezone")[1], path="$.timezone", code="import",
-                severity="warning",
-                message=f"{self.clock.ambiguous} naive timestamp(s) fell in a daylight-saving "
-                        "fall-back hour of the declared zone and were read as the earlier "
-                        "instant",
-            ))
         if self.errors:
             raise InputError(self.errors)
 
@@ -112,12 +154,28 @@ class Run:
     def instant(self, value: Any, at: At, field: str) -> str | None:
         """``value`` as ISO 8601 with an offset, or None after recording a located error."""
         try:
-            return self.clock.instant(value)
+            instant = self.clock.instant(value)
         except TimestampError as error:
             self.problem(at, f"{field}: {error}", field)
             return None
+        if self.clock.last_ambiguous:  # a fall-back hour: located, an error with --strict
+            self.warn(at, f"{field}: {self.clock.last_ambiguous}", field)
+        return instant
+
+    def order(self, value: Any) -> float:
+        """A sort key in time for a raw source timestamp (its instant; unreadable ones last).
+
+        Sorting the text instead misorders instants written with different offsets (the
+        hour after a fall-back: 01:10-05:00 is after 01:50-04:00)."""
+        try:
+            return _order(self.clock.instant(value))
+        except (TimestampError, ValueError, TypeError):
+            return float("inf")
 
     def fact_id(self, source_id: Any) -> str:
+        """The fact id of a source id ("" when the record has none: :meth:`fact` refuses it)."""
+        if source_id is None or source_id == "":
+            return ""
         return f"{self.mapping.id_prefix}{source_id}"
 
     def customer(self, keys: Iterable[Any], at: At, what: str) -> str | None:
@@ -201,8 +259,29 @@ class Run:
     def provenance(self, at: At) -> dict[str, Any]:
         return {"source": self.source, "id": at.source_id, "file": at.file, "line": at.line}
 
-    def fact(self, fact: dict[str, Any], at: At) -> str:
-        """One fact as an NDJSON line, with its provenance (counted as written)."""
+    def fact(self, fact: dict[str, Any], at: At) -> str | None:
+        """One fact as an NDJSON line, with its provenance (counted as written).
+
+        The fact is checked as ``evaluate`` checks it (``validation.facts.normalise``): a
+        value ``evaluate`` would refuse (a ``cause`` of ``Vendor``, a record without an id)
+        is an error here, at the source record, not later at a line of the fact file. A
+        second fact of the same type and id (the same page given twice, overlapping
+        exports) is an error too. Returns None after recording the error.
+        """
+        if fact.get("id") == "":
+            self.problem(at, f"record has no id: nothing to name the {fact['type']} by", "id")
+            return None
+        try:
+            normalise(fact, Where(at.file, at.line, at.column, -1))
+        except FieldError as error:
+            self.problem(at, f"{error} (evaluate would refuse this {fact['type']})",
+                         error.field)
+            return None
+        if "id" in fact and not self.seen.add(fact["type"], str(fact["id"])):
+            self.problem(at, f"duplicate {fact['type']} id {fact['id']!r}: an earlier record "
+                         "of this import already made it (the same page or file given "
+                         "twice, or overlapping exports?)", "id")
+            return None
         fact["provenance"] = self.provenance(at)
         self.written += 1
         return json.dumps(fact, ensure_ascii=False, separators=(", ", ": ")) + "\n"
@@ -256,6 +335,7 @@ class Run:
             else:
                 entries.append({"at": value, "status": self.status(status)})
         if entries:
+            entries.sort(key=lambda entry: _order(entry["at"]))  # in time, not as written
             fact["status_history"] = entries
         if source_sla is not None and any(v is not None for v in source_sla.values()):
             fact["source_sla"] = dict(source_sla)

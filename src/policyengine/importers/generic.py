@@ -3,12 +3,13 @@
 Each record becomes one fact of the mapping's ``fact`` type. ``fields`` maps a fact field
 (``impact.loss_of_service`` for a flag) to a column or dotted path, a constant
 (``{value: vendor}``) or a column with a value table (``{column, values}``, ``split`` for a
-list). CSV is read one row at a time (memory does not grow with the file); the line of a
+list). CSV is read one row at a time (only the ids written are remembered); the line of a
 row is the line its record starts on.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -30,20 +31,47 @@ def read_csv(run: Run, files: Iterable[str]) -> Iterator[str]:
         yield from _csv_file(run, path)
 
 
+def _text_lines(handle: Iterable[bytes], path: str) -> Iterator[str]:
+    """The lines of a CSV file as text, each decoded on its own: a byte that is not UTF-8
+    or a NUL is an error at its own line and column (a decoder reading ahead in blocks
+    would report it at the row being parsed, or at line 1). A UTF-8 byte-order mark (as
+    Excel writes) is dropped; a UTF-16 one is refused with what to do."""
+    for number, raw in enumerate(handle, 1):
+        if number == 1:
+            if raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8):]
+            elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                raise InputError.single(path, "file is UTF-16 text (a byte-order mark "
+                                        "0xFF 0xFE or 0xFE 0xFF): save the export as UTF-8",
+                                        line=1, column=1, code="import")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            column = len(raw[:error.start].decode("utf-8", "replace")) + 1
+            raise InputError.single(path, f"invalid UTF-8 byte 0x{raw[error.start]:02x}; the "
+                                    "file must be UTF-8 text (save the export as UTF-8)",
+                                    line=number, column=column, code="import") from None
+        if "\x00" in text:
+            raise InputError.single(path, "NUL character is not allowed (is this a binary "
+                                    "file?)", line=number, column=text.index("\x00") + 1,
+                                    code="import")
+        yield text
+
+
 def _csv_file(run: Run, path: str) -> Iterator[str]:
     try:
-        handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - with below
+        handle = open(path, "rb")  # noqa: SIM115 - with below
     except OSError as error:
         raise InputError.single(path, f"cannot read file: {error.strerror}", code="import") \
             from None
     with handle:
-        reader = csv.reader(handle, strict=True)
+        reader = csv.reader(_text_lines(handle, path), strict=True)
         try:
             header = next(reader)
         except StopIteration:
             raise InputError.single(path, "empty CSV file: no header row", line=1, column=1,
                                     code="import") from None
-        except (csv.Error, UnicodeDecodeError) as error:
+        except csv.Error as error:
             raise InputError.single(path, f"not a CSV file: {error}", line=1, column=1,
                                     code="import") from None
         check_columns(run, header, path)
@@ -53,7 +81,7 @@ def _csv_file(run: Run, path: str) -> Iterator[str]:
                 row = next(reader)
             except StopIteration:
                 return
-            except (csv.Error, UnicodeDecodeError) as error:
+            except csv.Error as error:
                 raise InputError.single(path, f"bad CSV: {error}", line=start, column=1,
                                         code="import") from None
             line, start = start, reader.line_num + 1
@@ -132,6 +160,12 @@ def build(run: Run, record: Mapping[str, Any], at: At) -> str | None:
     """One record → one fact line of the mapping's type (None when it cannot be placed)."""
     run.records += 1
     mapping = run.mapping
+    for name in _ID_FIELDS:  # name the record before anything about it is said
+        if name in mapping.fields:
+            raw_id = _value(record, mapping.fields[name])[0]
+            if raw_id not in (None, ""):
+                at = at.named(raw_id)
+                break
     values: dict[str, Any] = {}
     for name, spec in mapping.fields.items():
         raw, table, column = _value(record, spec)
@@ -146,8 +180,6 @@ def build(run: Run, record: Mapping[str, Any], at: At) -> str | None:
                 mapped.append(table[str(item)])
             raw = mapped if isinstance(raw, list) else mapped[0]
         values[name] = raw
-    at = at.named(values.get("id") if values.get("id") not in (None, "") else
-                  values.get("customer"))
     kind = mapping.fact
     if kind == "ticket":
         return _ticket(run, values, at)

@@ -6,6 +6,7 @@ an :class:`InputError` with ``FILE:LINE:COL`` like a policy's. Shapes are in doc
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,20 @@ from policyengine.model.facts import IMPACT_FLAGS
 
 CAUSES = ("vendor", "customer", "third_party", "force_majeure")
 MAINTENANCE = ("none", "scheduled", "emergency")
+# The keys each source reads, beyond apiVersion, kind, source, timezone, formats, epoch and
+# id_prefix: any other key is a located error (it would be accepted and do nothing).
+_COMMON = ("apiVersion", "kind", "source", "timezone", "formats", "epoch", "id_prefix")
+_TICKETS = ("customers", "severity", "impact", "statuses")
+_GENERIC = (*_TICKETS, "components", "channels", "cause", "maintenance", "fact", "fields")
+READS = {
+    "csv": _GENERIC,
+    "json": (*_GENERIC, "records"),
+    "statuspage": ("components", "channels", "cause", "maintenance", "downtime_impacts"),
+    "pagerduty": ("components", "cause", "maintenance", "downtime_impacts"),
+    "zendesk": _TICKETS,
+    "jira": (*_TICKETS, "response_slas", "resolution_slas", "fields"),
+    "servicenow": (*_TICKETS, "response_slas", "resolution_slas", "fields"),
+}
 # What ``fields`` may name for a vendor source (the others take no ``fields``; csv/json any).
 VENDOR_FIELDS = {
     "jira": ("organizations", "request_type", "first_response_at", "id", "created",
@@ -70,6 +85,19 @@ class ImportMapping:
         return self.where.get(key, (1, 1))
 
 
+def generic_fields(fact: str) -> list[str]:
+    """The names ``fields`` may map for a csv/json record of fact type ``fact``: the type's
+    fields (docs/interface.md), with a ticket's impact flags and source verdict by their
+    dotted names (``impact.loss_of_service``, ``source_sla.response_met``)."""
+    from policyengine.validation.facts import _KNOWN
+
+    names = sorted(_KNOWN[fact] - {"type", "impact"})
+    if fact == "ticket":
+        names += [f"impact.{flag}" for flag in IMPACT_FLAGS]
+        names += ["source_sla.response_met", "source_sla.resolution_met"]
+    return names
+
+
 def load_mapping(path: str | os.PathLike[str], source: str | None = None) -> ImportMapping:
     """Read and check a mapping file; ``source`` (the command's SOURCE) must match its own.
 
@@ -98,6 +126,11 @@ def load_mapping(path: str | os.PathLike[str], source: str | None = None) -> Imp
 
     if source is not None and data["source"] != source:
         raise fail("source", f"this mapping is for source {data['source']!r}, not {source!r}")
+    reads = READS[data["source"]]
+    for key in data:
+        if key not in _COMMON and key not in reads:
+            raise fail(str(key), f"a {data['source']} import does not read {key!r}, so it "
+                       f"would change nothing; it reads: {', '.join(reads)}")
     if data["source"] in ("csv", "json") and "fact" not in data:
         raise InputError.single(display, f"a {data['source']} mapping needs 'fact' (the fact "
                                 "type each record becomes) and 'fields'", line=1, column=1,
@@ -107,6 +140,16 @@ def load_mapping(path: str | os.PathLike[str], source: str | None = None) -> Imp
                                 "API writes naive date-times (UTC for plain values, the "
                                 "requesting user's zone for display values); never assumed",
                                 line=1, column=1, path="$", code="mapping")
+    if data["source"] in ("csv", "json"):
+        fact_fields = generic_fields(data["fact"])
+        for name in data.get("fields") or {}:
+            if name not in fact_fields:
+                dotted = [f for f in fact_fields if f.startswith(f"{name}.")]
+                close = difflib.get_close_matches(str(name), fact_fields, n=1)
+                hint = (f" (map each by its dotted name, e.g. {dotted[0]!r})" if dotted else
+                        f" (did you mean {close[0]!r}?)" if close else "")
+                raise fail("fields", f"a {data['fact']} has no field {name!r}{hint}; it has: "
+                           f"{', '.join(fact_fields)}", name)
     known = VENDOR_FIELDS.get(data["source"])
     if known is not None:
         for name in data.get("fields") or {}:

@@ -71,7 +71,8 @@ def read(run: Run, files: Iterable[str]) -> Iterator[str]:
             audits.setdefault(str(value(record.get("documentkey"))), []).append(
                 (value(record.get("sys_created_on")), str(value(record.get("newvalue"))), at))
 
-    for record, at in side_then_main(run, list(files), KEYS, is_incident, index):
+    files = list(files)
+    for record, at in side_then_main(run, files, KEYS, is_incident, index):
         run.records += 1
         at = at.named(value(record.get("number")))
         key = str(value(record.get("sys_id")))
@@ -79,6 +80,10 @@ def read(run: Run, files: Iterable[str]) -> Iterator[str]:
                       audits.get(key, []))
         if line:
             yield line
+    if run.written and not slas and "first_response_at" not in run.mapping.fields:
+        run.warn(At(files[0], 0, 0), "no task_sla records among the files and no "
+                 "'fields.first_response_at' in the mapping: no incident has a first response "
+                 "or a ServiceNow SLA verdict; add the task_sla pages")
 
 
 def value(field: Any) -> Any:

@@ -54,7 +54,7 @@ def incident(run: Run, record: Mapping[str, Any], at: At) -> Iterator[str]:
         return
     updates = sorted((u for u in record.get("incident_updates") or ()
                       if isinstance(u, Mapping)),
-                     key=lambda u: str(u.get("created_at") or ""))
+                     key=lambda u: run.order(u.get("created_at")))
     placed, customers = run.customers_of(
         [c.get("name") for c in record.get("components") or () if isinstance(c, Mapping)], at)
     if not placed:

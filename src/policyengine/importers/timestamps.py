@@ -9,11 +9,17 @@ its ``epoch`` unit: neither is ever assumed, because a guessed zone moves every 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pendulum
 import pendulum.parsing
-from pendulum.tz.exceptions import NonExistingTime
+from pendulum.tz.exceptions import AmbiguousTime, NonExistingTime
+
+# Epoch numbers are read only when they land in this range (2000-01-01 to 2100-01-01 UTC):
+# a number outside it is almost always the other unit (seconds read as milliseconds land in
+# January 1970) or a placeholder such as 0, and reading it would move a deadline by decades.
+EPOCH_RANGE = (946_684_800, 4_102_444_800)
 
 
 class TimestampError(ValueError):
@@ -35,17 +41,22 @@ class Clock:
         self.formats = formats
         self.epoch = epoch
         self.ambiguous = 0  # local times read in a DST fall-back hour (the earlier instant)
+        self.last_ambiguous: str | None = None  # what the last instant() read twice, if any
 
     def instant(self, value: Any) -> str:
         """The instant ``value`` stands for, as ISO 8601 text with an offset.
 
-        Offsets written in the value are kept; naive values take the declared zone.
-        Raises :class:`TimestampError`.
+        Offsets written in the value are kept; naive values take the declared zone. A local
+        time the zone has twice (the fall-back hour) is read as the earlier instant and
+        ``last_ambiguous`` says so (a message for a located warning; None otherwise).
+        Raises :class:`TimestampError` (no zone declared, a local time that does not exist,
+        an unknown shape, an epoch number outside 2000-2100 in the declared unit).
         """
+        self.last_ambiguous = None
         if isinstance(value, bool):
             raise TimestampError(f"{value!r} is not a timestamp")
-        if isinstance(value, int | float):
-            return self._epoch(value)
+        if isinstance(value, int | float | Decimal):
+            return self._epoch(float(value) if isinstance(value, Decimal) else value)
         if not isinstance(value, str) or not value.strip():
             raise TimestampError(f"{value!r} is not a timestamp")
         text = value.strip()
@@ -67,12 +78,16 @@ class Clock:
             raise TimestampError(f"{text!r} is a date without a time")
         for fmt in self.formats:
             try:
-                found = pendulum.from_format(text, fmt, tz=self.zone or "UTC")
+                found = pendulum.from_format(text, fmt, tz="UTC")
             except ValueError:
                 continue
-            if self.zone is None and not _format_has_offset(fmt):
-                raise TimestampError(self._naive_message(text))
-            return found
+            if _format_has_offset(fmt):
+                return found
+            # Wall-clock fields only: the declared zone is applied by _localise, with the
+            # same rules as naive ISO text (a skipped hour is an error, a repeated one is
+            # the earlier instant), never pendulum's silent shift.
+            return dt.datetime(found.year, found.month, found.day, found.hour, found.minute,
+                               found.second, found.microsecond)
         shapes = f" or the mapping's formats ({', '.join(self.formats)})" if self.formats else ""
         raise TimestampError(f"{text!r} is not an ISO 8601 timestamp{shapes}; declare the "
                              "source's format under 'formats' in the mapping")
@@ -81,14 +96,18 @@ class Clock:
         if self.zone is None:
             raise TimestampError(self._naive_message(text))
         try:
-            local = self.zone.convert(naive, raise_on_unknown_times=True)
+            return self.zone.convert(naive, raise_on_unknown_times=True)
         except NonExistingTime:
             raise TimestampError(f"{text!r} does not exist in {self.zone_name} (the clocks "
                                  "skip that hour)") from None
-        other = self.zone.convert(naive.replace(fold=1))
-        if other.utcoffset() != local.utcoffset():
+        except AmbiguousTime:
+            local = self.zone.convert(naive.replace(fold=0))
+            later = self.zone.convert(naive.replace(fold=1))
             self.ambiguous += 1
-        return local
+            self.last_ambiguous = (
+                f"{text!r} occurs twice in {self.zone_name} (the clocks fall back); read as "
+                f"the earlier instant {_iso(local)}, not {_iso(later)}")
+            return local
 
     def _naive_message(self, text: str) -> str:
         return (f"{text!r} has no UTC offset and the mapping declares no 'timezone' for this "
@@ -99,10 +118,15 @@ class Clock:
             raise TimestampError(f"{number!r} is a number; declare 'epoch: seconds' or "
                                  "'epoch: milliseconds' in the mapping (never assumed)")
         seconds = number / 1000 if self.epoch == "milliseconds" else number
-        try:
-            return _iso(pendulum.from_timestamp(seconds, tz="UTC"))
-        except (OverflowError, OSError, ValueError):
-            raise TimestampError(f"{number!r} is out of range as epoch {self.epoch}") from None
+        low, high = EPOCH_RANGE
+        if not low <= seconds < high:
+            other = number if self.epoch == "milliseconds" else number / 1000
+            hint = (f"; as epoch {'seconds' if self.epoch == 'milliseconds' else 'milliseconds'}"
+                    f" it would be {_iso(pendulum.from_timestamp(other, tz='UTC'))}: check "
+                    "the mapping's 'epoch'" if low <= other < high else "")
+            raise TimestampError(f"{number!r} as epoch {self.epoch} is outside 2000-2100 "
+                                 f"(not a plausible time for this data){hint}")
+        return _iso(pendulum.from_timestamp(seconds, tz="UTC"))
 
 
 def _format_has_offset(fmt: str) -> bool:

@@ -36,9 +36,12 @@ def read(run: Run, files: Iterable[str]) -> Iterator[str]:
         return not (key in ("ticket_metric_events", "audits") or "metric" in record
                     or "events" in record)
 
+    read_events = [0]
+
     def index(key: str, record: Mapping[str, Any], at: At) -> None:
         ticket_id = str(record.get("ticket_id"))
         if key == "ticket_metric_events" or "metric" in record:
+            read_events[0] += 1
             metrics.setdefault(ticket_id, _Metrics()).add(record)
             return
         for event in record.get("events") or ():
@@ -48,7 +51,8 @@ def read(run: Run, files: Iterable[str]) -> Iterator[str]:
                     (record.get("created_at"), str(event.get("value")),
                      at.named(record.get("ticket_id"))))
 
-    for record, at in side_then_main(run, list(files), KEYS, is_ticket, index):
+    files = list(files)
+    for record, at in side_then_main(run, files, KEYS, is_ticket, index):
         run.records += 1
         at = at.named(record.get("id"))
         key = str(record.get("id"))
@@ -56,6 +60,10 @@ def read(run: Run, files: Iterable[str]) -> Iterator[str]:
                       changes.get(key, []))
         if line:
             yield line
+    if run.written and not read_events[0]:
+        run.warn(At(files[0], 0, 0), "no ticket metric events among the files: no ticket has "
+                 "a first response (it is not on the ticket) or a Zendesk SLA verdict; add "
+                 "the ticket_metric_events pages")
 
 
 class _Metrics:
@@ -92,6 +100,10 @@ def ticket(run: Run, record: Mapping[str, Any], at: At, metrics: _Metrics,
     if record.get("status") in ("solved", "closed"):
         solved = [at_ for at_, status, _ in history if status == "solved"]
         resolved = solved[-1] if solved else record.get("updated_at")
+        if not solved:
+            run.warn(at, f"ticket is {record.get('status')} but no audit says when it was "
+                     "solved: resolved_at is its updated_at, the latest it can have been "
+                     "(add the audits pages)", "resolved_at")
     return run.ticket(at, source_id=record.get("id"), customer=customer,
                       opened_at=record.get("created_at"), severity=severity, impact=impact,
                       first_response_at=metrics.first_reply, resolved_at=resolved,

@@ -54,9 +54,11 @@ class Subscription:
 
 @dataclass(slots=True)
 class Downtime:
+    """A downtime record; ``end`` is None while it is still ongoing (it counts up to as-of)."""
+
     id: str
     start: float
-    end: float
+    end: float | None
     cause: str
     maintenance: str
     customers: tuple[str, ...] | None
@@ -130,9 +132,13 @@ class CustomFact:
 
 @dataclass
 class FactSet:
-    """Every fact of an evaluation, normalised, with warnings collected on the way."""
+    """Every fact of an evaluation, normalised, with warnings collected on the way.
 
-    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    ``subscriptions``: customer → its subscription facts (renewals: terms that do not
+    overlap), in input order until the set is finished, then by ``term_start``.
+    """
+
+    subscriptions: dict[str, list[Subscription]] = field(default_factory=dict)
     downtimes: list[Downtime] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
@@ -147,7 +153,8 @@ class FactSet:
 
     def count(self) -> int:
         return (
-            len(self.subscriptions) + len(self.downtimes) + len(self.notices) + len(self.changes)
+            sum(map(len, self.subscriptions.values())) + len(self.downtimes)
+            + len(self.notices) + len(self.changes)
             + len(self.tickets) + len(self.credit_requests) + len(self.update_requests)
             + len(self.custom)
         )

@@ -53,6 +53,8 @@ class AvailabilityRow:
     availability_percent: int | float
     target_percent: int | float | None
     met: bool | None
+    # the month is not over at as-of: measured so far, no verdict and no credit yet
+    provisional: bool = False
     policy_version: str = ""
 
     def key(self) -> tuple:

@@ -53,7 +53,7 @@ class Bar:
     y: float
     height: float
     target_y: float | None
-    state: str  # "met", "missed", "not-covered"
+    state: str  # "met", "missed", "provisional", "not-covered"
 
 
 @dataclass
@@ -108,6 +108,8 @@ def render_html(document: Mapping[str, Any]) -> str:
         "customers": len(customers),
         "periods": len(document["availability"]),
         "missed": sum(1 for r in document["availability"] if r.get("met") is False),
+        "provisional": sum(1 for r in document["availability"]
+                           if _availability_state(r) == "provisional"),
         "breaches": sum(1 for f in document["findings"] if f.get("outcome") == "breach"),
         "tickets_breached": sum(c.counts["tickets_breached"] for c in customers),
         "tickets_open": sum(c.counts["tickets_open"] for c in customers),
@@ -188,6 +190,7 @@ def _customer(name: str, anchor: str, rows: Mapping[str, list[dict[str, Any]]],
         "notices_best_efforts": sum(1 for n in notices if n.state == "missed"
                                     and n.data.get("strength") != "binding"),
         "periods_missed": sum(1 for a in availability if a.state == "missed"),
+        "periods_provisional": sum(1 for a in availability if a.state == "provisional"),
     }
     return CustomerView(name, anchor, chart(rows["availability"]), availability, windows,
                         credits, _credit_totals(rows["credits"]), tickets, notices,
@@ -199,8 +202,13 @@ def _is_credit(finding: Mapping[str, Any]) -> bool:
 
 
 def _availability_state(row: Mapping[str, Any]) -> str:
+    """``met``, ``missed``, ``provisional`` (a covered month not over at as-of: measured so
+    far, no verdict yet) or ``not-covered`` (no commitment that month, e.g. outside every
+    term: a ``not_in_term`` finding says why)."""
     met = row.get("met")
-    return "not-covered" if met is None else "met" if met else "missed"
+    if met is not None:
+        return "met" if met else "missed"
+    return "provisional" if row.get("provisional") and row.get("covered") else "not-covered"
 
 
 def _notice_state(row: Mapping[str, Any]) -> str:
@@ -243,7 +251,8 @@ def chart(rows: Sequence[Mapping[str, Any]]) -> Chart | None:
 
     The vertical axis runs from a whole percent at least one point below the lowest value
     or target shown up to 100 %, so a miss of a fraction of a point is visible. Periods
-    that are not covered get a grey bar and no target mark. None when there are no rows.
+    that are not covered get a grey bar and no target mark; a provisional period (the month
+    is not over at as-of) an amber bar with its target mark. None when there are no rows.
     """
     if not rows:
         return None

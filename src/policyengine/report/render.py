@@ -23,6 +23,18 @@ _MARKDOWN = {ord(c): f"\\{c}" for c in "\\`*_[]|~"}
 _MARKDOWN.update({ord("<"): "&lt;", ord(">"): "&gt;", ord("&"): "&amp;"})
 
 
+def github_data(text: str) -> str:
+    """A workflow command's message: ``%``, CR and LF escaped, so that it stays one
+    annotation (GitHub's toolkit ``escapeData``)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github_property(text: str) -> str:
+    """A workflow command's property value (``file=``): also ``:`` and ``,``, which would
+    end the property list or start another property (``escapeProperty``)."""
+    return github_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
 def plain_text(text: str) -> str:
     """``text`` safe for a terminal: control characters become visible escapes."""
     return text.translate(_CONTROLS)
@@ -77,7 +89,8 @@ def _sections(evaluation: Evaluation) -> list[tuple[str, list[str], list[list[An
     e = evaluation
     availability = [[r.customer, r.month, r.covered, r.minutes_in_month, r.downtime_minutes,
                      r.excluded_minutes, r.counted_downtime_minutes, r.availability_percent,
-                     r.target_percent, _verdict(r.met)] for r in e.availability]
+                     r.target_percent, "so far" if r.provisional else _verdict(r.met)]
+                    for r in e.availability]
     credits = [[r.customer, r.month, r.amount, r.currency, r.form, r.claim_deadline,
                 r.requested_at, r.status] for r in e.credits]
     tickets = [[r.id, r.customer, r.severity, r.severity_source, r.response_due,
@@ -187,7 +200,8 @@ def render_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str = "text") -> 
         lines = []
         for d in diagnostics:
             level = "warning" if d.severity == "warning" else "error"
-            message = d.render().split(": ", 1)[-1].replace("%", "%25").replace("\n", "%0A")
-            lines.append(f"::{level} file={d.file},line={d.line},col={d.column}::{message}")
+            message = github_data(d.render_message())
+            lines.append(f"::{level} file={github_property(d.file)},line={d.line},"
+                         f"col={d.column}::{message}")
         return "\n".join(lines) + ("\n" if lines else "")
     return "".join(d.render() + "\n" for d in diagnostics)

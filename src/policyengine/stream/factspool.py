@@ -304,7 +304,8 @@ def read_parallel(
 def _absorb(builder: FactSetBuilder, spool: FactSpool, part: ReadPart) -> None:
     """Take over what a parallel reader kept (parts are absorbed in input order)."""
     facts, kept = builder.facts, part.facts
-    facts.subscriptions.update(kept.subscriptions)
+    for customer, subs in kept.subscriptions.items():  # renewals: finish() checks overlaps
+        facts.subscriptions.setdefault(customer, []).extend(subs)
     facts.downtimes.extend(kept.downtimes)
     facts.changes.extend(kept.changes)
     facts.notices.extend(kept.notices)

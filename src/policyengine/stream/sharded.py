@@ -34,20 +34,23 @@ import os
 import shutil
 import tempfile
 import time
+import traceback
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from policyengine.compile.compiler import CompiledPolicy
-from policyengine.diagnostics import Diagnostic, EngineError, InputError
+from policyengine.diagnostics import Diagnostic, EngineError, InputError, as_errors
 from policyengine.engine.base import Backend
 from policyengine.evaluate.evaluator import (
+    Cutoff,
     VersionSet,
     default_policies,
     downtime_months,
     evaluate_parts,
+    known_at,
 )
 from policyengine.model.facts import (
     CreditRequest,
@@ -92,6 +95,7 @@ class ReportSummary:
     outcome_counts: dict[str, int] = field(default_factory=dict)  # findings per outcome
     customers: int = 0  # customers with a row in some section
     periods_missed: int = 0  # availability rows with met false
+    periods_provisional: int = 0  # availability rows of a month not over at as-of (no verdict)
     credits: dict[str, Decimal] = field(default_factory=dict)  # credit amounts per currency
 
     def has_outcome(self, outcome: str) -> bool:
@@ -133,7 +137,8 @@ class _Plan:
         nobody: it is still checked against the policy's dates) goes to every shard.
         """
         downtimes = self.fleet.downtimes
-        self.downtime_months = sorted(downtime_months(downtimes, self.versions.timezone))
+        self.downtime_months = sorted(downtime_months(downtimes, self.versions.timezone,
+                                                      self.as_of))
         shards = self.spool.shards
         self.downtimes_by_shard = [[] for _ in range(shards)]
         for down in downtimes:
@@ -153,20 +158,33 @@ class _ShardOutput:
     outcomes: set[str]
     used: set[tuple[str, str]]
     rows: dict[str, int]
+    cutoff: Cutoff = field(default_factory=Cutoff)  # per-customer facts after as-of
     outcome_counts: dict[str, int] = field(default_factory=dict)
     customers: int = 0
     periods_missed: int = 0
+    periods_provisional: int = 0
     credits: dict[str, Decimal] = field(default_factory=dict)
 
 
-def evaluation_stats(evaluation: Evaluation) -> tuple[int, int, dict[str, Decimal]]:
-    """Customers with a row, availability rows missed, credit amounts per currency."""
+class Stats(NamedTuple):
+    """What the summary line counts of an evaluation (or of a shard's part of it)."""
+
+    customers: int  # customers with a row in some section
+    missed: int  # availability rows with met false (a verdict: below the target)
+    provisional: int  # availability rows of a month not over at as-of: no verdict yet
+    credits: dict[str, Decimal]  # credit amounts per currency (every status)
+
+
+def evaluation_stats(evaluation: Evaluation) -> Stats:
+    """Customers with a row, availability rows missed and provisional, credit amounts per
+    currency. A provisional month has ``met`` null: it is never counted as missed."""
     customers = {row.customer for name in ROW_SECTIONS for row in getattr(evaluation, name)}
     missed = sum(1 for row in evaluation.availability if row.met is False)
+    provisional = sum(1 for row in evaluation.availability if row.provisional)
     credits: dict[str, Decimal] = {}
     for row in evaluation.credits:
         credits[row.currency] = credits.get(row.currency, Decimal(0)) + Decimal(row.amount)
-    return len(customers), missed, credits
+    return Stats(len(customers), missed, provisional, credits)
 
 
 def _shard_facts(plan: _Plan, shard: int) -> FactSet:
@@ -217,13 +235,15 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
             facts = _shard_facts(plan, shard)
             evaluation, used = evaluate_parts(plan.versions, facts, as_of=plan.as_of,
                                               backend=plan.backend, months=plan.months,
-                                              downtime_months=plan.downtime_months)
+                                              downtime_months=plan.downtime_months,
+                                              cutoff=output.cutoff, count_fleet=False)
             del facts
             output.used |= used
-            customers, missed, credits = evaluation_stats(evaluation)
-            output.customers += customers  # a customer's rows are all in one shard
-            output.periods_missed += missed
-            for currency, amount in credits.items():
+            stats = evaluation_stats(evaluation)
+            output.customers += stats.customers  # a customer's rows are all in one shard
+            output.periods_missed += stats.missed
+            output.periods_provisional += stats.provisional
+            for currency, amount in stats.credits.items():
                 output.credits[currency] = output.credits.get(currency, Decimal(0)) + amount
             for name in ROW_SECTIONS:
                 rows = getattr(evaluation, name)
@@ -326,8 +346,9 @@ def _run_workers(plan: _Plan, assignment: list[list[int]]) -> list[_ShardOutput]
                                      poll=lambda: _read_ticks(reader, done))
             finally:
                 plan.shard_done, plan.shard_done_fd = done, None
-    except WorkerFailed as error:
-        raise EngineError(f"an evaluation worker failed:\n{error}") from None
+    except WorkerFailed as error:  # a process died: its job's errors come back as values
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        raise EngineError(f"an evaluation worker failed: {lines[-1] if lines else error}") from None
     finally:
         for end in (reader, writer):
             if end is not None:
@@ -335,6 +356,8 @@ def _run_workers(plan: _Plan, assignment: list[list[int]]) -> list[_ShardOutput]
     outputs: list[_ShardOutput] = []
     unshardable: list[str] = []
     for value in results:
+        if isinstance(value, WorkerFailure):
+            raise value.error()
         if isinstance(value, str):
             unshardable.append(value)
         else:
@@ -357,14 +380,49 @@ def _read_ticks(reader: int, done: Any) -> None:
             done()
 
 
-def _worker_job(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput | str:
-    """A worker's job: its output, or why the shards cannot give the result."""
+@dataclass(frozen=True)
+class WorkerFailure:
+    """An error raised in a worker, as one line: what the parent raises in its place.
+
+    ``engine``: an :class:`EngineError` of the evaluation (raised again as it is, so the
+    message is the one an in-process evaluation gives); otherwise the cause with its file
+    (an ``OSError``: ``No space left on device: /tmp/...``) or the exception and where it
+    was raised (a bug), never a traceback.
+    """
+
+    message: str
+    engine: bool = False
+
+    def error(self) -> EngineError:
+        if self.engine:
+            return EngineError(self.message)
+        return EngineError(f"an evaluation worker failed: {self.message}")
+
+    @classmethod
+    def of(cls, error: BaseException) -> WorkerFailure:
+        if isinstance(error, EngineError):
+            return cls(" ".join(str(error).split()), engine=True)
+        if isinstance(error, OSError) and error.strerror:
+            where = f" ({error.filename})" if error.filename else ""
+            return cls(f"{error.strerror}{where}")
+        frame = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
+        at = f" (at {Path(frame[0].filename).name}:{frame[0].lineno})" if frame else ""
+        text = " ".join(str(error).split())
+        return cls(f"{type(error).__name__}{': ' + text if text else ''}{at}")
+
+
+def _worker_job(plan: _Plan, worker: int,
+                shards: Sequence[int]) -> _ShardOutput | str | WorkerFailure:
+    """A forked worker's job: its output, why the shards cannot give the result, or the
+    error it met as one line (:class:`WorkerFailure`)."""
     try:
         return _run_worker(plan, worker, shards)
     except Unshardable as error:
         return str(error)
     except InputError as error:  # reported by the in-memory evaluation, in its order
         return f"input error while evaluating: {error}"
+    except Exception as error:  # noqa: BLE001 — handed to the parent as one line
+        return WorkerFailure.of(error)
 
 
 # -- 3. merge -------------------------------------------------------------------------------
@@ -433,6 +491,7 @@ def write_json(
     workers: int = 1,
     shards: int | None = None,
     directory: str | os.PathLike[str] | None = None,
+    strict: bool = False,
     audit: Audit | None = None,
     progress: Any = None,
 ) -> ReportSummary:
@@ -469,6 +528,8 @@ def write_json(
             if progress is not None:
                 _count_facts(builder, progress)
             fleet = read_sequential(sources, builder, spool)
+        if strict and fleet.warnings:  # --strict: a warning is bad input; nothing written
+            raise InputError(as_errors(fleet.warnings))
         plan = _Plan(version_set, fleet, spool, as_of, backend,
                      list(months) if months else None, where)
         plan.index_downtimes()
@@ -494,9 +555,15 @@ def write_json(
         write(_report(outputs, where, iso_as_of, policies, decision))
         seconds = {"read": read - started, "evaluate": evaluated - read,
                    "write": clock() - evaluated}
+        # what is dated after as-of: fleet-wide facts counted once here, the rest by shard
+        cutoff = Cutoff()
+        known_at(fleet, as_of, cutoff)
+        for output in outputs:
+            cutoff.merge(output.cutoff)
+        warning = cutoff.warning(iso_as_of)
         return ReportSummary(
             policies=policies,
-            warnings=list(fleet.warnings),
+            warnings=list(fleet.warnings) + ([warning] if warning is not None else []),
             outcomes=set().union(*(output.outcomes for output in outputs)),
             facts=builder.counter,
             shards=count,
@@ -507,6 +574,7 @@ def write_json(
             outcome_counts=_sum_counts(output.outcome_counts for output in outputs),
             customers=sum(output.customers for output in outputs),
             periods_missed=sum(output.periods_missed for output in outputs),
+            periods_provisional=sum(output.periods_provisional for output in outputs),
             credits=_sum_counts(output.credits for output in outputs),
         )
 
@@ -536,4 +604,4 @@ def evaluation_rows(evaluation: Evaluation) -> dict[str, int]:
     return {name: len(getattr(evaluation, name)) for name in (*ROW_SECTIONS, "findings")}
 
 
-__all__ = ["ReportSummary", "Unshardable", "evaluation_stats", "write_json"]
+__all__ = ["ReportSummary", "Stats", "Unshardable", "evaluation_stats", "write_json"]

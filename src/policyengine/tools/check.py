@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from policyengine.diagnostics import Diagnostic, InputError
+from policyengine.load.paths import links_out
 from policyengine.model.policy import Policy
 from policyengine.validation.policy import (
     VALIDATED_SUFFIXES,
@@ -56,6 +57,9 @@ def validate_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[st
             continue
         files = (sorted(p for p in root.rglob("*") if p.suffix in VALIDATED_SUFFIXES
                         and p.is_file()) if root.is_dir() else [root])
+        if root.is_dir():  # a link out of the directory is refused, never read
+            files, outside = links_out(files, root)
+            problems.extend(outside)
         by_directory: dict[Path, list[PolicyDocument]] = {}
         ours = 0
         for file in files:
@@ -116,10 +120,10 @@ def _validate_facts(file: Path) -> list[Diagnostic]:
     from policyengine.validation.facts import load_facts
 
     try:
-        load_facts([file])
+        facts = load_facts([file])
     except InputError as error:
         return error.diagnostics
-    return []
+    return list(facts.warnings)  # unknown fields, zero-length windows
 
 
 def _compile_problems(policy: Policy) -> list[Diagnostic]:

@@ -47,6 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -54,9 +55,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from policyengine.diagnostics import Diagnostic, InputError
+from policyengine.diagnostics import Diagnostic, InputError, excerpt
+from policyengine.load.paths import links_out, named_path
 
 TEST_SUFFIXES = (".test.yaml",)  # what policy directories skip as versions
+_PATH_QUOTE = 200  # characters of a path a test file names, quoted in its messages
 DEFAULT_PATH = "policies"
 API_VERSION = "policyengine/v1"
 FORMATS = ("text", "junit")
@@ -256,16 +259,19 @@ def _load(path: Path, display: str) -> tuple[TestFile | None, list[Diagnostic]]:
     if not isinstance(policy_value, str) or not policy_value:
         check.add(("policy",), "policy must be a path (to a policy file or version directory)")
     else:
-        policy = base / policy_value
-        if not policy.exists():
-            check.add(("policy",), f"no such policy file or directory: {policy_value!r} "
-                                   "(relative to the test file's directory)")
+        policy, refused = named_path(path, policy_value)
+        if refused:
+            check.add(("policy",), f"policy {excerpt(policy_value, _PATH_QUOTE)}: {refused}")
+        elif not policy.exists():
+            check.add(("policy",), "no such policy file or directory: "
+                                   f"{excerpt(policy_value, _PATH_QUOTE)} (relative to the "
+                                   "test file's directory)")
     default_as_of = data.get("as_of")
     if default_as_of is not None:
         _check_as_of(check, ("as_of",), default_as_of)
     if data.get("months") is not None:
         _check_months(check, ("months",), data["months"])
-    defaults = _Defaults(base=base, shared=_fact_list(check, ("facts",), data.get("facts")),
+    defaults = _Defaults(document=path, shared=_fact_list(check, ("facts",), data.get("facts")),
                          as_of=default_as_of, months=data.get("months"),
                          sections=_section_fields())
     cases_value = data.get("cases")
@@ -285,7 +291,7 @@ def _load(path: Path, display: str) -> tuple[TestFile | None, list[Diagnostic]]:
 class _Defaults:
     """What a test file gives every case, and the names seen so far."""
 
-    base: Path
+    document: Path  # the test file: paths it names are relative to it, inside its root
     shared: list[InlineFact]
     as_of: Any
     months: Any
@@ -311,7 +317,7 @@ def _case(check: _Checker, index: int, raw: Any, defaults: _Defaults) -> TestCas
     else:
         defaults.seen[name] = line
     own = _fact_list(check, (*where, "facts"), raw.get("facts"))
-    files = _fact_files(check, (*where, "facts_file"), raw.get("facts_file"), defaults.base)
+    files = _fact_files(check, (*where, "facts_file"), raw.get("facts_file"), defaults.document)
     if not own and not files and not defaults.shared:
         check.add(where, f"case {name!r} has no facts (give facts or facts_file)")
     as_of = raw.get("as_of", defaults.as_of)
@@ -394,7 +400,9 @@ def _fact_list(check: _Checker, path: tuple[str | int, ...], value: Any) -> list
 
 
 def _fact_files(check: _Checker, path: tuple[str | int, ...], value: Any,
-                base: Path) -> list[Path]:
+                document: Path) -> list[Path]:
+    """The fact files a case names, each relative to the test file ``document`` and inside
+    its root (:func:`policyengine.load.paths.named_path`)."""
     if value is None:
         return []
     items = value if isinstance(value, list) else [value]
@@ -404,9 +412,13 @@ def _fact_files(check: _Checker, path: tuple[str | int, ...], value: Any,
         if not isinstance(item, str) or not item:
             check.add(where, "facts_file must be a path (or a list of paths)")
             continue
-        file = base / item
+        file, refused = named_path(document, item)
+        if refused:
+            check.add(where, f"facts_file {excerpt(item, _PATH_QUOTE)}: {refused}")
+            continue
         if not file.is_file():
-            check.add(where, f"no such fact file: {item!r} (relative to the test file)")
+            check.add(where, f"no such fact file: {excerpt(item, _PATH_QUOTE)} (relative to "
+                             "the test file)")
             continue
         files.append(file)
     return files
@@ -601,8 +613,10 @@ def discover(paths: Sequence[str | os.PathLike[str]] = ()) -> list[Path]:
     for given in paths or (DEFAULT_PATH,):
         root = Path(given)
         if root.is_dir():
-            found += sorted(p for p in root.rglob("*") if p.is_file()
-                            and p.name.endswith(TEST_SUFFIXES))
+            inside, outside = links_out(sorted(p for p in root.rglob("*") if p.is_file()
+                                               and p.name.endswith(TEST_SUFFIXES)), root)
+            found += inside
+            problems += outside
         elif root.is_file():
             found.append(root)
         else:
@@ -921,9 +935,24 @@ def render_junit(run: TestRun) -> str:
                                       message=result.problems[0].render()
                                       if result.problems else "error")
                 error.text = details
+    for element in root.iter():  # ElementTree escapes markup, not characters XML refuses
+        element.attrib.update({k: xml_text(v) for k, v in element.attrib.items()})
+        if element.text:
+            element.text = xml_text(element.text)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") \
         + "\n"
+
+
+# characters XML 1.0 does not allow at all (even as references): C0 controls but tab, LF
+# and CR, lone surrogates, U+FFFE and U+FFFF
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with every character XML 1.0 refuses shown as a visible escape (``\\x1b``)."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", text)
 
 
 def render_run(run: TestRun, fmt: str = "text") -> str:

@@ -14,6 +14,8 @@ speak the same words.
 
 from __future__ import annotations
 
+import re
+
 from policyengine.clauses import registry
 from policyengine.clauses.words import (
     describe_condition,
@@ -22,6 +24,7 @@ from policyengine.clauses.words import (
     term_label,
 )
 from policyengine.model.policy import SECTIONS, Clause, Policy
+from policyengine.report.render import markdown_text, plain_text
 
 FORMATS = ("markdown", "text")
 
@@ -68,6 +71,23 @@ def _header(policy: Policy) -> list[tuple[str, str]]:
     return rows
 
 
+_BLOCK_START = re.compile(r"^(?:[#>+=-]|\d+[.)])")
+
+
+def _md(text: object, line_start: bool = False) -> str:
+    """A policy's own string as literal markdown: one paragraph (whitespace runs joined),
+    inline markup and HTML escaped (:func:`~policyengine.report.render.markdown_text`), and
+    at the start of a line a leading block marker (``#``, ``>``, ``-``, ``1.``) escaped so
+    it starts no heading, quote or list."""
+    escaped = markdown_text(" ".join(str(text).split()))
+    return "\\" + escaped if line_start and _BLOCK_START.match(escaped) else escaped
+
+
+def _txt(text: object) -> str:
+    """A policy's own string for the text format: control characters shown as escapes."""
+    return plain_text(str(text))
+
+
 def render_policy(policy: Policy, fmt: str = "markdown") -> str:
     """The policy as a readable document, in ``markdown`` or ``text``."""
     if fmt not in FORMATS:
@@ -75,12 +95,13 @@ def render_policy(policy: Policy, fmt: str = "markdown") -> str:
     markdown = fmt == "markdown"
     out: list[str] = []
     if markdown:
-        out += [f"# {policy.title}", ""]
-        out += [f"- **{label}:** {value}" for label, value in _header(policy)]
+        out += [f"# {_md(policy.title)}", ""]
+        out += [f"- **{label}:** {_md(value)}" for label, value in _header(policy)]
     else:
-        out += [policy.title, "=" * len(policy.title), ""]
+        title = _txt(policy.title)
+        out += [title, "=" * len(title), ""]
         width = max(len(label) for label, _ in _header(policy)) + 1
-        out += [f"{label + ':':<{width}} {value}" for label, value in _header(policy)]
+        out += [f"{label + ':':<{width}} {_txt(value)}" for label, value in _header(policy)]
     for section in SECTIONS:
         clauses = [c for c in policy.clauses if c.section == section]
         if not clauses:
@@ -95,14 +116,16 @@ def render_policy(policy: Policy, fmt: str = "markdown") -> str:
 def _render_clause(clause: Clause, markdown: bool) -> list[str]:
     terms = clause_terms(clause)
     if markdown:
-        lines = ["", f"### `{clause.id}`", "", f"*Contract: {clause.ref}*", "", clause.summary]
+        # the id is a code span: the schema allows [a-z0-9_-] only
+        lines = ["", f"### `{clause.id}`", "", f"*Contract: {_md(clause.ref)}*", "",
+                 _md(clause.summary, line_start=True)]
         if terms:
             lines.append("")
-            lines += [f"- **{label}:** {words}" for label, words in terms]
+            lines += [f"- **{_md(label)}:** {_md(words)}" for label, words in terms]
         return lines
-    lines = ["", f"[{clause.id}] {clause.ref}"]
-    lines += [f"    {line}" for line in _wrap(clause.summary, 88)]
-    lines += [f"    - {label}: {words}" for label, words in terms]
+    lines = ["", f"[{clause.id}] {_txt(clause.ref)}"]
+    lines += [f"    {line}" for line in _wrap(_txt(clause.summary), 88)]
+    lines += [f"    - {_txt(label)}: {_txt(words)}" for label, words in terms]
     return lines
 
 

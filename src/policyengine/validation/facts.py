@@ -9,6 +9,7 @@ Problems that make a result wrong are errors; ones that change nothing are warni
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -18,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from policyengine.diagnostics import Diagnostic, InputError
+from policyengine.diagnostics import Diagnostic, InputError, excerpt
 from policyengine.model.facts import (
     IMPACT_FLAGS,
     NOTICE_KINDS,
@@ -52,13 +53,58 @@ _KNOWN = {
 CUSTOMER_FACT_RANK: dict[type, int] = {Ticket: 0, CreditRequest: 1, UpdateRequest: 2}
 _CUSTOMER_FACT_LIST = ("tickets", "credit_requests", "update_requests")
 
+# Optional fields whose absence changes what a fact means for verdicts: a downtime without
+# `customers` counts for all SaaS customers, a notice without `customer` reaches all of
+# them, and a downtime without `end` is still going on (it counts up to as-of). A near miss
+# of one of them (`customer: acme` or `ended: ...` on a downtime) would silently change
+# verdicts (other customers', or a closed outage charged up to as-of): that is an error,
+# not a warning. Field → what a fact without it does.
+_ABSENCE_MEANS: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "downtime": MappingProxyType({"customers": "counts for every customer",
+                                  "end": "is still going on and counts up to as-of"}),
+    "notice": MappingProxyType({"customer": "reaches every customer"}),
+})
+_CUTOFF = 0.7  # difflib similarity for "did you mean" (as the schema messages use)
+
+
+def unknown_field_problems(
+    raw: Mapping[str, Any], kind: str, declared: frozenset[str] = frozenset()
+) -> list[tuple[str, str, str, bool]]:
+    """Unknown fields of a standard fact: ``(field, message, hint, is_error)`` each.
+
+    ``declared`` holds ``type.field`` names a rule pack declares (``extra_fields``): those
+    are expected and not reported. A near miss of a field whose absence changes what the
+    fact means (:data:`_ABSENCE_MEANS`: it widens the fact to every customer, or leaves a
+    downtime going on) is an error when that field is absent; every other unknown field is
+    a warning (an error under ``--strict``). The fields are kept and reach the rules either
+    way.
+    """
+    known = _KNOWN[kind]
+    absent_means = _ABSENCE_MEANS.get(kind, {})
+    out: list[tuple[str, str, str, bool]] = []
+    for name in raw:
+        if name in known or not isinstance(name, str) or f"{kind}.{name}" in declared:
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=_CUTOFF)
+        if close and close[0] in absent_means and close[0] not in raw:
+            meant = close[0]
+            out.append((name, f"unknown field {name!r}: a {kind} without {meant!r} "
+                        f"{absent_means[meant]}", f"did you mean {meant!r}?", True))
+            continue
+        hint = (f"did you mean {close[0]!r}?" if close else
+                "a rule pack reads it after declaring it in extra_fields")
+        out.append((name, f"unknown field {name!r} on a {kind}; the standard evaluation "
+                    "does not read it", hint, False))
+    return out
+
+
 # Years every clock and calendar handles (the business-hour index covers 1970..2200).
 FIRST_YEAR, LAST_YEAR = 1971, 2199
 
 
 def _check_year(year: int, field_name: str, text: str) -> None:
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise FieldError(field_name, f"{field_name} {text!r} is outside the supported years "
+        raise FieldError(field_name, f"{field_name} {excerpt(text)} is outside the supported years "
                           f"{FIRST_YEAR}-{LAST_YEAR}")
 
 
@@ -76,18 +122,19 @@ def parse_instant(text: Any, field_name: str = "timestamp") -> float:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
         raise FieldError(
-            field_name, f"{field_name} {text!r} is not a valid ISO 8601 timestamp"
+            field_name, f"{field_name} {excerpt(text)} is not a valid ISO 8601 timestamp"
         ) from None
     if len(text.strip()) == 10:  # a date alone: there is no time to attach an offset to
         raise FieldError(
             field_name,
-            f"{field_name} {text!r} is a date without a time and offset; write e.g. "
+            f"{field_name} {excerpt(text)} is a date without a time and offset; write e.g. "
             f"{text.strip()}T00:00:00-05:00",
         )
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise FieldError(
             field_name,
-            f"{field_name} {text!r} has no offset: a timestamp without a UTC offset is refused; "
+            f"{field_name} {excerpt(text)} has no offset: a timestamp without a UTC offset is "
+            "refused; "
             f"write e.g. {text}Z or {text}-05:00",
         )
     _check_year(parsed.year, field_name, text)
@@ -100,7 +147,7 @@ def _date(text: Any, field_name: str) -> dt.date:
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
-        raise FieldError(field_name, f"{field_name} {text!r} is not a valid date") from None
+        raise FieldError(field_name, f"{field_name} {excerpt(text)} is not a valid date") from None
     _check_year(day.year, field_name, text)
     return day
 
@@ -111,7 +158,8 @@ def _money(value: Any, field_name: str) -> Decimal:
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise FieldError(field_name, f"{field_name} {value!r} is not a decimal amount") from None
+        raise FieldError(field_name,
+                         f"{field_name} {excerpt(value)} is not a decimal amount") from None
     if not amount.is_finite() or amount < 0:
         raise FieldError(field_name, f"{field_name} must be a finite amount of zero or more")
     return amount
@@ -123,7 +171,8 @@ def parse_month(text: Any, field_name: str) -> str:
     try:
         dt.date(int(text[:4]), int(text[5:]), 1)
     except ValueError:
-        raise FieldError(field_name, f"{field_name} {text!r} is not a month that exists") from None
+        raise FieldError(field_name,
+                         f"{field_name} {excerpt(text)} is not a month that exists") from None
     _check_year(int(text[:4]), field_name, text)
     return text
 
@@ -139,7 +188,8 @@ def _str(raw: Mapping[str, Any], name: str, allowed: Iterable[str] | None = None
     if not isinstance(value, str) or not value:
         raise FieldError(name, f"'{name}' must be a non-empty string")
     if allowed is not None and value not in allowed:
-        raise FieldError(name, f"'{name}' is {value!r}; expected one of: {', '.join(allowed)}")
+        raise FieldError(name, f"'{name}' is {excerpt(value)}; expected one of: "
+                               f"{', '.join(allowed)}")
     return value
 
 
@@ -204,14 +254,14 @@ def normalise(raw: Mapping[str, Any], where: Where) -> Any:
         down = Downtime(
             id=_id(raw),
             start=parse_instant(_require(raw, "start"), "start"),
-            end=parse_instant(_require(raw, "end"), "end"),
+            end=_opt_instant(raw, "end"),  # none yet: still ongoing, counted up to as-of
             cause=_str(raw, "cause", ("vendor", "customer", "third_party", "force_majeure")),
             maintenance=_str(raw, "maintenance", ("none", "scheduled", "emergency")),
             customers=tuple(customers) if customers is not None else None,
             where=where,
             extra=_extra(raw, "downtime"),
         )
-        if down.end < down.start:
+        if down.end is not None and down.end < down.start:
             raise FieldError("end", "end is before start")
         return down
     if kind == "notice":
@@ -254,7 +304,8 @@ def normalise(raw: Mapping[str, Any], where: Where) -> Any:
             where=where,
             extra=_extra(raw, "update_request"),
         )
-    raise FieldError("type", f"unknown fact type {kind!r}; expected one of: {', '.join(_KNOWN)}")
+    raise FieldError("type", f"unknown fact type {excerpt(kind)}; expected one of: "
+                             f"{', '.join(_KNOWN)}")
 
 
 def _id(raw: Mapping[str, Any]) -> str:
@@ -387,8 +438,10 @@ class FactSetBuilder:
         per-customer fact (ticket, credit or update request, notice with a ``customer``)
         is handed to ``sink(customer, fact)`` once checked, instead of being kept in the
         FactSet (the streamed report spools them to disk); its references are still
-        checked by :meth:`finish`, in the same order."""
+        checked by :meth:`finish`, in the same order. ``allow_types`` may also hold
+        ``type.field`` names of fields rule packs declare (not warned about as unknown)."""
         self.allow_types = frozenset(allow_types)
+        self.declared = frozenset(t for t in self.allow_types if "." in t)
         self.facts = FactSet()
         self.sink = sink
         self.problems: list[Diagnostic] = []
@@ -424,18 +477,33 @@ class FactSetBuilder:
             self._problem(where, str(error), subject, where.path(error.field))
             return
         kind = raw["type"]
-        key_value = fact.customer if kind in ("subscription",) else getattr(fact, "id", None)
+        if fact.extra and self._unknown_fields(raw, kind, where, subject):
+            return
+        # a customer may have several subscriptions (renewals): overlapping terms are
+        # refused in finish(), once every term is known
+        key_value = getattr(fact, "id", None)
         if key_value is not None:
             first = self._first_seen(kind, key_value, where)
             if first is not None:
-                label = "customer" if kind == "subscription" else "id"
-                self._problem(
-                    where,
-                    f"duplicate {kind} {label} {key_value!r} (first at {first})",
-                    key_value,
-                )
+                self._problem(where, f"duplicate {kind} id {excerpt(key_value)} "
+                              f"(first at {first})", key_value)
                 return
         self._place(fact, where)
+
+    def _unknown_fields(self, raw: Mapping[str, Any], kind: str, where: Where,
+                        subject: str) -> bool:
+        """Report unknown fields (warnings, or errors for scope near misses); True on error."""
+        refused = False
+        for name, message, hint, is_error in unknown_field_problems(raw, kind, self.declared):
+            if is_error:
+                refused = True
+                self._problem(where, f"{message} ({hint})", subject, where.path(name))
+                continue
+            self.facts.warnings.append(Diagnostic(
+                file=where.file, line=where.line, column=where.column, path=where.path(name),
+                message=message, subject=subject, severity="warning", code="unknown-field",
+                hint=hint))
+        return refused
 
     def _first_seen(self, kind: str, key: str, where: Where) -> str | None:
         """``FILE:LINE`` of an earlier fact with this key, or None (then remember this one).
@@ -481,7 +549,8 @@ class FactSetBuilder:
             else:
                 self.sink(fact.customer, fact)
         elif isinstance(fact, Subscription):
-            facts.subscriptions[fact.customer] = fact
+            # several per customer (renewals): overlaps are refused by finish()
+            facts.subscriptions.setdefault(fact.customer, []).append(fact)
         elif isinstance(fact, Downtime):
             if fact.end == fact.start:
                 facts.warnings.append(Diagnostic(
@@ -512,7 +581,8 @@ class FactSetBuilder:
         if fact_id is not None:
             first = self._first_seen(str(raw["type"]), str(fact_id), where)
             if first is not None:
-                self._problem(where, f"duplicate {raw['type']} id {str(fact_id)!r} (first at "
+                self._problem(where, f"duplicate {raw['type']} id {excerpt(str(fact_id))} "
+                              "(first at "
                               f"{first})", str(fact_id))
                 return
         self.facts.custom.append(CustomFact(
@@ -522,9 +592,12 @@ class FactSetBuilder:
     def finish(self) -> FactSet:
         """Cross-check references (customers, notice subjects); raise every problem found.
 
-        Problems come in this order: downtimes' customers, then notices, then tickets,
-        credit requests and update requests, then custom facts; each kind in input order.
+        Problems come in this order: overlapping subscription terms, downtimes' customers,
+        then notices, then tickets, credit requests and update requests, then custom facts;
+        each kind in input order. Each customer's subscriptions are then in ``term_start``
+        order.
         """
+        self._check_subscriptions()
         self._check_downtimes()
         for notice in self.later_notices:
             self._check_notice(notice)
@@ -535,29 +608,47 @@ class FactSetBuilder:
             raise InputError(self.problems)
         return self.facts
 
+    def _check_subscriptions(self) -> None:
+        """Renewals may not overlap: a term that shares a day with an earlier-listed term of
+        the same customer is an error at its ``term_start``. Then each customer's terms are
+        put in order of ``term_start``."""
+        for customer, subs in self.facts.subscriptions.items():
+            for index, sub in enumerate(subs):
+                for earlier in subs[:index]:
+                    if sub.term_start <= earlier.term_end and earlier.term_start <= sub.term_end:
+                        self._problem(
+                            sub.where,
+                            f"subscription term {sub.term_start}..{sub.term_end} overlaps the "
+                            f"term {earlier.term_start}..{earlier.term_end} of the same customer "
+                            f"at {earlier.where.file}:{earlier.where.line}; renewals must not "
+                            "overlap",
+                            customer, sub.where.path("term_start"))
+                        break
+            subs.sort(key=lambda s: s.term_start)
+
     def _check_downtimes(self) -> None:
         customers = self.facts.subscriptions
         for down in self.facts.downtimes:
             for customer in down.customers or ():
                 if customer not in customers:
-                    self._problem(down.where, f"downtime names customer {customer!r}, "
+                    self._problem(down.where, f"downtime names customer {excerpt(customer)}, "
                                   "who has no subscription in the facts", down.id,
                                   down.where.path("customers"))
 
     def _check_notice(self, notice: Notice) -> None:
         if notice.about not in self.subject_ids:
-            self._problem(notice.where, f"notice is about {notice.about!r}, which is no "
+            self._problem(notice.where, f"notice is about {excerpt(notice.about)}, which is no "
                           "downtime or change id in the facts", notice.id,
                           notice.where.path("about"))
         if notice.customer is not None and notice.customer not in self.facts.subscriptions:
-            self._problem(notice.where, f"notice names customer {notice.customer!r}, who "
+            self._problem(notice.where, f"notice names customer {excerpt(notice.customer)}, who "
                           "has no subscription in the facts", notice.id,
                           notice.where.path("customer"))
 
     def _check_customer(self, item: Any) -> None:
         if item.customer not in self.facts.subscriptions:
             subject = getattr(item, "id", None) or item.customer
-            self._problem(item.where, f"customer {item.customer!r} has no subscription "
+            self._problem(item.where, f"customer {excerpt(item.customer)} has no subscription "
                           "in the facts", subject, item.where.path("customer"))
 
     def _check_custom(self) -> None:

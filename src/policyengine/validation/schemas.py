@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from policyengine.diagnostics import Diagnostic
+from policyengine.diagnostics import Diagnostic, excerpt
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from jsonschema import Draft7Validator, FormatChecker
@@ -295,8 +295,9 @@ def _translate(error: ValidationError) -> list[_Problem]:
 
     if "propertyNames" in error.relative_schema_path:
         # The instance is a key of the mapping at ``path``: point at the key itself.
-        name_message = schema.get("patternErrorMessage") or f"{value!r} is not a valid name here"
-        return [_Problem([*path, value], f"{name_message}, got {value!r}", at_key=True,
+        name_message = (schema.get("patternErrorMessage")
+                        or f"{excerpt(value)} is not a valid name here")
+        return [_Problem([*path, value], f"{name_message}, got {excerpt(value)}", at_key=True,
                          validator=kind)]
     if kind == "additionalProperties":
         return _unknown_fields(path, schema, value)
@@ -305,7 +306,7 @@ def _translate(error: ValidationError) -> list[_Problem]:
     if kind == "required":
         missing = [name for name in error.validator_value if name not in value]
         return [
-            _Problem(path, f"missing required field {name!r}", validator=kind)
+            _Problem(path, f"missing required field {excerpt(name)}", validator=kind)
             for name in missing
         ]
     if kind == "type":
@@ -357,7 +358,7 @@ def _unknown_fields(path: list, schema: Mapping[str, Any], value: Any) -> list[_
         else:
             hint = ""
         out.append(
-            _Problem([*path, key], f"unknown field {key!r}", hint=hint, at_key=True,
+            _Problem([*path, key], f"unknown field {excerpt(key)}", hint=hint, at_key=True,
                      validator="additionalProperties")
         )
     return out
@@ -392,7 +393,7 @@ def _enum_problem(path: list, schema: Mapping[str, Any], options: list, value: A
 def _pattern_problem(path: list, schema: Mapping[str, Any], value: Any) -> _Problem:
     if schema.get("format") == "date-time" and isinstance(value, str) and _is_naive(value):
         message = (
-            f"timestamp {value!r} has no offset; a timestamp without an offset is refused "
+            f"timestamp {excerpt(value)} has no offset; a timestamp without an offset is refused "
             f"(write e.g. {value}Z or {value}-05:00)"
         )
     elif schema.get("patternErrorMessage"):
@@ -459,7 +460,7 @@ def _is_number(value: Any) -> bool:
 
 def _show(value: Any) -> str:
     if isinstance(value, str):
-        return repr(value)
+        return excerpt(value)
     if isinstance(value, bool | None):
         return _plain(value)
     if _is_number(value):
@@ -469,7 +470,7 @@ def _show(value: Any) -> str:
 
 def _describe(value: Any) -> str:
     if isinstance(value, str):
-        return f"text {value!r}"
+        return f"text {excerpt(value)}"
     if value is None:
         return "null"
     if isinstance(value, bool):

@@ -1,0 +1,280 @@
+"""Rule packs that would explode or crash are refused at load (issue 16 §3).
+
+- every alias after a rule's first must be joined to an earlier alias by an equality
+  (``field: {fact: earlier.field}``): an unjoined alias is a cross product (three unjoined
+  ticket aliases over 100 tickets took 17 s and 900 MB on the Python back-end, and killed
+  the durable-rules back-end);
+- a ``set`` value must be of its decision's kind and the ``combine`` mode must suit it
+  (``max`` of text and a number was a ``TypeError`` traceback); a value read at run time
+  from a field with no declared kind (an extension field) is checked as it is decided.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from policyengine.cli.main import main
+from policyengine.load.loader import load_document
+
+from .conftest import ROOT
+
+EXAMPLE = ROOT / "examples" / "october-2026.yaml"
+POLICY = ROOT / "policies" / "spirion"
+AS_OF = "2026-11-27T12:00:00-05:00"
+HEAD = """\
+apiVersion: policyengine/v1
+kind: RulePack
+metadata:
+  name: extra
+  description: one rule under test
+"""
+
+
+def _rules(tmp_path: Path, rules: str, head: str = HEAD) -> Path:
+    """The shipped rules/ plus ``extra.yaml`` holding ``rules`` (its rule starts at line 7)."""
+    directory = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", directory)
+    (directory / "extra.yaml").write_text(head + "rules:\n" + rules, encoding="utf-8")
+    return directory
+
+
+def _cli(*args: str) -> tuple[int, list[str]]:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output.splitlines()
+
+
+def _evaluate(rules: Path, facts: Path = EXAMPLE, backend: str = "python") -> tuple[int, list]:
+    return _cli("evaluate", "--policy", str(POLICY), "--facts", str(facts), "--as-of", AS_OF,
+                "--rules", str(rules), "--engine", backend)
+
+
+def _ticket_rule(b: str, c: str) -> str:
+    return f"""\
+  - id: cross
+    stage: ticket-clocks
+    for_clause: severity
+    when:
+      a: {{type: ticket, severity: {{term: level}}}}
+      b: {b}
+      c: {c}
+    then:
+      subject: a
+      outcome: met
+      message: "x"
+"""
+
+
+NOT_JOINED = ("alias '{alias}' is not joined to an earlier alias ({earlier}): without an "
+              "equality condition on one of them the rule matches every combination of facts "
+              "(a cross product, refused) (join it, e.g. customer: {{fact: a.customer}})")
+
+
+@pytest.mark.parametrize(("b", "c", "expected"), [
+    # the reported attack: three aliases, no join at all; both later aliases are named
+    ("{type: ticket}", "{type: ticket}",
+     [("12:7", "b", "a"), ("13:7", "c", "a, b")]),
+    # c joined, b not: b alone is still a cross product with a
+    ("{type: ticket}", "{type: ticket, customer: {fact: a.customer}}", [("12:7", "b", "a")]),
+    # a join only inside `any` does not bound the match (one branch is enough to match all)
+    ("{type: ticket, key: {fact: a.key}}",
+     "{type: ticket, any: [{customer: {fact: b.customer}}, {responded: true}]}",
+     [("13:7", "c", "a, b")]),
+    # an order comparison is no join: every pair with a smaller value matches
+    ("{type: ticket, key: {fact: a.key}}", "{type: ticket, as_of: {gte: {fact: a.as_of}}}",
+     [("13:7", "c", "a, b")]),
+])
+def test_an_unjoined_alias_is_refused(tmp_path: Path, b: str, c: str,
+                                      expected: list[tuple[str, str, str]]) -> None:
+    rules = _rules(tmp_path, _ticket_rule(b, c))
+    lines = [f"{rules / 'extra.yaml'}:{at}: $.rules[0].when.{alias}: "
+             + NOT_JOINED.format(alias=alias, earlier=earlier)
+             for at, alias, earlier in expected]
+    assert _cli("validate", str(rules)) == (2, lines)
+    assert _evaluate(rules) == (2, lines)
+
+
+def test_the_cross_product_attack_is_refused_before_it_runs(tmp_path: Path) -> None:
+    """100 tickets and three unjoined aliases: refused at load, in well under a second."""
+    facts = load_document(EXAMPLE).data["facts"]
+    ticket = next(f for f in facts if f["type"] == "ticket")
+    many = [f for f in facts if f["type"] != "ticket"] + [
+        {**ticket, "id": f"t-{n}"} for n in range(100)]
+    file = tmp_path / "facts.json"
+    import json
+
+    file.write_text(json.dumps({"apiVersion": "policyengine/v1", "kind": "FactSet",
+                                "facts": many}, default=str), encoding="utf-8")
+    rules = _rules(tmp_path, _ticket_rule("{type: ticket}", "{type: ticket}"))
+    for backend in ("python", "durable"):
+        started = time.monotonic()
+        code, lines = _evaluate(rules, file, backend)
+        assert code == 2 and len(lines) == 2 and "cross product" in lines[0], lines
+        assert time.monotonic() - started < 5  # was 17 s (python) / a crash (durable)
+
+
+def test_joined_aliases_are_accepted(tmp_path: Path) -> None:
+    """A chain of equality joins, one written ``{eq: ...}``: each alias joined to an earlier
+    one. 1 + 1 matches per ticket, so the rule fires once per ticket of a severity."""
+    rules = _rules(tmp_path, _ticket_rule(
+        "{type: ticket, key: {fact: a.key}}",
+        "{type: ticket, customer: {eq: {fact: b.customer}}, key: {fact: a.key}}"))
+    assert _cli("validate", str(rules)) == (0, [f"ok: {rules}"])
+    code, _ = _evaluate(rules)
+    assert code in (0, 1)
+
+
+# -- typed decisions ------------------------------------------------------------------------
+def _window_rule(effect: str, for_clause: str = "excused_cause") -> str:
+    return f"""\
+  - id: typed
+    stage: window-exclusions
+    for_clause: {for_clause}
+    when:
+      w: {{type: window}}
+    then:
+      set:
+        - {effect}
+"""
+
+
+@pytest.mark.parametrize(("effect", "at", "message"), [
+    # the reported attack: max of text (a cause) and the numbers other rules decide
+    ("{subject: w, field: excluded_up_to, value: {fact: w.cause}, combine: max}",
+     "14:54: $.rules[0].then.set[0].value",
+     "'excluded_up_to' of window facts is a number, but w.cause is text"),
+    ("{subject: w, field: excluded_up_to, value: abc, combine: max}",
+     "14:54: $.rules[0].then.set[0].value",
+     "'excluded_up_to' of window facts is a number, but 'abc' is text"),
+    ("{subject: w, field: excused, value: 1, combine: any}",
+     "14:47: $.rules[0].then.set[0].value",
+     "'excused' of window facts is a boolean, but 1 is a number"),
+    # a duration literal is seconds: a number, so not a boolean
+    ("{subject: w, field: excused, value: 48h}",
+     "14:47: $.rules[0].then.set[0].value",
+     "'excused' of window facts is a boolean, but '48h' is a number"),
+    ("{subject: w, field: excused, value: true, combine: max}",
+     "14:62: $.rules[0].then.set[0].combine",
+     "combine 'max' does not suit 'excused' of window facts, a boolean; it takes: unique, "
+     "all, any"),
+    ("{subject: w, field: excluded_up_to, value: 60, combine: any}",
+     "14:67: $.rules[0].then.set[0].combine",
+     "combine 'any' does not suit 'excluded_up_to' of window facts, a number; it takes: "
+     "unique, max, min"),
+])
+def test_a_set_value_of_the_wrong_kind_is_refused(tmp_path: Path, effect: str, at: str,
+                                                  message: str) -> None:
+    rules = _rules(tmp_path, _window_rule(effect))
+    line = f"{rules / 'extra.yaml'}:{at}: {message}"
+    assert _cli("validate", str(rules)) == (2, [line])
+    assert _evaluate(rules) == (2, [line])
+
+
+def test_a_term_of_the_wrong_kind_is_refused_when_compiled(tmp_path: Path) -> None:
+    """``{term: notice.kind}`` is text (scheduled_downtime): refused per clause."""
+    rules = _rules(tmp_path, _window_rule(
+        "{subject: w, field: excluded_up_to, value: {term: notice.kind}, combine: max}",
+        "scheduled_maintenance"))
+    code, lines = _evaluate(rules)
+    assert code == 2
+    assert lines == [
+        f"{rules / 'extra.yaml'}:14:54: $.rules[0].then.set[0].value: 'excluded_up_to' of "
+        "window facts is a number, but the term's value 'scheduled_downtime' is text "
+        "(compiling for clause 'scheduled-downtime' of "
+        f"{POLICY / '1.0.0.yaml'})"]
+
+
+REGION = HEAD + "extra_fields:\n  window: [region]\n"
+
+
+@pytest.mark.parametrize("backend", ["python", "durable"])
+def test_an_extension_field_of_the_wrong_kind_is_an_engine_error(tmp_path: Path,
+                                                                  backend: str) -> None:
+    """An extension field has no declared kind: checked when the rule decides, one line."""
+    rules = _rules(tmp_path, _window_rule(
+        "{subject: w, field: excluded_up_to, value: {fact: w.region}, combine: max}"), REGION)
+    assert _cli("validate", str(rules))[0] == 0
+    facts = load_document(EXAMPLE).data["facts"]
+    tagged = [{**f, "region": "eu"} if f["type"] == "downtime" else f for f in facts]
+    file = tmp_path / "facts.json"
+    import json
+
+    file.write_text(json.dumps({"apiVersion": "policyengine/v1", "kind": "FactSet",
+                                "facts": tagged}, default=str), encoding="utf-8")
+    code, lines = _evaluate(rules, file, backend)
+    assert code == 2
+    assert len(lines) == 1
+    assert lines[0].startswith("policyengine: rule extra.typed@")
+    assert lines[0].endswith("as 'eu' (text), but excluded_up_to is a number")
+
+
+# -- errors raised in workers: one line with the cause ------------------------------------------
+CONFLICT = """\
+  - id: conflict
+    stage: credits
+    for_clause: service_credit
+    when:
+      m: {type: customer_month, covered: true, met: false}
+    then:
+      set:
+        - {subject: m, field: form, value: voucher}
+"""
+
+
+def _json_report(rules: Path | None, workers: int, facts: Path = EXAMPLE) -> tuple[int, list]:
+    args = ["evaluate", "--policy", str(POLICY), "--facts", str(facts), "--as-of", AS_OF,
+            "--format", "json", "--workers", str(workers)]
+    return _cli(*args, *(["--rules", str(rules)] if rules else []))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="workers need os.fork")
+def test_a_conflicting_decision_in_a_worker_is_the_same_one_line(tmp_path: Path) -> None:
+    """`unique` decisions that disagree: the engine's own message, not a worker traceback,
+    in the same form with 1 or 2 workers (which month meets the conflict first depends on
+    the worker that reports first)."""
+    rules = _rules(tmp_path, CONFLICT)
+    for workers in (1, 2):
+        code, lines = _json_report(rules, workers)
+        assert code == 2 and len(lines) == 1, lines
+        assert re.fullmatch(
+            r"policyengine: rule extra\.conflict@service-credit decides form of "
+            r"(acme|globex)/2026-10 as 'voucher', but another rule decided '(credit|refund)'; "
+            r"give the field a combine mode", lines[0]), lines[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="workers need os.fork")
+def test_a_worker_error_is_one_line_with_its_cause(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """No space left in $TMPDIR for a worker's shard rows: the cause and the file, one line.
+
+    (Results come back through the process pool's pipe, so a full $TMPDIR cannot lose them;
+    it used to be "a child process ended with exit code 1 and no result".)"""
+    from policyengine.stream import sharded
+
+    def full(file: Any, *args: Any) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), file.name)
+
+    monkeypatch.setattr(sharded, "_write_block", full)
+    code, lines = _json_report(None, 2)
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].startswith("policyengine: an evaluation worker failed: No space left on "
+                               "device (")
+    assert lines[0].endswith(".rows)")
+
+    def bug(file: Any, *args: Any) -> None:
+        raise KeyError("customer")
+
+    monkeypatch.setattr(sharded, "_write_block", bug)
+    assert _json_report(None, 2) == (2, [
+        "policyengine: an evaluation worker failed: KeyError: 'customer' "
+        "(at test_rulepack_limits.py:" + str(bug.__code__.co_firstlineno + 1) + ")"])
