@@ -9,6 +9,7 @@ leave out ``end``, and that nothing is warned when everything is known.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -96,16 +97,27 @@ def test_the_streamed_report_warns_the_same_and_writes_the_same_bytes(tmp_path: 
     assert [w.render() for w in summary.warnings] == [w.render() for w in in_memory.warnings]
 
 
+# the CLI's summary line after the warning: November is not over at as-of, so its one
+# customer-period is provisional (met null), never counted as missed; 8 findings = the month
+# covered + provisional (2), three windows counted (d-known, d-open, d-span: 3), t-1's
+# severity assigned, response open, no resolution target (3); nothing after as-of
+SUMMARY = re.compile(r"evaluated: 1 customers, 1 customer-periods \(0 missed, 1 provisional\), "
+                     r"0 breaches, 8 findings, credits none, \d+\.\d s")
+
+
 def test_the_cli_prints_the_warning_and_exits_0(tmp_path: Path) -> None:
     path = _write(tmp_path / "facts.yaml", FACTS)
     result = CliRunner().invoke(main, ["evaluate", "--policy", str(ROOT / "policies/spirion"),
                                        "--facts", str(path), "--as-of", AS_OF])
     assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines() == [EXPECTED.replace("FACTS", str(path))]
+    *warnings, summary = result.stderr.splitlines()
+    assert warnings == [EXPECTED.replace("FACTS", str(path))]
+    assert SUMMARY.fullmatch(summary), summary
     failing = CliRunner().invoke(main, ["evaluate", "--policy", str(ROOT / "policies/spirion"),
                                         "--facts", str(path), "--as-of", AS_OF,
                                         "--fail-on", "warning"])
     assert failing.exit_code == 1
+    assert failing.stderr.splitlines()[-1] == "policyengine: --fail-on tripped: warning (1)"
 
 
 @pytest.mark.parametrize("fmt", ["json", "table"])
@@ -119,7 +131,9 @@ def test_strict_keeps_the_as_of_warning_a_warning(tmp_path: Path, fmt: str) -> N
                                        "--facts", str(path), "--as-of", AS_OF, "--strict",
                                        "--format", fmt, "--output", str(report)])
     assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines() == [EXPECTED.replace("FACTS", str(path))]
+    *warnings, summary = result.stderr.splitlines()
+    assert warnings == [EXPECTED.replace("FACTS", str(path))]
+    assert SUMMARY.fullmatch(summary), summary
     assert report.stat().st_size > 0
 
 

@@ -342,7 +342,7 @@ def test_repeated_months_option_adds_every_month() -> None:
                                        "--as-of", AS_OF, "--months", "2026-08",
                                        "--months", "2026-09"])
     assert result.exit_code == 0, result.output
-    months = {row["month"] for row in json.loads(result.output)["availability"]}
+    months = {row["month"] for row in json.loads(result.stdout)["availability"]}
     assert months == {"2026-08", "2026-09", "2026-10"}
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from policyengine.api import Engine, facts_from_dicts
+from policyengine.api import Engine, facts_digest, facts_from_dicts
 from policyengine.diagnostics import EngineError, InputError
 from policyengine.stream import factspool, sharded
 from policyengine.tools.policytest import Engines, TestCase, TestFile
@@ -39,7 +39,11 @@ def _streamed(engine: Engine, facts: list[Any], as_of: str, months: Any = None,
 
 
 def _in_memory(engine: Engine, facts: list[Any], as_of: str, months: Any = None) -> str:
-    return engine.evaluate(facts_from_dicts(facts), as_of=as_of, months=months).to_json()
+    """The in-memory report of the same input the streamed one read: fact dicts, or the
+    files (the report's decision header has the digest of the input as given)."""
+    source: Any = facts_from_dicts(facts) if all(isinstance(f, dict) for f in facts) \
+        else facts
+    return engine.evaluate(source, as_of=as_of, months=months).to_json()
 
 
 def _write_ndjson(path: Path, facts: list[dict[str, Any]]) -> str:
@@ -98,7 +102,7 @@ def test_facts_before_their_subscription_give_the_same_report(tmp_path: Path) ->
     reordered = [f for f in facts if f["type"] != "subscription"] + [
         f for f in facts if f["type"] == "subscription"]
     path = _write_ndjson(tmp_path / "late-subscriptions.ndjson", reordered)
-    assert _streamed(engine, [path], AS_OF, shards=5) == _in_memory(engine, reordered, AS_OF)
+    assert _streamed(engine, [path], AS_OF, shards=5) == _in_memory(engine, [path], AS_OF)
 
 
 def test_reference_errors_are_reported_like_in_memory(tmp_path: Path) -> None:
@@ -163,7 +167,7 @@ def test_finding_with_a_line_break_is_merged_in_memory_instead(tmp_path: Path) -
     with pytest.raises(sharded.Unshardable):
         sharded.write_json(engine.versions, [path], lambda pieces: "".join(pieces),
                            as_of=1793000000.0, backend=engine.backend, shards=2)
-    assert _streamed(engine, [path], AS_OF, workers=2) == _in_memory(engine, facts, AS_OF)
+    assert _streamed(engine, [path], AS_OF, workers=2) == _in_memory(engine, [path], AS_OF)
 
 
 def test_a_failing_worker_is_an_engine_error_not_a_silent_gap(
@@ -202,12 +206,13 @@ def test_workers_and_shard_counts_do_not_change_the_report(tmp_path: Path) -> No
     engine = engine_for(shipped_policy_data(), "durable")
     facts = _fleet(customers=30, tickets_each=4)
     path = _write_ndjson(tmp_path / "f.ndjson", facts)
-    expected = _in_memory(engine, facts, AS_OF)
+    expected = _in_memory(engine, [path], AS_OF)
     for workers, shards in ((1, 1), (1, 7), (2, 2), (2, 31), (3, 64)):
         out = io.StringIO()
         summary = sharded.write_json(engine.versions, [path], out.writelines,
                                      as_of=engine_as_of(), backend=engine.backend,
-                                     workers=workers, shards=shards)
+                                     workers=workers, shards=shards,
+                                     audit=engine.audit(facts_digest([path]), None))
         assert out.getvalue() == expected, (workers, shards)
         assert summary.rows["tickets"] == 120
         assert summary.workers == min(workers, shards)
@@ -350,7 +355,7 @@ def test_parallel_read_gives_the_same_report(tmp_path: Path, workers: int) -> No
               _write_ndjson(tmp_path / "two.ndjson", facts[70:]))
     out = io.StringIO()
     summary = engine.write_json(list(halves), out, as_of=AS_OF, workers=workers)
-    assert out.getvalue() == _in_memory(engine, facts, AS_OF)
+    assert out.getvalue() == _in_memory(engine, list(halves), AS_OF)
     assert summary.facts == len(facts)
 
 
@@ -412,7 +417,7 @@ def test_renewals_read_in_other_parallel_parts_give_the_same_report(
     path = _write_ndjson(tmp_path / "renewals.ndjson", facts)
     out = io.StringIO()
     summary = engine.write_json([path], out, as_of=AS_OF, workers=2)
-    assert out.getvalue() == _in_memory(engine, facts, AS_OF)
+    assert out.getvalue() == _in_memory(engine, [path], AS_OF)
     assert summary.facts == len(facts) == 10 + 2 + 40 + 10
     report = json.loads(out.getvalue())
     # October is in the renewal's term: 10 customers' rows, one for each, all covered
@@ -461,7 +466,7 @@ def test_a_failing_parallel_reader_falls_back_to_the_sequential_read(
     monkeypatch.setattr(factspool._PartReader, "add", failing)  # parallel readers only
     out = io.StringIO()
     summary = engine.write_json([path], out, as_of=AS_OF, workers=2)
-    assert out.getvalue() == _in_memory(engine, facts, AS_OF)
+    assert out.getvalue() == _in_memory(engine, [path], AS_OF)
     assert summary.facts == len(facts)
 
 

@@ -22,6 +22,7 @@ from policyengine.compile.compiler import CompiledPolicy, RulePack, compile_poli
 from policyengine.diagnostics import Diagnostic, InputError, as_errors
 from policyengine.engine import Backend, get_backend
 from policyengine.lifecycle import fork_safe
+from policyengine.model.json_report import Audit
 from policyengine.model.policy import Policy
 from policyengine.model.results import Evaluation
 from policyengine.validation.facts import FactSet, FactSetBuilder, Where, load_facts, parse_instant
@@ -89,6 +90,41 @@ def _fingerprint(policy: Policy, packs: Sequence[RulePack]) -> str:
         if pack.extra_fields:  # only what packs declare: the shipped packs' keys stay put
             digest.update(json.dumps(pack.extra_fields, sort_keys=True).encode())
     return digest.hexdigest()
+
+
+def _canonical(value: Any) -> bytes:
+    """Canonical JSON (sorted keys, dates and decimals as text): the input of a fingerprint."""
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=True,
+                      separators=(",", ":")).encode()
+
+
+def policy_fingerprint(policies: Sequence[Policy]) -> str:
+    """SHA-256 (hex) of the content of policy versions: a comment or a key's order does not
+    change it, any term, date or version does. The same for any order of ``policies``."""
+    texts = sorted(_canonical(policy.data) for policy in policies)
+    return hashlib.sha256(b"\n".join(texts)).hexdigest()
+
+
+def facts_digest(sources: Iterable[str | os.PathLike[str] | Mapping[str, Any]]) -> str | None:
+    """SHA-256 (hex) of the input facts: over the sorted SHA-256 digests of each source (a
+    file's bytes, a fact dict's canonical JSON), so the order of ``--facts`` does not matter.
+
+    None when a source cannot be read twice or at all (a pipe, ``/dev/stdin``, a missing
+    file: the reader then reports it): such an evaluation cannot be replayed.
+    """
+    parts: list[str] = []
+    for source in sources:
+        if isinstance(source, Mapping):
+            parts.append(hashlib.sha256(_canonical(dict(source))).hexdigest())
+            continue
+        if not os.path.isfile(source):  # a pipe would be emptied, a FIFO could block
+            return None
+        try:
+            with open(source, "rb") as stream:
+                parts.append(hashlib.file_digest(stream, "sha256").hexdigest())
+        except OSError:
+            return None
+    return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()
 
 
 def compile_versions(
@@ -196,6 +232,17 @@ class Engine:
         self.backend = backend or get_backend("auto")
         # `type.field` of extra fields the rule packs declare: not reported as unknown
         self.declared_fields = tuple(sorted(set(declared_fields)))
+        # the audit trail's fingerprints (every version is compiled with the same packs;
+        # should they differ, the fingerprint covers each set once)
+        self.policy_sha256 = policy_fingerprint([v.policy for v in self.versions])
+        packs = sorted({v.rules_sha256 for v in self.versions})
+        self.rules_sha256 = packs[0] if len(packs) == 1 else hashlib.sha256(
+            "\n".join(packs).encode()).hexdigest()
+
+    def audit(self, facts_sha256: str | None, months: Sequence[str] | None) -> Audit:
+        """What a report's ``decision`` header is made of, for these facts and months."""
+        return Audit(self.policy_sha256, self.rules_sha256, facts_sha256,
+                     tuple(months) if months is not None else None)
 
     @classmethod
     def load(
@@ -242,7 +289,10 @@ class Engine:
 
         ``strict``: warnings about the facts (an unknown field, a zero-length window) are
         raised as errors (InputError) instead of returned in ``Evaluation.warnings``.
-        TypeError when ``facts`` is none of these.
+        TypeError when ``facts`` is none of these. The result's ``audit`` holds the
+        fingerprints of its ``decision`` header; the facts' digest is the FactSet's
+        ``sha256`` (:func:`facts_from_dicts` sets it) or that of the files or dicts given
+        (:func:`facts_digest`).
         """
         from policyengine.evaluate.evaluator import evaluate_facts
         from policyengine.evaluate.perf import paused_gc
@@ -250,12 +300,18 @@ class Engine:
         instant = parse_as_of(as_of)
         month_list = parse_months(months) if months is not None else None
         with paused_gc():
-            fact_set = facts if isinstance(facts, FactSet) else load_facts(
-                fact_sources(facts), allow_types=self._allowed)
+            if isinstance(facts, FactSet):
+                fact_set, digest = facts, facts.sha256
+            else:
+                sources = fact_sources(facts)
+                digest = facts_digest(sources)
+                fact_set = load_facts(sources, allow_types=self._allowed)
             if strict and fact_set.warnings:
                 raise InputError(as_errors(fact_set.warnings))
-            return evaluate_facts(self.versions, fact_set, as_of=instant,
-                                  backend=self.backend, months=month_list)
+            evaluation = evaluate_facts(self.versions, fact_set, as_of=instant,
+                                        backend=self.backend, months=month_list)
+        evaluation.audit = self.audit(digest, month_list)
+        return evaluation
 
     def write_json(
         self,
@@ -267,6 +323,7 @@ class Engine:
         workers: int = 1,
         shards: int | None = None,
         strict: bool = False,
+        progress: Callable[[str, int, int | None], None] | None = None,
     ) -> ReportSummary:
         """Evaluate fact files into the JSON report, streamed: for sets too big to hold.
 
@@ -278,7 +335,9 @@ class Engine:
         ``KeyboardInterrupt``, ends the wait; the shard files are removed). ``shards``
         defaults to one per ~8 MB of input (at least four per worker). Nothing is written
         when the input is bad (with ``strict``, warnings are bad input too). Returns the
-        policies used, warnings and outcomes.
+        policies used, warnings, outcomes and the report's ``decision`` header.
+        ``progress(stage, done, total)`` is called as facts are read (stage ``"facts"``) and
+        shards evaluated (``"shards"``).
         """
         from policyengine.evaluate.evaluator import evaluate_facts
         from policyengine.evaluate.perf import paused_gc
@@ -286,6 +345,7 @@ class Engine:
             ReportSummary,
             Unshardable,
             evaluation_rows,
+            evaluation_stats,
             write_json,
         )
 
@@ -293,12 +353,14 @@ class Engine:
         month_list = parse_months(months) if months is not None else None
         write = out if callable(out) else out.writelines
         sources = fact_sources(facts)  # read twice when it falls back: not an iterator
+        audit = self.audit(facts_digest(sources), month_list)
         with paused_gc():
             try:
                 return write_json(self.versions, sources, write, as_of=instant,
                                   backend=self.backend, months=month_list,
                                   allow_types=self._allowed, workers=workers,
-                                  shards=shards, strict=strict)
+                                  shards=shards, strict=strict, audit=audit,
+                                  progress=progress)
             except Unshardable:
                 pass  # e.g. an error only evaluation finds: report it as in memory
             fact_set = load_facts(sources, allow_types=self._allowed)
@@ -306,11 +368,19 @@ class Engine:
                 raise InputError(as_errors(fact_set.warnings))
             evaluation = evaluate_facts(self.versions, fact_set, as_of=instant,
                                         backend=self.backend, months=month_list)
+            evaluation.audit = audit
             write(evaluation.iter_json())
+            counts: dict[str, int] = {}
+            for finding in evaluation.findings:
+                counts[finding.outcome] = counts.get(finding.outcome, 0) + 1
+            stats = evaluation_stats(evaluation)
             return ReportSummary(
                 policies=evaluation.policies, warnings=evaluation.warnings,
-                outcomes={f.outcome for f in evaluation.findings}, facts=fact_set.count(),
+                outcomes=set(counts), facts=fact_set.count(),
                 shards=0, workers=1, rows=evaluation_rows(evaluation),
+                decision=evaluation.decision(), outcome_counts=dict(sorted(counts.items())),
+                customers=stats.customers, periods_missed=stats.missed,
+                periods_provisional=stats.provisional, credits=stats.credits,
             )
 
     def due(self, severity: int, opened_at: str | float | dt.datetime) -> Due:
@@ -404,6 +474,9 @@ def facts_from_dicts(
 ) -> FactSet:
     """Build a FactSet from plain dicts (e.g. a service's own records)."""
     builder = FactSetBuilder(allow_types)
-    for index, item in enumerate(items):
+    kept = list(items)
+    for index, item in enumerate(kept):
         builder.add(item, Where("<api>", 0, 0, index))
-    return builder.finish()
+    fact_set = builder.finish()
+    fact_set.sha256 = facts_digest(kept)
+    return fact_set

@@ -83,8 +83,9 @@ def validate(paths: tuple[str, ...], fmt: str, skip_unknown: bool, strict: bool)
               help="Evaluation instant, ISO 8601 with offset (default: now).")
 @click.option("--months", multiple=True,
               help="YYYY-MM or YYYY-MM..YYYY-MM: also report these months (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["json", "table", "markdown"]),
-              default="json", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "table", "markdown", "html"]),
+              default="json", show_default=True,
+              help="html: one self-contained page per evaluation (docs/report.md).")
 @click.option("--output", default=None, type=click.Path(), help="Write here (atomically).")
 @click.option("--fail-on", "fail_on", multiple=True, type=click.Choice(FAIL_ON),
               help="Exit 1 when a finding has this outcome (repeatable).")
@@ -97,44 +98,104 @@ def validate(paths: tuple[str, ...], fmt: str, skip_unknown: bool, strict: bool)
               help="Processes for a streamed JSON report (default 0: one per CPU, at most 8).")
 @click.option("--strict", is_flag=True,
               help="Refuse facts with warnings (exit 2, nothing written); for CI.")
+@click.option("--decision-log", "decision_log", default=None, type=click.Path(),
+              help="Append the decision (fingerprints, counts, report sha256) as one JSON "
+                   "line to this file (docs/report.md).")
 @handles_errors
 def evaluate(policy_path: str, fact_paths: tuple[str, ...], as_of: str | None,
              months: tuple[str, ...], fmt: str, output: str | None, fail_on: tuple[str, ...],
              explain: bool, rules_dir: str | None, backend: str, workers: int,
-             strict: bool) -> int:
-    """Evaluate facts against a policy: availability, credits, tickets, notices, entitlements."""
-    from policyengine.api import Engine, parse_as_of, parse_months
-    from policyengine.evaluate.perf import paused_gc
-    from policyengine.report.render import render_diagnostics, render_evaluation
+             strict: bool, decision_log: str | None) -> int:
+    """Evaluate facts against a policy: availability, credits, tickets, notices, entitlements.
 
-    # options are checked here so that a bad value is reported as the option's name
-    instant = parse_as_of(as_of, "--as-of")
-    month_list = parse_months(months, "--months") if months else None
-    engine = Engine.load(policy_path, rules=rules_dir, backend=backend)
-    if fmt == "json" and not explain:
-        # streamed by customer shard: the same report, in bounded memory, on every core
-        summary = engine.write_json(list(fact_paths), lambda pieces: emit(pieces, output),
-                                    as_of=instant, months=month_list, strict=strict,
-                                    workers=workers or default_workers())
-        if summary.warnings:
-            click.echo(render_diagnostics(summary.warnings), nl=False, err=True)
-        return _exit_for(fail_on, summary)
-    with paused_gc():  # the report is millions of small objects too, and forms no cycles
-        evaluation = engine.evaluate(list(fact_paths), as_of=instant, months=month_list,
-                                     strict=strict)
-        if evaluation.warnings:
-            click.echo(render_diagnostics(evaluation.warnings), nl=False, err=True)
-        emit(render_evaluation(evaluation, fmt, explain=explain), output)
-    return _exit_for(fail_on, evaluation)
+    On a terminal, stderr shows progress and, at the end, a one-line summary; stdout is the
+    report alone, the same bytes with or without a terminal.
+    """
+    from policyengine.cli import audit
+
+    run = audit.Run(policy=policy_path, facts=list(fact_paths), rules=rules_dir,
+                    as_of=as_of, months=list(months) or None, fmt=fmt, explain=explain,
+                    engine=backend, strict=strict)
+    if decision_log:
+        audit.check_appendable(decision_log)
+    result = audit.execute(run, output, workers=workers or default_workers())
+    click.echo(result.summary, err=True)
+    if decision_log:
+        audit.append_line(decision_log, result.log_line())
+    return _exit_for(fail_on, result.outcome_counts, result.warnings)
 
 
-def _exit_for(fail_on: Iterable[str], result: Any) -> int:
-    """EXIT_FINDINGS when a ``--fail-on`` outcome (or a warning) occurred, else EXIT_OK."""
-    for outcome in fail_on:
-        if outcome == "warning" and result.warnings:
-            return EXIT_FINDINGS
-        if result.has_outcome(outcome):
-            return EXIT_FINDINGS
+def _exit_for(fail_on: Iterable[str], outcome_counts: dict[str, int], warnings: int) -> int:
+    """EXIT_FINDINGS, naming on stderr what tripped and how often, when a ``--fail-on``
+    outcome (or a warning) occurred; else EXIT_OK."""
+    from policyengine.cli.talk import tripped
+
+    found = tripped(fail_on, outcome_counts, warnings)
+    if found:
+        click.echo(f"policyengine: --fail-on tripped: {', '.join(found)}", err=True)
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+@main.command()
+@click.argument("report_path", metavar="REPORT.json", type=click.Path())
+@click.option("--output", default=None, type=click.Path(),
+              help="Write the page here (atomically; default: stdout).")
+@click.option("--customer", "customers", multiple=True,
+              help="Only this customer (repeatable).")
+@handles_errors
+def report(report_path: str, output: str | None, customers: tuple[str, ...]) -> int:
+    """Render a saved JSON report as one self-contained HTML page (nothing is evaluated)."""
+    from policyengine.report.html import render_html
+    from policyengine.report.saved import load_report
+
+    document = load_report(report_path, customers=customers or None)
+    emit(render_html(document), output)
+    return EXIT_OK
+
+
+@main.command()
+@click.argument("logline", metavar="DECISION")
+@click.option("--decision", "decision_id", default=None,
+              help="Which decision of the log file (default: its last line).")
+@click.option("--output", default=None, type=click.Path(),
+              help="Also write the replayed report here.")
+@click.option("--policy", "policy_path", default=None, type=click.Path(),
+              help="The policy, if it has moved since (its fingerprint must still match).")
+@click.option("--facts", "fact_paths", multiple=True, type=click.Path(),
+              help="The fact files, if they have moved since (repeatable).")
+@click.option("--rules", "rules_dir", default=None, type=click.Path(),
+              help="The rule-pack directory, if it has moved since.")
+@handles_errors
+def replay(logline: str, decision_id: str | None, output: str | None, policy_path: str | None,
+           fact_paths: tuple[str, ...], rules_dir: str | None) -> int:
+    """Replay a decision from its --decision-log line (a log file, or the JSON line itself).
+
+    Exit 0: same policy, rules and facts (by fingerprint), and the report is the same, byte
+    for byte. Exit 1: a fingerprint differs (named) or the report differs. Exit 2: bad input.
+    """
+    from policyengine.cli import audit
+
+    entry = audit.read_entry(logline, decision_id)
+    run = audit.Run.from_entry(entry).moved(policy=policy_path, facts=list(fact_paths) or None,
+                                            rules=rules_dir)
+    name = entry["decision"]["decision_id"]
+    changed, engine = audit.changed_inputs(run, entry)
+    if changed:
+        for line in changed:
+            click.echo(f"replay: decision {name}: {line}", err=True)
+        click.echo(f"replay: decision {name} not reproduced: its inputs changed", err=True)
+        return EXIT_FINDINGS
+    result = audit.execute(run, output or os.devnull, workers=default_workers(), quiet=True,
+                           engine=engine, names=("decision.as_of", "decision.months"))
+    expected = entry.get("report_sha256")
+    if result.report_sha256 != expected:
+        click.echo(f"replay: decision {name}: same inputs, but the report differs (sha256 "
+                   f"{result.report_sha256}, logged {expected}; policyengine "
+                   f"{audit.version()}, logged {entry.get('policyengine')})", err=True)
+        return EXIT_FINDINGS
+    click.echo(f"replay: decision {name} reproduced: same policy, rules and facts; report "
+               f"sha256 {expected} ({result.report_bytes} bytes)", err=True)
     return EXIT_OK
 
 

@@ -137,6 +137,7 @@ class CompiledPolicy:
     policy: Policy
     stages: Mapping[str, CompiledStage]
     fingerprint: str
+    rules_sha256: str = ""  # the rule packs' content (rules_fingerprint): the audit trail
 
     def stage(self, name: str) -> CompiledStage:
         return self.stages.get(name) or CompiledStage(name, (), frozenset())
@@ -149,6 +150,19 @@ class _RuleError(Exception):
         super().__init__(message)
         self.path = tuple(path)
         self.hint = hint
+
+
+def rules_fingerprint(packs: Sequence[RulePack]) -> str:
+    """SHA-256 (hex) of the content of rule packs (name, rules and declared extra fields):
+    canonical JSON, so comments and key order do not change it; the order of packs neither."""
+    import hashlib
+    import json
+
+    texts = sorted(json.dumps({"name": p.name, "rules": list(p.rules),
+                               "extra_fields": dict(p.extra_fields)}, sort_keys=True,
+                              default=str, ensure_ascii=True, separators=(",", ":")).encode()
+                   for p in packs)
+    return hashlib.sha256(b"\n".join(texts)).hexdigest()
 
 
 def engine_value(value: Any) -> Any:
@@ -385,6 +399,7 @@ class RulePack:
 
 def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) -> CompiledPolicy:
     """Compile every rule of every pack against a policy; raises InputError with locations."""
+    packs = list(packs)  # read twice: the rules, then their fingerprint
     stages: dict[str, list[CompiledRule]] = {}
     fact_types: dict[str, set[str]] = {}
     problems: list[Diagnostic] = []
@@ -426,6 +441,7 @@ def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) 
     if problems:
         raise InputError(problems)
     return CompiledPolicy(
+        rules_sha256=rules_fingerprint(packs),
         policy=policy,
         stages={
             name: CompiledStage(name, tuple(rules), frozenset(fact_types.get(name, ())))

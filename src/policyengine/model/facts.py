@@ -147,6 +147,9 @@ class FactSet:
     update_requests: list[UpdateRequest] = field(default_factory=list)
     custom: list[CustomFact] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
+    # SHA-256 of the input it was read from, when the reader knew it (the report's
+    # decision header: policyengine.api.facts_digest)
+    sha256: str | None = None
 
     def count(self) -> int:
         return (

@@ -7,6 +7,7 @@ The document (INTERFACE.md §2, plus ``as_of`` and each row's ``policy_version``
       "policy": [
         {"name": "spirion", "version": "1.0.0"}
       ],
+      "decision": {"decision_id": "...", "as_of": "...", "policy_sha256": "...", ...},
       "availability": [
         {...one row per line...},
         {...}
@@ -15,6 +16,8 @@ The document (INTERFACE.md §2, plus ``as_of`` and each row's ``policy_version``
       "findings": [...]
     }
 
+``decision`` (the audit header, :class:`Audit`) is there when the evaluation knows its
+fingerprints (every evaluation through :class:`policyengine.api.Engine` does).
 Sections come in :data:`SECTIONS` order, one row (or finding) per line, indented by four
 spaces, each line but a section's last ending in a comma; an empty section is ``[]`` on
 its key's line. Rows are their fields in declaration order (:func:`row_dict`); findings
@@ -29,13 +32,57 @@ module sits in the model layer, below the report layer, because ``Evaluation.to_
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 ROW_SECTIONS = ("availability", "credits", "tickets", "obligations", "entitlements")
 SECTIONS = ("as_of", "policy", *ROW_SECTIONS, "findings")
 FINDING_FIELDS = ("rule", "clause", "subject", "outcome", "message")
+
+
+DECISION_FIELDS = ("decision_id", "as_of", "policy_sha256", "rules_sha256", "facts_sha256",
+                   "months", "counts")
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What an evaluation was decided from, for its ``decision`` header (docs/report.md).
+
+    ``policy_sha256``: SHA-256 of the policy versions' content (canonical JSON);
+    ``rules_sha256``: of the rule packs' content; ``facts_sha256``: of the input facts (each
+    file's bytes, each fact dict's canonical JSON), None when it could not be taken (a pipe);
+    ``months``: the months asked for with ``--months`` (None: only those downtimes touch).
+    """
+
+    policy_sha256: str
+    rules_sha256: str
+    facts_sha256: str | None
+    months: tuple[str, ...] | None = None
+
+    def decision_id(self, as_of: str) -> str:
+        """32 hex digits of the SHA-256 of what was decided from: the three fingerprints,
+        ``as_of`` and the months. The same decision always gets the same id."""
+        basis = {"as_of": as_of, "facts_sha256": self.facts_sha256,
+                 "months": list(self.months) if self.months is not None else None,
+                 "policy_sha256": self.policy_sha256, "rules_sha256": self.rules_sha256}
+        text = json.dumps(basis, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def header(self, as_of: str, counts: Mapping[str, int]) -> dict[str, Any]:
+        """The ``decision`` object: :data:`DECISION_FIELDS`; ``counts`` has a number for each
+        of :data:`ROW_SECTIONS` and ``findings``."""
+        return {
+            "decision_id": self.decision_id(as_of),
+            "as_of": as_of,
+            "policy_sha256": self.policy_sha256,
+            "rules_sha256": self.rules_sha256,
+            "facts_sha256": self.facts_sha256,
+            "months": list(self.months) if self.months is not None else None,
+            "counts": {name: counts[name] for name in (*ROW_SECTIONS, "findings")},
+        }
 
 
 def row_dict(row: Any) -> dict[str, Any]:
@@ -77,18 +124,22 @@ def report_pieces(
     as_of: str,
     policies: Iterable[tuple[str, str]],
     sections: Mapping[str, Iterable[str]],
+    decision: Mapping[str, Any] | None = None,
 ) -> Iterator[str]:
     """The JSON report in pieces of text, so that a large one never sits in memory whole.
 
     ``sections`` holds, for each of :data:`ROW_SECTIONS` and ``"findings"``, the section's
     lines in report order, made by :class:`LineEncoder`; a piece may hold several whole
-    lines (e.g. one customer's rows, copied from a shard's file). Raises KeyError when a
-    section is missing.
+    lines (e.g. one customer's rows, copied from a shard's file). ``decision``: the audit
+    header (:meth:`Audit.header`), written on one line after ``policy``. Raises KeyError
+    when a section is missing.
     """
     encoder = LineEncoder()
     yield "{\n"
     yield f"  \"as_of\": {encoder.encode(as_of)},\n"
     yield from _section("policy", (encoder.policy(n, v) for n, v in policies), last=False)
+    if decision is not None:
+        yield f"  \"decision\": {encoder.encode(dict(decision))},\n"
     for name in ROW_SECTIONS:
         yield from _section(name, sections[name], last=False)
     yield from _section("findings", sections["findings"], last=True)
@@ -117,20 +168,24 @@ def report_dict(
     as_of: str,
     policies: Iterable[tuple[str, str]],
     sections: Mapping[str, Sequence[Any]],
+    decision: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report as one dict (keys in :data:`SECTIONS` order; rows and findings as dicts).
 
-    ``sections`` holds the row objects of each of :data:`ROW_SECTIONS` and the findings.
+    ``sections`` holds the row objects of each of :data:`ROW_SECTIONS` and the findings;
+    ``decision`` the audit header, kept after ``policy`` when given.
     """
     document: dict[str, Any] = {
         "as_of": as_of,
         "policy": [policy_dict(n, v) for n, v in policies],
     }
+    if decision is not None:
+        document["decision"] = dict(decision)
     for name in ROW_SECTIONS:
         document[name] = [row_dict(row) for row in sections[name]]
     document["findings"] = [finding_dict(f) for f in sections["findings"]]
     return document
 
 
-__all__ = ["FINDING_FIELDS", "ROW_SECTIONS", "SECTIONS", "LineEncoder", "finding_dict",
-           "report_dict", "report_pieces", "row_dict"]
+__all__ = ["DECISION_FIELDS", "FINDING_FIELDS", "ROW_SECTIONS", "SECTIONS", "Audit",
+           "LineEncoder", "finding_dict", "report_dict", "report_pieces", "row_dict"]

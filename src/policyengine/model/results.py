@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from policyengine.diagnostics import Diagnostic
 from policyengine.model.json_report import (
     ROW_SECTIONS,
+    Audit,
     LineEncoder,
     finding_dict,
     report_dict,
@@ -132,6 +133,14 @@ class Evaluation:
     findings: list[Finding] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
     as_of: str = ""
+    audit: Audit | None = None  # what it was decided from: the report's ``decision`` header
+
+    def decision(self) -> dict[str, Any] | None:
+        """The report's ``decision`` header (:meth:`Audit.header`), None without an audit."""
+        if self.audit is None:
+            return None
+        counts = {name: len(rows) for name, rows in self._section_rows().items()}
+        return self.audit.header(self.as_of, counts)
 
     def sort(self) -> Evaluation:
         for name in ROW_SECTIONS:
@@ -150,7 +159,7 @@ class Evaluation:
 
         The layout is :mod:`policyengine.model.json_report`'s.
         """
-        return report_dict(self.as_of, self.policies, self._section_rows())
+        return report_dict(self.as_of, self.policies, self._section_rows(), self.decision())
 
     def iter_json(self) -> Iterator[str]:
         """The JSON document in pieces: one line per row, sections in contract order.
@@ -163,7 +172,7 @@ class Evaluation:
         sections: dict[str, Iterable[str]] = {
             name: map(encoder.row, rows) for name, rows in self._section_rows().items()}
         sections["findings"] = map(encoder.finding, self.findings)
-        return report_pieces(self.as_of, self.policies, sections)
+        return report_pieces(self.as_of, self.policies, sections, self.decision())
 
     def to_json(self) -> str:
         """The JSON document of :meth:`to_dict` (deterministic, one row per line)."""

@@ -1,4 +1,5 @@
-"""Render evaluations and diagnostics: json, table (for people), markdown (for tickets)."""
+"""Render evaluations and diagnostics: json, table (for people), markdown (for tickets), html
+(a self-contained page: :mod:`policyengine.report.html`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from policyengine.diagnostics import Diagnostic
 from policyengine.model.results import Evaluation
 
-FORMATS = ("json", "table", "markdown")
+FORMATS = ("json", "table", "markdown", "html")
 
 
 # C0 and C1 control characters and DEL: a fact string must not move a terminal's cursor or
@@ -169,10 +170,15 @@ def render_table(evaluation: Evaluation, *, markdown: bool = False,
 def render_evaluation(
     evaluation: Evaluation, fmt: str, *, explain: bool = False
 ) -> str | Iterator[str]:
-    """Render an evaluation in ``json``, ``table`` or ``markdown``.
+    """Render an evaluation in ``json``, ``table``, ``markdown`` or ``html``.
 
     Plain JSON comes back in pieces (a year of facts makes a report of hundreds of MB).
+    The HTML page always shows every finding with its row (``explain`` changes nothing).
     """
+    if fmt == "html":
+        from policyengine.report.html import render_html
+
+        return render_html(evaluation.to_dict())
     if fmt == "json":
         if not explain:
             return evaluation.iter_json()

@@ -28,7 +28,7 @@ import os
 import signal
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -44,7 +44,8 @@ class WorkerFailed(Exception):
 
 
 def run_forked(function: Callable[..., Any], shared: Any,
-               arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
+               arguments: Sequence[tuple[Any, ...]],
+               poll: Callable[[], None] | None = None) -> list[Any]:
     """``function(shared, *args)`` for every ``args`` of ``arguments``, each in a process.
 
     One forked process per job, all at once; results come back in the order of
@@ -53,6 +54,8 @@ def run_forked(function: Callable[..., Any], shared: Any,
     its traceback as the message) or a process dies without a result (killed or exited).
     Whatever ends the wait (that, or ``KeyboardInterrupt`` and the like, raised as they
     are), every worker has ended before the exception leaves: the others are killed.
+    ``poll``, when given, is called about ten times a second in this process while the
+    jobs run (e.g. to show their progress).
     """
     if not arguments:
         return []
@@ -62,6 +65,11 @@ def run_forked(function: Callable[..., Any], shared: Any,
     try:
         with _signals_blocked():  # the first submit forks every worker
             futures = [pool.submit(_call, function, *args) for args in arguments]
+        while poll is not None:
+            poll()
+            if not wait(futures, timeout=0.1, return_when=FIRST_EXCEPTION).not_done:
+                poll()
+                break
         results = [future.result() for future in futures]
         pool.shutdown(wait=True)
     except BaseException as error:

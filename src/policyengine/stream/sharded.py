@@ -37,8 +37,9 @@ import time
 import traceback
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from policyengine.compile.compiler import CompiledPolicy
 from policyengine.diagnostics import Diagnostic, EngineError, InputError, as_errors
@@ -60,7 +61,7 @@ from policyengine.model.facts import (
     Ticket,
     UpdateRequest,
 )
-from policyengine.model.json_report import ROW_SECTIONS, LineEncoder, report_pieces
+from policyengine.model.json_report import ROW_SECTIONS, Audit, LineEncoder, report_pieces
 from policyengine.model.results import Evaluation, Finding
 from policyengine.stream.factspool import (
     FactSpool,
@@ -91,6 +92,12 @@ class ReportSummary:
     workers: int
     rows: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # read, evaluate, write
+    decision: dict[str, Any] | None = None  # the report's decision header (audit)
+    outcome_counts: dict[str, int] = field(default_factory=dict)  # findings per outcome
+    customers: int = 0  # customers with a row in some section
+    periods_missed: int = 0  # availability rows with met false
+    periods_provisional: int = 0  # availability rows of a month not over at as-of (no verdict)
+    credits: dict[str, Decimal] = field(default_factory=dict)  # credit amounts per currency
 
     def has_outcome(self, outcome: str) -> bool:
         return outcome in self.outcomes
@@ -120,6 +127,9 @@ class _Plan:
     directory: Path
     downtime_months: list[str] = field(default_factory=list)  # of every downtime
     downtimes_by_shard: list[list[Downtime]] = field(default_factory=list)
+    # a shard evaluated: called in this process, or one byte written here by a forked worker
+    shard_done: Any = None
+    shard_done_fd: int | None = None
 
     def index_downtimes(self) -> None:
         """Months touched by downtimes, and each shard's downtimes, computed once.
@@ -150,6 +160,32 @@ class _ShardOutput:
     used: set[tuple[str, str]]
     rows: dict[str, int]
     cutoff: Cutoff = field(default_factory=Cutoff)  # per-customer facts after as-of
+    outcome_counts: dict[str, int] = field(default_factory=dict)
+    customers: int = 0
+    periods_missed: int = 0
+    periods_provisional: int = 0
+    credits: dict[str, Decimal] = field(default_factory=dict)
+
+
+class Stats(NamedTuple):
+    """What the summary line counts of an evaluation (or of a shard's part of it)."""
+
+    customers: int  # customers with a row in some section
+    missed: int  # availability rows with met false (a verdict: below the target)
+    provisional: int  # availability rows of a month not over at as-of: no verdict yet
+    credits: dict[str, Decimal]  # credit amounts per currency (every status)
+
+
+def evaluation_stats(evaluation: Evaluation) -> Stats:
+    """Customers with a row, availability rows missed and provisional, credit amounts per
+    currency. A provisional month has ``met`` null: it is never counted as missed."""
+    customers = {row.customer for name in ROW_SECTIONS for row in getattr(evaluation, name)}
+    missed = sum(1 for row in evaluation.availability if row.met is False)
+    provisional = sum(1 for row in evaluation.availability if row.provisional)
+    credits: dict[str, Decimal] = {}
+    for row in evaluation.credits:
+        credits[row.currency] = credits.get(row.currency, Decimal(0)) + Decimal(row.amount)
+    return Stats(len(customers), missed, provisional, credits)
 
 
 def _shard_facts(plan: _Plan, shard: int) -> FactSet:
@@ -204,6 +240,12 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
                                               cutoff=output.cutoff, count_fleet=False)
             del facts
             output.used |= used
+            stats = evaluation_stats(evaluation)
+            output.customers += stats.customers  # a customer's rows are all in one shard
+            output.periods_missed += stats.missed
+            output.periods_provisional += stats.provisional
+            for currency, amount in stats.credits.items():
+                output.credits[currency] = output.credits.get(currency, Decimal(0)) + amount
             for name in ROW_SECTIONS:
                 rows = getattr(evaluation, name)
                 output.rows[name] += len(rows)
@@ -222,17 +264,29 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
                 setattr(evaluation, name, [])
             findings_path = plan.directory / f"shard-{shard:04d}.findings"
             with open(findings_path, "wb") as file:
+                counts = output.outcome_counts
                 for finding in evaluation.findings:
                     output.outcomes.add(finding.outcome)
+                    counts[finding.outcome] = counts.get(finding.outcome, 0) + 1
                     file.write(_finding_line(finding, encoder))
             output.rows["findings"] += len(evaluation.findings)
             output.findings.append(findings_path)
             del evaluation
             _return_freed_memory()
+            _tick(plan)
     finally:
         for file in row_files.values():
             file.close()
     return output
+
+
+def _tick(plan: _Plan) -> None:
+    """Tell whoever shows progress that one more shard is done."""
+    if plan.shard_done is not None:
+        plan.shard_done()
+    elif plan.shard_done_fd is not None:
+        with contextlib.suppress(OSError):
+            os.write(plan.shard_done_fd, b".")
 
 
 def _return_freed_memory() -> None:
@@ -277,14 +331,29 @@ def _assign(counts: Sequence[int], workers: int) -> list[list[int]]:
 def _run_workers(plan: _Plan, assignment: list[list[int]]) -> list[_ShardOutput]:
     """Run each worker's shards: in this process for one worker, else in forked children."""
     jobs = [(worker, shards) for worker, shards in enumerate(assignment)]
+    reader = writer = None
     try:
         if len(jobs) == 1 or not CAN_FORK:
             results = [_worker_job(plan, *job) for job in jobs]
-        else:
+        elif plan.shard_done is None:
             results = run_forked(_worker_job, plan, jobs)
+        else:  # forked workers write a byte per shard; this process reads them as they come
+            reader, writer = os.pipe()
+            plan.shard_done_fd = writer
+            os.set_blocking(reader, False)
+            done, plan.shard_done = plan.shard_done, None
+            try:
+                results = run_forked(_worker_job, plan, jobs,
+                                     poll=lambda: _read_ticks(reader, done))
+            finally:
+                plan.shard_done, plan.shard_done_fd = done, None
     except WorkerFailed as error:  # a process died: its job's errors come back as values
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         raise EngineError(f"an evaluation worker failed: {lines[-1] if lines else error}") from None
+    finally:
+        for end in (reader, writer):
+            if end is not None:
+                os.close(end)
     outputs: list[_ShardOutput] = []
     unshardable: list[str] = []
     for value in results:
@@ -297,6 +366,19 @@ def _run_workers(plan: _Plan, assignment: list[list[int]]) -> list[_ShardOutput]
     if unshardable:
         raise Unshardable(unshardable[0])
     return outputs
+
+
+def _read_ticks(reader: int, done: Any) -> None:
+    """Call ``done`` once for every byte the workers have written so far."""
+    while True:
+        try:
+            data = os.read(reader, 4096)
+        except BlockingIOError:
+            return
+        if not data:
+            return
+        for _ in data:
+            done()
 
 
 @dataclass(frozen=True)
@@ -387,13 +469,14 @@ def _finding_lines(file: IO[bytes]) -> Iterator[tuple[bytes, bytes]]:
 
 
 def _report(outputs: Sequence[_ShardOutput], directory: Path, as_of: str,
-            policies: list[tuple[str, str]]) -> Iterator[str]:
+            policies: list[tuple[str, str]],
+            decision: dict[str, Any] | None = None) -> Iterator[str]:
     """The report, written by the one JSON report writer from the shards' files."""
     sections: dict[str, Iterator[str]] = {
         name: _section_blocks(name, outputs, directory) for name in ROW_SECTIONS}
     sections["findings"] = _merged_findings(
         sorted(path for output in outputs for path in output.findings))
-    return report_pieces(as_of, policies, sections)
+    return report_pieces(as_of, policies, sections, decision)
 
 
 # -- the whole ------------------------------------------------------------------------------
@@ -410,6 +493,8 @@ def write_json(
     shards: int | None = None,
     directory: str | os.PathLike[str] | None = None,
     strict: bool = False,
+    audit: Audit | None = None,
+    progress: Any = None,
 ) -> ReportSummary:
     """Evaluate fact files shard by shard and hand the JSON report to ``write`` in pieces.
 
@@ -417,7 +502,10 @@ def write_json(
     nothing is written when the input is bad. Shard files go to a temporary directory in
     ``directory`` (default: ``$TMPDIR``), removed however this returns or raises (workers
     are stopped first); one left by a killed run is removed by the next
-    (:func:`policyengine.lifecycle.sweep_stale`). Raises :class:`InputError` for bad facts
+    (:func:`policyengine.lifecycle.sweep_stale`). ``audit``: what the report's
+    ``decision`` header is made of. ``progress``: called as ``progress(stage, done,
+    total)`` (stage ``"facts"``: facts read so far, total None; ``"shards"``: shards
+    evaluated of all). Raises :class:`InputError` for bad facts
     (found while reading, as :func:`load_facts` reports them) and :class:`Unshardable`
     when the in-memory evaluation must be used instead.
     """
@@ -443,6 +531,8 @@ def write_json(
             shutil.rmtree(parallel)
             spool = FactSpool(where, count)
             builder = spooling_builder(allow_types, spool)
+            if progress is not None:
+                _count_facts(builder, progress)
             fleet = read_sequential(sources, builder, spool)
         if strict and fleet.warnings:  # --strict: a warning is bad input; nothing written
             raise InputError(as_errors(fleet.warnings))
@@ -450,21 +540,33 @@ def write_json(
                      list(months) if months else None, where)
         plan.index_downtimes()
         workers = min(workers, count)
+        if progress is not None:
+            progress("facts", builder.counter, builder.counter)
+            evaluated_shards = [0]
+
+            def shard_done() -> None:
+                evaluated_shards[0] += 1
+                progress("shards", evaluated_shards[0], count)
+
+            plan.shard_done = shard_done
+            progress("shards", 0, count)
         read = clock()
         outputs = _run_workers(plan, _assign(spool.counts, workers))
         evaluated = clock()
         used = set().union(*(output.used for output in outputs))
         policies = sorted(used) or default_policies(versions)
-        write(_report(outputs, where, timeutil.iso(as_of, version_set.timezone), policies))
+        rows = {name: sum(o.rows[name] for o in outputs) for name in (*ROW_SECTIONS, "findings")}
+        iso_as_of = timeutil.iso(as_of, version_set.timezone)
+        decision = audit.header(iso_as_of, rows) if audit is not None else None
+        write(_report(outputs, where, iso_as_of, policies, decision))
         seconds = {"read": read - started, "evaluate": evaluated - read,
                    "write": clock() - evaluated}
-        rows = {name: sum(o.rows[name] for o in outputs) for name in (*ROW_SECTIONS, "findings")}
         # what is dated after as-of: fleet-wide facts counted once here, the rest by shard
         cutoff = Cutoff()
         known_at(fleet, as_of, cutoff)
         for output in outputs:
             cutoff.merge(output.cutoff)
-        warning = cutoff.warning(timeutil.iso(as_of, version_set.timezone))
+        warning = cutoff.warning(iso_as_of)
         return ReportSummary(
             policies=policies,
             warnings=list(fleet.warnings) + ([warning] if warning is not None else []),
@@ -474,7 +576,33 @@ def write_json(
             workers=workers,
             rows=rows,
             seconds=seconds,
+            decision=decision,
+            outcome_counts=_sum_counts(output.outcome_counts for output in outputs),
+            customers=sum(output.customers for output in outputs),
+            periods_missed=sum(output.periods_missed for output in outputs),
+            periods_provisional=sum(output.periods_provisional for output in outputs),
+            credits=_sum_counts(output.credits for output in outputs),
         )
+
+
+def _sum_counts(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {}
+    for part in parts:
+        for key, value in part.items():
+            total[key] = total[key] + value if key in total else value
+    return dict(sorted(total.items()))
+
+
+def _count_facts(builder: Any, progress: Any, every: int = 5000) -> None:
+    """Have ``builder.add`` report the facts read so far, every ``every`` facts."""
+    add = builder.add
+
+    def counting_add(raw: Any, where: Any) -> None:
+        add(raw, where)
+        if builder.counter % every == 0:
+            progress("facts", builder.counter, None)
+
+    builder.add = counting_add
 
 
 def evaluation_rows(evaluation: Evaluation) -> dict[str, int]:
@@ -482,4 +610,4 @@ def evaluation_rows(evaluation: Evaluation) -> dict[str, int]:
     return {name: len(getattr(evaluation, name)) for name in (*ROW_SECTIONS, "findings")}
 
 
-__all__ = ["ReportSummary", "Unshardable", "write_json"]
+__all__ = ["ReportSummary", "Stats", "Unshardable", "evaluation_stats", "write_json"]

@@ -1,0 +1,312 @@
+"""The HTML report: one self-contained page per evaluation, for people.
+
+Rendered by Jinja2 with autoescaping on (every string from facts or findings is escaped
+once, by the template engine), from the JSON report's document (:func:`render_html` takes
+``Evaluation.to_dict()`` or a saved report read by :func:`policyengine.report.saved.load_report`,
+so a saved report is never evaluated again). The page has no script, no external style,
+font or image, and a Content-Security-Policy that forbids fetching anything: it opens the
+same offline, from a mail attachment or a ticket.
+
+Per customer it shows a chart of availability per period against the target (inline SVG;
+the geometry is computed here and drawn by the template: see docs/report.md for why no
+charting library), the availability rows, credits with the amount the report gives and the
+clause and reason behind them, tickets (breached, open and not yet due, met), notices
+(missed first) and entitlements; every row carries the findings about it, each with its
+clause and its message. Output is deterministic: the same report gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import jinja2
+
+from policyengine.model.json_report import ROW_SECTIONS
+from policyengine.report.saved import customer_of
+
+# findings about a month (``customer/YYYY-MM``) that decide its credit, not its availability
+CREDIT_OUTCOMES = frozenset({"credit", "payable", "claimable", "expired"})
+
+_ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.PackageLoader("policyengine.report", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+@dataclass
+class Bar:
+    """One period of the chart: where its bar and its target mark go (SVG user units)."""
+
+    label: str
+    value: str  # as the report gives it, e.g. "98.3199"
+    target: str
+    x: float
+    width: float
+    y: float
+    height: float
+    target_y: float | None
+    state: str  # "met", "missed", "provisional", "not-covered"
+
+
+@dataclass
+class Chart:
+    """An SVG bar chart of availability per period against the target."""
+
+    width: int
+    height: int
+    top: float
+    bottom: float
+    left: float
+    right: float
+    ticks: list[tuple[float, str]]
+    bars: list[Bar]
+    label: str
+
+
+@dataclass
+class Row:
+    """A report row (as in the JSON report) and the findings about it."""
+
+    data: dict[str, Any]
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    state: str = ""
+
+
+@dataclass
+class CustomerView:
+    name: str
+    anchor: str
+    chart: Chart | None
+    availability: list[Row]
+    windows: list[dict[str, Any]]
+    credits: list[Row]
+    credit_totals: list[tuple[str, str, str]]  # (currency, status, amount)
+    tickets: list[Row]
+    notices: list[Row]
+    entitlements: list[Row]
+    other: list[dict[str, Any]]
+    counts: dict[str, int]
+
+
+def render_html(document: Mapping[str, Any]) -> str:
+    """The report ``document`` (the JSON report as a dict) as one HTML page (str).
+
+    Raises ``KeyError`` when a section of the JSON report is missing.
+    """
+    customers = _customers(document)
+    as_of = str(document["as_of"])
+    totals = _credit_totals(document["credits"])
+    summary = {
+        "customers": len(customers),
+        "periods": len(document["availability"]),
+        "missed": sum(1 for r in document["availability"] if r.get("met") is False),
+        "provisional": sum(1 for r in document["availability"]
+                           if _availability_state(r) == "provisional"),
+        "breaches": sum(1 for f in document["findings"] if f.get("outcome") == "breach"),
+        "tickets_breached": sum(c.counts["tickets_breached"] for c in customers),
+        "tickets_open": sum(c.counts["tickets_open"] for c in customers),
+        "notices_missed": sum(c.counts["notices_missed"] for c in customers),
+        "notices_best_efforts": sum(c.counts["notices_best_efforts"] for c in customers),
+        "findings": len(document["findings"]),
+    }
+    template = _ENVIRONMENT.get_template("report.html.j2")
+    return template.render(
+        as_of=as_of,
+        policies=document["policy"],
+        decision=document.get("decision"),
+        summary=summary,
+        totals=totals,
+        customers=customers,
+        fleet=_fleet_findings(document),
+    )
+
+
+def _customers(document: Mapping[str, Any]) -> list[CustomerView]:
+    find = customer_of(dict(document))
+    rows: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for section in ROW_SECTIONS:
+        for row in document[section]:
+            rows[str(row.get("customer"))][section].append(row)
+    findings: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for finding in document["findings"]:
+        customer = find(finding)
+        if customer is not None:
+            findings[customer].append(finding)
+    views = []
+    for index, name in enumerate(sorted(set(rows) | set(findings)), start=1):
+        views.append(_customer(name, f"customer-{index}", rows[name], findings[name],
+                               str(document["as_of"])))
+    return views
+
+
+def _fleet_findings(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    find = customer_of(dict(document))
+    return [f for f in document["findings"] if find(f) is None]
+
+
+def _customer(name: str, anchor: str, rows: Mapping[str, list[dict[str, Any]]],
+              findings: list[dict[str, Any]], as_of: str) -> CustomerView:
+    by_subject: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for finding in findings:
+        by_subject[str(finding.get("subject"))].append(finding)
+    used: set[int] = set()
+
+    def take(subject: str, keep: Any = lambda f: True) -> list[dict[str, Any]]:
+        chosen = [f for f in by_subject.get(subject, ()) if id(f) not in used and keep(f)]
+        used.update(id(f) for f in chosen)
+        return chosen
+
+    credits = [Row(r, take(f"{name}/{r.get('month')}", _is_credit), str(r.get("status", "")))
+               for r in rows["credits"]]
+    availability = [Row(r, take(f"{name}/{r.get('month')}"), _availability_state(r))
+                    for r in rows["availability"]]
+    notices = sorted(
+        (Row(r, take(f"{name}/{r.get('subject')}",
+                     lambda f, r=r: f.get("clause") == r.get("obligation")),
+             _notice_state(r)) for r in rows["obligations"]),
+        key=lambda row: row.state != "missed")  # missed first, in report order otherwise
+    tickets = [Row(r, take(str(r.get("id"))), _ticket_state(r)) for r in rows["tickets"]]
+    tickets.sort(key=lambda row: ("breached", "open", "met", "").index(row.state)
+                 if row.state in ("breached", "open", "met") else 3)
+    entitlements = [Row(r, take(str(r.get("id"))),
+                        "entitled" if r.get("entitled") else "not-entitled")
+                    for r in rows["entitlements"]]
+    rest = [f for f in findings if id(f) not in used]
+    windows = [f for f in rest if str(f.get("rule", "")).startswith("availability.")]
+    other = [f for f in rest if not str(f.get("rule", "")).startswith("availability.")]
+    counts = {
+        "tickets_breached": sum(1 for t in tickets if t.state == "breached"),
+        "tickets_open": sum(1 for t in tickets if t.state == "open"),
+        "notices_missed": sum(1 for n in notices if n.state == "missed"
+                              and n.data.get("strength") == "binding"),
+        "notices_best_efforts": sum(1 for n in notices if n.state == "missed"
+                                    and n.data.get("strength") != "binding"),
+        "periods_missed": sum(1 for a in availability if a.state == "missed"),
+        "periods_provisional": sum(1 for a in availability if a.state == "provisional"),
+    }
+    return CustomerView(name, anchor, chart(rows["availability"]), availability, windows,
+                        credits, _credit_totals(rows["credits"]), tickets, notices,
+                        entitlements, other, counts)
+
+
+def _is_credit(finding: Mapping[str, Any]) -> bool:
+    return finding.get("outcome") in CREDIT_OUTCOMES
+
+
+def _availability_state(row: Mapping[str, Any]) -> str:
+    """``met``, ``missed``, ``provisional`` (a covered month not over at as-of: measured so
+    far, no verdict yet) or ``not-covered`` (no commitment that month, e.g. outside every
+    term: a ``not_in_term`` finding says why)."""
+    met = row.get("met")
+    if met is not None:
+        return "met" if met else "missed"
+    return "provisional" if row.get("provisional") and row.get("covered") else "not-covered"
+
+
+def _notice_state(row: Mapping[str, Any]) -> str:
+    return "met" if row.get("met") else "missed"
+
+
+def _ticket_state(row: Mapping[str, Any]) -> str:
+    """``breached`` (a target missed), ``open`` (a target not yet met nor missed: open and
+    not yet due at as-of), ``met``, or ``""`` (no target applies)."""
+    verdicts = [(row.get(f"{kind}_due"), row.get(f"{kind}_met"))
+                for kind in ("response", "resolution")]
+    if any(met is False for _, met in verdicts):
+        return "breached"
+    if any(due is not None and met is None for due, met in verdicts):
+        return "open"
+    if any(met is True for _, met in verdicts):
+        return "met"
+    return ""
+
+
+def _credit_totals(credits: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, str]]:
+    """Credit amounts added up per currency and status, in Decimal: (currency, status, sum).
+
+    The sum keeps the places of its amounts (``10000.00 + 4166.67 = 14166.67``); an amount
+    that is not a decimal is left out of the sum rather than guessed.
+    """
+    sums: dict[tuple[str, str], Decimal] = {}
+    for row in credits:
+        try:
+            amount = Decimal(str(row.get("amount")))
+        except InvalidOperation:
+            continue
+        key = (str(row.get("currency")), str(row.get("status")))
+        sums[key] = sums.get(key, Decimal(0)) + amount
+    return [(currency, status, str(amount)) for (currency, status), amount in sorted(sums.items())]
+
+
+def chart(rows: Sequence[Mapping[str, Any]]) -> Chart | None:
+    """Bars of availability per period (in report order) against each period's target.
+
+    The vertical axis runs from a whole percent at least one point below the lowest value
+    or target shown up to 100 %, so a miss of a fraction of a point is visible. Periods
+    that are not covered get a grey bar and no target mark; a provisional period (the month
+    is not over at as-of) an amber bar with its target mark. None when there are no rows.
+    """
+    if not rows:
+        return None
+    values = [_number(r.get("availability_percent")) for r in rows]
+    targets = [_number(r.get("target_percent")) for r in rows]
+    shown = [v for v in (*values, *targets) if v is not None]
+    low = max(0.0, float(int(min(shown, default=99.0))) - 1.0)
+    if low >= 100.0:
+        low = 99.0
+    slot, gap = 56.0, 12.0
+    left, right, top, bottom = 48.0, 16.0, 16.0, 40.0
+    plot_height = 160.0
+    width = int(left + right + slot * len(rows))
+    height = int(top + plot_height + bottom)
+
+    def y_of(value: float) -> float:
+        value = min(100.0, max(low, value))
+        return round(top + (100.0 - value) / (100.0 - low) * plot_height, 2)
+
+    bars = []
+    for index, (row, value, target) in enumerate(zip(rows, values, targets, strict=True)):
+        x = left + index * slot + gap / 2
+        y = y_of(value) if value is not None else top + plot_height
+        state = _availability_state(row)
+        bars.append(Bar(
+            label=str(row.get("month", "")),
+            value=_text(row.get("availability_percent")),
+            target=_text(row.get("target_percent")),
+            x=round(x, 2), width=slot - gap, y=y, height=round(top + plot_height - y, 2),
+            target_y=y_of(target) if target is not None and state != "not-covered" else None,
+            state=state,
+        ))
+    middle = round((low + 100.0) / 2, 1)
+    ticks = [(y_of(v), _percent(v)) for v in (low, middle, 100.0)]
+    label = "; ".join(f"{b.label}: {b.value}% against {b.target}% ({b.state})" for b in bars)
+    return Chart(width, height, top, top + plot_height, left, width - right, ticks, bars,
+                 f"Availability per period against the target: {label}")
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _text(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def _percent(value: float) -> str:
+    return f"{value:g}%"
+
+
+__all__ = ["CREDIT_OUTCOMES", "chart", "render_html"]
