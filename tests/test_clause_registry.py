@@ -266,6 +266,37 @@ def test_registered_kind_is_not_written_to_the_package_schemas(flat_credit: Any)
     assert "flat_credit" in generate.policy_schema(registry.kinds())["definitions"]
 
 
+def test_schema_command_prints_plug_in_kinds_for_editors(flat_credit: Any) -> None:
+    """`policyengine schema policy` is what an editor checks a policy with: a plug-in's kind
+    is in it (as validate sees it); without plug-ins it is the checked-in file, byte for byte."""
+    from click.testing import CliRunner
+
+    from policyengine.cli.main import main
+
+    for name, listed in (("policy", ("definitions", "clause", "properties", "kind", "enum")),
+                         ("rules", ("definitions", "rule", "properties", "for_clause", "enum"))):
+        result = CliRunner().invoke(main, ["schema", name])
+        assert result.exit_code == 0, result.output
+        schema = json.loads(result.output)
+        for key in listed:
+            schema = schema[key]
+        assert schema[-1] == "flat_credit"
+    policy = json.loads(CliRunner().invoke(main, ["schema", "policy"]).output)
+    assert policy["definitions"]["flat_credit"]["required"] == ["amount", "given_as"]
+
+
+def test_schema_command_prints_the_checked_in_files_without_plug_ins() -> None:
+    from click.testing import CliRunner
+
+    from policyengine.cli.main import main
+
+    for name in ("policy", "rules", "facts", "mapping"):
+        result = CliRunner().invoke(main, ["schema", name])
+        assert result.exit_code == 0
+        assert result.output == (ROOT / "schemas" / f"{name}.schema.json").read_text(
+            encoding="utf-8")
+
+
 def test_register_refuses_bad_names_sections_and_duplicates() -> None:
     with pytest.raises(ValueError, match="lower_snake_case"):
         registry.register("Flat-Credit")(type("K", (ClauseKind,), {}))
