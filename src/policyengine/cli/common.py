@@ -21,6 +21,11 @@ import click
 from policyengine.diagnostics import InputError, PolicyEngineError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is (as SIGINT raises KeyboardInterrupt), so that
+    cleanup runs; the command then exits 143 (128 + SIGTERM)."""
 FAIL_ON = ("breach", "credit", "missed", "severity_mismatch", "expired", "warning")
 
 
@@ -146,9 +151,10 @@ def handles_errors(command: Callable[..., int | None]) -> Callable[..., None]:
         except RecursionError:
             click.echo("policyengine: input nested too deeply", err=True)
             code = EXIT_INPUT
-        except KeyboardInterrupt:
-            click.echo("policyengine: interrupted; nothing was written", err=True)
-            code = 130
+        except KeyboardInterrupt as error:
+            stopped = "terminated" if isinstance(error, Terminated) else "interrupted"
+            click.echo(f"policyengine: {stopped}; nothing was written", err=True)
+            code = 143 if isinstance(error, Terminated) else 130
         sys.exit(code)
 
     return wrapper

@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 evaluated and ``--fail-on`` matched (or a policy test f
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -18,14 +19,22 @@ from policyengine.cli.common import (
     EXIT_INPUT,
     EXIT_OK,
     FAIL_ON,
+    Terminated,
     emit,
     handles_errors,
 )
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 class _Group(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("prog_name", "policyengine")
+        # SIGTERM (kill, timeout, a CI runner) unwinds like Ctrl-C, so that the streamed
+        # report's temporary files and an unfinished --output are removed, not left behind
+        previous = signal.signal(signal.SIGTERM, _terminate)
         try:
             return super().main(*args, standalone_mode=False, **kwargs)
         except click.exceptions.NoArgsIsHelpError as error:
@@ -39,6 +48,8 @@ class _Group(click.Group):
         except click.ClickException as error:
             error.show()
             sys.exit(EXIT_INPUT)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
 
 @click.group(cls=_Group)
