@@ -334,7 +334,7 @@ def base_facts() -> list[dict[str, Any]]:
 INDEX = {fact["type"]: i for i, fact in enumerate(base_facts())}
 FIRST_LINE = 4  # facts[i] is written on line FIRST_LINE + i (one flow mapping per line)
 
-# Required fields per fact type, from INTERFACE.md §1 (bold fields).
+# Required fields per fact type, from docs/interface.md §1 (bold fields).
 REQUIRED: dict[str, tuple[str, ...]] = {
     "subscription": ("customer", "plan", "deployment", "license", "annual_fee", "currency",
                      "term_start", "term_end", "renewed", "support"),
