@@ -582,7 +582,7 @@ def test_bad_facts_validate_agrees(tmp_path: Path) -> None:
 
 
 def test_all_required_fields_are_covered() -> None:
-    """The missing-field cases follow INTERFACE §1: every required field of every type."""
+    """The missing-field cases follow docs/interface.md §1: every required field of every type."""
     names = {n for n in CASES if n.startswith("missing-")}
     assert len(names) == sum(len(fields) for fields in REQUIRED.values()) == 32
     assert set(REQUIRED) == set(INDEX)
