@@ -29,6 +29,7 @@ would otherwise never match, and its rule would silently never compile.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -216,7 +217,6 @@ class _RuleCheck:
         then = rule.get("then")
         if isinstance(then, Mapping):
             self.then(then, stage, (*at, "then"))
-        self.problems.extend(_term_problems(rule, at))
         return self.problems
 
     def attempt(self, check: Callable[[], None]) -> None:
@@ -300,8 +300,21 @@ class _RuleCheck:
             check_field(view, name, at, f"placeholder {match.group(0)}: ")
 
 
-def _term_problems(rule: Mapping[str, Any], at: tuple[str | int, ...]) -> list[PackProblem]:
-    """Every term path of ``rule`` that its ``for_clause`` kind does not declare."""
+def _term_definitions() -> dict[str, Any]:
+    """What a term's ``$ref`` may name: the shared definitions and every kind's own."""
+    from policyengine.clauses import registry
+    from policyengine.clauses.schema_base import SHARED_DEFINITIONS
+
+    definitions: dict[str, Any] = dict(SHARED_DEFINITIONS)
+    for kind in registry.kinds():
+        definitions.update(kind.definitions)
+    return definitions
+
+
+def _term_problems(rule: Mapping[str, Any], at: tuple[str | int, ...],
+                   definitions: Callable[[], Mapping[str, Any]]) -> list[PackProblem]:
+    """Every term path of ``rule`` that its ``for_clause`` kind does not declare
+    (``definitions``: :func:`_term_definitions`, called when a path needs it)."""
     from policyengine.clauses import registry
 
     kind = registry.get(str(rule.get("for_clause")))
@@ -330,13 +343,6 @@ def _term_problems(rule: Mapping[str, Any], at: tuple[str | int, ...]) -> list[P
     if_terms = rule.get("if_terms")
     if isinstance(if_terms, Mapping):
         refs += [(str(path), (*at, "if_terms", path), True) for path in if_terms]
-    if not refs:
-        return []
-    from policyengine.clauses.schema_base import SHARED_DEFINITIONS
-
-    definitions: dict[str, Any] = dict(SHARED_DEFINITIONS)
-    for other in registry.kinds():
-        definitions.update(other.definitions)
     problems = []
     for path, where, at_key in refs:
         problem = _unknown_term(kind, path, definitions)
@@ -346,7 +352,7 @@ def _term_problems(rule: Mapping[str, Any], at: tuple[str | int, ...]) -> list[P
 
 
 def _unknown_term(kind: Any, path: str,
-                  definitions: Mapping[str, Any]) -> tuple[str, str] | None:
+                  definitions: Callable[[], Mapping[str, Any]]) -> tuple[str, str] | None:
     """``(message, hint)`` when ``path`` names no term of ``kind``; None when it does (or
     when the schema does not say which parts lie below the part reached). ``definitions``
     resolve the terms' ``$ref``s."""
@@ -363,7 +369,7 @@ def _unknown_term(kind: Any, path: str,
                     _did_you_mean(part, known))
         schema = known[part]
         while isinstance(schema, Mapping) and "$ref" in schema:
-            schema = definitions.get(str(schema["$ref"]).rpartition("/")[2])
+            schema = definitions().get(str(schema["$ref"]).rpartition("/")[2])
         closed = isinstance(schema, Mapping) and schema.get("additionalProperties") is False
         known = schema.get("properties") if closed else None  # type: ignore[union-attr]
     return None
@@ -386,11 +392,13 @@ def check_pack(pack: PackLike, custom_types: Collection[str] | None = None,
     ``"rules"``); the pack must have passed the rules schema.
     """
     extra_fields = pack.extra_fields or {}
+    definitions = functools.cache(_term_definitions)  # once per pack, when a path needs it
     problems: list[PackProblem] = []
     bad: set[int] = set()
     problems.extend(_check_extra_fields(extra_fields))
     for index, rule in enumerate(pack.rules):
         found = _RuleCheck(rule, ("rules", index), extra_fields, custom_types).run()
+        found += _term_problems(rule, ("rules", index), definitions)
         if found:
             bad.add(index)
             problems.extend(found)
