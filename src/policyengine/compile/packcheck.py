@@ -368,7 +368,9 @@ def _unknown_term(kind: Any, path: str,
                     + (f"; it has: {', '.join(known)}" if known else "; it has no terms"),
                     _did_you_mean(part, known))
         schema = known[part]
-        while isinstance(schema, Mapping) and "$ref" in schema:
+        for _ in range(8):  # a $ref to a $ref..., never round a cycle for ever
+            if not (isinstance(schema, Mapping) and "$ref" in schema):
+                break
             schema = definitions().get(str(schema["$ref"]).rpartition("/")[2])
         closed = isinstance(schema, Mapping) and schema.get("additionalProperties") is False
         known = schema.get("properties") if closed else None  # type: ignore[union-attr]
