@@ -10,6 +10,7 @@ directory. The test validates, shows and evaluates a policy that uses it.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
@@ -29,12 +30,25 @@ from policyengine.tools.show import render_policy
 
 from .conftest import ROOT, SHIPPED
 
-BUILTIN_KINDS = [
-    "calendar", "availability_commitment", "scheduled_maintenance", "emergency_maintenance",
-    "excused_cause", "excluded_plan", "service_credit", "claim_window", "severity",
-    "severity_assignment", "notice_obligation", "update_entitlement", "support_lapse",
-    "declaration",
-]
+
+def documented_kinds() -> dict[str, list[str]]:
+    """docs/architecture.md's table "module | kinds": family module -> its kinds, in order.
+
+    The registry is compared with it, so the table a contributor reads cannot go stale: a
+    kind added to a family module needs its row there too.
+    """
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table: dict[str, list[str]] = {}
+    for line in doc.splitlines():
+        row = re.fullmatch(r"\| `(\w+)\.py` \| (.+) \|", line)
+        if row:
+            table[row[1]] = re.findall(r"`(\w+)`", row[2])
+    return table
+
+
+def builtin_kinds() -> list[str]:
+    """The kinds the package ships, as docs/architecture.md lists them (schema order)."""
+    return [kind for kinds in documented_kinds().values() for kind in kinds]
 
 
 # -- the toy kind -------------------------------------------------------------------------------
@@ -213,8 +227,13 @@ def test_toy_kind_arithmetic_is_capped_by_its_module(tmp_path: Path, flat_credit
 
 
 # -- the registry ------------------------------------------------------------------------------
-def test_builtin_kinds_in_schema_order() -> None:
-    assert [k.name for k in registry.kinds(builtin_only=True)] == BUILTIN_KINDS
+def test_builtin_kinds_in_schema_order_as_the_architecture_doc_lists_them() -> None:
+    table = documented_kinds()
+    assert tuple(table) == registry.BUILTIN_MODULES
+    assert [k.name for k in registry.kinds(builtin_only=True)] == builtin_kinds()
+    assert {k.name: type(k).__module__.rsplit(".", 1)[1]
+            for k in registry.kinds(builtin_only=True)} == {
+        kind: module for module, kinds in table.items() for kind in kinds}
     assert {k.name: k.section for k in registry.kinds(builtin_only=True)}["support_lapse"] \
         == "entitlements"
 
@@ -223,9 +242,9 @@ def test_checked_in_schemas_are_generated_from_the_registry() -> None:
     """Fails when a kind changed and ``make schemas`` was not run."""
     assert generate.stale_files() == []
     policy = json.loads((ROOT / "schemas" / "policy.schema.json").read_text(encoding="utf-8"))
-    assert policy["definitions"]["clause"]["properties"]["kind"]["enum"] == BUILTIN_KINDS
+    assert policy["definitions"]["clause"]["properties"]["kind"]["enum"] == builtin_kinds()
     rules = json.loads((ROOT / "schemas" / "rules.schema.json").read_text(encoding="utf-8"))
-    assert rules["definitions"]["rule"]["properties"]["for_clause"]["enum"] == BUILTIN_KINDS
+    assert rules["definitions"]["rule"]["properties"]["for_clause"]["enum"] == builtin_kinds()
 
 
 def test_a_changed_kind_makes_the_schemas_stale(tmp_path: Path,
@@ -245,6 +264,37 @@ def test_registered_kind_is_not_written_to_the_package_schemas(flat_credit: Any)
     assert generate.stale_files() == []
     assert "flat_credit" not in generate.policy_schema()["definitions"]
     assert "flat_credit" in generate.policy_schema(registry.kinds())["definitions"]
+
+
+def test_schema_command_prints_plug_in_kinds_for_editors(flat_credit: Any) -> None:
+    """`policyengine schema policy` is what an editor checks a policy with: a plug-in's kind
+    is in it (as validate sees it); without plug-ins it is the checked-in file, byte for byte."""
+    from click.testing import CliRunner
+
+    from policyengine.cli.main import main
+
+    for name, listed in (("policy", ("definitions", "clause", "properties", "kind", "enum")),
+                         ("rules", ("definitions", "rule", "properties", "for_clause", "enum"))):
+        result = CliRunner().invoke(main, ["schema", name])
+        assert result.exit_code == 0, result.output
+        schema = json.loads(result.output)
+        for key in listed:
+            schema = schema[key]
+        assert schema[-1] == "flat_credit"
+    policy = json.loads(CliRunner().invoke(main, ["schema", "policy"]).output)
+    assert policy["definitions"]["flat_credit"]["required"] == ["amount", "given_as"]
+
+
+def test_schema_command_prints_the_checked_in_files_without_plug_ins() -> None:
+    from click.testing import CliRunner
+
+    from policyengine.cli.main import main
+
+    for name in ("policy", "rules", "facts", "mapping"):
+        result = CliRunner().invoke(main, ["schema", name])
+        assert result.exit_code == 0
+        assert result.output == (ROOT / "schemas" / f"{name}.schema.json").read_text(
+            encoding="utf-8")
 
 
 def test_register_refuses_bad_names_sections_and_duplicates() -> None:
@@ -272,11 +322,12 @@ def test_entry_point_kinds_load_once(monkeypatch: pytest.MonkeyPatch) -> None:
         assert group == "policyengine.clauses"
         return [Entry()]
 
+    installed = [k.name for k in registry.extra_kinds()]  # plug-ins of this venv, if any
     monkeypatch.setattr("importlib.metadata.entry_points", entry_points)
     monkeypatch.setitem(registry._state, "plugins", False)
     try:
         assert registry.get("plugin_note") is not None
-        assert [k.name for k in registry.extra_kinds()] == ["plugin_note"]
+        assert [k.name for k in registry.extra_kinds()] == [*installed, "plugin_note"]
         assert registry.get("no_such_kind") is None
         assert loads == ["toy"]
     finally:

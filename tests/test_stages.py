@@ -87,6 +87,38 @@ MISSPELLINGS = {
         'message: "a full month of a {m.plan} {m.deploymnet} subscription"',
         ":118:16: $.rules[6].then.message: placeholder {m.deploymnet}: unknown field "
         "'deploymnet' of customer_month facts in stage months (did you mean 'deployment'?)"),
+    # terms: checked against the for_clause kind's schema in the clause registry
+    "term in a condition": (
+        "availability.yaml",
+        "        kind: {term: notice.kind}\n",
+        "        kind: {term: notice.knd}\n",
+        ":33:22: $.rules[1].when.n.kind.term: term 'notice' of clause kind "
+        "'scheduled_maintenance' has no term 'knd' (in 'notice.knd'); it has: kind, lead, "
+        "channels (did you mean 'kind'?)"),
+    "term in a set value": (
+        "availability.yaml",
+        "        - {subject: m, field: form, value: {term: form.renewed}}",
+        "        - {subject: m, field: form, value: {term: form.renwed}}",
+        ":204:51: $.rules[12].then.set[0].value.term: term 'form' of clause kind "
+        "'service_credit' has no term 'renwed' (in 'form.renwed'); it has: renewed, "
+        "not_renewed (did you mean 'renewed'?)"),
+    "term in a message": (
+        "notices.yaml",
+        "by {term:channels} at",
+        "by {term:chanels} at",
+        ":65:16: $.rules[3].then.message: clause kind 'notice_obligation' has no term "
+        "'chanels'; it has: subject, notice_kind, lead, channels, strength "
+        "(did you mean 'channels'?)"),
+    # on main before this check: validate ok, evaluate exit 0 and the 4 breach findings of
+    # binding-notice-missed gone (the misspelled path is never present, so the rule never
+    # compiled for any clause)
+    "if_terms path": (
+        "notices.yaml",
+        "    if_terms: {strength: binding}\n",
+        "    if_terms: {strenght: binding}\n",
+        ":59:16: $.rules[3].if_terms.strenght: clause kind 'notice_obligation' has no term "
+        "'strenght'; it has: subject, notice_kind, lead, channels, strength "
+        "(did you mean 'strength'?)"),
 }
 
 

@@ -8,7 +8,6 @@ effects each rule has when it fires. Both engine back-ends run the same compiled
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,10 +16,13 @@ from typing import Any
 
 from policyengine.clocks.durations import duration_seconds, is_duration
 from policyengine.compile.packcheck import (
+    FIELD_PLACEHOLDER,
+    TERM_PLACEHOLDER,
     FactView,
     PackProblem,
     check_field,
     check_pack,
+    json_path,
     rule_views,
     value_kind_problem,
 )
@@ -31,8 +33,6 @@ SINK_PREFIX = "sink:"
 COMBINE_MODES = ("unique", "max", "min", "all", "any")
 _COMPARATORS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 _NEVER = "\u0000never"  # a value no fact carries: an empty `in` list matches nothing
-_TERM_IN_MESSAGE = re.compile(r"\{term:([A-Za-z0-9_.]+)\}")
-_FIELD_IN_TEMPLATE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class CompiledStage:
                 for effect in rule.sets:
                     if isinstance(effect.value, FactRef):
                         found.add(effect.value.field)
-                found.update(m.group(2) for m in _FIELD_IN_TEMPLATE.finditer(rule.message or ""))
+                found.update(m.group(2) for m in FIELD_PLACEHOLDER.finditer(rule.message or ""))
             cached = frozenset(found)
             object.__setattr__(self, "_fields", cached)
         return cached
@@ -336,7 +336,7 @@ class _ClauseCompiler:
             raise _RuleError(f"subject {subject!r} is not a declared alias", ("then", "subject"))
         message = then.get("message")
         if message:
-            message = _TERM_IN_MESSAGE.sub(
+            message = TERM_PLACEHOLDER.sub(
                 lambda m: self.message_term(m.group(1)), str(message)
             )
         return CompiledRule(
@@ -427,7 +427,7 @@ def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) 
                             file=pack.file,
                             line=line,
                             column=column,
-                            path=_json_path(where),
+                            path=json_path(where),
                             message=f"{error} (compiling for clause {clause.id!r} of "
                             f"{policy.file or policy.label})",
                             code="compile",
@@ -479,10 +479,3 @@ def required_type(spec: Any) -> str:
             if isinstance(part, Mapping) and isinstance(part.get("type"), str):
                 return part["type"]
     return ""
-
-
-def _json_path(path: Sequence[str | int]) -> str:
-    out = "$"
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out

@@ -18,11 +18,18 @@ Two modes: with ``custom_types`` (compiling against a policy, whose ``spec.fact_
 are then the only other types allowed), and without (``policyengine validate`` on a rule
 pack alone: a type no stage receives is taken for a policy-declared one unless it is a
 near miss of a standard type, e.g. ``customer_mnth``).
+
+**Terms.** Every ``{term: path}`` (in a condition, ``where`` or ``set``), ``{term:path}``
+message placeholder and ``if_terms`` path must name a term of the rule's ``for_clause``
+kind, as its schema in the clause registry declares it (:mod:`policyengine.clauses`);
+nested parts are checked as far as the schema lists them. A misspelled ``if_terms`` path
+would otherwise never match, and its rule would silently never compile.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,7 +43,9 @@ from policyengine.diagnostics import Diagnostic
 _HINT_CUTOFF = 0.7  # difflib similarity for "did you mean" (as validation/schemas.py)
 _NEAR_MISS = 0.8  # an unknown type this close to a standard one is taken for a typo
 _OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "exists")
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\}")
+# {alias.field} in a message
+FIELD_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\}")
+TERM_PLACEHOLDER = re.compile(r"\{term:([A-Za-z0-9_.]+)\}")  # a clause term in a message
 
 
 class PackLike(Protocol):
@@ -290,7 +299,7 @@ class _RuleCheck:
             self.reference(effect.get("value"), (*here, "value"))
         message = then.get("message")
         if isinstance(message, str):
-            for match in _PLACEHOLDER.finditer(message):
+            for match in FIELD_PLACEHOLDER.finditer(message):
                 self.attempt(lambda m=match: self.placeholder(m, (*at, "message")))
 
     def decision(self, view: FactView, effect: Mapping[str, Any], stage: declared.StageSpec,
@@ -385,6 +394,83 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _term_definitions() -> dict[str, Any]:
+    """What a term's ``$ref`` may name: the shared definitions and every kind's own."""
+    from policyengine.clauses import registry
+    from policyengine.clauses.schema_base import SHARED_DEFINITIONS
+
+    definitions: dict[str, Any] = dict(SHARED_DEFINITIONS)
+    for kind in registry.kinds():
+        definitions.update(kind.definitions)
+    return definitions
+
+
+def _term_problems(rule: Mapping[str, Any], at: tuple[str | int, ...],
+                   definitions: Callable[[], Mapping[str, Any]]) -> list[PackProblem]:
+    """Every term path of ``rule`` that its ``for_clause`` kind does not declare
+    (``definitions``: :func:`_term_definitions`, called when a path needs it)."""
+    from policyengine.clauses import registry
+
+    kind = registry.get(str(rule.get("for_clause")))
+    if kind is None:
+        return []  # an unknown kind is the schema's error
+    refs: list[tuple[str, tuple[str | int, ...], bool]] = []  # (path, where, at the key)
+
+    def walk(node: Any, where: tuple[str | int, ...]) -> None:
+        if isinstance(node, Mapping):
+            if set(node) == {"term"} and isinstance(node["term"], str):
+                refs.append((node["term"], (*where, "term"), False))
+                return
+            for key, value in node.items():
+                walk(value, (*where, key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, (*where, index))
+
+    walk(rule.get("when"), (*at, "when"))
+    walk(rule.get("then"), (*at, "then"))
+    then = rule.get("then")
+    message = then.get("message") if isinstance(then, Mapping) else None
+    if isinstance(message, str):
+        refs += [(m.group(1), (*at, "then", "message"), False)
+                 for m in TERM_PLACEHOLDER.finditer(message)]
+    if_terms = rule.get("if_terms")
+    if isinstance(if_terms, Mapping):
+        refs += [(str(path), (*at, "if_terms", path), True) for path in if_terms]
+    problems = []
+    for path, where, at_key in refs:
+        problem = _unknown_term(kind, path, definitions)
+        if problem:
+            problems.append(PackProblem(where, *problem, at_key=at_key))
+    return problems
+
+
+def _unknown_term(kind: Any, path: str,
+                  definitions: Callable[[], Mapping[str, Any]]) -> tuple[str, str] | None:
+    """``(message, hint)`` when ``path`` names no term of ``kind``; None when it does (or
+    when the schema does not say which parts lie below the part reached). ``definitions``
+    resolve the terms' ``$ref``s."""
+    known: Mapping[str, Any] | None = kind.terms  # id, kind, ref and summary are no terms
+    parts = path.split(".")
+    for depth, part in enumerate(parts):
+        if known is None:
+            return None
+        if part not in known:
+            where = f"term {'.'.join(parts[:depth])!r} of " if depth else ""
+            return (f"{where}clause kind {kind.name!r} has no term {part!r}"
+                    + (f" (in {path!r})" if depth else "")
+                    + (f"; it has: {', '.join(known)}" if known else "; it has no terms"),
+                    _did_you_mean(part, known))
+        schema = known[part]
+        for _ in range(8):  # a $ref to a $ref..., never round a cycle for ever
+            if not (isinstance(schema, Mapping) and "$ref" in schema):
+                break
+            schema = definitions().get(str(schema["$ref"]).rpartition("/")[2])
+        closed = isinstance(schema, Mapping) and schema.get("additionalProperties") is False
+        known = schema.get("properties") if closed else None  # type: ignore[union-attr]
+    return None
+
+
 def rule_views(rule: Mapping[str, Any], extra_fields: Mapping[str, Sequence[str]],
                custom_types: Collection[str] | None) -> dict[str, FactView]:
     """alias → FactView for a rule that passed :func:`check_pack` (for the compiler)."""
@@ -402,11 +488,13 @@ def check_pack(pack: PackLike, custom_types: Collection[str] | None = None,
     ``"rules"``); the pack must have passed the rules schema.
     """
     extra_fields = pack.extra_fields or {}
+    definitions = functools.cache(_term_definitions)  # once per pack, when a path needs it
     problems: list[PackProblem] = []
     bad: set[int] = set()
     problems.extend(_check_extra_fields(extra_fields))
     for index, rule in enumerate(pack.rules):
         found = _RuleCheck(rule, ("rules", index), extra_fields, custom_types).run()
+        found += _term_problems(rule, ("rules", index), definitions)
         if found:
             bad.add(index)
             problems.extend(found)
@@ -456,3 +544,7 @@ def json_path(path: Sequence[str | int]) -> str:
 
 __all__ = ["FactView", "PackProblem", "check_field", "check_pack", "fact_view", "json_path",
            "literal_kind", "rule_views", "value_kind_problem"]
+
+
+__all__ = ["FIELD_PLACEHOLDER", "TERM_PLACEHOLDER", "FactView", "PackProblem", "check_field",
+           "check_pack", "fact_view", "json_path", "rule_views"]

@@ -1,6 +1,6 @@
 """The JSON report's layout, described once: used in memory and by the streamed report.
 
-The document (INTERFACE.md §2, plus ``as_of`` and each row's ``policy_version``)::
+The document (docs/interface.md §2, plus ``as_of`` and each row's ``policy_version``)::
 
     {
       "as_of": "2026-11-27T12:00:00-05:00",

@@ -155,7 +155,7 @@ class Evaluation:
                 "findings": self.findings}
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON document of INTERFACE.md §2 (plus `as_of` and row `policy_version`).
+        """The JSON document of docs/interface.md §2 (plus `as_of` and row `policy_version`).
 
         The layout is :mod:`policyengine.model.json_report`'s.
         """

@@ -37,6 +37,7 @@ from policyengine.lifecycle import die_with_parent
 CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
 
 _SHARED: Any = None  # in a worker: what the parent shared by fork
+_STOPS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
 class WorkerFailed(Exception):

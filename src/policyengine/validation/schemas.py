@@ -128,10 +128,13 @@ def _validator(name: str) -> Draft7Validator:
     return _build_validator(name, 0)
 
 
-@functools.cache
-def _build_validator(name: str, generation: int) -> Draft7Validator:
-    from jsonschema import Draft7Validator
+def schema_with_kinds(name: str) -> dict[str, Any]:
+    """The schema ``name`` as validation applies it (do not mutate it).
 
+    The checked-in file; for ``policy`` and ``rules``, with the clause kinds registered
+    beyond the package's own (plug-ins' entry points, tests) added. Without such kinds
+    this is :func:`load_schema`'s object itself. Raises ValueError for an unknown name.
+    """
     schema = load_schema(name)
     if name in ("policy", "rules"):
         from policyengine.clauses import registry
@@ -141,7 +144,14 @@ def _build_validator(name: str, generation: int) -> Draft7Validator:
             from policyengine.clauses.generate import with_kinds
 
             schema = with_kinds(name, schema, extra)
-    return Draft7Validator(schema, format_checker=_format_checker())
+    return schema
+
+
+@functools.cache
+def _build_validator(name: str, generation: int) -> Draft7Validator:
+    from jsonschema import Draft7Validator
+
+    return Draft7Validator(schema_with_kinds(name), format_checker=_format_checker())
 
 
 @functools.cache
