@@ -29,6 +29,7 @@ module sits in the model layer, below the report layer, because ``Evaluation.to_
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -38,9 +39,26 @@ SECTIONS = ("as_of", "policy", *ROW_SECTIONS, "findings")
 FINDING_FIELDS = ("rule", "clause", "subject", "outcome", "message")
 
 
+class _Absent(enum.Enum):
+    """The value of a row field that the report leaves out (a single member, so that it
+    survives pickling between worker processes as itself)."""
+
+    ABSENT = "absent"
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+#: A row field with this value is not in the report: an optional field that only a policy
+#: using its shape fills (e.g. a ticket's ``update_due``; docs/interface.md §2).
+ABSENT = _Absent.ABSENT
+
+
 def row_dict(row: Any) -> dict[str, Any]:
-    """A result row's fields in declaration order (rows are slotted: there are a million)."""
-    return {name: getattr(row, name) for name in row.__slots__}
+    """A result row's fields in declaration order (rows are slotted: there are a million),
+    leaving out the fields that are :data:`ABSENT`."""
+    return {name: value for name in row.__slots__
+            if (value := getattr(row, name)) is not ABSENT}
 
 
 def finding_dict(finding: Any) -> dict[str, str]:
@@ -132,5 +150,5 @@ def report_dict(
     return document
 
 
-__all__ = ["FINDING_FIELDS", "ROW_SECTIONS", "SECTIONS", "LineEncoder", "finding_dict",
+__all__ = ["ABSENT", "FINDING_FIELDS", "ROW_SECTIONS", "SECTIONS", "LineEncoder", "finding_dict",
            "report_dict", "report_pieces", "row_dict"]
