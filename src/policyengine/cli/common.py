@@ -21,7 +21,7 @@ import click
 from policyengine.diagnostics import InputError, PolicyEngineError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
-FAIL_ON = ("breach", "credit", "missed", "severity_mismatch", "expired", "warning")
+FAIL_ON = ("breach", "credit", "missed", "severity_mismatch", "expired", "at_risk", "warning")
 
 
 def write_atomically(path: str, text: str | Iterable[str]) -> None:
