@@ -30,10 +30,10 @@ from policyengine.tools.show import render_policy
 from .conftest import ROOT, SHIPPED
 
 BUILTIN_KINDS = [
-    "calendar", "availability_commitment", "scheduled_maintenance", "emergency_maintenance",
-    "excused_cause", "excluded_plan", "service_credit", "claim_window", "severity",
-    "severity_assignment", "notice_obligation", "update_entitlement", "support_lapse",
-    "declaration",
+    "calendar", "regional_calendar", "availability_commitment", "scheduled_maintenance",
+    "emergency_maintenance", "excused_cause", "excluded_plan", "service_credit",
+    "claim_window", "severity", "at_risk_threshold", "severity_assignment",
+    "notice_obligation", "update_entitlement", "support_lapse", "declaration",
 ]
 
 
