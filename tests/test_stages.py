@@ -296,7 +296,7 @@ def _recorded() -> dict[str, list[Mapping[str, Any]]]:
                                      load_rule_packs()), recording)  # type: ignore[arg-type]
     engine.evaluate(facts, as_of=AS_OF)
     # the support shapes (periodic updates, at-risk instants) under the levels test policy
-    levels = ROOT / "tests" / "cases" / "support" / "levels" / "policy.yaml"
+    levels = ROOT / "tests" / "policies" / "support-levels.yaml"
     shaped = [
         {"type": "subscription", "customer": "globex", "plan": "production",
          "deployment": "saas", "license": "subscription", "annual_fee": "1.00",

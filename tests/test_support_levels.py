@@ -1,8 +1,8 @@
 """Support levels (docs/policy-language.md, "Support levels"): the policy checks, `due`, and
 the rule that ticket rows carry the new fields only for a policy that uses the shapes.
 
-The evaluation cases, with the arithmetic, are tests/cases/support/levels/levels.test.yaml;
-the policy is tests/cases/support/levels/policy.yaml.
+The evaluation cases, with the arithmetic, are tests/cases/support/levels.test.yaml;
+the policy is tests/policies/support-levels.yaml.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from policyengine.diagnostics import InputError
 
 from .conftest import ROOT
 
-LEVELS = ROOT / "tests" / "cases" / "support" / "levels" / "policy.yaml"
+LEVELS = ROOT / "tests" / "policies" / "support-levels.yaml"
 BASE = LEVELS.read_text(encoding="utf-8")
 
 
@@ -28,6 +28,11 @@ def _run(*args: str) -> tuple[int, str]:
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
     return result.exit_code, result.output
+
+
+def test_the_levels_policy_is_valid_without_warnings() -> None:
+    code, output = _run("validate", "--strict", str(LEVELS))
+    assert (code, output) == (0, f"ok: {LEVELS}\n")
 
 
 BROKEN = [
@@ -115,7 +120,7 @@ def test_an_update_interval_longer_than_the_resolution_is_a_warning(tmp_path: Pa
     assert code == 2
 
 
-# Engine.due on the levels policy, worked out in tests/cases/support/levels/levels.test.yaml:
+# Engine.due on the levels policy, worked out in tests/cases/support/levels.test.yaml:
 # sev 2 opened Tue 2026-10-13 10:00 -04:00 (16:00 Berlin).
 def test_due_picks_the_regions_calendar_and_gives_at_risk_instants() -> None:
     engine = Engine.load(LEVELS)
