@@ -7,6 +7,7 @@ the policy is tests/policies/support-levels.yaml.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -230,3 +231,80 @@ facts:
                         "--as-of", "2026-10-18T09:00:00-04:00")
     assert code == 2
     assert "$.facts[1].updates: fact 'T': an update is before opened_at" in output
+
+
+def test_updates_after_as_of_are_cut_alike_in_memory_and_streamed(tmp_path: Path) -> None:
+    """A ticket's `updates` and a subscription's `support_region` are known fields: no
+    unknown-field warning, also under --strict. An update after as-of is not known yet: the
+    as-of warning counts it (`1 ticket update`), located at the ticket's `updates`, and the
+    streamed report (workers, shards) gives the same bytes and the same warning.
+
+    U-CUT (severity 1, updates every 2 elapsed hours): answered 22:30, updated 00:15 (in
+    time: next due 02:15); the 02:00 update is after as-of 01:00, so update_due stays 02:15,
+    not yet passed (update_met null). EMEA's E-1 (severity 2, 4 EMEA support hours): opened
+    Wednesday 2026-10-14 10:00 EDT = 16:00 Berlin, 2 h that day, Thursday 08:00 + 2 h = 10:00
+    Berlin = 04:00 EDT."""
+    facts = tmp_path / "facts.yaml"
+    facts.write_text("""apiVersion: policyengine/v1
+kind: FactSet
+facts:
+  - {type: subscription, customer: globex, plan: production, deployment: saas,
+     license: subscription, annual_fee: "1.00", currency: USD, term_start: "2026-01-01",
+     term_end: "2026-12-31", renewed: true, support: active, support_region: emea}
+  - {type: ticket, id: U-CUT, customer: globex, severity: 1,
+     opened_at: "2026-10-14T22:00:00-04:00", first_response_at: "2026-10-14T22:30:00-04:00",
+     updates: ["2026-10-15T00:15:00-04:00", "2026-10-15T02:00:00-04:00"]}
+  - {type: ticket, id: E-1, customer: globex, severity: 2,
+     opened_at: "2026-10-14T10:00:00-04:00"}
+""", encoding="utf-8")
+    as_of = "2026-10-15T01:00:00-04:00"
+    engine = Engine.load(LEVELS, backend="python")
+    evaluation = engine.evaluate([facts], as_of=as_of)
+    (warning,) = evaluation.warnings
+    assert warning.render() == (
+        f"{facts}:7:5: $.facts[1].updates: warning: fact 'U-CUT': 1 fact(s) or part(s) of "
+        f"facts dated after as-of {as_of} were not used (1 ticket update); this is the first "
+        "of them")
+    rows = {r.id: r for r in evaluation.tickets}
+    assert (rows["U-CUT"].update_due, rows["U-CUT"].update_met) == (
+        "2026-10-15T02:15:00-04:00", None)
+    assert rows["E-1"].response_due == "2026-10-15T04:00:00-04:00"
+    out = io.StringIO()
+    summary = engine.write_json([facts], out, as_of=as_of, workers=2, shards=3)
+    assert out.getvalue() == evaluation.to_json()
+    assert [w.render() for w in summary.warnings] == [warning.render()]
+    for fmt in ("json", "table"):  # streamed and in-memory paths
+        code, output = _run("evaluate", "--policy", str(LEVELS), "--facts", str(facts),
+                            "--as-of", as_of, "--strict", "--format", fmt,
+                            "--output", str(tmp_path / f"report.{fmt}"))
+        assert code == 0 and "unknown field" not in output, output
+
+
+@pytest.mark.parametrize(("fact", "typo", "meant"), [
+    ("subscription", "support_regoin", "support_region"),
+    ("ticket", "update", "updates"),
+], ids=["support_region", "updates"])
+def test_a_misspelt_support_field_is_a_warning_with_did_you_mean(
+        tmp_path: Path, fact: str, typo: str, meant: str) -> None:
+    """As for every field of a standard fact (docs/hardening.md): a near miss is a located
+    warning naming the field meant (the customer would get the default calendar, the ticket
+    no updates), and an error under --strict."""
+    sub = ('{type: subscription, customer: globex, plan: production, deployment: saas, '
+           'license: subscription, annual_fee: "1.00", currency: USD, '
+           'term_start: "2026-01-01", term_end: "2026-12-31", renewed: true, support: active'
+           + (f", {typo}: emea" if fact == "subscription" else "") + "}")
+    ticket = ('{type: ticket, id: T-1, customer: globex, severity: 2, '
+              'opened_at: "2026-10-14T10:00:00-04:00"'
+              + (f', {typo}: ["2026-10-14T11:00:00-04:00"]' if fact == "ticket" else "") + "}")
+    facts = tmp_path / "facts.yaml"
+    facts.write_text(f"apiVersion: policyengine/v1\nkind: FactSet\nfacts:\n  - {sub}\n"
+                     f"  - {ticket}\n", encoding="utf-8")
+    index = 0 if fact == "subscription" else 1
+    subject = "globex" if fact == "subscription" else "T-1"
+    expected = (f"{facts}:{4 + index}:5: $.facts[{index}].{typo}: warning: fact '{subject}': "
+                f"unknown field {typo!r} on a {fact}; the standard evaluation does not read "
+                f"it (did you mean {meant!r}?)")
+    code, output = _run("validate", str(facts))
+    assert code == 0 and expected in output, output
+    code, output = _run("validate", "--strict", str(facts))
+    assert code == 2 and expected.replace("warning: ", "") in output, output

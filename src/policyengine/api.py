@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from policyengine.compile.compiler import CompiledPolicy, RulePack, compile_policy
 from policyengine.diagnostics import Diagnostic, InputError, as_errors
 from policyengine.engine import Backend, get_backend
+from policyengine.lifecycle import fork_safe
 from policyengine.model.json_report import ABSENT
 from policyengine.model.policy import Policy
 from policyengine.model.results import Evaluation
@@ -29,7 +30,7 @@ from policyengine.validation.facts import FactSet, FactSetBuilder, Where, load_f
 if TYPE_CHECKING:
     from policyengine.stream.sharded import ReportSummary
 
-_COMPILE_LOCK = threading.Lock()
+_COMPILE_LOCK = fork_safe(threading.Lock(), 40)  # held across every fork (lifecycle)
 # Compiled versions by fingerprint, least recently used first. Bounded: a compiled stage
 # owns a durable-rules ruleset, released (weakref finalizer in the adapter) once no cache
 # entry and no Engine holds it, so a service loading many versions does not grow forever.
@@ -286,7 +287,9 @@ class Engine:
         Writes exactly what ``evaluate(...).to_json()`` gives, to ``out`` (a text stream,
         or a callable that takes the report's pieces), but keeps only one customer shard
         in memory at a time, and with ``workers`` > 1 evaluates shards in that many forked
-        processes (call it from a single-threaded process, as the CLI does). ``shards``
+        processes (from any thread: the library's locks are held across the fork; the
+        workers die with this process and are killed when an exception, such as
+        ``KeyboardInterrupt``, ends the wait; the shard files are removed). ``shards``
         defaults to one per ~8 MB of input (at least four per worker). Nothing is written
         when the input is bad (with ``strict``, warnings are bad input too). Returns the
         policies used, warnings and outcomes.
@@ -333,8 +336,9 @@ class Engine:
         (None: its default). ``last_update_at``: the ticket's first response or latest
         update, from which the next periodic update falls due. At-risk instants come with
         a policy that has at-risk thresholds (see :class:`Due`). InputError (code usage)
-        for a severity the policy does not define, or a region its regional calendars do
-        not name.
+        for a severity the policy does not define, a region its regional calendars do not
+        name, or an instant past the last year a calendar indexes (located at
+        ``opened-at``, or ``last-update-at`` for the update instants).
         """
         from policyengine.clauses.values import UnknownRegion, at_risk, due, values_of
         from policyengine.clocks import timeutil
@@ -364,24 +368,38 @@ class Engine:
                                         f"{known or 'none: it has no regional calendars'})",
                                         code="usage")
             extra["region"] = region
-        try:
-            result = {name: iso(due(version.policy, clause.terms.get(name), opened,
-                                    region=region))
-                      for name in ("response", "resolution")}
+
+        policy = version.policy
+
+        def place(what: str, where: str, instant: Callable[..., float | None],
+                  target: Mapping[str, Any] | None, start: float) -> str | None:
+            """``instant(policy, target, start, region=...)`` as ISO text; past the last
+            year a calendar indexes, a usage error at the option the instant runs from
+            (never a traceback)."""
+            try:
+                return iso(instant(policy, target, start, region=region))
+            except UnknownRegion as error:  # pragma: no cover - every map names the regions
+                raise InputError.single("region", str(error), code="usage") from None
+            except ValueError as error:  # past the calendar's last supported year
+                raise InputError.single(where, f"the {what} cannot be placed: {error}",
+                                        code="usage") from None
+
+        result = {name: place(f"{name} target", "opened-at", due, clause.terms.get(name),
+                              opened)
+                  for name in ("response", "resolution")}
+        if values.uses_at_risk:
+            for name in ("response", "resolution"):
+                extra[f"{name}_at_risk"] = place(f"{name} at-risk instant", "opened-at",
+                                                 at_risk, clause.terms.get(name), opened)
+        update = clause.terms.get("update")
+        if update or last is not None:
+            # the next update falls due from the last update given (none given: unknown)
+            extra["update_due"] = place("update target", "last-update-at", due, update,
+                                        last) if update and last is not None else None
             if values.uses_at_risk:
-                for name in ("response", "resolution"):
-                    extra[f"{name}_at_risk"] = iso(at_risk(
-                        version.policy, clause.terms.get(name), opened, region=region))
-            update = clause.terms.get("update")
-            if update or last is not None:
-                extra["update_due"] = iso(due(version.policy, update, last, region=region)) \
+                extra["update_at_risk"] = place(
+                    "update at-risk instant", "last-update-at", at_risk, update, last) \
                     if update and last is not None else None
-                if values.uses_at_risk:
-                    extra["update_at_risk"] = iso(at_risk(version.policy, update, last,
-                                                          region=region)) \
-                        if update and last is not None else None
-        except UnknownRegion as error:  # pragma: no cover - every map names the same regions
-            raise InputError.single("region", str(error), code="usage") from None
         return Due(severity, timeutil.iso(opened, tz), result["response"], result["resolution"],
                    version.policy.version, **extra)
 

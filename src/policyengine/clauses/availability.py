@@ -30,7 +30,9 @@ class AvailabilityCommitment(ClauseKind):
     terms = {
         "period": {
             "description": (
-                "The period over which availability is measured. Example: calendar_month."
+                "The period over which availability is measured. The only period is "
+                "calendar_month (a month in the policy's time zone); the term states it for the "
+                "reader and fixes it for later versions. Example: calendar_month."
             ),
             "type": "string",
             "enum": ["calendar_month"],
@@ -38,10 +40,14 @@ class AvailabilityCommitment(ClauseKind):
         },
         "full_months_only": {
             "description": (
-                "true: only whole months inside the subscription term are covered; a part month at "
-                "either end is not."
+                "Always true: only whole months inside the subscription term are covered; a part "
+                "month at either end is not. Part months are not measured, so false is refused."
             ),
             "type": "boolean",
+            "const": True,
+            "x-messages": {
+                "const": "only full months are covered (part months are not measured); write true"
+            },
         },
         "target_percent": {
             "description": (
@@ -67,6 +73,7 @@ class AvailabilityCommitment(ClauseKind):
         },
     }
     required = ("period", "full_months_only", "target_percent", "plans", "deployments")
+    single = True
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
         done.update({"target_percent", "period", "full_months_only", "plans", "deployments"})

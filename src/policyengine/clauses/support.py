@@ -32,6 +32,16 @@ from policyengine.model.policy import Clause, Policy
 TARGETS = ("response", "update", "resolution")
 #: Kinds a target's ``calendar`` may name.
 CALENDAR_KINDS = ("calendar", "regional_calendar")
+#: A business-clock target may ask for at most this many weeks of its calendar's opening
+#: hours (a 4h target in a 45h week is 0.09 weeks): beyond it a due time could fall past the
+#: supported years, and no support term is that long.
+MAX_TARGET_WEEKS = 52
+#: A severity definition holds at most this many field tests and listed values, and can be
+#: met in at most this many alternative ways (``any`` adds its branches, ``all`` multiplies
+#: them, an ``in`` list adds its values): durable-rules refuses a rule with much more than
+#: 100 alternatives and aborts when one ticket meets more than 64 of one rule set.
+MAX_DEFINITION_TESTS = 64
+MAX_DEFINITION_ALTERNATIVES = 32
 
 AT_RISK_SCHEMA = {
     "title": "At-risk threshold",
@@ -172,9 +182,11 @@ class Severity(ClauseKind):
 
     def check(self, ctx: CheckContext, path: ClausePath,
               clause: Mapping[str, Any]) -> Iterable[Diagnostic]:
-        """A level is defined once; each target's at-risk threshold is inside the target;
-        an update interval is shorter than a resolution target on the same clock (a
-        warning: otherwise an update only falls due after the resolution is late)."""
+        """A level is defined once; a definition holds at most ``MAX_DEFINITION_TESTS``
+        tests and ``MAX_DEFINITION_ALTERNATIVES`` alternatives; each target's at-risk
+        threshold is inside the target; an update interval is shorter than a resolution
+        target on the same clock (a warning: otherwise an update only falls due after the
+        resolution is late)."""
         levels = ctx.scratch(self.name)
         level = clause.get("level")
         problems = []
@@ -182,6 +194,17 @@ class Severity(ClauseKind):
             problems.append(ctx.error((*path, "level"),
                                       f"severity level {level} is defined twice"))
         levels.setdefault(level, path)
+        tests = _count_tests(clause.get("definition"))
+        ways = _alternatives(clause.get("definition"))
+        if tests > MAX_DEFINITION_TESTS:
+            problems.append(ctx.error((*path, "definition"),
+                                      f"the definition holds {tests} tests and listed values; "
+                                      f"at most {MAX_DEFINITION_TESTS}"))
+        elif ways > MAX_DEFINITION_ALTERNATIVES:
+            problems.append(ctx.error((*path, "definition"),
+                                      f"the definition can be met in {ways} alternative ways "
+                                      "(each 'any' adds its branches, each 'all' multiplies "
+                                      f"them); at most {MAX_DEFINITION_ALTERNATIVES}"))
         for target_name in TARGETS:
             target = clause.get(target_name)
             if isinstance(target, dict) and target.get("at_risk") is not None:
@@ -203,9 +226,24 @@ class Severity(ClauseKind):
 
     def check_policy(self, ctx: CheckContext) -> Iterable[Diagnostic]:
         """Levels run 1..N without gaps; a target's calendar names a declared calendar or
-        regional calendar clause (required on the business clock)."""
+        regional calendar clause (required on the business clock); a business-clock target
+        (response, update or resolution) asks for at most ``MAX_TARGET_WEEKS`` weeks of its
+        calendar's opening hours, of each calendar a regional calendar maps to (its at-risk
+        instant comes before its due instant, so it is bounded too)."""
+        from policyengine.clauses.calendars import weekly_open_seconds
+
         kinds = {clause.get("id"): clause.get("kind") for _, clause in ctx.clauses}
         calendars = sorted(str(i) for i, k in kinds.items() if k in CALENDAR_KINDS)
+        weekly = {clause.get("id"): weekly_open_seconds(clause)
+                  for _, clause in ctx.of_kind("calendar")}
+        # the calendars a target's `calendar` may run on: itself, or every calendar a
+        # regional calendar maps to (its default too), the fewest opening hours first;
+        # undeclared ones are reported by the regional calendar
+        runs_on: dict[Any, list[Any]] = {i: [i] for i in weekly}
+        for _, clause in ctx.of_kind("regional_calendar"):
+            mapped = [*(clause.get("regions") or {}).values(), clause.get("default")]
+            runs_on[clause.get("id")] = sorted({c for c in mapped if c in weekly},
+                                               key=lambda c: (weekly[c], str(c)))
         problems = []
         by_level: dict[int, ClausePath] = {}
         for path, clause in ctx.of_kind(self.name):
@@ -222,6 +260,21 @@ class Severity(ClauseKind):
                     problems.append(ctx.error((*path, target_name, "calendar"),
                                               f"undefined calendar {calendar!r} "
                                               f"(calendars: {known})", "reference"))
+                    continue
+                try:
+                    seconds = duration_seconds(str(target.get("target")))
+                except ValueError:
+                    continue
+                for runs in runs_on.get(calendar, ()):
+                    open_seconds = weekly[runs]
+                    if open_seconds > 0 and seconds > MAX_TARGET_WEEKS * open_seconds:
+                        via = f" (for regional calendar {calendar!r})" if runs != calendar else ""
+                        problems.append(ctx.error(
+                            (*path, target_name, "target"),
+                            f"{target.get('target')} of support hours is more than "
+                            f"{MAX_TARGET_WEEKS} weeks of calendar {runs!r}{via} (open "
+                            f"{open_seconds / 3600:g}h a week)"))
+                        break
         expected = 1
         for level in sorted(by_level):
             if level != expected:
@@ -269,16 +322,13 @@ class AtRiskThreshold(ClauseKind):
         },
     }
     required = ("threshold",)
+    single = True  # one per policy: evaluation reads the first
 
     def check(self, ctx: CheckContext, path: ClausePath,
               clause: Mapping[str, Any]) -> Iterable[Diagnostic]:
-        """One per policy; a share in (0, 100]%; a time before due shorter than every
-        target it applies to (those without their own ``at_risk``)."""
-        seen = ctx.scratch(self.name)
-        if seen:
-            return [ctx.error((*path, "kind"), "the policy defines an at-risk threshold "
-                                               "twice (one at_risk_threshold clause at most)")]
-        seen["path"] = path
+        """A share in (0, 100]%; a time before due shorter than every target it applies to
+        (those without their own ``at_risk``). A second clause is refused as for every
+        ``single`` kind."""
         threshold = clause.get("threshold")
         message = at_risk_problem(threshold, None)
         if message:
@@ -333,6 +383,42 @@ class SeverityAssignment(ClauseKind):
     section = "support"
     title = "Severity assignment"
     description = "How severity levels given by the vendor are treated (no further terms)."
+
+
+def _count_tests(condition: Any) -> int:
+    """Field tests and listed values in a condition (``all``/``any`` nest)."""
+    if isinstance(condition, list):
+        return sum(_count_tests(item) for item in condition)
+    if not isinstance(condition, Mapping):
+        return 0
+    count = 0
+    for key, test in condition.items():
+        if key in ("all", "any"):
+            count += _count_tests(test)
+        elif isinstance(test, Mapping) and len(test) == 1:
+            operand = next(iter(test.values()))
+            count += len(operand) if isinstance(operand, list) else 1
+        else:
+            count += 1
+    return count
+
+
+def _alternatives(condition: Any) -> int:
+    """Ways a condition can be met: ``all`` multiplies, ``any`` adds, ``in`` lists add."""
+    if not isinstance(condition, Mapping):
+        return 1
+    ways = 1
+    for key, test in condition.items():
+        if key == "all":
+            for item in test or ():
+                ways *= _alternatives(item)
+        elif key == "any":
+            ways *= max(1, sum(_alternatives(item) for item in test or ()))
+        elif isinstance(test, Mapping) and isinstance(test.get("in"), list):
+            ways *= max(1, len(test["in"]))
+        if ways > 10**6:  # enough to refuse; do not multiply on
+            return ways
+    return ways
 
 
 def _target(target: Any) -> str:

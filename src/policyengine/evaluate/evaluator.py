@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -119,10 +120,11 @@ def _number(value: Decimal | float | int) -> int | float:
 
 # -- as-of is a knowledge cutoff ---------------------------------------------------------------
 # what the warning counts, in the order it lists them
+_NOT_BEGUN = "credit_request for a month not begun"
 _CUTOFF_KINDS = (
     "downtime", "downtime end", "change", "notice", "ticket", "ticket first_response_at",
     "ticket resolved_at", "ticket status_history entry", "ticket update", "credit_request",
-    "update_request",
+    "update_request", _NOT_BEGUN,
 )
 
 
@@ -156,11 +158,12 @@ class Cutoff:
         total = sum(self.counts.values())
         parts = ", ".join(f"{self.counts[k]} {k}" for k in _CUTOFF_KINDS if k in self.counts)
         file, line, column, path, subject = self.first
+        claims = " or claiming a month not begun by then" if _NOT_BEGUN in self.counts else ""
         return Diagnostic(
             file=file, line=line, column=column, path=path, subject=subject,
             severity="warning", code="as_of",
-            message=(f"{total} fact(s) or part(s) of facts dated after as-of {as_of} were not "
-                     f"used ({parts}); this is the first of them"),
+            message=(f"{total} fact(s) or part(s) of facts dated after as-of {as_of}{claims} "
+                     f"were not used ({parts}); this is the first of them"),
         )
 
 
@@ -176,7 +179,8 @@ class _Known:
     update_requests: list[UpdateRequest]
 
 
-def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True) -> _Known:
+def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True,
+             tz: str | None = None) -> _Known:
     """What is known at ``as_of``, noting into ``cutoff`` what is not.
 
     A downtime starting after as-of, a change deployed, a notice sent, a ticket opened or a
@@ -184,6 +188,9 @@ def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True
     ``end`` after it) counts up to as-of; a ticket's response, resolution or status change
     after as-of has not happened yet. Fleet-wide facts (downtimes, changes, notices to
     everybody) are noted only when ``fleet`` (a customer shard holds copies of them).
+    With ``tz`` (the policy's), a credit request for a month that has not begun at as-of
+    (its first instant is as-of or later) is left out and noted too: that month is not
+    reported, so nothing could answer the request.
     """
     def skip(kind: str, when: float, where: Where, name: str, subject: str,
              counted: bool = True) -> bool:
@@ -228,6 +235,14 @@ def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True
     credit_requests = [r for r in facts.credit_requests
                        if not skip("credit_request", r.requested_at, r.where, "requested_at",
                                    r.customer)]
+    if tz is not None:
+        begun: dict[str, bool] = {}
+        for request in credit_requests:
+            if request.month not in begun:
+                begun[request.month] = timeutil.month_bounds(request.month, tz)[0] < as_of
+            if not begun[request.month]:
+                cutoff.note(_NOT_BEGUN, request.where, "month", request.customer)
+        credit_requests = [r for r in credit_requests if begun[r.month]]
     update_requests = [r for r in facts.update_requests
                        if not skip("update_request", r.requested_at, r.where, "requested_at",
                                    r.id)]
@@ -319,7 +334,8 @@ class _Run:
         self.tz = self.versions.timezone
         self.findings: list[Finding] = []
         self.used: set[tuple[str, str]] = set()
-        self.known = known_at(self.facts, self.as_of, self.cutoff, fleet=self.count_fleet)
+        self.known = known_at(self.facts, self.as_of, self.cutoff, fleet=self.count_fleet,
+                              tz=self.tz)
         self.terms = {name: _Terms.of(subs, self.tz)
                       for name, subs in self.facts.subscriptions.items()}
         # customers with a SaaS subscription in some term: they get availability rows, and
@@ -474,19 +490,26 @@ class _Run:
         requests: dict[tuple[str, str], list[float]] = defaultdict(list)
         for request in self.known.credit_requests:  # those made after as-of are not known
             requests[(request.customer, request.month)].append(request.requested_at)
+        # a month a customer's request names is reported for that customer (it is answered
+        # even when no downtime touched it); the other months for every SaaS customer
+        every = set(months)
+        asked = {(c, m) for c, m in requests if c in self.saas and m not in every}
         month_facts = _groups()
         measured: dict[str, dict[str, Any]] = {}
-        for month in months:
+        for month in sorted(every | {m for _c, m in asked}):
             start, end = timeutil.month_bounds(month, tz)
             if start >= self.as_of:
                 continue  # not begun at as-of: not reported
             complete = end <= self.as_of  # else provisional: measured so far, no verdict
             so_far = end if complete else self.as_of
-            version = self.versions.at(start, f"month {month}")
+            customers = (sorted(self.saas) if month in every
+                         else sorted(c for c, m in asked if m == month))
+            version = self.versions.at(start, f"month {month}" if month in every
+                                       else f"credit request of {customers[0]} for {month}")
             claim_days = values_of(version.policy).claim_days or 0
             end_day = timeutil.local_date(end, tz)
             deadline = timeutil.local_midnight(end_day + dt.timedelta(days=claim_days), tz)
-            for customer in sorted(self.saas):
+            for customer in customers:
                 terms = self.saas[customer]
                 sub = terms.governing(start, end)
                 run_start, run_end = terms.run_of(sub, tz)
@@ -724,18 +747,24 @@ class _Run:
         target is absent, and ``update_due`` before a first response (or when the
         resolution came first: it answers the ticket). ``*_at_risk``: when the same clock
         passes the target's at-risk threshold (present only when the policy has one).
-        Raises :class:`UnknownRegion` for a region a regional calendar does not name.
+        Raises :class:`UnknownRegion` for a region a regional calendar does not name, and
+        InputError (a located fact error) for an instant past the last year a calendar
+        indexes.
         """
         policy = version.policy
         terms = clause.terms
         out: dict[str, float | None] = {}
         for name in ("response", "resolution"):
             target = terms.get(name)
-            pauses = _pauses(ticket, (target or {}).get("pause_on") or (), self.as_of)
-            out[f"{name}_due"] = due(policy, target, ticket.opened_at, pauses, region)
-            if target and self.show_at_risk:
-                out[f"{name}_at_risk"] = at_risk(policy, target, ticket.opened_at, pauses,
-                                                 region)
+            if not target:
+                out[f"{name}_due"] = None
+                continue
+            pauses = _pauses(ticket, target.get("pause_on") or (), self.as_of)
+            with _placing(ticket, target, "opened_at"):
+                out[f"{name}_due"] = due(policy, target, ticket.opened_at, pauses, region)
+                if self.show_at_risk:
+                    out[f"{name}_at_risk"] = at_risk(policy, target, ticket.opened_at, pauses,
+                                                     region)
         update = terms.get("update")
         responded = ticket.first_response_at
         if update and responded is not None and (ticket.resolved_at is None
@@ -744,17 +773,20 @@ class _Run:
             ticking = clock(policy, update, region)
             seconds = duration_seconds(update["target"])
             last = responded
-            for at in ticket.updates:
-                if at <= last:
-                    continue
-                if ticket.resolved_at is not None and at > ticket.resolved_at:
-                    break
-                if at > ticking.add(last, seconds, pauses):
-                    break  # late: the chain stops at the first missed update
-                last = at
-            out["update_due"] = ticking.add(last, seconds, pauses)
-            if self.show_at_risk:
-                out["update_at_risk"] = at_risk(policy, update, last, pauses, region)
+            with _placing(ticket, update, "first_response_at"):
+                for at in ticket.updates:
+                    if at <= last:
+                        continue
+                    if ticket.resolved_at is not None and at > ticket.resolved_at:
+                        break
+                    if at > ticking.add(last, seconds, pauses):
+                        break  # late: the chain stops at the first missed update
+                    last = at
+            with _placing(ticket, update, "first_response_at" if last == responded
+                          else "updates"):
+                out["update_due"] = ticking.add(last, seconds, pauses)
+                if self.show_at_risk:
+                    out["update_at_risk"] = at_risk(policy, update, last, pauses, region)
         return out
 
     # -- notice obligations --------------------------------------------------------------------
@@ -888,6 +920,21 @@ def severity_clause(version: CompiledPolicy, level: int | None) -> Any:
     if level is None:
         return None
     return values_of(version.policy).severities.get(level)
+
+
+@contextmanager
+def _placing(ticket: Ticket, target: Mapping[str, Any], field_name: str) -> Iterator[None]:
+    """Turns a ``ValueError`` from a clock (an instant past the last year a calendar
+    indexes) into a located fact error at the ticket's ``field_name``, the instant the
+    target runs from: ``fact 'T-1': the 468h target cannot be placed: ...``."""
+    try:
+        yield
+    except ValueError as error:
+        raise InputError.single(
+            ticket.where.file, f"fact '{ticket.id}': the {target.get('target')} target "
+            f"cannot be placed: {error}", line=ticket.where.line,
+            column=ticket.where.column, subject=ticket.id,
+            path=ticket.where.path(field_name), code="fact") from None
 
 
 def _pauses(ticket: Ticket, pause_on: Sequence[str], as_of: float) -> list[tuple[float, float]]:
