@@ -3,11 +3,14 @@
 Each case edits one to four terms of a copy of ``policies/spirion/1.0.0.yaml`` at random
 (durations from ``0s`` to ``999999999d`` and fractions of a second, fractions with up to
 5,000 digits, calendars with no or odd hours and clashing closures, holidays of other
-countries, tiny and odd targets, long lists, clauses repeated up to 300 times, other
+countries, tiny and odd targets, periodic update targets, at-risk thresholds, a regional
+calendar over a second calendar, long lists, clauses repeated up to 300 times, other
 severity definitions and clocks...), then validates it in-process. A policy that is refused
 must be refused with located errors (no exception). A policy that validates is compiled and
 run on both back-ends (Python and durable-rules): ``evaluate`` of
-``examples/october-2026.yaml`` and ``due`` for every severity level at a few instants. A
+``examples/october-2026.yaml`` and of a few tickets with periodic updates (``SUPPORT_FACTS``:
+a customer in a support region when the policy names regions), and ``due`` for every
+severity level at a few instants (with a region and a last update too). A
 case fails when anything raises, when it takes longer than the time limit, when the two
 back-ends give different reports, or when it leaves a file in its private ``$TMPDIR``.
 Case ``i`` of seed ``s`` depends only on ``(s, i)``::
@@ -43,6 +46,27 @@ AS_OF = "2026-11-27T12:00:00-05:00"
 OPENED = ("2026-07-02T17:00:00-04:00", "2026-10-14T10:00:00-04:00",
           "2026-12-31T23:59:00-05:00", "2026-03-08T01:59:00-05:00")
 CASE_SECONDS = 20.0
+# a customer with a support region (set per policy) and tickets with periodic updates: one
+# answered and updated (one update after as-of), one unanswered near as-of (at risk), one
+# resolved before a late update
+_SUPPORT = {"type": "subscription", "customer": "zeta", "plan": "production",
+            "deployment": "saas", "license": "subscription", "annual_fee": "1000.00",
+            "currency": "USD", "term_start": "2026-01-01", "term_end": "2026-12-31",
+            "renewed": True, "support": "active"}
+SUPPORT_TICKETS = [
+    {"type": "ticket", "id": "Z-1", "customer": "zeta", "severity": 1,
+     "opened_at": "2026-11-25T10:00:00-05:00", "first_response_at": "2026-11-25T10:30:00-05:00",
+     "updates": ["2026-11-25T11:00:00-05:00", "2026-11-25T13:00:00-05:00",
+                 "2026-11-26T09:00:00-05:00", "2026-11-28T09:00:00-05:00"]},
+    {"type": "ticket", "id": "Z-2", "customer": "zeta", "severity": 2,
+     "opened_at": "2026-11-27T09:00:00-05:00"},
+    {"type": "ticket", "id": "Z-3", "customer": "zeta", "severity": 3,
+     "opened_at": "2026-11-02T10:00:00-05:00", "first_response_at": "2026-11-02T11:00:00-05:00",
+     "resolved_at": "2026-11-04T12:00:00-05:00",
+     "updates": ["2026-11-03T09:00:00-05:00", "2026-11-05T09:00:00-05:00"],
+     "status_history": [{"at": "2026-11-02T12:00:00-05:00", "status": "waiting_on_customer"},
+                        {"at": "2026-11-02T15:00:00-05:00", "status": "open"}]},
+]
 
 Spec = dict[str, Any]
 Edit = Callable[[Spec, random.Random], str]
@@ -147,14 +171,22 @@ def _timezone(spec: Spec, rnd: random.Random) -> str:
     return "calendar.timezone"
 
 
+def threshold(rnd: random.Random) -> str:
+    """An at-risk threshold: a share of the target or a time before it falls due."""
+    if rnd.random() < 0.5:
+        return rnd.choice(["0%", "0.0000001%", "1%", "50%", "75%", "99.999%", "100%",
+                           "100.5%", "1000%", "12.345678901234567890%"])
+    return duration(rnd)
+
+
 def _target(spec: Spec, rnd: random.Random) -> str:
     clause = _severity(spec, rnd)
-    name = rnd.choice(["response", "resolution"])
-    if name == "resolution" and rnd.random() < 0.2:
+    name = rnd.choice(["response", "resolution", "update"])
+    if name != "response" and rnd.random() < 0.2:
         clause[name] = None
-        return "severity.resolution"
+        return f"severity.{name}"
     target = dict(clause.get(name) or {"target": "4h", "clock": "elapsed"})
-    what = rnd.choice(["target", "clock", "calendar", "pause_on"])
+    what = rnd.choice(["target", "clock", "calendar", "pause_on", "at_risk"])
     if what == "target":
         target["target"] = duration(rnd)
     elif what == "clock":
@@ -164,12 +196,49 @@ def _target(spec: Spec, rnd: random.Random) -> str:
         else:
             target.pop("calendar", None)
     elif what == "calendar":
-        target["calendar"] = rnd.choice(["support-hours", "other-hours"])
+        target["calendar"] = rnd.choice(["support-hours", "other-hours", "by-region"])
+    elif what == "at_risk":
+        target["at_risk"] = threshold(rnd)
     else:
         target["pause_on"] = rnd.sample(["waiting_on_customer", "on_hold", "x"],
                                         rnd.randint(0, 3))
     clause[name] = target
     return f"severity.{name}.{what}"
+
+
+def _at_risk(spec: Spec, rnd: random.Random) -> str:
+    """A policy-wide at-risk threshold clause (a second one when there is one)."""
+    spec["support"].append({"id": f"at-risk-{len(spec['support'])}",
+                            "kind": "at_risk_threshold", "ref": "fuzz",
+                            "summary": "at risk", "threshold": threshold(rnd)})
+    return "at_risk_threshold.threshold"
+
+
+def _regional(spec: Spec, rnd: random.Random) -> str:
+    """A second calendar (odd hours, another zone) and a regional calendar over both; a
+    target of a severity runs on it."""
+    first = _clause(spec, "calendars", "calendar")
+    days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    hours = ({d: spans(rnd) for d in rnd.sample(days, rnd.randint(0, 7))}
+             if rnd.random() < 0.2 else  # odd hours, often refused
+             {d: [{"from": "00:00", "to": "24:00"}] if rnd.random() < 0.3 else
+              [{"from": "08:00", "to": rnd.choice(["08:01", "12:00", "18:00"])}]
+              for d in rnd.sample(days, rnd.randint(1, 7))})
+    other = {**copy.deepcopy(first), "id": "other-hours",
+             "timezone": rnd.choice(["Europe/Berlin", "UTC", "Pacific/Kiritimati"]),
+             "weekly_hours": hours}
+    names = ["support-hours", "other-hours"]
+    regions = {"emea": rnd.choice(names), "americas": rnd.choice(names)}
+    if rnd.random() < 0.1:
+        regions[rnd.choice(["apac", ""])] = rnd.choice([*names, "no-such-hours"])
+    spec["calendars"] += [other, {"id": "by-region", "kind": "regional_calendar",
+                                  "ref": "fuzz", "summary": "by region", "regions": regions,
+                                  "default": rnd.choice(names)}]
+    clause = _severity(spec, rnd)
+    name = rnd.choice(["response", "update", "resolution"])
+    clause[name] = {"target": rnd.choice(["1h", "4h", "40h", duration(rnd)]),
+                    "clock": "business", "calendar": "by-region"}
+    return f"regional_calendar (severity.{name})"
 
 
 def _condition(rnd: random.Random, depth: int = 0) -> dict[str, Any]:
@@ -267,7 +336,7 @@ EDITS: list[Edit] = [
          value=lambda r: r.choice(["credit", "refund"])),
     _set("credits", "claim_window", "window", value=lambda r: duration(r, "dw")),
     _weekly_hours, _closures, _holidays, _timezone,
-    _target, _target, _definition, _level,
+    _target, _target, _target, _definition, _level, _at_risk, _regional,
     _notice, _notice,
     _list("entitlements", "update_entitlement", "entitled_licenses",
           ["subscription", "perpetual"]),
@@ -344,21 +413,30 @@ def evaluate_everywhere(path: Path) -> str:
         compiled = compile_versions([loaded.policy], load_rule_packs())
     except InputError as error:  # a located compile error is a refusal too
         raise AssertionError(f"validated, then refused at compile: {error}") from None
+    from policyengine.clauses.values import values_of
+
+    regions = sorted(values_of(loaded.policy).regions)
+    region = regions[0] if regions else None
+    support = [{**_SUPPORT, "support_region": region} if region else _SUPPORT,
+               *SUPPORT_TICKETS]
     reports = []
     for backend in ("python", "durable"):
         engine = Engine(compiled, get_backend(backend))
-        try:
-            result = engine.evaluate([FACTS], as_of=AS_OF).to_json()
-        except InputError as error:
-            # the example tickets carry severities 1-3: a policy without one of them refuses
-            # those facts, located (the only refusal of these facts a policy may cause)
-            first = error.diagnostics[0]
-            assert len(error.diagnostics) == 1 and first.file == str(FACTS) \
-                and "is not defined by policy" in first.message, str(error)
-            result = f"refused: {first.render()}"
-        dues = [engine.due(level, opened)
-                for level in sorted(_levels(loaded.policy)) for opened in OPENED]
-        reports.append((result, dues))
+        results = []
+        for facts in ([FACTS], support):
+            try:
+                results.append(engine.evaluate(facts, as_of=AS_OF).to_json())
+            except InputError as error:
+                # the tickets carry severities 1-3: a policy without one of them refuses
+                # those facts, located (the only refusal of these facts a policy may cause)
+                first = error.diagnostics[0]
+                assert len(error.diagnostics) == 1 \
+                    and "is not defined by policy" in first.message, str(error)
+                results.append(f"refused: {first.render()}")
+        dues = [engine.due(level, opened, **options).to_dict()
+                for level in sorted(_levels(loaded.policy)) for opened in OPENED
+                for options in ({}, {"region": region, "last_update_at": opened})]
+        reports.append((results, dues))
     assert reports[0] == reports[1], "the back-ends disagree"
     return "evaluated"
 

@@ -241,7 +241,7 @@ def test_unknown_clause_kind() -> None:
     assert problem.path == "$.spec.exclusions[3].kind"
     assert problem.message.startswith(
         "unknown clause kind 'excluded_plans'; expected one of: calendar, "
-        "availability_commitment, scheduled_maintenance,"
+        "regional_calendar, availability_commitment, scheduled_maintenance,"
     )
     assert problem.hint == "did you mean 'excluded_plan'?"
     assert problem.line == line_of(text, "kind: excluded_plans")
@@ -366,7 +366,7 @@ def test_unknown_plan_in_facts() -> None:
 
 
 def test_fact_field_errors() -> None:
-    text = edit(FACTS_TEXT, "    severity: 2\n", "    severity: 4\n")
+    text = edit(FACTS_TEXT, "    severity: 2\n", "    severity: 0\n")
     text = edit(text, 'annual_fee: "120000.00"', 'annual_fee: "$120,000"')
     text = edit(text, "      loss_of_service: true\n", "      loss_of_service: yes please\n")
     text = edit(text, "    id: n-1\n", "")
@@ -376,7 +376,7 @@ def test_fact_field_errors() -> None:
          "sign or separators), got '$120,000'"),
         ("$.facts[3]", "missing required field 'id'"),
         ("$.facts[5].impact.loss_of_service", "expected true or false, got text 'yes please'"),
-        ("$.facts[6].severity", "unknown severity '4'; expected one of: 1, 2, 3, null"),
+        ("$.facts[6].severity", "'0' is below the minimum of 1"),
     ]
 
 

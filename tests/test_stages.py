@@ -327,6 +327,21 @@ def _recorded() -> dict[str, list[Mapping[str, Any]]]:
     engine = Engine(compile_versions(load_policies(ROOT / "policies" / "spirion"),
                                      load_rule_packs()), recording)  # type: ignore[arg-type]
     engine.evaluate(facts, as_of=AS_OF)
+    # the support shapes (periodic updates, at-risk instants) under the levels test policy
+    levels = ROOT / "tests" / "policies" / "support-levels.yaml"
+    shaped = [
+        {"type": "subscription", "customer": "globex", "plan": "production",
+         "deployment": "saas", "license": "subscription", "annual_fee": "1.00",
+         "currency": "USD", "term_start": "2026-01-01", "term_end": "2026-12-31",
+         "renewed": True, "support": "active", "support_region": "emea"},
+        {"type": "ticket", "id": "U-1", "customer": "globex", "severity": 1,
+         "opened_at": "2026-10-14T22:00:00-04:00",
+         "first_response_at": "2026-10-14T22:30:00-04:00",
+         "updates": ["2026-10-15T00:15:00-04:00"]},
+    ]
+    shaped = [{**f, **EXTRAS.get(f["type"], {})} for f in shaped]
+    Engine(compile_versions(load_policies(levels), load_rule_packs()),
+           recording).evaluate(shaped, as_of="2026-10-15T01:00:00-04:00")  # type: ignore[arg-type]
     return recording.seen
 
 

@@ -140,6 +140,78 @@ def add_weekend(doc: Doc) -> None:
     doc["spec"]["calendars"].append(copy.deepcopy(WEEKEND))
 
 
+# a second region: EMEA support on weekdays 09:00-18:00 Berlin time (CEST, +02:00, until
+# 25 October), and a regional calendar that severity 3's response runs on
+EMEA = {"id": "emea-hours", "kind": "calendar", "ref": "test", "summary": "EMEA weekdays",
+        "timezone": "Europe/Berlin",
+        "weekly_hours": {day: [{"from": "09:00", "to": "18:00"}]
+                         for day in ("monday", "tuesday", "wednesday", "thursday", "friday")}}
+BY_REGION = {"id": "by-region", "kind": "regional_calendar", "ref": "test",
+             "summary": "hours by the customer's region",
+             "regions": {"emea": "emea-hours", "americas": "support-hours"},
+             "default": "support-hours"}
+
+
+def add_regions(doc: Doc) -> None:
+    doc["spec"]["calendars"] += [copy.deepcopy(EMEA), copy.deepcopy(BY_REGION)]
+    clause(doc, "severity-3")["response"]["calendar"] = "by-region"
+
+
+def add_at_risk(threshold: str) -> Callable[[Doc], None]:
+    """A policy-wide at-risk threshold clause (100%: at risk only when due)."""
+    def edit(doc: Doc) -> None:
+        doc["spec"]["support"].append({"id": "at-risk", "kind": "at_risk_threshold",
+                                       "ref": "test", "summary": "at risk",
+                                       "threshold": threshold})
+    return edit
+
+
+# severity 2 updated at least every 8 support hours (its resolution target is 48)
+UPDATE_8H = {"target": "8h", "clock": "business", "calendar": "support-hours"}
+
+
+def add_update(doc: Doc) -> None:
+    clause(doc, "severity-2")["update"] = copy.deepcopy(UPDATE_8H)
+
+
+def both(*edits: Callable[[Doc], None]) -> Callable[[Doc], None]:
+    def edit(doc: Doc) -> None:
+        for one in edits:
+            one(doc)
+    return edit
+
+
+def due_of(level: int, opened: str, field: str, **options: Any) -> Callable[[Engine], Any]:
+    """A field of ``due`` (``region``, ``last_update_at`` as options); None when the
+    policy leaves it out (no at-risk threshold, no update target)."""
+    def observe(e: Engine) -> Any:
+        return e.due(level, opened, **options).to_dict().get(field)
+    return observe
+
+
+def ticket_at(facts: list[dict[str, Any]], as_of: str, tid: str,
+              field: str) -> Callable[[Engine], Any]:
+    """A field of ticket ``tid``'s row in a report at ``as_of``."""
+    def observe(e: Engine) -> Any:
+        rows = e.evaluate([ACME, *facts], as_of=as_of).tickets
+        return next(getattr(r, field) for r in rows if r.id == tid)
+    return observe
+
+
+# severity 2 opened Wednesday 2026-10-14 10:00, first answered 10:30, updated at 12:00
+UPDATED = [ticket("U-1", "2026-10-14T10:00:00-04:00", severity=2,
+                  first_response_at="2026-10-14T10:30:00-04:00",
+                  updates=["2026-10-14T12:00:00-04:00"])]
+# severity 2 answered 10:30, waiting on the customer 11:00-13:00, no update
+WAITING_UPDATE = [ticket("U-2", "2026-10-14T10:00:00-04:00", severity=2,
+                         first_response_at="2026-10-14T10:30:00-04:00", status_history=[
+                             {"at": "2026-10-14T11:00:00-04:00",
+                              "status": "waiting_on_customer"},
+                             {"at": "2026-10-14T13:00:00-04:00", "status": "open"}])]
+# severity 3 opened Wednesday 2026-10-14 10:00, not answered by 13:00 (response due 14:00)
+UNANSWERED = [ticket("R-1", "2026-10-14T10:00:00-04:00", severity=3)]
+
+
 def drop(clause_id: str) -> Callable[[Doc], None]:
     def edit(doc: Doc) -> None:
         for section in doc["spec"].values():
@@ -191,6 +263,16 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
      setter("support-hours", "removed_closures", ["2026-10-12"]),
      due(3, "2026-10-12T10:00:00-04:00"), "2026-10-13T13:00:00-04:00",
      "2026-10-12T14:00:00-04:00"),
+    # -- regional_calendar: severity 3's response on `by-region`, opened Wednesday 2026-10-14
+    # 10:00 EDT = 16:00 in Berlin: EMEA has 2 h that day (16:00-18:00), then Thursday 09:00
+    # + 2 h = 11:00 Berlin = 05:00 EDT; the Americas (support-hours) 10:00 + 4 h = 14:00
+    ("regional_calendar.regions", add_regions,
+     setter("by-region", "regions", {"emea": "support-hours", "americas": "support-hours"}),
+     due_of(3, "2026-10-14T10:00:00-04:00", "response_due", region="emea"),
+     "2026-10-15T05:00:00-04:00", "2026-10-14T14:00:00-04:00"),
+    ("regional_calendar.default", add_regions, setter("by-region", "default", "emea-hours"),
+     due(3, "2026-10-14T10:00:00-04:00"), "2026-10-14T14:00:00-04:00",
+     "2026-10-15T05:00:00-04:00"),
     # -- availability_commitment -----------------------------------------------------------
     ("availability_commitment.target_percent", None,
      setter("availability-commitment", "target_percent", 99.9),
@@ -248,9 +330,12 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
     ("claim_window.window", None, setter("credit-claim-window", "window", "30d"),
      report(MISSED, "credits", OCT, "claim_deadline"), "2026-12-30", "2026-11-30"),
     # -- severity ---------------------------------------------------------------------------
-    ("severity.level", None, setter("severity-3", "level", 4),
-     lambda e: sorted(level for level in range(1, 10) if _defined(e, level)), [1, 2, 3],
-     [1, 2, 4]),
+    # levels run 1..N without gaps, so the edit swaps 2 and 3: severity 2 is then the
+    # clause without a resolution target (48 support hours from Wednesday 2026-10-14
+    # 10:00 was Wednesday 2026-10-21 13:00, see severity.resolution.clock)
+    ("severity.level", None,
+     both(setter("severity-2", "level", 3), setter("severity-3", "level", 2)),
+     due(2, "2026-10-14T10:00:00-04:00", "resolution"), "2026-10-21T13:00:00-04:00", None),
     ("severity.name", None, setter("severity-1", "name", "Sky Falling"),
      lambda e: sorted(f.message for f in e.evaluate(
          [ACME, ticket("C-1", "2026-10-14T10:00:00-04:00",
@@ -284,6 +369,11 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
      setter("severity-3", "response.pause_on", ["waiting_on_customer"]),
      report(WAITING, "tickets", {"id": "W-1"}, "response_due"), "2026-10-14T14:00:00-04:00",
      "2026-10-14T16:00:00-04:00"),
+    # 4 support hours from 10:00: at risk at 100% when due (14:00), at 75% after 3 h (13:00)
+    ("severity.response.at_risk", add_at_risk("100%"),
+     setter("severity-3", "response.at_risk", "75%"),
+     due_of(3, "2026-10-14T10:00:00-04:00", "response_at_risk"),
+     "2026-10-14T14:00:00-04:00", "2026-10-14T13:00:00-04:00"),
     ("severity.resolution", None, setter("severity-1", "resolution", None),
      due(1, "2026-10-14T10:00:00-04:00", "resolution"), "2026-10-15T10:00:00-04:00", None),
     ("severity.resolution.target", None, setter("severity-1", "resolution.target", "12h"),
@@ -306,6 +396,50 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
      setter("severity-2", "resolution.pause_on", ["waiting_on_customer"]),
      report([{**WAITING[0], "severity": 2}], "tickets", {"id": "W-1"}, "resolution_due"),
      "2026-10-21T13:00:00-04:00", "2026-10-21T15:00:00-04:00"),
+    # severity 1 resolution, 24 elapsed hours from Wednesday 10:00: due Thursday 10:00; at
+    # risk then at 100%, 2 h before (08:00) with its own 2h
+    ("severity.resolution.at_risk", add_at_risk("100%"),
+     setter("severity-1", "resolution.at_risk", "2h"),
+     due_of(1, "2026-10-14T10:00:00-04:00", "resolution_at_risk"),
+     "2026-10-15T10:00:00-04:00", "2026-10-15T08:00:00-04:00"),
+    # -- severity.update: severity 2, first answered (or last updated) Wednesday 10:30 ------
+    # 8 support hours from 10:30: Wednesday 7.5 h to 18:00, Thursday 09:00 + 0.5 h = 09:30
+    ("severity.update", None, add_update,
+     due_of(2, "2026-10-14T10:00:00-04:00", "update_due",
+            last_update_at="2026-10-14T10:30:00-04:00"),
+     None, "2026-10-15T09:30:00-04:00"),
+    # the 12:00 update is in time either way and restarts the chain: 12:00 + 8 support
+    # hours = Wednesday 6 h to 18:00, Thursday 09:00 + 2 h = 11:00; + 4 h = 16:00 Wednesday
+    ("severity.update.target", add_update, setter("severity-2", "update.target", "4h"),
+     report(UPDATED, "tickets", {"id": "U-1"}, "update_due"), "2026-10-15T11:00:00-04:00",
+     "2026-10-14T16:00:00-04:00"),
+    # elapsed: 12:00 + 8 h = 20:00 Wednesday
+    ("severity.update.clock", add_update,
+     lambda doc: clause(doc, "severity-2")["update"].update(clock="elapsed"),
+     report(UPDATED, "tickets", {"id": "U-1"}, "update_due"), "2026-10-15T11:00:00-04:00",
+     "2026-10-14T20:00:00-04:00"),
+    # on weekends 09:00-18:00: 12:00 Wednesday counts from Saturday 09:00, + 8 h = 17:00
+    ("severity.update.calendar", both(add_weekend, add_update),
+     setter("severity-2", "update.calendar", "weekend-hours"),
+     report(UPDATED, "tickets", {"id": "U-1"}, "update_due"), "2026-10-15T11:00:00-04:00",
+     "2026-10-17T17:00:00-04:00"),
+    # answered 10:30, no update: 10:30 + 8 support hours = Thursday 09:30; waiting on the
+    # customer 11:00-13:00 holds the clock 2 h: Wednesday 0.5 + 5 h, Thursday 09:00 + 2.5 h
+    ("severity.update.pause_on", add_update,
+     setter("severity-2", "update.pause_on", ["waiting_on_customer"]),
+     report(WAITING_UPDATE, "tickets", {"id": "U-2"}, "update_due"),
+     "2026-10-15T09:30:00-04:00", "2026-10-15T11:30:00-04:00"),
+    # the update due Thursday 09:30 (from 10:30): at risk then at 100%; at 75% after 6
+    # support hours, 16:30 Wednesday
+    ("severity.update.at_risk", both(add_update, add_at_risk("100%")),
+     setter("severity-2", "update.at_risk", "75%"),
+     due_of(2, "2026-10-14T10:00:00-04:00", "update_at_risk",
+            last_update_at="2026-10-14T10:30:00-04:00"),
+     "2026-10-15T09:30:00-04:00", "2026-10-14T16:30:00-04:00"),
+    # -- at_risk_threshold: severity 3 opened 10:00, response due 14:00, unanswered at 13:00:
+    # not yet at risk at 100%; at 75% at risk from 13:00 (3 of the 4 support hours)
+    ("at_risk_threshold.threshold", add_at_risk("100%"), setter("at-risk", "threshold", "75%"),
+     ticket_at(UNANSWERED, "2026-10-14T13:00:00-04:00", "R-1", "at_risk"), False, True),
     # -- notice_obligation ------------------------------------------------------------------
     ("notice_obligation.subject", drop("high_priority_update_notice"),
      setter("significant_change_notice", "subject", "high_priority_change"),
@@ -350,14 +484,6 @@ DOCUMENTARY = {
     "availability_commitment.full_months_only": "only true is accepted (const); part months "
                                                 "are not measured",
 }
-
-
-def _defined(e: Engine, level: int) -> bool:
-    try:
-        e.due(level, "2026-10-14T10:00:00-04:00")
-    except InputError:
-        return False
-    return True
 
 
 @pytest.mark.parametrize(("term", "base", "edit", "observe", "before", "after"), ROWS,

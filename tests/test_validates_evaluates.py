@@ -103,6 +103,28 @@ def many_tests(count: int) -> Callable[[Doc], None]:
     return lambda doc: doc["spec"]["support"][1].__setitem__("definition", definition)
 
 
+def support_shapes(*, at_risk: str = "75%", other_hours: dict[str, Any] | None = None
+                   ) -> Callable[[Doc], None]:
+    """The support-level shapes on the shipped policy: severity 2 updated every 8 support
+    hours, an at-risk threshold, and a regional calendar (EMEA on a second calendar) that
+    severity 1's response runs on."""
+    def edit(doc: Doc) -> None:
+        other = {**copy.deepcopy(calendar(doc)), "id": "other-hours",
+                 "timezone": "Europe/Berlin"}
+        if other_hours is not None:
+            other["weekly_hours"] = other_hours
+        doc["spec"]["calendars"] += [other, {
+            "id": "by-region", "kind": "regional_calendar", "ref": "test", "summary": "regions",
+            "regions": {"emea": "other-hours", "americas": "support-hours"},
+            "default": "support-hours"}]
+        support = doc["spec"]["support"]
+        support[1]["update"] = {"target": "8h", "clock": "business", "calendar": "support-hours"}
+        support[0]["response"]["calendar"] = "by-region"
+        support.append({"id": "at-risk", "kind": "at_risk_threshold", "ref": "test",
+                        "summary": "at risk", "threshold": at_risk})
+    return edit
+
+
 # (id, edit, located path, message fragment): each validated and crashed before
 REFUSED = [
     ("calendar-never-open", weekly({}), "$.spec.calendars[0].weekly_hours",
@@ -155,6 +177,21 @@ REFUSED = [
      "$.spec.availability[1].kind", "a second availability_commitment clause"),
     ("101-excused-causes", set_term("exclusions", 2, "causes", [f"c{i}" for i in range(101)]),
      "$.spec.exclusions[2].causes", ""),
+    # the support-level shapes: the same bounds for an update target, and for each calendar
+    # a regional calendar maps to (EMEA open one minute a week: 4h would take 240 weeks)
+    ("update-target-over-52-weeks", lambda d: d["spec"]["support"][1].__setitem__(
+        "update", {"target": "2341h", "clock": "business", "calendar": "support-hours"}),
+     "$.spec.support[1].update.target", "more than 52 weeks of calendar 'support-hours'"),
+    ("regional-calendar-one-minute-a-week",
+     support_shapes(other_hours={"monday": [{"from": "09:00", "to": "09:01"}]}),
+     "$.spec.support[0].response.target",
+     "more than 52 weeks of calendar 'other-hours' (for regional calendar 'by-region')"),
+    ("second-at-risk-threshold", lambda d: (support_shapes()(d), repeat("support", 4, 1)(d)),
+     "$.spec.support[5].kind", "a second at_risk_threshold clause"),
+    ("at-risk-above-100-percent", lambda d: d["spec"]["support"][0]["response"].__setitem__(
+        "at_risk", "100.5%"), "$.spec.support[0].response.at_risk", "above 100%"),
+    ("severity-level-gap", lambda d: d["spec"]["support"][2].__setitem__("level", 5),
+     "$.spec.support[2].level", "levels 3-4 are missing"),
 ]
 
 
@@ -190,6 +227,11 @@ EVALUATED = [
     ("claim-window-365-days", set_term("credits", 1, "window", "365d")),
     ("fraction-six-digits", set_term("credits", 0, "fraction_of_annual_fee", "1/999999")),
     ("calendar-one-hour-a-week", weekly({"monday": [{"from": "09:00", "to": "10:00"}]})),
+    ("support-shapes", support_shapes()),
+    # a sliver of a target: at risk 0.0144 s after it starts, compared alike by durable
+    ("at-risk-0.0000001-percent", support_shapes(at_risk="0.0000001%")),
+    ("regional-calendar-one-hour-a-week",
+     support_shapes(other_hours={"monday": [{"from": "09:00", "to": "10:00"}]})),
 ]
 
 
@@ -286,6 +328,44 @@ def test_due_past_the_supported_years_is_a_located_error(tmp_path: Path) -> None
               "opened_at": "2199-12-30T10:00:00-05:00"}]
     with pytest.raises(InputError, match=r"fact 'T-1': the 468h target cannot be placed"):
         Engine.load(file, backend="python").evaluate(facts, as_of="2199-12-31T00:00:00Z")
+
+
+def test_update_due_past_the_supported_years_is_a_located_error(tmp_path: Path) -> None:
+    """The same sparse calendar (Mondays 09:00-18:00, three Mondays of 2200 closed) with a
+    468h periodic update target on severity 2 (52 Mondays of 9 h: at the 52-week bound).
+    Answered Monday 2199-12-30 at 10:30: 7.5 h that day + at most 49 * 9 = 448.5 h < 468 h
+    by the end of 2200 (US holidays on Mondays close more). ``evaluate`` is a fact error at
+    the instant the update chain runs from (first_response_at); ``due`` a usage error at
+    --last-update-at."""
+    def edit(doc: Doc) -> None:
+        weekly({"monday": [{"from": "09:00", "to": "18:00"}]})(doc)
+        calendar(doc)["added_closures"] = ["2200-01-06", "2200-01-13", "2200-01-20"]
+        doc["spec"]["support"][1]["update"] = {"target": "468h", "clock": "business",
+                                               "calendar": "support-hours"}
+
+    file = write(edited(edit), tmp_path)
+    facts = [{"type": "subscription", "customer": "acme", "plan": "production",
+              "deployment": "saas", "license": "subscription", "annual_fee": "1000.00",
+              "currency": "USD", "term_start": "2199-01-01", "term_end": "2199-12-31",
+              "renewed": True, "support": "active"},
+             {"type": "ticket", "id": "T-1", "customer": "acme", "severity": 2,
+              "opened_at": "2199-12-30T10:00:00-05:00",
+              "first_response_at": "2199-12-30T10:30:00-05:00"}]
+    engine = Engine.load(file, backend="python")
+    with pytest.raises(InputError) as caught:
+        engine.evaluate(facts, as_of="2199-12-31T00:00:00Z")
+    (problem,) = caught.value.diagnostics
+    assert problem.path == "$.facts[1].first_response_at" and problem.code == "fact"
+    assert "fact 'T-1': the 468h target cannot be placed: " in problem.message
+    # opened at the same instant, the response is placed (10:00 + 4 support hours); the
+    # update from 10:30 is not
+    due = engine.due(2, "2199-12-30T10:00:00-05:00")
+    assert due.response_due == "2199-12-30T14:00:00-05:00"
+    with pytest.raises(InputError) as caught:
+        engine.due(2, "2199-12-30T10:00:00-05:00", last_update_at="2199-12-30T10:30:00-05:00")
+    (problem,) = caught.value.diagnostics
+    assert problem.file == "last-update-at" and problem.code == "usage"
+    assert problem.message.startswith("the update target cannot be placed: ")
 
 
 @settings(max_examples=20, deadline=None, derandomize=True,

@@ -22,7 +22,7 @@ from policyengine.compile.compiler import CompiledPolicy, RulePack, compile_poli
 from policyengine.diagnostics import Diagnostic, InputError, as_errors
 from policyengine.engine import Backend, get_backend
 from policyengine.lifecycle import fork_safe
-from policyengine.model.json_report import Audit
+from policyengine.model.json_report import ABSENT, Audit
 from policyengine.model.policy import Policy
 from policyengine.model.results import Evaluation
 from policyengine.validation.facts import FactSet, FactSetBuilder, Where, load_facts, parse_instant
@@ -205,16 +205,29 @@ def parse_as_of(value: str | float | dt.datetime | None, name: str = "as_of") ->
 
 @dataclass(frozen=True)
 class Due:
-    """When a ticket of a severity, opened at an instant, is due."""
+    """When a ticket of a severity, opened at an instant, is due.
+
+    The fields after ``policy_version`` are in :meth:`to_dict` only when they apply
+    (otherwise ABSENT): ``region`` when one was given; ``response_at_risk`` and
+    ``resolution_at_risk`` when the policy has at-risk thresholds (the instant from which
+    the target is at risk; None without a target or threshold); ``update_due`` and
+    ``update_at_risk`` when the severity has a periodic update target (from the last
+    update given, or None when none was given).
+    """
 
     severity: int
     opened_at: str
     response_due: str | None
     resolution_due: str | None
     policy_version: str
+    region: str | None | Any = ABSENT
+    response_at_risk: str | None | Any = ABSENT
+    resolution_at_risk: str | None | Any = ABSENT
+    update_due: str | None | Any = ABSENT
+    update_at_risk: str | None | Any = ABSENT
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if v is not ABSENT}
 
 
 class Engine:
@@ -383,31 +396,81 @@ class Engine:
                 periods_provisional=stats.provisional, credits=stats.credits,
             )
 
-    def due(self, severity: int, opened_at: str | float | dt.datetime) -> Due:
-        """Response and resolution due instants for a new ticket of ``severity``."""
-        from policyengine.clauses.values import due, values_of
+    def due(self, severity: int, opened_at: str | float | dt.datetime, *,
+            region: str | None = None,
+            last_update_at: str | float | dt.datetime | None = None) -> Due:
+        """Due instants for a new ticket of ``severity`` opened at ``opened_at``.
+
+        ``region``: the customer's support region, for targets on a regional calendar
+        (None: its default). ``last_update_at``: the ticket's first response or latest
+        update, from which the next periodic update falls due. At-risk instants come with
+        a policy that has at-risk thresholds (see :class:`Due`). InputError (code usage)
+        for a severity the policy does not define, a region its regional calendars do not
+        name, or an instant past the last year a calendar indexes (located at
+        ``opened-at``, or ``last-update-at`` for the update instants).
+        """
+        from policyengine.clauses.values import UnknownRegion, at_risk, due, values_of
         from policyengine.clocks import timeutil
         from policyengine.evaluate.evaluator import VersionSet
 
         opened = parse_as_of(opened_at, "opened_at")
+        last = parse_as_of(last_update_at, "last_update_at") if last_update_at is not None \
+            else None
         version = VersionSet(self.versions).at(opened, "opened_at")
-        severities = values_of(version.policy).severities
-        clause = severities.get(severity)
+        values = values_of(version.policy)
+        clause = values.severities.get(severity)
         if clause is None:
-            levels = sorted(severities)
+            levels = sorted(values.severities)
             raise InputError.single("severity", f"severity {severity} is not defined by "
                                     f"{version.policy.label} (levels: {levels})", code="usage")
         tz = version.policy.timezone
-        result: dict[str, str | None] = {}
-        for name in ("response", "resolution"):
+
+        def iso(instant: float | None) -> str | None:
+            return timeutil.iso(instant, tz) if instant is not None else None
+
+        extra: dict[str, Any] = {}
+        if region is not None:
+            if region not in values.regions:
+                known = ", ".join(sorted(values.regions))
+                raise InputError.single("region", f"policy {version.policy.label} names no "
+                                        f"support region {region!r} (regions: "
+                                        f"{known or 'none: it has no regional calendars'})",
+                                        code="usage")
+            extra["region"] = region
+
+        policy = version.policy
+
+        def place(what: str, where: str, instant: Callable[..., float | None],
+                  target: Mapping[str, Any] | None, start: float) -> str | None:
+            """``instant(policy, target, start, region=...)`` as ISO text; past the last
+            year a calendar indexes, a usage error at the option the instant runs from
+            (never a traceback)."""
             try:
-                instant = due(version.policy, clause.terms.get(name), opened)
+                return iso(instant(policy, target, start, region=region))
+            except UnknownRegion as error:  # pragma: no cover - every map names the regions
+                raise InputError.single("region", str(error), code="usage") from None
             except ValueError as error:  # past the calendar's last supported year
-                raise InputError.single("opened-at", f"the {name} target cannot be placed: "
-                                        f"{error}", code="usage") from None
-            result[name] = timeutil.iso(instant, tz) if instant is not None else None
+                raise InputError.single(where, f"the {what} cannot be placed: {error}",
+                                        code="usage") from None
+
+        result = {name: place(f"{name} target", "opened-at", due, clause.terms.get(name),
+                              opened)
+                  for name in ("response", "resolution")}
+        if values.uses_at_risk:
+            for name in ("response", "resolution"):
+                extra[f"{name}_at_risk"] = place(f"{name} at-risk instant", "opened-at",
+                                                 at_risk, clause.terms.get(name), opened)
+        update = clause.terms.get("update")
+        if update or last is not None:
+            # the next update falls due from the last update given (none given: unknown)
+            extra["update_due"] = place("update target", "last-update-at", due, update,
+                                        last) if update and last is not None else None
+            if values.uses_at_risk:
+                extra["update_at_risk"] = place(
+                    "update at-risk instant", "last-update-at", at_risk, update, last) \
+                    if update and last is not None else None
         return Due(severity, timeutil.iso(opened, tz), result["response"], result["resolution"],
-                   version.policy.version)
+                   version.policy.version, **extra)
 
 
 def parse_months(value: Sequence[str] | str, name: str = "months") -> list[str]:

@@ -292,3 +292,83 @@ def _dates(values: Any) -> list[dt.date]:
 def _day_range(days: Sequence[str]) -> str:
     names = [d.capitalize() for d in days]
     return names[0] if len(names) == 1 else f"{names[0]}–{names[-1]}"
+
+
+@register("regional_calendar")
+class RegionalCalendar(ClauseKind):
+    section = "calendars"
+    title = "Calendar by support region"
+    description = (
+        "Support hours that depend on the customer: each support region (a subscription's "
+        "support_region) has its own calendar; a subscription without a region uses the "
+        "default. A time target names this clause as its calendar."
+    )
+    terms = {
+        "regions": {
+            "description": (
+                "The calendar clause of each support region. Example: {emea: emea-hours, "
+                "americas: americas-hours}."
+            ),
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"minLength": 1},
+            "additionalProperties": {"$ref": "#/definitions/clause_id"},
+        },
+        "default": {
+            "description": (
+                "The calendar clause for a subscription that names no support region. "
+                "Example: americas-hours."
+            ),
+            "$ref": "#/definitions/clause_id",
+        },
+    }
+    required = ("regions", "default")
+
+    def check_policy(self, ctx: CheckContext) -> Iterable[Diagnostic]:
+        """Every calendar named is a ``calendar`` clause; every regional calendar of a policy
+        names the same regions (so a region is known, or not, to the whole policy)."""
+        calendars = sorted(str(clause.get("id")) for _, clause in ctx.of_kind("calendar"))
+        known = ", ".join(calendars) or "none declared"
+        problems: list[Diagnostic] = []
+        first: tuple[str, set[str]] | None = None
+        for path, clause in ctx.of_kind(self.name):
+            regions = clause.get("regions") or {}
+            for region, calendar in regions.items():
+                if calendar not in calendars:
+                    problems.append(ctx.error((*path, "regions", region),
+                                              f"undefined calendar {calendar!r} for region "
+                                              f"{region!r} (calendars: {known})", "reference"))
+            default = clause.get("default")
+            if default is not None and default not in calendars:
+                problems.append(ctx.error((*path, "default"), f"undefined calendar {default!r} "
+                                          f"(calendars: {known})", "reference"))
+            names = set(regions)
+            if first is None:
+                first = (str(clause.get("id")), names)
+            elif names != first[1]:
+                other = first[0]
+                gaps = []
+                if first[1] - names:
+                    gaps.append(f"lacks {join_words(sorted(first[1] - names), 'and')}")
+                if names - first[1]:
+                    gaps.append(f"adds {join_words(sorted(names - first[1]), 'and')}")
+                problems.append(ctx.error((*path, "regions"),
+                                          f"regional calendars must name the same regions: "
+                                          f"this one {' and '.join(gaps)} compared with "
+                                          f"{other!r}"))
+        return problems
+
+    def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
+        done.update({"regions", "default"})
+        regions = terms.get("regions") or {}
+        lines: TermLines = [(f"Region {region}", f"calendar {calendar}")
+                            for region, calendar in sorted(regions.items())]
+        lines.append(("No region", f"calendar {terms.get('default')}"))
+        return lines
+
+    def contribute(self, clause: Clause, values: PolicyValues, policy: Policy) -> None:
+        """The region → calendar map, by this clause's id."""
+        values.regional_calendars[clause.id] = (
+            {str(k): str(v) for k, v in (clause.term("regions") or {}).items()},
+            str(clause.term("default")),
+        )

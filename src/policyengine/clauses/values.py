@@ -40,7 +40,10 @@ class PolicyValues:
       ``credit_amount(clause, subscription) -> Decimal``; None without one;
     - ``availability_target``: the committed availability in percent, as written; None
       without a commitment;
-    - ``obligations``: notice subject (``scheduled_maintenance``...) → the clause owing it.
+    - ``obligations``: notice subject (``scheduled_maintenance``...) → the clause owing it;
+    - ``regional_calendars``: regional calendar clause id → (region → calendar clause id,
+      the default calendar clause id);
+    - ``at_risk``: the policy-wide at-risk threshold (``75%`` or ``1h``), None without one.
     """
 
     calendar_builders: dict[str, Callable[[], BusinessCalendar]] = field(default_factory=dict)
@@ -49,6 +52,8 @@ class PolicyValues:
     credit: Clause | None = None
     availability_target: Any = None
     obligations: dict[str, Clause] = field(default_factory=dict)
+    regional_calendars: dict[str, tuple[dict[str, str], str]] = field(default_factory=dict)
+    at_risk: str | None = None
     _calendars: dict[str, BusinessCalendar] = field(default_factory=dict, repr=False)
 
     def calendar(self, clause_id: str) -> BusinessCalendar:
@@ -57,6 +62,41 @@ class PolicyValues:
         if built is None:
             built = self._calendars.setdefault(clause_id, self.calendar_builders[clause_id]())
         return built
+
+    def calendar_for(self, clause_id: str, region: str | None) -> BusinessCalendar:
+        """The calendar a target's ``calendar`` names, for a customer's support region.
+
+        A regional calendar gives the region's calendar (its default when ``region`` is
+        None); a plain calendar ignores the region. Raises :class:`UnknownRegion` for a
+        region the regional calendar does not name, KeyError for an undeclared id.
+        """
+        regional = self.regional_calendars.get(clause_id)
+        if regional is None:
+            return self.calendar(clause_id)
+        regions, default = regional
+        if region is None:
+            return self.calendar(default)
+        if region not in regions:
+            raise UnknownRegion(region, clause_id, sorted(regions))
+        return self.calendar(regions[region])
+
+    @property
+    def regions(self) -> frozenset[str]:
+        """Every support region the policy's regional calendars name (empty: none)."""
+        return frozenset(r for regions, _ in self.regional_calendars.values() for r in regions)
+
+    @property
+    def uses_updates(self) -> bool:
+        """Whether a severity of the policy has a periodic update target."""
+        return any(clause.terms.get("update") for clause in self.severities.values())
+
+    @property
+    def uses_at_risk(self) -> bool:
+        """Whether the policy gives an at-risk threshold (policy-wide or on a target)."""
+        return self.at_risk is not None or any(
+            isinstance(clause.terms.get(name), Mapping) and clause.terms[name].get("at_risk")
+            for clause in self.severities.values() for name in ("response", "update",
+                                                                 "resolution"))
 
     @property
     def calendars(self) -> dict[str, BusinessCalendar]:
@@ -74,6 +114,15 @@ class PolicyValues:
         return registry.kind_of(self.credit.kind).credit_amount(self.credit, subscription)
 
 
+class UnknownRegion(LookupError):
+    """A support region that a regional calendar does not name."""
+
+    def __init__(self, region: str, clause_id: str, known: Sequence[str]):
+        super().__init__(f"support region {region!r} has no calendar in regional calendar "
+                         f"{clause_id!r} (regions: {', '.join(known)})")
+        self.region = region
+
+
 def values_of(policy: Policy) -> PolicyValues:
     """The :class:`PolicyValues` of a policy (built on first use, then kept on the policy)."""
     cached = policy.__dict__.get(_CACHE_KEY)
@@ -85,23 +134,51 @@ def values_of(policy: Policy) -> PolicyValues:
     return cached
 
 
-def clock(policy: Policy, target: Mapping[str, Any]) -> BusinessCalendar | ElapsedClock:
-    """The clock a target (``{target, clock, calendar}``) runs on."""
+def clock(policy: Policy, target: Mapping[str, Any],
+          region: str | None = None) -> BusinessCalendar | ElapsedClock:
+    """The clock a target (``{target, clock, calendar}``) runs on for a customer in
+    ``region`` (a regional calendar picks by it; :class:`UnknownRegion` when it cannot)."""
     if target.get("clock") == "business":
-        return values_of(policy).calendar(target["calendar"])
+        return values_of(policy).calendar_for(target["calendar"], region)
     return ElapsedClock()
 
 
 def due(policy: Policy, target: Mapping[str, Any] | None, start: float,
-        pauses: Sequence[tuple[float, float]] = ()) -> float | None:
+        pauses: Sequence[tuple[float, float]] = (), region: str | None = None) -> float | None:
     """When a target (``{target, clock, calendar}``) started at ``start`` falls due (epoch s).
 
     The clock only runs while open (and not paused), so a start out of hours counts from
-    the next opening by construction. No target: None.
+    the next opening by construction. No target: None. ``region``: the customer's support
+    region, for a regional calendar (None: its default).
     """
     if not target:
         return None
-    return clock(policy, target).add(start, duration_seconds(target["target"]), pauses)
+    return clock(policy, target, region).add(start, duration_seconds(target["target"]), pauses)
 
 
-__all__ = ["PolicyValues", "clock", "due", "values_of"]
+def at_risk(policy: Policy, target: Mapping[str, Any] | None, start: float,
+            pauses: Sequence[tuple[float, float]] = (),
+            region: str | None = None) -> float | None:
+    """When a target started at ``start`` becomes at risk of breach (epoch s), or None.
+
+    The threshold is the target's own ``at_risk``, else the policy's
+    ``at_risk_threshold``: ``75%`` is the instant at which 75% of the target has run on its
+    clock (pauses and closed hours do not count); ``1h`` is the instant at which the target
+    less one hour has run, i.e. one hour of the target's clock before it falls due.
+    None without a target or a threshold.
+    """
+    if not target:
+        return None
+    threshold = target.get("at_risk") or values_of(policy).at_risk
+    if threshold is None:
+        return None
+    whole = Decimal(str(duration_seconds(target["target"])))
+    text = str(threshold)
+    if text.endswith("%"):
+        part = whole * Decimal(text[:-1]) / 100
+    else:
+        part = whole - Decimal(str(duration_seconds(text)))
+    return clock(policy, target, region).add(start, float(part), pauses)
+
+
+__all__ = ["PolicyValues", "UnknownRegion", "at_risk", "clock", "due", "values_of"]

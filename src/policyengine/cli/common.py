@@ -22,7 +22,7 @@ from policyengine.diagnostics import InputError, PolicyEngineError
 from policyengine.lifecycle import owned_prefix, sweep_stale
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
-FAIL_ON = ("breach", "credit", "missed", "severity_mismatch", "expired", "warning")
+FAIL_ON = ("breach", "credit", "missed", "severity_mismatch", "expired", "at_risk", "warning")
 
 
 def write_atomically(path: str, text: str | Iterable[str]) -> None:

@@ -231,24 +231,41 @@ def schema(which: str) -> int:
 @click.option("--severity", required=True, type=int, help="Severity level, e.g. 1.")
 @click.option("--opened-at", "opened_at", required=True,
               help="When the ticket was opened (ISO 8601 with offset).")
+@click.option("--region", default=None,
+              help="The customer's support region, for regional calendars (default: theirs).")
+@click.option("--last-update-at", "last_update_at", default=None,
+              help="The first response or latest update: when is the next update due?")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text",
               show_default=True)
 @handles_errors
-def due(policy_path: str, severity: int, opened_at: str, fmt: str) -> int:
-    """When is a ticket of this severity, opened at this instant, due?"""
+def due(policy_path: str, severity: int, opened_at: str, region: str | None,
+        last_update_at: str | None, fmt: str) -> int:
+    """When is a ticket of this severity, opened at this instant, due (and at risk)?"""
     import json
 
     from policyengine.api import Engine, parse_as_of
 
     opened = parse_as_of(opened_at, "--opened-at")
-    result = Engine.load(policy_path).due(severity, opened)
+    last = parse_as_of(last_update_at, "--last-update-at") if last_update_at else None
+    result = Engine.load(policy_path).due(severity, opened, region=region,
+                                          last_update_at=last)
+    data = result.to_dict()
     if fmt == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        click.echo(json.dumps(data, indent=2))
     else:
         click.echo(f"severity {result.severity} opened {result.opened_at} "
-                   f"(policy {result.policy_version})")
+                   + (f"in region {result.region} " if "region" in data else "")
+                   + f"(policy {result.policy_version})")
         click.echo(f"  response due:   {result.response_due or 'no target'}")
+        if "response_at_risk" in data:
+            click.echo(f"    at risk from: {result.response_at_risk or '-'}")
+        if "update_due" in data:
+            click.echo(f"  update due:     {result.update_due or 'from the first response'}")
+            if result.update_due and "update_at_risk" in data:
+                click.echo(f"    at risk from: {result.update_at_risk or '-'}")
         click.echo(f"  resolution due: {result.resolution_due or 'no target'}")
+        if "resolution_at_risk" in data:
+            click.echo(f"    at risk from: {result.resolution_at_risk or '-'}")
     return EXIT_OK
 
 

@@ -254,10 +254,21 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("first_response_at", "first response, epoch seconds (when responded)",
                       kind=NUMBER),
             FieldSpec("resolved_at", "resolution, epoch seconds (when resolved)", kind=NUMBER),
+            FieldSpec("update_due", "the first periodic update that no update met, epoch "
+                      "seconds (a severity with an update target, once responded before the "
+                      "resolution)", kind=NUMBER),
+            FieldSpec("response_at_risk", "when the response target becomes at risk, epoch "
+                      "seconds (a policy with at-risk thresholds)", kind=NUMBER),
+            FieldSpec("resolution_at_risk", "when the resolution target becomes at risk, "
+                      "epoch seconds (a policy with at-risk thresholds)", kind=NUMBER),
+            FieldSpec("update_at_risk", "when the pending update becomes at risk, epoch "
+                      "seconds (with update_due, in a policy with at-risk thresholds)",
+                      kind=NUMBER),
         ),
         extras_from="ticket",
         record_fields=frozenset({"type", "id", "customer", "opened_at", "severity", "impact",
-                                 "first_response_at", "resolved_at", "status_history"}),
+                                 "first_response_at", "resolved_at", "status_history",
+                                 "updates"}),
     ),
     NOTICE_SUBJECT: FactSpec(
         NOTICE_SUBJECT, "something a customer is owed notice of (a scheduled maintenance "
@@ -323,6 +334,8 @@ DECISIONS: Mapping[str, Mapping[str, str]] = MappingProxyType({
         "targets": "false: the severity targets do not apply to the ticket (combine: all)",
         "response_met": "the first response was in time",
         "resolution_met": "the resolution was in time",
+        "update_met": "every periodic update was in time",
+        "at_risk": "a running target has passed its at-risk threshold (combine: any)",
     }),
     NOTICE_SUBJECT: MappingProxyType({
         "owed": "an obligation applies to the subject",
@@ -384,8 +397,10 @@ STAGES: Mapping[str, StageSpec] = MappingProxyType({s.name: s for s in (
                                 "responded", "resolved", "in_term", "targets", "severity",
                                 "severity_source",
                                 "impact_severity", "response_due", "resolution_due",
-                                "first_response_at", "resolved_at")},
-        decides={TICKET: frozenset({"response_met", "resolution_met"})},
+                                "first_response_at", "resolved_at", "update_due",
+                                "response_at_risk", "resolution_at_risk", "update_at_risk")},
+        decides={TICKET: frozenset({"response_met", "resolution_met", "update_met",
+                                    "at_risk"})},
     ),
     StageSpec(
         OBLIGATIONS, "which notices qualify, the lead they gave, whether obligations are met",
@@ -415,7 +430,8 @@ DECISION_KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType({
                                       "status": TEXT}),
     TICKET: MappingProxyType({"severity": NUMBER, "severity_source": TEXT,
                               "impact_severity": NUMBER, "targets": BOOLEAN,
-                              "response_met": BOOLEAN, "resolution_met": BOOLEAN}),
+                              "response_met": BOOLEAN, "resolution_met": BOOLEAN,
+                              "update_met": BOOLEAN, "at_risk": BOOLEAN}),
     NOTICE_SUBJECT: MappingProxyType({"owed": BOOLEAN, "met": BOOLEAN, "lead": NUMBER}),
     UPDATE_REQUEST: MappingProxyType({"entitled": BOOLEAN}),
 })

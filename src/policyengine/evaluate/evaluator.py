@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from policyengine.clauses.values import due, values_of
+from policyengine.clauses.values import UnknownRegion, at_risk, clock, due, values_of
 from policyengine.clocks import intervals, timeutil
 from policyengine.clocks.durations import duration_seconds
 from policyengine.compile import stages
@@ -122,8 +123,8 @@ def _number(value: Decimal | float | int) -> int | float:
 _NOT_BEGUN = "credit_request for a month not begun"
 _CUTOFF_KINDS = (
     "downtime", "downtime end", "change", "notice", "ticket", "ticket first_response_at",
-    "ticket resolved_at", "ticket status_history entry", "credit_request", "update_request",
-    _NOT_BEGUN,
+    "ticket resolved_at", "ticket status_history entry", "ticket update", "credit_request",
+    "update_request", _NOT_BEGUN,
 )
 
 
@@ -226,6 +227,10 @@ def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True
                                     "status_history", ticket.id))
         if len(history) != len(ticket.status_history):
             changed["status_history"] = history
+        updates = tuple(u for u in ticket.updates
+                        if not skip("ticket update", u, ticket.where, "updates", ticket.id))
+        if len(updates) != len(ticket.updates):
+            changed["updates"] = updates
         tickets.append(replace(ticket, **changed) if changed else ticket)
     credit_requests = [r for r in facts.credit_requests
                        if not skip("credit_request", r.requested_at, r.where, "requested_at",
@@ -343,6 +348,14 @@ class _Run:
             for n, c in enumerate(self.facts.custom, start=1)
         ]
         self.custom_types = {c["type"] for c in self.custom}
+        # ticket rows carry update_due/update_met, and at_risk, only when a version of the
+        # policy uses periodic updates, or at-risk thresholds (docs/policy-language.md)
+        policies = [values_of(v.policy) for v in self.versions.versions]
+        self.show_updates = any(p.uses_updates for p in policies)
+        self.show_at_risk = any(p.uses_at_risk for p in policies)
+        regions = frozenset().union(*(p.regions for p in policies))
+        if regions:
+            self._check_regions(regions)
         # notices by (subject, addressee); a notice without a customer is for everyone
         self._notices: dict[tuple[str, str | None], list[Notice]] = defaultdict(list)
         for notice in self.known.notices:
@@ -608,14 +621,32 @@ class _Run:
         if chunk:
             self._ticket_chunk(chunk, evaluation)
 
+    def _check_regions(self, regions: frozenset[str]) -> None:
+        """Every subscription's ``support_region`` is one the policy's regional calendars
+        name (InputError at the first that is not)."""
+        for subs in self.facts.subscriptions.values():
+            for sub in subs:
+                if sub.support_region is not None and sub.support_region not in regions:
+                    self._region_error(sub, "the policy's regional calendars name no region "
+                                            f"{sub.support_region!r} (regions: "
+                                            f"{', '.join(sorted(regions))})")
+
+    @staticmethod
+    def _region_error(sub: Subscription, message: str) -> None:
+        raise InputError.single(sub.where.file, message, line=sub.where.line,
+                                column=sub.where.column, subject=sub.customer,
+                                path=sub.where.path("support_region"), code="fact")
+
     def _ticket_chunk(self, tickets: list[Ticket], evaluation: Evaluation) -> None:
         first = _groups()
         version_of: dict[str, CompiledPolicy] = {}
         in_term: dict[str, bool] = {}
+        sub_of: dict[str, Subscription | None] = {}
         for ticket in tickets:
             version = self.versions.at(ticket.opened_at, f"ticket {ticket.id}")
             version_of[ticket.id] = version
             sub = self.terms[ticket.customer].at(ticket.opened_at)
+            sub_of[ticket.id] = sub
             in_term[ticket.id] = sub is not None
             fact: dict[str, Any] = {
                 **_scalars(ticket.extra),
@@ -634,7 +665,7 @@ class _Run:
         severities = self.stage(stages.TICKET_SEVERITY, first)
         del first
         second = _groups()
-        dues: dict[str, tuple[float | None, float | None]] = {}
+        dues: dict[str, tuple[float | None, float | None, float | None]] = {}
         for ticket in tickets:
             version = version_of[ticket.id]
             level = severities.get(ticket.id, "severity")
@@ -648,7 +679,7 @@ class _Run:
                 # targets apply while a term is in force, unless a rule withdrew them
                 "targets": in_term[ticket.id] and severities.get(ticket.id, "targets") is not False,
             }
-            response_due = resolution_due = None
+            clocks: dict[str, float | None] = {}
             clause = severity_clause(version, level)
             if level is not None and clause is None:
                 raise InputError.single(
@@ -665,21 +696,33 @@ class _Run:
                 if impact_level is not None:
                     fact["impact_severity"] = impact_level
                 if fact["targets"]:
-                    response_due = self.due(version, clause.terms.get("response"), ticket)
-                    resolution_due = self.due(version, clause.terms.get("resolution"), ticket)
-            for name, value in (("response_due", response_due),
-                                ("resolution_due", resolution_due),
+                    sub = sub_of[ticket.id]
+                    try:
+                        clocks = self.clocks(version, clause, ticket,
+                                             sub.support_region if sub is not None else None)
+                    except UnknownRegion as error:
+                        assert sub is not None  # a ticket with targets is in a term
+                        self._region_error(sub, f"{error} (ticket {ticket.id})")
+            for name, value in (*clocks.items(),
                                 ("first_response_at", ticket.first_response_at),
                                 ("resolved_at", ticket.resolved_at)):
                 if value is not None:
                     fact[name] = value
-            dues[ticket.id] = (response_due, resolution_due)
+            dues[ticket.id] = (clocks.get("response_due"), clocks.get("resolution_due"),
+                               clocks.get("update_due"))
             second[version][ticket.customer].append(fact)
         verdicts = self.stage(stages.TICKET_CLOCKS, second)
         del second
         tz = self.tz
         for ticket in tickets:
-            response_due, resolution_due = dues[ticket.id]
+            response_due, resolution_due, update_due = dues[ticket.id]
+            extra: dict[str, Any] = {}
+            if self.show_updates:
+                extra["update_due"] = (timeutil.iso(update_due, tz)
+                                       if update_due is not None else None)
+                extra["update_met"] = verdicts.get(ticket.id, "update_met")
+            if self.show_at_risk:
+                extra["at_risk"] = bool(verdicts.get(ticket.id, "at_risk", False))
             evaluation.tickets.append(TicketRow(
                 id=ticket.id, customer=ticket.customer,
                 severity=severities.get(ticket.id, "severity"),
@@ -689,23 +732,62 @@ class _Run:
                 resolution_due=(timeutil.iso(resolution_due, tz)
                                 if resolution_due is not None else None),
                 resolution_met=verdicts.get(ticket.id, "resolution_met"),
+                **extra,
                 policy_version=self.use(version_of[ticket.id]),
             ))
 
-    def due(self, version: CompiledPolicy, target: Mapping[str, Any] | None,
-            ticket: Ticket) -> float | None:
-        """When a target (``{target, clock, calendar, pause_on}``) falls due for a ticket."""
-        if not target:
-            return None
-        pauses = _pauses(ticket, target.get("pause_on") or (), self.as_of)
-        try:
-            return due(version.policy, target, ticket.opened_at, pauses)
-        except ValueError as error:  # a due time past the calendar's last supported year
-            raise InputError.single(
-                ticket.where.file, f"fact '{ticket.id}': the {target.get('target')} target "
-                f"cannot be placed: {error}", line=ticket.where.line,
-                column=ticket.where.column, subject=ticket.id,
-                path=ticket.where.path("opened_at"), code="fact") from None
+    def clocks(self, version: CompiledPolicy, clause: Any, ticket: Ticket,
+               region: str | None) -> dict[str, float | None]:
+        """A ticket's due and at-risk instants under its severity clause, epoch seconds.
+
+        ``response_due``/``resolution_due`` run from ``opened_at``; ``update_due`` is the
+        first periodic update that no update met: the chain starts at the first response,
+        and each update at or before its due instant restarts it (updates after the
+        resolution, or at or before the previous link, count for nothing). None where a
+        target is absent, and ``update_due`` before a first response (or when the
+        resolution came first: it answers the ticket). ``*_at_risk``: when the same clock
+        passes the target's at-risk threshold (present only when the policy has one).
+        Raises :class:`UnknownRegion` for a region a regional calendar does not name, and
+        InputError (a located fact error) for an instant past the last year a calendar
+        indexes.
+        """
+        policy = version.policy
+        terms = clause.terms
+        out: dict[str, float | None] = {}
+        for name in ("response", "resolution"):
+            target = terms.get(name)
+            if not target:
+                out[f"{name}_due"] = None
+                continue
+            pauses = _pauses(ticket, target.get("pause_on") or (), self.as_of)
+            with _placing(ticket, target, "opened_at"):
+                out[f"{name}_due"] = due(policy, target, ticket.opened_at, pauses, region)
+                if self.show_at_risk:
+                    out[f"{name}_at_risk"] = at_risk(policy, target, ticket.opened_at, pauses,
+                                                     region)
+        update = terms.get("update")
+        responded = ticket.first_response_at
+        if update and responded is not None and (ticket.resolved_at is None
+                                                 or ticket.resolved_at >= responded):
+            pauses = _pauses(ticket, update.get("pause_on") or (), self.as_of)
+            ticking = clock(policy, update, region)
+            seconds = duration_seconds(update["target"])
+            last = responded
+            with _placing(ticket, update, "first_response_at"):
+                for at in ticket.updates:
+                    if at <= last:
+                        continue
+                    if ticket.resolved_at is not None and at > ticket.resolved_at:
+                        break
+                    if at > ticking.add(last, seconds, pauses):
+                        break  # late: the chain stops at the first missed update
+                    last = at
+            with _placing(ticket, update, "first_response_at" if last == responded
+                          else "updates"):
+                out["update_due"] = ticking.add(last, seconds, pauses)
+                if self.show_at_risk:
+                    out["update_at_risk"] = at_risk(policy, update, last, pauses, region)
+        return out
 
     # -- notice obligations --------------------------------------------------------------------
     def obligations(self, evaluation: Evaluation) -> None:
@@ -838,6 +920,21 @@ def severity_clause(version: CompiledPolicy, level: int | None) -> Any:
     if level is None:
         return None
     return values_of(version.policy).severities.get(level)
+
+
+@contextmanager
+def _placing(ticket: Ticket, target: Mapping[str, Any], field_name: str) -> Iterator[None]:
+    """Turns a ``ValueError`` from a clock (an instant past the last year a calendar
+    indexes) into a located fact error at the ticket's ``field_name``, the instant the
+    target runs from: ``fact 'T-1': the 468h target cannot be placed: ...``."""
+    try:
+        yield
+    except ValueError as error:
+        raise InputError.single(
+            ticket.where.file, f"fact '{ticket.id}': the {target.get('target')} target "
+            f"cannot be placed: {error}", line=ticket.where.line,
+            column=ticket.where.column, subject=ticket.id,
+            path=ticket.where.path(field_name), code="fact") from None
 
 
 def _pauses(ticket: Ticket, pause_on: Sequence[str], as_of: float) -> list[tuple[float, float]]:

@@ -50,6 +50,8 @@ class Subscription:
     support: str
     where: Where
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # which support region's calendar the policy's regional calendars pick (None: default)
+    support_region: str | None = None
 
 
 @dataclass(slots=True)
@@ -99,6 +101,8 @@ class Ticket:
     status_history: tuple[tuple[float, str], ...]
     where: Where
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # when the vendor updated the customer while the ticket was open, ascending
+    updates: tuple[float, ...] = ()
 
 
 @dataclass(slots=True)

@@ -32,6 +32,7 @@ module sits in the model layer, below the report layer, because ``Evaluation.to_
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -41,6 +42,21 @@ from typing import Any
 ROW_SECTIONS = ("availability", "credits", "tickets", "obligations", "entitlements")
 SECTIONS = ("as_of", "policy", *ROW_SECTIONS, "findings")
 FINDING_FIELDS = ("rule", "clause", "subject", "outcome", "message")
+
+
+class _Absent(enum.Enum):
+    """The value of a row field that the report leaves out (a single member, so that it
+    survives pickling between worker processes as itself)."""
+
+    ABSENT = "absent"
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+#: A row field with this value is not in the report: an optional field that only a policy
+#: using its shape fills (e.g. a ticket's ``update_due``; docs/interface.md §2).
+ABSENT = _Absent.ABSENT
 
 
 DECISION_FIELDS = ("decision_id", "as_of", "policy_sha256", "rules_sha256", "facts_sha256",
@@ -86,8 +102,10 @@ class Audit:
 
 
 def row_dict(row: Any) -> dict[str, Any]:
-    """A result row's fields in declaration order (rows are slotted: there are a million)."""
-    return {name: getattr(row, name) for name in row.__slots__}
+    """A result row's fields in declaration order (rows are slotted: there are a million),
+    leaving out the fields that are :data:`ABSENT`."""
+    return {name: value for name in row.__slots__
+            if (value := getattr(row, name)) is not ABSENT}
 
 
 def finding_dict(finding: Any) -> dict[str, str]:
@@ -187,5 +205,5 @@ def report_dict(
     return document
 
 
-__all__ = ["DECISION_FIELDS", "FINDING_FIELDS", "ROW_SECTIONS", "SECTIONS", "Audit",
+__all__ = ["ABSENT", "DECISION_FIELDS", "FINDING_FIELDS", "ROW_SECTIONS", "SECTIONS", "Audit",
            "LineEncoder", "finding_dict", "report_dict", "report_pieces", "row_dict"]

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from policyengine.diagnostics import Diagnostic
 from policyengine.model.json_report import (
+    ABSENT,
     ROW_SECTIONS,
     Audit,
     LineEncoder,
@@ -87,6 +88,11 @@ class TicketRow:
     response_met: bool | None
     resolution_due: str | None
     resolution_met: bool | None
+    # only in reports of a policy with periodic updates, or at-risk thresholds (else ABSENT:
+    # left out of the report); docs/interface.md §2
+    update_due: str | None | Any = ABSENT
+    update_met: bool | None | Any = ABSENT
+    at_risk: bool | Any = ABSENT
     policy_version: str = ""
 
     def key(self) -> tuple:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from policyengine.diagnostics import Diagnostic
+from policyengine.model.json_report import ABSENT
 from policyengine.model.results import Evaluation
 
 FORMATS = ("json", "table", "markdown", "html")
@@ -96,6 +97,17 @@ def _sections(evaluation: Evaluation) -> list[tuple[str, list[str], list[list[An
     tickets = [[r.id, r.customer, r.severity, r.severity_source, r.response_due,
                 _verdict(r.response_met), r.resolution_due, _verdict(r.resolution_met)]
                for r in e.tickets]
+    ticket_headers = ["ticket", "customer", "sev", "source", "response due", "response",
+                      "resolution due", "resolution"]
+    # periodic updates and at-risk: columns only for a policy that uses them (as in JSON)
+    if any(r.update_due is not ABSENT for r in e.tickets):
+        ticket_headers += ["update due", "updates"]
+        for row, r in zip(tickets, e.tickets, strict=True):
+            row += [r.update_due, _verdict(r.update_met)]
+    if any(r.at_risk is not ABSENT for r in e.tickets):
+        ticket_headers.append("at risk")
+        for row, r in zip(tickets, e.tickets, strict=True):
+            row.append("AT RISK" if r.at_risk is True else "-")
     obligations = [[r.obligation, r.subject, r.customer, r.required_lead_hours, r.lead_hours,
                     _verdict(r.met, r.strength), r.strength] for r in e.obligations]
     entitlements = [[r.id, r.customer, r.entitled, r.reason] for r in e.entitlements]
@@ -104,8 +116,7 @@ def _sections(evaluation: Evaluation) -> list[tuple[str, list[str], list[list[An
                           "counted", "availability %", "target %", "verdict"], availability),
         ("Credits", ["customer", "month", "amount", "currency", "form", "claim by",
                      "requested", "status"], credits),
-        ("Tickets", ["ticket", "customer", "sev", "source", "response due", "response",
-                     "resolution due", "resolution"], tickets),
+        ("Tickets", ticket_headers, tickets),
         ("Notices", ["obligation", "subject", "customer", "required h", "lead h", "verdict",
                      "strength"], obligations),
         ("Entitlements", ["request", "customer", "entitled", "reason"], entitlements),

@@ -38,12 +38,13 @@ from policyengine.model.facts import (
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 _KNOWN = {
     "subscription": {"type", "customer", "plan", "deployment", "license", "annual_fee",
-                     "currency", "term_start", "term_end", "renewed", "support", "contact"},
+                     "currency", "term_start", "term_end", "renewed", "support", "contact",
+                     "support_region"},
     "downtime": {"type", "id", "start", "end", "cause", "maintenance", "customers"},
     "notice": {"type", "id", "kind", "about", "sent_at", "channel", "customer"},
     "change": {"type", "id", "kind", "deployed_at"},
     "ticket": {"type", "id", "customer", "opened_at", "severity", "impact",
-               "first_response_at", "resolved_at", "status_history"},
+               "first_response_at", "resolved_at", "status_history", "updates"},
     "credit_request": {"type", "customer", "month", "requested_at"},
     "update_request": {"type", "id", "customer", "requested_at"},
 }
@@ -232,6 +233,16 @@ def _str(raw: Mapping[str, Any], name: str, allowed: Iterable[str] | None = None
     return value
 
 
+def _opt_name(raw: Mapping[str, Any], name: str) -> str | None:
+    """An optional non-empty name (a support region...), or None when left out."""
+    value = raw.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise FieldError(name, f"'{name}' must be a non-empty name")
+    return sys.intern(value)
+
+
 def _opt_instant(raw: Mapping[str, Any], name: str) -> float | None:
     value = raw.get(name)
     return None if value is None else parse_instant(value, name)
@@ -280,6 +291,7 @@ def normalise(raw: Mapping[str, Any], where: Where) -> Any:
             support=_str(raw, "support", ("active", "lapsed")),
             where=where,
             extra=_extra(raw, "subscription"),
+            support_region=_opt_name(raw, "support_region"),
         )
         if sub.term_end < sub.term_start:
             raise FieldError("term_end", "term_end is before term_start")
@@ -357,7 +369,9 @@ def _id(raw: Mapping[str, Any]) -> str:
 def _ticket(raw: Mapping[str, Any], where: Where) -> Ticket:
     severity = raw.get("severity")
     if severity is not None and (isinstance(severity, bool) or not isinstance(severity, int)):
-        raise FieldError("severity", "'severity' must be a whole number (1, 2 or 3)")
+        raise FieldError("severity", "'severity' must be a whole number (1 is the most severe)")
+    if severity is not None and severity < 1:
+        raise FieldError("severity", f"severity {severity} is not a level: levels start at 1")
     impact_raw = raw.get("impact")
     impact: Mapping[str, bool] | None = None
     if impact_raw is not None:
@@ -376,6 +390,10 @@ def _ticket(raw: Mapping[str, Any], where: Where) -> Ticket:
         if not isinstance(status, str) or not status:
             raise FieldError("status_history", "status_history entries need 'at' and 'status'")
         history.append((parse_instant(entry.get("at"), "status_history.at"), status))
+    updates_raw = raw.get("updates")
+    if updates_raw is not None and not isinstance(updates_raw, list):
+        raise FieldError("updates", "'updates' must be a list of timestamps")
+    updates = sorted(parse_instant(u, "updates") for u in updates_raw or ())
     ticket = Ticket(
         id=_id(raw),
         customer=sys.intern(_str(raw, "customer")),
@@ -387,11 +405,14 @@ def _ticket(raw: Mapping[str, Any], where: Where) -> Ticket:
         status_history=tuple(sorted(history, key=lambda entry: entry[0])),  # ties: as given
         where=where,
         extra=_extra(raw, "ticket"),
+        updates=tuple(updates),
     )
     for name in ("first_response_at", "resolved_at"):
         value = getattr(ticket, name)
         if value is not None and value < ticket.opened_at:
             raise FieldError(name, f"{name} is before opened_at")
+    if updates and updates[0] < ticket.opened_at:
+        raise FieldError("updates", "an update is before opened_at")
     return ticket
 
 
