@@ -467,12 +467,13 @@ def test_a_failing_parallel_reader_falls_back_to_the_sequential_read(
 
 # -- found by an adversarial review ------------------------------------------------------------
 def _two_bad_severities(tmp_path: Path) -> str:
-    """Two tickets whose severity the policy does not define, for customers in two shards."""
+    """Two tickets opened before any version of the policy is in force (an error only the
+    evaluation finds: the fact schema accepts them), for customers in two shards."""
     facts = _fleet(customers=["a", "d"], tickets_each=0)
     facts.append({"type": "ticket", "id": "ta", "customer": "a",
-                  "opened_at": "2026-10-05T10:00:00-04:00", "severity": 7})
+                  "opened_at": "2001-10-05T10:00:00-04:00", "severity": 2})
     facts.append({"type": "ticket", "id": "td", "customer": "d",
-                  "opened_at": "2026-10-05T10:00:00-04:00", "severity": 9})
+                  "opened_at": "2001-10-06T10:00:00-04:00", "severity": 3})
     assert factspool.shard_of("a", 2) != factspool.shard_of("d", 2)
     return _write_ndjson(tmp_path / "sev.ndjson", facts)
 
@@ -488,13 +489,13 @@ def test_evaluation_time_errors_name_the_first_fact_with_any_workers(
     with pytest.raises(InputError) as in_memory:
         engine.evaluate([path], as_of=AS_OF)
     assert streamed.value.diagnostics == in_memory.value.diagnostics
-    assert streamed.value.diagnostics[0].subject == "ta"
+    assert "2001-10-05" in streamed.value.diagnostics[0].message  # ta, the first ticket
 
 
 def test_facts_as_a_generator_survive_the_fallback(tmp_path: Path) -> None:
     engine = engine_for(shipped_policy_data(), "python")
     path = _two_bad_severities(tmp_path)
-    with pytest.raises(InputError, match="severity 7 is not defined"):
+    with pytest.raises(InputError, match="no policy version is in force on 2001-10-05"):
         engine.write_json((p for p in [path]), io.StringIO(), as_of=AS_OF, workers=2,
                           shards=2)
 

@@ -13,6 +13,7 @@ import difflib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
 from pathlib import Path
@@ -109,9 +110,38 @@ def _check_year(year: int, field_name: str, text: str) -> None:
 
 
 class FieldError(Exception):
-    def __init__(self, field_name: str, message: str):
+    """A fact field that cannot be used: ``field`` (a path inside the fact) and the message.
+
+    ``problems`` holds the located diagnostics when the fact does not conform to the fact
+    schema (every problem the schema finds in it, worded as for a YAML document)."""
+
+    def __init__(self, field_name: str, message: str,
+                 problems: tuple[Diagnostic, ...] = ()):
         super().__init__(message)
         self.field = field_name
+        self.problems = problems
+
+
+def schema_problems(raw: Mapping[str, Any], where: Where) -> tuple[Diagnostic, ...]:
+    """The fact schema's problems with one fact, located at ``where`` (none: it conforms).
+
+    The compiled check (:mod:`validation.factschema`) answers for a fact that conforms;
+    only a fact that does not is checked again by ``jsonschema``, which words the problems
+    exactly as for a fact in a YAML or JSON document. Paths are the fact's own
+    (``$.annual_fee`` on an NDJSON line, ``$.facts[3].annual_fee`` in a document).
+    """
+    from policyengine.validation import factschema
+
+    conforms = factschema.predicates().get(raw.get("type"))  # type: ignore[arg-type]
+    if conforms is None or conforms(raw):
+        return ()
+    from policyengine.validation import schemas
+
+    found = []
+    for problem in schemas.validate_fact(raw, where.file, where.line):
+        inner = problem.path[1:].lstrip(".")
+        found.append(replace(problem, column=where.column, path=where.path(inner)))
+    return tuple(found)
 
 
 def parse_instant(text: Any, field_name: str = "timestamp") -> float:
@@ -222,7 +252,19 @@ def _extra(raw: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
 
 
 def normalise(raw: Mapping[str, Any], where: Where) -> Any:
-    """One raw fact mapping → its typed record (raises FieldError)."""
+    """One raw fact mapping → its typed record.
+
+    The fact is first checked against the fact schema (:func:`schema_problems`: the same
+    rules, and the same messages, as for YAML and JSON documents, whatever the format),
+    then converted; the checks made here beyond the schema (a term that ends before it
+    starts, years outside 1971..2199, ...) apply to every format alike. Raises
+    :class:`FieldError` (with ``problems`` when the schema refuses the fact).
+    """
+    problems = schema_problems(raw, where)
+    if problems:
+        first = problems[0]
+        raise FieldError(first.path.removeprefix(where.path()).lstrip("."), first.message,
+                         problems)
     kind = raw.get("type")
     if kind == "subscription":
         renewed = _require(raw, "renewed")
@@ -474,6 +516,11 @@ class FactSetBuilder:
         try:
             fact = normalise(raw, where)
         except FieldError as error:
+            if error.problems:
+                self.problems.extend(error.problems)
+                if len(self.problems) > 200:
+                    raise InputError(self.problems) from None
+                return
             self._problem(where, str(error), subject, where.path(error.field))
             return
         kind = raw["type"]
