@@ -50,6 +50,8 @@ _KNOWN = {
 }
 
 
+_KNOWN_SETS = {kind: frozenset(names) for kind, names in _KNOWN.items()}
+
 # Per-customer fact types, in the order finish() reports their unknown customers
 CUSTOMER_FACT_RANK: dict[type, int] = {Ticket: 0, CreditRequest: 1, UpdateRequest: 2}
 _CUSTOMER_FACT_LIST = ("tickets", "credit_requests", "update_requests")
@@ -149,26 +151,30 @@ def parse_instant(text: Any, field_name: str = "timestamp") -> float:
     if not isinstance(text, str):
         raise FieldError(field_name, f"{field_name} must be an ISO 8601 timestamp string")
     try:
-        parsed = dt.datetime.fromisoformat(text)
+        parsed = _FROM_ISO(text)
     except ValueError:
         raise FieldError(
             field_name, f"{field_name} {excerpt(text)} is not a valid ISO 8601 timestamp"
         ) from None
-    if len(text.strip()) == 10:  # a date alone: there is no time to attach an offset to
-        raise FieldError(
-            field_name,
-            f"{field_name} {excerpt(text)} is a date without a time and offset; write e.g. "
-            f"{text.strip()}T00:00:00-05:00",
-        )
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
+    if parsed.tzinfo is None:  # fromisoformat gives fixed offsets: never a None offset
+        if len(text.strip()) == 10:  # a date alone: there is no time to attach an offset to
+            raise FieldError(
+                field_name,
+                f"{field_name} {excerpt(text)} is a date without a time and offset; write e.g. "
+                f"{text.strip()}T00:00:00-05:00",
+            )
         raise FieldError(
             field_name,
             f"{field_name} {excerpt(text)} has no offset: a timestamp without a UTC offset is "
             "refused; "
             f"write e.g. {text}Z or {text}-05:00",
         )
-    _check_year(parsed.year, field_name, text)
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        _check_year(parsed.year, field_name, text)
     return parsed.timestamp()
+
+
+_FROM_ISO = dt.datetime.fromisoformat
 
 
 def _date(text: Any, field_name: str) -> dt.date:
@@ -245,8 +251,8 @@ def impact_mapping(flags: tuple[bool, ...]) -> Mapping[str, bool]:
 
 def _extra(raw: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
     """Fields beyond the standard ones; most facts have none and share one empty mapping."""
-    known = _KNOWN[kind]
-    if len(raw) <= len(known) and all(k in known for k in raw):
+    known = _KNOWN_SETS[kind]
+    if known.issuperset(raw):
         return NO_EXTRA
     return {k: v for k, v in raw.items() if k not in known}
 

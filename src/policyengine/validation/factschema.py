@@ -25,6 +25,7 @@ shipped schema), never silently accepts.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import numbers
 from collections.abc import Callable, Mapping
@@ -60,6 +61,11 @@ _GUARDS = {  # keyword family -> the types it applies to (others pass it, as in 
     "object": ({"object"}, "isinstance({v}, dict)"),
 }
 _MISSING = object()
+# formats whose check is a parser that raises ValueError for text that does not conform
+# (exactly schemas.is_date / is_date_time on text; faster without the try in Python)
+_PARSERS: Mapping[str, Callable[[str], Any]] = {
+    "date": dt.date.fromisoformat, "date-time": dt.datetime.fromisoformat,
+}
 
 
 class UnsupportedSchema(ValueError):
@@ -143,6 +149,7 @@ class _Compiler:
         }
         self.source: list[str] = []
         self.count = 0
+        self.conditions = 0  # depth of `if` subschemas being compiled
 
     def name(self, value: Any, prefix: str) -> str:
         self.count += 1
@@ -150,11 +157,18 @@ class _Compiler:
         self.namespace[name] = value
         return name
 
-    def function(self, node: Any) -> str:
-        """A generated one-argument function checking ``node``; returns its name."""
+    def function(self, node: Any, top: bool = False) -> str:
+        """A generated one-argument function checking ``node``; returns its name.
+
+        Only a ``top`` function catches the ``ValueError`` of a format's parser (which
+        means "does not conform"); the others let it through to the top.
+        """
         self.count += 1
         name = f"_f{self.count}"
-        self.source.append(f"def {name}(v):\n    return {self.expr(node, 'v')}\n")
+        body = f"return {self.expr(node, 'v')}"
+        if top:
+            body = f"try:\n        {body}\n    except ValueError:\n        return False"
+        self.source.append(f"def {name}(v):\n    {body}\n")
         return name
 
     def resolve(self, node: Any) -> Any:
@@ -217,7 +231,12 @@ class _Compiler:
         if "const" in node:
             parts.append(f"_equal({v}, {self.name(node['const'], 'const')})")
         if "format" in node and node["format"] in schemas.FORMATS:
-            parts.append(f"{self.name(schemas.FORMATS[node['format']], 'format')}({v})")
+            parser = _PARSERS.get(node["format"])
+            if parser is not None and not self.conditions:
+                # the parser itself (C): a ValueError ends the whole check as "no"
+                string.append(f"{self.name(parser, 'parse')}({v})")
+            else:
+                parts.append(f"{self.name(schemas.FORMATS[node['format']], 'format')}({v})")
         if "minLength" in node:
             string.append(f"len({v}) >= {int(node['minLength'])}")
         if "maxLength" in node:
@@ -255,7 +274,10 @@ class _Compiler:
         if "if" in node:
             then = self.expr(node.get("then", True), v)
             otherwise = self.expr(node.get("else", True), v)
-            parts.append(f"({then} if {self.expr(node['if'], v)} else {otherwise})")
+            self.conditions += 1  # a failure inside a condition is not the fact's failure
+            condition = self.expr(node["if"], v)
+            self.conditions -= 1
+            parts.append(f"({then} if {condition} else {otherwise})")
         for sub in node.get("allOf", ()):
             parts.append(self.expr(sub, v))
 
@@ -283,7 +305,7 @@ def fact_types(schema: Mapping[str, Any]) -> dict[str, str]:
 def compile_facts(schema: Mapping[str, Any]) -> dict[str, Predicate]:
     """Fact type -> predicate (True: the fact conforms to its type's definition)."""
     compiler = _Compiler(schema["definitions"])
-    names = {fact_type: compiler.function({"$ref": f"#/definitions/{definition}"})
+    names = {fact_type: compiler.function({"$ref": f"#/definitions/{definition}"}, top=True)
              for fact_type, definition in fact_types(schema).items()}
     namespace = compiler.compile()
     return {fact_type: namespace[name] for fact_type, name in names.items()}
