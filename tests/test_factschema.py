@@ -242,3 +242,29 @@ def test_a_field_added_to_the_schema_is_checked_without_code(tmp_path: Path) -> 
     assert check({**down, "services": ["api", "web"]})
     for bad in (["Api"], [], ["api", "api"], "api", [1]):
         assert not check({**down, "services": bad}), bad
+
+
+@pytest.mark.parametrize("kind", [["ticket"], {"a": 1}, 7, None, ...],
+                         ids=["list", "mapping", "number", "null", "missing"])
+def test_a_fact_type_that_is_not_text_is_a_located_error_in_both_formats(
+    tmp_path: Path, kind: Any
+) -> None:
+    """Found on the way: an NDJSON `"type": ["ticket"]` was a TypeError traceback."""
+    fact = {"id": "x-1"} if kind is ... else {"type": kind, "id": "x-1"}
+    messages = []
+    for suffix in (".ndjson", ".json"):
+        path = tmp_path / f"facts{suffix}"
+        _write(path, [fact])
+        with pytest.raises(InputError) as refused:
+            load_facts([path])
+        assert all(d.line == (1 if suffix == ".ndjson" else 4)
+                   for d in refused.value.diagnostics)
+        messages.append([(d.path.removeprefix("$.facts[0]").removeprefix("$"), d.message)
+                         for d in refused.value.diagnostics])
+    assert messages[0] == messages[1]
+    if kind is ...:
+        assert messages[0] == [("", "missing required field 'type'")]
+    else:
+        assert (".type", "unknown fact type " + schemas._show(kind) + "; expected one of: "
+                "subscription, downtime, notice, change, ticket, credit_request, "
+                "update_request") in messages[0]

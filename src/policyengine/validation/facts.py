@@ -134,9 +134,11 @@ def schema_problems(raw: Mapping[str, Any], where: Where) -> tuple[Diagnostic, .
     """
     from policyengine.validation import factschema
 
-    conforms = factschema.predicates().get(raw.get("type"))  # type: ignore[arg-type]
-    if conforms is None or conforms(raw):
-        return ()
+    kind = raw.get("type")
+    if isinstance(kind, str):
+        conforms = factschema.predicates().get(kind)
+        if conforms is None or conforms(raw):  # another type: normalise or the builder says
+            return ()
     from policyengine.validation import schemas
 
     found = []
@@ -423,7 +425,8 @@ def iter_raw_facts(
         allowed = frozenset(allow_types)
         for line_no, obj in loader.iter_ndjson(path, display_name=display,
                                                byte_range=byte_range):
-            if obj.get("type") in allowed and obj.get("type") not in _KNOWN:
+            kind = obj.get("type")
+            if isinstance(kind, str) and kind in allowed and kind not in _KNOWN:
                 problems = schemas.validate_fact(obj, display, line_no,
                                                  allow_fact_types=allowed)
                 if problems:
@@ -516,7 +519,8 @@ class FactSetBuilder:
             self._problem(where, "a fact must be a mapping with a 'type'")
             return
         subject = str(raw.get("id") or raw.get("customer") or "")
-        if raw.get("type") in self.allow_types and raw.get("type") not in _KNOWN:
+        kind = raw.get("type")
+        if isinstance(kind, str) and kind in self.allow_types and kind not in _KNOWN:
             self._add_custom(raw, where, subject)
             return
         try:
