@@ -372,8 +372,8 @@ def test_fact_field_errors() -> None:
     text = edit(text, "    id: n-1\n", "")
     assert summary(facts_problems(text)) == [
         ("$.facts[0].annual_fee",
-         "expected an amount like 120000.00 (digits and an optional decimal point, no currency "
-         "sign or separators), got '$120,000'"),
+         "expected an amount like 120000.00 (at most 15 digits, a decimal point and at most 6 "
+         "more; no sign, exponent, currency sign or separators), got '$120,000'"),
         ("$.facts[3]", "missing required field 'id'"),
         ("$.facts[5].impact.loss_of_service", "expected true or false, got text 'yes please'"),
         ("$.facts[6].severity", "'0' is below the minimum of 1"),

@@ -157,7 +157,7 @@ def test_value_evaluate_refuses_is_an_import_error_at_the_source_row(tmp_path: P
     assert result.exit_code == 2
     assert not out.exists()
     assert result.stderr.splitlines() == [
-        f"{export}:2:1: $.cause: fact 'D1': 'cause' is 'Vendor'; expected one of: vendor, "
+        f"{export}:2:1: $.cause: fact 'D1': unknown cause 'Vendor'; expected one of: vendor, "
         "customer, third_party, force_majeure (evaluate would refuse this downtime)"]
 
 

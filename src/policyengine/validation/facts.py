@@ -13,6 +13,7 @@ import difflib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
 from pathlib import Path
@@ -49,6 +50,8 @@ _KNOWN = {
     "update_request": {"type", "id", "customer", "requested_at"},
 }
 
+
+_KNOWN_SETS = {kind: frozenset(names) for kind, names in _KNOWN.items()}
 
 # Per-customer fact types, in the order finish() reports their unknown customers
 CUSTOMER_FACT_RANK: dict[type, int] = {Ticket: 0, CreditRequest: 1, UpdateRequest: 2}
@@ -149,9 +152,40 @@ def _check_year(year: int, field_name: str, text: str) -> None:
 
 
 class FieldError(Exception):
-    def __init__(self, field_name: str, message: str):
+    """A fact field that cannot be used: ``field`` (a path inside the fact) and the message.
+
+    ``problems`` holds the located diagnostics when the fact does not conform to the fact
+    schema (every problem the schema finds in it, worded as for a YAML document)."""
+
+    def __init__(self, field_name: str, message: str,
+                 problems: tuple[Diagnostic, ...] = ()):
         super().__init__(message)
         self.field = field_name
+        self.problems = problems
+
+
+def schema_problems(raw: Mapping[str, Any], where: Where) -> tuple[Diagnostic, ...]:
+    """The fact schema's problems with one fact, located at ``where`` (none: it conforms).
+
+    The compiled check (:mod:`validation.factschema`) answers for a fact that conforms;
+    only a fact that does not is checked again by ``jsonschema``, which words the problems
+    exactly as for a fact in a YAML or JSON document. Paths are the fact's own
+    (``$.annual_fee`` on an NDJSON line, ``$.facts[3].annual_fee`` in a document).
+    """
+    from policyengine.validation import factschema
+
+    kind = raw.get("type")
+    if isinstance(kind, str):
+        conforms = factschema.predicates().get(kind)
+        if conforms is None or conforms(raw):  # another type: normalise or the builder says
+            return ()
+    from policyengine.validation import schemas
+
+    found = []
+    for problem in schemas.validate_fact(raw, where.file, where.line):
+        inner = problem.path[1:].lstrip(".")
+        found.append(replace(problem, column=where.column, path=where.path(inner)))
+    return tuple(found)
 
 
 def parse_instant(text: Any, field_name: str = "timestamp") -> float:
@@ -159,26 +193,30 @@ def parse_instant(text: Any, field_name: str = "timestamp") -> float:
     if not isinstance(text, str):
         raise FieldError(field_name, f"{field_name} must be an ISO 8601 timestamp string")
     try:
-        parsed = dt.datetime.fromisoformat(text)
+        parsed = _FROM_ISO(text)
     except ValueError:
         raise FieldError(
             field_name, f"{field_name} {excerpt(text)} is not a valid ISO 8601 timestamp"
         ) from None
-    if len(text.strip()) == 10:  # a date alone: there is no time to attach an offset to
-        raise FieldError(
-            field_name,
-            f"{field_name} {excerpt(text)} is a date without a time and offset; write e.g. "
-            f"{text.strip()}T00:00:00-05:00",
-        )
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
+    if parsed.tzinfo is None:  # fromisoformat gives fixed offsets: never a None offset
+        if len(text.strip()) == 10:  # a date alone: there is no time to attach an offset to
+            raise FieldError(
+                field_name,
+                f"{field_name} {excerpt(text)} is a date without a time and offset; write e.g. "
+                f"{text.strip()}T00:00:00-05:00",
+            )
         raise FieldError(
             field_name,
             f"{field_name} {excerpt(text)} has no offset: a timestamp without a UTC offset is "
             "refused; "
             f"write e.g. {text}Z or {text}-05:00",
         )
-    _check_year(parsed.year, field_name, text)
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        _check_year(parsed.year, field_name, text)
     return parsed.timestamp()
+
+
+_FROM_ISO = dt.datetime.fromisoformat
 
 
 def _date(text: Any, field_name: str) -> dt.date:
@@ -265,14 +303,26 @@ def impact_mapping(flags: tuple[bool, ...]) -> Mapping[str, bool]:
 
 def _extra(raw: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
     """Fields beyond the standard ones; most facts have none and share one empty mapping."""
-    known = _KNOWN[kind]
-    if len(raw) <= len(known) and all(k in known for k in raw):
+    known = _KNOWN_SETS[kind]
+    if known.issuperset(raw):
         return NO_EXTRA
     return {k: v for k, v in raw.items() if k not in known}
 
 
 def normalise(raw: Mapping[str, Any], where: Where) -> Any:
-    """One raw fact mapping → its typed record (raises FieldError)."""
+    """One raw fact mapping → its typed record.
+
+    The fact is first checked against the fact schema (:func:`schema_problems`: the same
+    rules, and the same messages, as for YAML and JSON documents, whatever the format),
+    then converted; the checks made here beyond the schema (a term that ends before it
+    starts, years outside 1971..2199, ...) apply to every format alike. Raises
+    :class:`FieldError` (with ``problems`` when the schema refuses the fact).
+    """
+    problems = schema_problems(raw, where)
+    if problems:
+        first = problems[0]
+        raise FieldError(first.path.removeprefix(where.path()).lstrip("."), first.message,
+                         problems)
     kind = raw.get("type")
     if kind == "subscription":
         renewed = _require(raw, "renewed")
@@ -435,7 +485,8 @@ def iter_raw_facts(
         allowed = frozenset(allow_types)
         for line_no, obj in loader.iter_ndjson(path, display_name=display,
                                                byte_range=byte_range):
-            if obj.get("type") in allowed and obj.get("type") not in _KNOWN:
+            kind = obj.get("type")
+            if isinstance(kind, str) and kind in allowed and kind not in _KNOWN:
                 problems = schemas.validate_fact(obj, display, line_no,
                                                  allow_fact_types=allowed)
                 if problems:
@@ -528,12 +579,18 @@ class FactSetBuilder:
             self._problem(where, "a fact must be a mapping with a 'type'")
             return
         subject = str(raw.get("id") or raw.get("customer") or "")
-        if raw.get("type") in self.allow_types and raw.get("type") not in _KNOWN:
+        kind = raw.get("type")
+        if isinstance(kind, str) and kind in self.allow_types and kind not in _KNOWN:
             self._add_custom(raw, where, subject)
             return
         try:
             fact = normalise(raw, where)
         except FieldError as error:
+            if error.problems:
+                self.problems.extend(error.problems)
+                if len(self.problems) > 200:
+                    raise InputError(self.problems) from None
+                return
             self._problem(where, str(error), subject, where.path(error.field))
             return
         kind = raw["type"]

@@ -22,6 +22,7 @@ import datetime as dt
 import difflib
 import functools
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -82,30 +83,90 @@ def load_schema(name: str) -> dict[str, Any]:
     return json.loads(text)
 
 
+# -- formats and patterns, shared with the compiled fact check (validation/factschema.py) ---
+AMOUNT_INTEGER_DIGITS = 15  # an amount is below 10**15 (a quadrillion) ...
+AMOUNT_PLACES = 6  # ... with at most six decimal places
+
+
+def is_date(value: object) -> bool:
+    """Format ``date``: a calendar date that exists (the schema's pattern fixes the form)."""
+    if isinstance(value, str):
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            return False
+    return True
+
+
+def is_date_time(value: object) -> bool:
+    """Format ``date-time``: a date and time that exist (the pattern requires the offset)."""
+    if isinstance(value, str):
+        try:
+            dt.datetime.fromisoformat(value)
+        except ValueError:
+            return False
+    return True
+
+
+def is_amount(value: object) -> bool:
+    """Format ``amount``, for an amount written as a number: below 10**15, with at most six
+    decimal places (what the pattern says of an amount written as text; text passes here).
+
+    Numbers come from the loaders as ``int`` or ``Decimal`` (never NaN or infinite: both
+    loaders refuse them); a float or a non-finite value fails.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return True
+    if isinstance(value, int):
+        return value < 10**AMOUNT_INTEGER_DIGITS
+    if isinstance(value, float) or not value.is_finite():
+        return False
+    return value < 10**AMOUNT_INTEGER_DIGITS and (
+        not value or value.as_tuple().exponent >= -AMOUNT_PLACES)  # type: ignore[operator]
+
+
+def is_timezone(value: object) -> bool:
+    """Format ``iana-timezone``: a zone name ``zoneinfo`` knows."""
+    return not isinstance(value, str) or _is_timezone(value)
+
+
+# format name -> check (True: conforms); formats not named here are not checked
+FORMATS: Mapping[str, Any] = {"date": is_date, "date-time": is_date_time, "amount": is_amount,
+                              "iana-timezone": is_timezone}
+
+
+@functools.cache
+def ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """``pattern`` with JSON Schema's (ECMA-262) meaning of a final ``$``: the end of the text.
+
+    Python's ``$`` also matches before a final line break, so ``^[A-Z]{3}$`` would accept
+    ``"USD\\n"``; here it is ``\\Z``. Used by every schema check (``re.search``, as JSON
+    Schema searches)."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
 def _format_checker() -> FormatChecker:
     """Only the formats our schemas use, with the same parsers the loaders use."""
     from jsonschema import FormatChecker
 
     checker = FormatChecker(formats=())
-
-    @checker.checks("date", raises=ValueError)
-    def _date(value: object) -> bool:
-        if isinstance(value, str):
-            dt.date.fromisoformat(value)
-        return True
-
-    @checker.checks("date-time", raises=ValueError)
-    def _date_time(value: object) -> bool:
-        # The offset itself is required by the schema's pattern; this checks the calendar.
-        if isinstance(value, str):
-            dt.datetime.fromisoformat(value)
-        return True
-
-    @checker.checks("iana-timezone")
-    def _timezone(value: object) -> bool:
-        return not isinstance(value, str) or _is_timezone(value)
-
+    for name, check in FORMATS.items():
+        checker.checks(name)(check)
     return checker
+
+
+@functools.cache
+def _draft7() -> Any:
+    """Draft-07 with ECMA-262 patterns (:func:`ecma_pattern`)."""
+    from jsonschema import Draft7Validator, ValidationError, validators
+
+    def pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+        if validator.is_type(instance, "string") and not ecma_pattern(pattern).search(instance):
+            yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+    return validators.extend(Draft7Validator, {"pattern": pattern})
 
 
 def _is_timezone(name: str) -> bool:
@@ -149,16 +210,13 @@ def schema_with_kinds(name: str) -> dict[str, Any]:
 
 @functools.cache
 def _build_validator(name: str, generation: int) -> Draft7Validator:
-    from jsonschema import Draft7Validator
-
-    return Draft7Validator(schema_with_kinds(name), format_checker=_format_checker())
+    return _draft7()(schema_with_kinds(name), format_checker=_format_checker())
 
 
 @functools.cache
 def _fact_validators() -> tuple[Draft7Validator, dict[str, Draft7Validator]]:
     """One validator for any fact, and one per known fact type (the fast path)."""
-    from jsonschema import Draft7Validator
-
+    draft7 = _draft7()
     schema = load_schema("facts")
     definitions = schema["definitions"]
     checker = _format_checker()
@@ -182,10 +240,10 @@ def _fact_validators() -> tuple[Draft7Validator, dict[str, Draft7Validator]]:
             return [inline(item) for item in node]
         return node
 
-    generic = Draft7Validator(inline(definitions["fact"]), format_checker=checker)
+    generic = draft7(inline(definitions["fact"]), format_checker=checker)
     types = definitions["fact"]["properties"]["type"]["enum"]
     by_type = {
-        fact_type: Draft7Validator(inline(definitions[fact_type]), format_checker=checker)
+        fact_type: draft7(inline(definitions[fact_type]), format_checker=checker)
         for fact_type in types
     }
     return generic, by_type
@@ -419,6 +477,9 @@ def _format_problem(path: list, format_name: str, value: Any) -> _Problem:
         message = f"{_show(value)} is not a real calendar date"
     elif format_name == "date-time":
         message = f"{_show(value)} is not a real date and time"
+    elif format_name == "amount":
+        message = (f"{_show(value)} is not an amount: at most {AMOUNT_INTEGER_DIGITS} digits "
+                   f"before the decimal point and {AMOUNT_PLACES} after it")
     elif format_name == "iana-timezone":
         message = f"unknown time zone {_show(value)}"
         import zoneinfo
