@@ -176,7 +176,7 @@ def test_record_without_id_is_an_error_not_prefix_none(tmp_path: Path) -> None:
 def test_duplicate_id_in_one_export_is_an_error_at_the_second_record(tmp_path: Path) -> None:
     rows = ("Ref,Start,End,Cause\nD1,2026-10-19 10:00:00,2026-10-19 11:00:00,vendor\n"
             "D1,2026-10-20 10:00:00,2026-10-20 11:00:00,vendor\n")
-    result, out, export = csv_import(tmp_path, rows, mapping=DOWNTIME_MAPPING)
+    result, out, export = csv_import(tmp_path, rows, "--check-ids", mapping=DOWNTIME_MAPPING)
     assert result.exit_code == 2
     assert not out.exists()
     assert result.stderr.splitlines() == [
@@ -190,7 +190,8 @@ def test_duplicate_zendesk_page_given_twice_is_an_error(tmp_path: Path) -> None:
     tickets = FIXTURES / "zendesk" / "tickets.json"
     again = write(tmp_path, "tickets-again.json", tickets.read_text("utf-8"))
     out = tmp_path / "facts.ndjson"
-    result = run_import("zendesk", [tickets, again], FIXTURES / "zendesk" / "mapping.yaml", out)
+    result = run_import("zendesk", [tickets, again], FIXTURES / "zendesk" / "mapping.yaml", out,
+                        "--check-ids")
     assert result.exit_code == 2
     assert not out.exists()
     lines = result.stderr.splitlines()
@@ -469,3 +470,21 @@ def test_mapping_key_the_source_does_not_read_is_a_located_error(
     assert (diagnostic.line, diagnostic.path) == (text.count("\n"), f"$.{key}")
     assert diagnostic.message == (f"a {source} import does not read '{key}', so it would "
                                   f"change nothing; it reads: {reads}")
+
+
+def test_without_check_ids_a_repeated_id_is_left_to_evaluate(tmp_path: Path) -> None:
+    # the import streams in flat memory; evaluate refuses the duplicate at the output line
+    rows = ("Ref,Start,End,Cause\nD1,2026-10-19 10:00:00,2026-10-19 11:00:00,vendor\n"
+            "D1,2026-10-20 10:00:00,2026-10-20 11:00:00,vendor\n")
+    result, out, _ = csv_import(tmp_path, rows, mapping=DOWNTIME_MAPPING)
+    assert result.exit_code == 0, result.stderr
+    assert [fact["id"] for fact in read_facts(out)] == ["D1", "D1"]
+    from policyengine.api import Engine
+    from policyengine.diagnostics import InputError
+
+    from ..conftest import ROOT
+
+    with pytest.raises(InputError, match="duplicate"):
+        Engine.load(ROOT / "policies" / "spirion").evaluate(
+            [str(ROOT / "examples" / "october-2026.yaml"), str(out)],
+            as_of="2026-11-27T12:00:00-05:00")

@@ -26,9 +26,12 @@ def register(main: click.Group) -> None:
     @click.option("--output", default=None, type=click.Path(),
                   help="Write the facts here (NDJSON, atomically); default: stdout.")
     @click.option("--strict", is_flag=True, help="Treat every warning as an error.")
+    @click.option("--check-ids", is_flag=True,
+                  help="Refuse a repeated fact id here (16 bytes of memory a fact) instead of "
+                       "leaving it to evaluate.")
     @handles_errors
     def import_(source: str, files: tuple[str, ...], mapping_path: str, output: str | None,
-                strict: bool) -> int:
+                strict: bool, check_ids: bool) -> int:
         """Turn a SOURCE export (FILE...) into a fact file that `evaluate` reads.
 
         SOURCE is csv, json (JSON or NDJSON), statuspage, pagerduty, zendesk, jira or
@@ -41,7 +44,7 @@ def register(main: click.Group) -> None:
         if output:
             _refuse_output_over_input(output, [*files, mapping_path])
         mapping = load_mapping(mapping_path, source)
-        run = Run(mapping, source, strict=strict)
+        run = Run(mapping, source, strict=strict, check_ids=check_ids)
         lines = import_lines(run, files)
         if output:
             write_atomically(output, lines)

@@ -105,12 +105,15 @@ class At:
 class Run:
     """One import: the mapping, the clock, and the diagnostics found so far.
 
-    ``strict`` turns every warning into an error. Errors are collected (up to
-    ``MAX_ERRORS``, then :class:`InputError` is raised at once); :meth:`finish` raises them
-    all after the last record, so no output is kept from an import with errors.
+    ``strict`` turns every warning into an error. ``check_ids`` refuses a second fact with
+    an id already written (16 bytes of memory a fact; off by default: memory stays flat).
+    Errors are collected (up to ``MAX_ERRORS``, then :class:`InputError` is raised at once);
+    :meth:`finish` raises them all after the last record, so no output is kept from an
+    import with errors.
     """
 
-    def __init__(self, mapping: ImportMapping, source: str, strict: bool = False) -> None:
+    def __init__(self, mapping: ImportMapping, source: str, strict: bool = False,
+                 check_ids: bool = False) -> None:
         self.mapping = mapping
         self.source = source
         self.strict = strict
@@ -120,7 +123,9 @@ class Run:
         self.written = 0
         self.records = 0
         self.skipped: dict[str, int] = {}  # reason → count (filters the mapping declares)
-        self.seen = SeenIds()
+        # duplicate ids are refused by `evaluate` anyway (located at the output line, whose
+        # provenance names the record); checking here costs 16 bytes a fact, so it is asked for
+        self.seen = SeenIds() if check_ids else None
 
     # -- diagnostics -----------------------------------------------------------------------
     def problem(self, at: At, message: str, field: str = "", warning: bool = False) -> None:
@@ -277,7 +282,8 @@ class Run:
             self.problem(at, f"{error} (evaluate would refuse this {fact['type']})",
                          error.field)
             return None
-        if "id" in fact and not self.seen.add(fact["type"], str(fact["id"])):
+        if (self.seen is not None and "id" in fact
+                and not self.seen.add(fact["type"], str(fact["id"]))):
             self.problem(at, f"duplicate {fact['type']} id {fact['id']!r}: an earlier record "
                          "of this import already made it (the same page or file given "
                          "twice, or overlapping exports?)", "id")
