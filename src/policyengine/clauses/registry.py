@@ -64,6 +64,7 @@ BUILTIN_MODULES = (
     "notifications",
     "entitlements",
     "declarations",
+    "offerings",
 )
 # The properties every clause has, as each kind's schema fragment restates them.
 COMMON_PROPERTIES: dict[str, Any] = {
@@ -71,6 +72,17 @@ COMMON_PROPERTIES: dict[str, Any] = {
     "kind": {"description": "The kind of clause; it decides which terms follow."},
     "ref": {"description": "Where the clause comes from in the contract."},
     "summary": {"description": "The clause restated in plain words."},
+    "offerings": {
+        "description": (
+            "The offerings (spec.offerings) this clause applies to; left out, it applies to "
+            "every subscription. A subscription of another offering, or of none, does not get "
+            "it. Example: [premium]."
+        ),
+        "type": "array",
+        "items": {"$ref": "#/definitions/clause_id"},
+        "uniqueItems": True,
+        "minItems": 1,
+    },
 }
 
 ClausePath = tuple[str | int, ...]

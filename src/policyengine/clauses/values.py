@@ -40,7 +40,13 @@ class PolicyValues:
       ``credit_amount(clause, subscription) -> Decimal``; None without one;
     - ``availability_target``: the committed availability in percent, as written; None
       without a commitment;
-    - ``obligations``: notice subject (``scheduled_maintenance``...) → the clause owing it.
+    - ``obligations``: notice subject (``scheduled_maintenance``...) → the clause owing it;
+    - ``period``: the measurement period's unit (``calendar_month``, ``calendar_quarter``,
+      ``calendar_year``); ``scope``: ``per_service``, ``across_services`` or None (services
+      are not looked at); ``services``: the services the commitment covers (empty: not
+      said); ``impact_weights``: impact grade → weight from 0 to 1 (empty: every downtime
+      counts in full) — all from the first availability commitment;
+    - ``offerings``: offering name → its clause (kind ``offering``).
     """
 
     calendar_builders: dict[str, Callable[[], BusinessCalendar]] = field(default_factory=dict)
@@ -49,6 +55,11 @@ class PolicyValues:
     credit: Clause | None = None
     availability_target: Any = None
     obligations: dict[str, Clause] = field(default_factory=dict)
+    period: str = "calendar_month"
+    scope: str | None = None
+    services: tuple[str, ...] = ()
+    impact_weights: dict[str, Any] = field(default_factory=dict)
+    offerings: dict[str, Clause] = field(default_factory=dict)
     _calendars: dict[str, BusinessCalendar] = field(default_factory=dict, repr=False)
 
     def calendar(self, clause_id: str) -> BusinessCalendar:

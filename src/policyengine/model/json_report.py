@@ -39,8 +39,17 @@ FINDING_FIELDS = ("rule", "clause", "subject", "outcome", "message")
 
 
 def row_dict(row: Any) -> dict[str, Any]:
-    """A result row's fields in declaration order (rows are slotted: there are a million)."""
-    return {name: getattr(row, name) for name in row.__slots__}
+    """A result row's fields in declaration order (rows are slotted: there are a million).
+
+    A field the row's class lists in ``OMIT_WHEN_NONE`` is left out while it is None: fields
+    added for policy shapes (``period``, ``service``) appear only in reports of policies that
+    use them, so every other report keeps its bytes (docs/interface.md §2).
+    """
+    omit = getattr(row, "OMIT_WHEN_NONE", ())
+    if not omit:
+        return {name: getattr(row, name) for name in row.__slots__}
+    return {name: value for name in row.__slots__
+            if (value := getattr(row, name)) is not None or name not in omit}
 
 
 def finding_dict(finding: Any) -> dict[str, str]:

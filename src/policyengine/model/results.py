@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from policyengine.diagnostics import Diagnostic
 from policyengine.model.json_report import (
@@ -55,9 +55,14 @@ class AvailabilityRow:
     # the month is not over at as-of: measured so far, no verdict and no credit yet
     provisional: bool = False
     policy_version: str = ""
+    # the measurement period (2026-Q4, 2026) when it is not the calendar month, and the
+    # service measured (per_service scope); left out of the report when None
+    period: str | None = None
+    service: str | None = None
+    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ("period", "service")
 
     def key(self) -> tuple:
-        return (self.customer, self.month)
+        return (self.customer, self.month, self.service or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +76,12 @@ class CreditRow:
     requested_at: str | None
     status: str
     policy_version: str = ""
+    period: str | None = None
+    service: str | None = None
+    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ("period", "service")
 
     def key(self) -> tuple:
-        return (self.customer, self.month)
+        return (self.customer, self.month, self.service or "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,8 @@ from policyengine.clocks.durations import duration_seconds, is_duration
 from policyengine.diagnostics import Diagnostic, InputError, excerpt
 from policyengine.load.paths import links_out
 from policyengine.model.policy import SECTIONS, Policy
+from policyengine.model.variants import uses_variants
+from policyengine.validation.variants import check_variants
 
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
 VALIDATED_SUFFIXES = (*DOCUMENT_SUFFIXES, ".ndjson", ".jsonl")
@@ -113,6 +115,9 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
                 if ref not in seen_ids:
                     problems.append(_diag(document, (*path, key, i),
                                           f"undefined clause {excerpt(ref)}", "reference"))
+    if not any(p.severity == "error" for p in problems) and uses_variants(data):
+        # each offering's resolved policy must be valid too (docs/policy-language.md §6)
+        problems.extend(check_variants(document, check_policy_semantics))
     return problems
 
 
