@@ -295,6 +295,13 @@ def _recorded() -> dict[str, list[Mapping[str, Any]]]:
     engine = Engine(compile_versions(load_policies(ROOT / "policies" / "spirion"),
                                      load_rule_packs()), recording)  # type: ignore[arg-type]
     engine.evaluate(facts, as_of=AS_OF)
+    # a policy measured per quarter and per service (customer_month's `service`)
+    forge = ROOT / "policies" / "examples" / "forge-quarterly"
+    facts = [{**f, **EXTRAS.get(f["type"], {})}
+             for f in load_document(forge / "tests" / "q4-2026.yaml").data["facts"]]
+    engine = Engine(compile_versions(load_policies(forge), load_rule_packs()),
+                    recording)  # type: ignore[arg-type]
+    engine.evaluate(facts, as_of="2027-01-15T12:00:00-08:00")
     return recording.seen
 
 

@@ -706,7 +706,6 @@ def build_facts(facts: Sequence[InlineFact], files: Sequence[Path], display: str
     Problems with inline facts are reported at their line in the test file, with their
     JSON path there (``$.cases[2].facts[0].end``).
     """
-    from dataclasses import replace
 
     from policyengine.validation.facts import FactSetBuilder, Where, iter_raw_facts
 
