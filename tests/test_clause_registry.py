@@ -33,7 +33,7 @@ BUILTIN_KINDS = [
     "calendar", "availability_commitment", "scheduled_maintenance", "emergency_maintenance",
     "excused_cause", "excluded_plan", "service_credit", "claim_window", "severity",
     "severity_assignment", "notice_obligation", "update_entitlement", "support_lapse",
-    "declaration",
+    "declaration", "offering",
 ]
 
 
