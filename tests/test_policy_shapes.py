@@ -34,6 +34,28 @@ def _validate(path: Path) -> tuple[int, list[str]]:
     return result.exit_code, [line.replace(f"{path}:", "") for line in result.output.splitlines()]
 
 
+# the end of forge-quarterly's credit clause, and a second one for premium only
+_CREDIT_END = "        renewed: credit\n        not_renewed: refund\n"
+_PREMIUM_CREDIT = """\
+    - id: premium-credit
+      kind: service_credit
+      ref: "Order Form > Plan: Premium > Service Credits"
+      summary: Premium earns twice the standard credit for each feature that misses a quarter.
+      fraction_of_annual_fee: "1/20"
+      rounding: half_up
+      decimal_places: 2
+      form: {renewed: credit, not_renewed: refund}
+      offerings: [premium]
+"""
+_SECOND_WINDOW = """\
+    - id: second-claim-window
+      kind: claim_window
+      ref: "Order Form > Claims"
+      summary: The customer may also claim later.
+      window: 60d
+"""
+
+
 @pytest.mark.parametrize(("source", "old", "new", "expected"), [
     pytest.param(
         SHIPPED, "period: calendar_month", "period: calendar_week",
@@ -78,6 +100,25 @@ def _validate(path: Path) -> tuple[int, list[str]]:
         "      causes: [customer, third_party, force_majeure]\n      offerings: [premum]",
         "48:19: $.spec.exclusions[0].offerings[0]: unknown offering 'premum': it defines: "
         "standard, premium (did you mean 'premium'?)", id="clause-names-an-unknown-offering"),
+    pytest.param(
+        FORGE, _CREDIT_END, _CREDIT_END + _PREMIUM_CREDIT,
+        "64:13: $.spec.credits[1].kind: a second service_credit clause for offering 'premium' "
+        "(the first is at line 51); each offering has at most one (restrict the clauses to "
+        "different offerings with 'offerings: [...]'), and evaluation would read only the "
+        "first", id="single-kind-unrestricted-and-for-premium-clash"),
+    pytest.param(
+        FORGE, _CREDIT_END, _CREDIT_END.replace("refund\n", "refund\n      offerings: "
+                                                "[standard, premium]\n") + _PREMIUM_CREDIT,
+        "65:13: $.spec.credits[1].kind: a second service_credit clause for offering 'premium' "
+        "(the first is at line 51); each offering has at most one (restrict the clauses to "
+        "different offerings with 'offerings: [...]'), and evaluation would read only the "
+        "first", id="single-kind-for-overlapping-offerings-clash"),
+    pytest.param(
+        FORGE, "      window: 30d\n", "      window: 30d\n" + _SECOND_WINDOW,
+        "71:13: $.spec.credits[2].kind: a second claim_window clause for a subscription of no "
+        "offering (the first is at line 64); each offering has at most one (restrict the "
+        "clauses to different offerings with 'offerings: [...]'), and evaluation would read "
+        "only the first", id="single-kind-twice-unrestricted-with-offerings"),
 ])
 def test_refused_with_a_location(tmp_path: Path, source: Path, old: str, new: str,
                                  expected: str) -> None:
@@ -108,6 +149,34 @@ def test_a_clause_for_one_offering_applies_to_its_subscriptions_only(tmp_path: P
                 for r in result.availability}
         assert rows == {"std": (120, 99.9095, True), "prem": (0, 100, True)}
         assert {f.subject for f in result.findings if f.outcome == "excluded"} == {"prem/d"}
+
+
+def test_a_single_kind_once_per_offering_validates_and_evaluates(tmp_path: Path) -> None:
+    """ClauseKind.single counts per offering: a credit for standard and another for premium
+    is a correct policy. Both customers subscribe to pages; 240 min of vendor downtime in Q4
+    2026 (132,540 min, Los Angeles): 100 * 132300 / 132540 = 99.81892 -> 99.8189, missed
+    under standard's 99.9 and premium's 99.95. Fee 40,000.00: standard 1/40 = 1,000.00,
+    premium 1/20 = 2,000.00. Premium's own clause is read, not the first one in the file."""
+    policy = _edited(tmp_path, FORGE, _CREDIT_END,
+                     _CREDIT_END + "      offerings: [standard]\n" + _PREMIUM_CREDIT)
+    code, lines = _validate(policy)
+    assert code == 0, lines
+    sub = {"type": "subscription", "plan": "production", "deployment": "saas",
+           "license": "subscription", "annual_fee": "40000.00", "currency": "USD",
+           "term_start": "2026-01-01", "term_end": "2026-12-31", "renewed": True,
+           "support": "active", "services": ["pages"]}
+    facts = [{**sub, "customer": "std", "offering": "standard"},
+             {**sub, "customer": "prem", "offering": "premium"},
+             {"type": "downtime", "id": "d", "start": "2026-10-14T10:00:00-07:00",
+              "end": "2026-10-14T14:00:00-07:00", "cause": "vendor", "maintenance": "none"}]
+    for backend in ("python", "durable"):
+        result = Engine.load(policy, backend=backend).evaluate(
+            facts, as_of="2027-01-15T12:00:00-08:00")
+        assert {r.customer: (r.availability_percent, r.target_percent, r.met)
+                for r in result.availability} == {"std": (99.8189, 99.9, False),
+                                                  "prem": (99.8189, 99.95, False)}
+        assert {r.customer: (r.period, r.service, r.amount) for r in result.credits} == {
+            "std": ("2026-Q4", "pages", "1000.00"), "prem": ("2026-Q4", "pages", "2000.00")}
 
 
 def test_show_words_for_the_new_terms() -> None:

@@ -50,11 +50,15 @@ class AvailabilityCommitment(ClauseKind):
         },
         "full_months_only": {
             "description": (
-                "true: only whole periods inside the subscription term are covered; a part "
-                "period at either end is not (the name is kept from monthly policies; with a "
-                "quarterly period it means whole quarters)."
+                "Always true: only whole periods (months, or quarters or years for a longer "
+                "period) inside the subscription term are covered; a part period at either end "
+                "is not. Part periods are not measured, so false is refused."
             ),
             "type": "boolean",
+            "const": True,
+            "x-messages": {
+                "const": "only full months are covered (part months are not measured); write true"
+            },
         },
         "scope": {
             "description": (
@@ -113,6 +117,7 @@ class AvailabilityCommitment(ClauseKind):
         },
     }
     required = ("period", "full_months_only", "target_percent", "plans", "deployments")
+    single = True
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
         done.update({"target_percent", "period", "full_months_only", "plans", "deployments",

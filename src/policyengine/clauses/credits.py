@@ -50,13 +50,16 @@ class ServiceCredit(ClauseKind):
     terms = {
         "fraction_of_annual_fee": {
             "description": (
-                "The credit as a fraction of the annual fee, written as a fraction. Example: 1/12 "
-                "(one month's worth)."
+                "The credit as a fraction of the annual fee, written as a fraction of two whole "
+                "numbers of at most six digits, at most 1 (the whole fee). Example: 1/12 (one "
+                "month's worth)."
             ),
             "type": "string",
             "minLength": 1,
-            "pattern": "^[1-9][0-9]*/[1-9][0-9]*$",
-            "patternErrorMessage": "expected a fraction like 1/12",
+            "pattern": "^[1-9][0-9]{0,5}/[1-9][0-9]{0,5}$",
+            "patternErrorMessage": (
+                "expected a fraction like 1/12 (whole numbers of at most six digits)"
+            ),
             "examples": ["1/12"],
         },
         "rounding": {
@@ -103,6 +106,20 @@ class ServiceCredit(ClauseKind):
         },
     }
     required = ("fraction_of_annual_fee", "rounding", "decimal_places", "form")
+    single = True
+
+    def check(self, ctx: CheckContext, path: ClausePath,
+              clause: Mapping[str, Any]) -> Iterable[Diagnostic]:
+        """The fraction is at most 1: a month's credit is never more than the whole fee."""
+        try:
+            fraction = Fraction(str(clause.get("fraction_of_annual_fee")))
+        except (ValueError, ZeroDivisionError):
+            return ()  # the schema's pattern reports it
+        if fraction > 1:
+            return [ctx.error((*path, "fraction_of_annual_fee"),
+                              f"a credit of {clause.get('fraction_of_annual_fee')} of the annual "
+                              "fee is more than the whole fee; at most 1")]
+        return ()
 
     def credit_amount(self, clause: Clause, subscription: Subscription) -> Decimal:
         """The credit for one missed month: annual fee × fraction, rounded as the clause says
@@ -137,12 +154,13 @@ class ClaimWindow(ClauseKind):
         "window": {
             "description": (
                 "Calendar days after the end of the month within which the credit must be "
-                "requested. Example: 60d."
+                "requested, at most 365d. Example: 60d."
             ),
             "$ref": "#/definitions/days",
         }
     }
     required = ("window",)
+    single = True
 
     def check(self, ctx: CheckContext, path: ClausePath,
               clause: Mapping[str, Any]) -> Iterable[Diagnostic]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -42,6 +42,7 @@ from policyengine.model.facts import (
     UpdateRequest,
     Where,
 )
+from policyengine.model.json_report import ABSENT
 from policyengine.model.results import (
     AvailabilityRow,
     CreditRow,
@@ -121,9 +122,11 @@ def _number(value: Decimal | float | int) -> int | float:
 
 # -- as-of is a knowledge cutoff ---------------------------------------------------------------
 # what the warning counts, in the order it lists them
+_NOT_BEGUN = "credit_request for a month not begun"
 _CUTOFF_KINDS = (
     "downtime", "downtime end", "change", "notice", "ticket", "ticket first_response_at",
     "ticket resolved_at", "ticket status_history entry", "credit_request", "update_request",
+    _NOT_BEGUN,
 )
 
 
@@ -157,11 +160,12 @@ class Cutoff:
         total = sum(self.counts.values())
         parts = ", ".join(f"{self.counts[k]} {k}" for k in _CUTOFF_KINDS if k in self.counts)
         file, line, column, path, subject = self.first
+        claims = " or claiming a month not begun by then" if _NOT_BEGUN in self.counts else ""
         return Diagnostic(
             file=file, line=line, column=column, path=path, subject=subject,
             severity="warning", code="as_of",
-            message=(f"{total} fact(s) or part(s) of facts dated after as-of {as_of} were not "
-                     f"used ({parts}); this is the first of them"),
+            message=(f"{total} fact(s) or part(s) of facts dated after as-of {as_of}{claims} "
+                     f"were not used ({parts}); this is the first of them"),
         )
 
 
@@ -177,7 +181,9 @@ class _Known:
     update_requests: list[UpdateRequest]
 
 
-def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True) -> _Known:
+def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True,
+             tz: str | None = None,
+             begun: Callable[[CreditRequest], bool] | None = None) -> _Known:
     """What is known at ``as_of``, noting into ``cutoff`` what is not.
 
     A downtime starting after as-of, a change deployed, a notice sent, a ticket opened or a
@@ -185,6 +191,11 @@ def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True
     ``end`` after it) counts up to as-of; a ticket's response, resolution or status change
     after as-of has not happened yet. Fleet-wide facts (downtimes, changes, notices to
     everybody) are noted only when ``fleet`` (a customer shard holds copies of them).
+    With ``tz`` (the policy's), a credit request for a month that has not begun at as-of
+    (its first instant is as-of or later) is left out and noted too: that month is not
+    reported, so nothing could answer the request. ``begun`` (request -> bool), when
+    given, says instead whether the request's *period* has begun (a quarter begun in
+    October answers a request naming November).
     """
     def skip(kind: str, when: float, where: Where, name: str, subject: str,
              counted: bool = True) -> bool:
@@ -225,6 +236,23 @@ def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True
     credit_requests = [r for r in facts.credit_requests
                        if not skip("credit_request", r.requested_at, r.where, "requested_at",
                                    r.customer)]
+    started: dict[str, bool] = {}
+
+    def month_begun(request: CreditRequest) -> bool:
+        if request.month not in started:
+            assert tz is not None
+            started[request.month] = timeutil.month_bounds(request.month, tz)[0] < as_of
+        return started[request.month]
+
+    claimable = begun if begun is not None else month_begun if tz is not None else None
+    if claimable is not None:
+        kept = []
+        for request in credit_requests:
+            if claimable(request):
+                kept.append(request)
+            else:
+                cutoff.note(_NOT_BEGUN, request.where, "month", request.customer)
+        credit_requests = kept
     update_requests = [r for r in facts.update_requests
                        if not skip("update_request", r.requested_at, r.where, "requested_at",
                                    r.id)]
@@ -316,12 +344,23 @@ class _Run:
         self.tz = self.versions.timezone
         self.findings: list[Finding] = []
         self.used: set[tuple[str, str]] = set()
-        self.known = known_at(self.facts, self.as_of, self.cutoff, fleet=self.count_fleet)
         self.terms = {name: _Terms.of(subs, self.tz)
                       for name, subs in self.facts.subscriptions.items()}
         # customers with a SaaS subscription in some term: they get availability rows, and
         # notices of maintenance and changes are owed to them while such a term is in force
         self.saas = {name: terms for name, terms in self.terms.items() if terms.saas}
+        # a subscription's offering and negotiated overrides are checked against the policy
+        # before anything is evaluated (docs/policy-language.md, shape 6)
+        for subs in self.facts.subscriptions.values():
+            for sub in subs:
+                if sub.offering is not None or sub.overrides:
+                    try:
+                        version = self.versions.on(sub.term_start)
+                    except InputError:
+                        continue  # no version then: nothing is evaluated under one
+                    check_subscription(version, sub)
+        self.known = known_at(self.facts, self.as_of, self.cutoff, fleet=self.count_fleet,
+                              tz=self.tz, begun=self._claim_begun)
         # facts of types the policy declares (spec.fact_types) go to every stage whose
         # rules mention their type
         self.custom = [
@@ -333,16 +372,6 @@ class _Run:
         self._notices: dict[tuple[str, str | None], list[Notice]] = defaultdict(list)
         for notice in self.known.notices:
             self._notices[(notice.about, notice.customer)].append(notice)
-        # a subscription's offering and negotiated overrides are checked against the policy
-        # before anything is evaluated (docs/policy-language.md, shape 6)
-        for subs in self.facts.subscriptions.values():
-            for sub in subs:
-                if sub.offering is not None or sub.overrides:
-                    try:
-                        version = self.versions.on(sub.term_start)
-                    except InputError:
-                        continue  # no version then: nothing is evaluated under one
-                    check_subscription(version, sub)
 
     def policy_for(self, version: CompiledPolicy, sub: Subscription | None,
                    epoch: float) -> CompiledPolicy:
@@ -350,6 +379,35 @@ class _Run:
         the local day of ``epoch`` (``version`` itself when the policy has no offerings and
         the subscription neither names one nor has overrides)."""
         return resolve(version, sub, lambda: timeutil.local_date(epoch, self.tz))
+
+    def _period_of(self, customer: str, month: str, what: str) -> tuple[str, CompiledPolicy]:
+        """The key of the measurement period holding ``month`` for a SaaS ``customer``, and
+        the policy (resolved for the customer) in force on the month's first day, whose
+        commitment gives the period's unit. ``what`` names the month in the error raised
+        when no version covers it."""
+        start, end = timeutil.month_bounds(month, self.tz)
+        version = self.versions.at(start, what)
+        version = self.policy_for(version, self.saas[customer].governing(start, end), start)
+        return period_of(month, values_of(version.policy).period), version
+
+    def _claim_begun(self, request: CreditRequest) -> bool:
+        """Whether the period a credit request's month is in has begun at as-of (its first
+        instant is before as-of): only then is the period reported, so only then can the
+        request be answered. For a monthly policy, whether the month has begun; for a
+        quarterly one, a request naming November made in October claims the quarter that
+        has begun (it is premature, not unknown)."""
+        start = timeutil.month_bounds(request.month, self.tz)[0]
+        if start < self.as_of:
+            return True
+        if request.customer not in self.saas:
+            return False
+        try:
+            period, _version = self._period_of(request.customer, request.month,
+                                               f"credit request of {request.customer} for "
+                                               f"{request.month}")
+        except InputError:
+            return False  # no version for that month yet: its period is not known
+        return period_bounds(period, self.tz)[0] < self.as_of
 
     def notices_for(self, subject: str, customer: str) -> list[Notice]:
         """Notices about ``subject`` that reached ``customer`` (addressed or broadcast)."""
@@ -498,23 +556,38 @@ class _Run:
         requests: dict[tuple[str, str], list[float]] = defaultdict(list)
         for request in self.known.credit_requests:  # those made after as-of are not known
             requests[(request.customer, request.month)].append(request.requested_at)
+        # a month a customer's request names is reported for that customer (it is answered
+        # even when no downtime touched it); the other months for every SaaS customer
+        every = set(months)
+        asked = {(c, m) for c, m in requests if c in self.saas and m not in every}
         month_facts = _groups()
         measured: dict[str, dict[str, Any]] = {}
-        bounds = {month: timeutil.month_bounds(month, tz) for month in months}
-        for month in months:  # a begun month no version covers is refused, customers or not
+        asked_by: dict[str, set[str]] = defaultdict(set)
+        first_asker: dict[str, str] = {}  # for the error naming a month no version covers
+        for customer, month in sorted(asked):
+            asked_by[customer].add(month)
+            first_asker.setdefault(month, customer)
+        bounds = {month: timeutil.month_bounds(month, tz) for month in every | set(first_asker)}
+
+        def label(month: str, customer: str) -> str:
+            return (f"month {month}" if month in every
+                    else f"credit request of {customer} for {month}")
+
+        # a begun month no version covers is refused, customers or not
+        for month in sorted(bounds):
             if bounds[month][0] < self.as_of:
-                self.versions.at(bounds[month][0], f"month {month}")
+                self.versions.at(bounds[month][0], label(month, first_asker.get(month, "")))
         for customer in sorted(self.saas):
             terms = self.saas[customer]
             done: set[str] = set()
-            for month in months:
+            mine = sorted(every | asked_by[customer]) if customer in asked_by else months
+            for month in mine:
                 month_start, month_end = bounds[month]
-                if month_start >= self.as_of:
+                if month_start >= self.as_of and month in every:
                     continue  # not begun at as-of: not reported
-                version = self.versions.at(month_start, f"month {month}")
-                version = self.policy_for(version, terms.governing(month_start, month_end),
-                                          month_start)
-                period = period_of(month, values_of(version.policy).period)
+                # (a requested month not begun is here only when its period has begun:
+                # known_at kept its request, see _claim_begun)
+                period, version = self._period_of(customer, month, label(month, customer))
                 if period in done:
                     continue
                 done.add(period)
@@ -544,7 +617,7 @@ class _Run:
                 met=met,
                 provisional=not fact["complete"],
                 policy_version=self.use(version),
-                period=m["period"], service=fact.get("service"),
+                period=m["period"], service=fact.get("service", ABSENT),
             ))
             if met is not None:
                 credit_facts[version][fact["customer"]].append(
@@ -571,7 +644,7 @@ class _Run:
                               if "requested_at" in fact else None),
                 status=status,
                 policy_version=version.policy.version,
-                period=m["period"], service=fact.get("service"),
+                period=m["period"], service=fact.get("service", ABSENT),
             ))
 
     def _period(
@@ -604,7 +677,7 @@ class _Run:
         in_force = intervals.clip(terms.saas, start, end)
         target = values.availability_target
         weights = values.impact_weights
-        shown = period if period != first else None
+        shown = period if period != first else ABSENT  # a month: the row's month says it
         for service, services in self._scopes(values, sub):
             counted_s, down_s = _measure(counted.get(customer, ()), excluded.get(customer, ()),
                                          in_force, services, weights, sub)
@@ -777,7 +850,14 @@ class _Run:
         if not target:
             return None
         pauses = _pauses(ticket, target.get("pause_on") or (), self.as_of)
-        return due(version.policy, target, ticket.opened_at, pauses)
+        try:
+            return due(version.policy, target, ticket.opened_at, pauses)
+        except ValueError as error:  # a due time past the calendar's last supported year
+            raise InputError.single(
+                ticket.where.file, f"fact '{ticket.id}': the {target.get('target')} target "
+                f"cannot be placed: {error}", line=ticket.where.line,
+                column=ticket.where.column, subject=ticket.id,
+                path=ticket.where.path("opened_at"), code="fact") from None
 
     # -- notice obligations --------------------------------------------------------------------
     def obligations(self, evaluation: Evaluation) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from policyengine.clauses.offerings import did_you_mean, missing_term_message
 from policyengine.compile.compiler import CompiledPolicy, compile_policy
 from policyengine.diagnostics import InputError
+from policyengine.lifecycle import fork_safe
 from policyengine.load.loader import Document
 from policyengine.model.facts import Override, Subscription
 from policyengine.model.policy import Policy
@@ -30,7 +31,9 @@ from policyengine.model.variants import (
     variant_key,
 )
 
-_LOCK = threading.Lock()
+# guards the variant cache of a compiled version; innermost (nothing is taken while it is
+# held), so it ranks after every other library lock; held across every fork (lifecycle)
+_LOCK = fork_safe(threading.Lock(), 110)
 _USES = "\0uses"  # the cache entry saying whether the version has offerings at all
 
 

@@ -29,6 +29,7 @@ module sits in the model layer, below the report layer, because ``Evaluation.to_
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -38,18 +39,26 @@ SECTIONS = ("as_of", "policy", *ROW_SECTIONS, "findings")
 FINDING_FIELDS = ("rule", "clause", "subject", "outcome", "message")
 
 
-def row_dict(row: Any) -> dict[str, Any]:
-    """A result row's fields in declaration order (rows are slotted: there are a million).
+class _Absent(enum.Enum):
+    """The value of a row field that the report leaves out (a single member, so that it
+    survives pickling between worker processes as itself)."""
 
-    A field the row's class lists in ``OMIT_WHEN_NONE`` is left out while it is None: fields
-    added for policy shapes (``period``, ``service``) appear only in reports of policies that
-    use them, so every other report keeps its bytes (docs/interface.md §2).
-    """
-    omit = getattr(row, "OMIT_WHEN_NONE", ())
-    if not omit:
-        return {name: getattr(row, name) for name in row.__slots__}
+    ABSENT = "absent"
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+#: A row field with this value is not in the report: an optional field that only a policy
+#: using its shape fills (e.g. a ticket's ``update_due``; docs/interface.md §2).
+ABSENT = _Absent.ABSENT
+
+
+def row_dict(row: Any) -> dict[str, Any]:
+    """A result row's fields in declaration order (rows are slotted: there are a million),
+    leaving out the fields that are :data:`ABSENT`."""
     return {name: value for name in row.__slots__
-            if (value := getattr(row, name)) is not None or name not in omit}
+            if (value := getattr(row, name)) is not ABSENT}
 
 
 def finding_dict(finding: Any) -> dict[str, str]:
@@ -141,5 +150,5 @@ def report_dict(
     return document
 
 
-__all__ = ["FINDING_FIELDS", "ROW_SECTIONS", "SECTIONS", "LineEncoder", "finding_dict",
+__all__ = ["ABSENT", "FINDING_FIELDS", "ROW_SECTIONS", "SECTIONS", "LineEncoder", "finding_dict",
            "report_dict", "report_pieces", "row_dict"]

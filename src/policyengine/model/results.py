@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 from policyengine.diagnostics import Diagnostic
 from policyengine.model.json_report import (
+    ABSENT,
     ROW_SECTIONS,
     LineEncoder,
     finding_dict,
@@ -40,6 +41,11 @@ class Finding(NamedTuple):
         return finding_dict(self)
 
 
+def _text(value: Any) -> str:
+    """An optional key part: the text, or "" when it is ABSENT (sorts first)."""
+    return value if isinstance(value, str) else ""
+
+
 @dataclass(frozen=True, slots=True)
 class AvailabilityRow:
     customer: str
@@ -56,13 +62,13 @@ class AvailabilityRow:
     provisional: bool = False
     policy_version: str = ""
     # the measurement period (2026-Q4, 2026) when it is not the calendar month, and the
-    # service measured (per_service scope); left out of the report when None
-    period: str | None = None
-    service: str | None = None
-    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ("period", "service")
+    # service measured (per_service scope); else ABSENT: left out of the report
+    # (docs/interface.md §2)
+    period: str | Any = ABSENT
+    service: str | Any = ABSENT
 
     def key(self) -> tuple:
-        return (self.customer, self.month, self.service or "")
+        return (self.customer, self.month, _text(self.service))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +82,11 @@ class CreditRow:
     requested_at: str | None
     status: str
     policy_version: str = ""
-    period: str | None = None
-    service: str | None = None
-    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ("period", "service")
+    period: str | Any = ABSENT  # as on AvailabilityRow
+    service: str | Any = ABSENT
 
     def key(self) -> tuple:
-        return (self.customer, self.month, self.service or "")
+        return (self.customer, self.month, _text(self.service))
 
 
 @dataclass(frozen=True, slots=True)

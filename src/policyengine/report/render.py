@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from policyengine.diagnostics import Diagnostic
+from policyengine.model.json_report import ABSENT
 from policyengine.model.results import Evaluation
 
 FORMATS = ("json", "table", "markdown")
@@ -89,9 +90,10 @@ def _shapes(rows: Sequence[Any], headers: list[str],
     """A ``period`` column after ``month`` and a ``service`` column when any row has one
     (reports of monthly policies without services keep their columns)."""
     for name in ("service", "period"):
-        if any(getattr(r, name) is not None for r in rows):
+        if any(getattr(r, name) is not ABSENT for r in rows):
             headers = [*headers[:2], name, *headers[2:]]
-            cells = [[*c[:2], getattr(r, name), *c[2:]]
+            cells = [[*c[:2], None if getattr(r, name) is ABSENT else getattr(r, name),
+                      *c[2:]]
                      for c, r in zip(cells, rows, strict=True)]
     return headers, cells
 

@@ -20,11 +20,16 @@ from policyengine.clocks.durations import duration_seconds, is_duration
 from policyengine.diagnostics import Diagnostic, InputError, excerpt
 from policyengine.load.paths import links_out
 from policyengine.model.policy import SECTIONS, Policy
-from policyengine.model.variants import uses_variants
+from policyengine.model.variants import OFFERINGS_KEY, offering_names, uses_variants
 from policyengine.validation.variants import check_variants
 
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
+#: The longest duration a policy term may give (a notice lead, a target, a claim window):
+#: 365 days. Longer terms are no customer-services terms, and would carry due times and
+#: deadlines past the supported years (1971-2199, a year of headroom).
+MAX_DURATION_SECONDS = 365 * 86400
 VALIDATED_SUFFIXES = (*DOCUMENT_SUFFIXES, ".ndjson", ".jsonl")
+_NONE = object()  # no clash found
 
 
 @dataclass
@@ -58,9 +63,11 @@ def _walk_durations(value: Any, path: tuple[str | int, ...]) -> Iterable[tuple[t
 def check_policy_semantics(document: Any) -> list[Diagnostic]:
     """Checks the schema cannot express, on a schema-valid policy document.
 
-    Generic checks (time zone, effective dates, duplicate clause ids, zero durations,
-    ``cites``) are here; each clause's kind adds its own (see
+    Generic checks (time zone, effective dates, duplicate clause ids, durations above zero,
+    in whole seconds and at most 365 days, at most one clause of a ``single`` kind for each
+    offering) are here; each clause's kind adds its own (see
     :mod:`policyengine.clauses.registry`): per clause in document order, then per kind.
+    A policy with offerings has each offering's resolved policy checked too.
     """
     from zoneinfo import available_timezones
 
@@ -101,28 +108,73 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
         problems.extend(kind.check(context, path, clause))
         problems.extend(check_summary(kind, context, path, clause))
         for duration_path, text in _walk_durations(clause, path):
-            if duration_seconds(text) <= 0:
-                problems.append(_diag(document, duration_path,
-                                      f"duration {excerpt(text)} must be greater than zero",
-                                      "semantic"))
+            problems.extend(_check_duration(document, duration_path, text))
+    problems.extend(_check_single_kinds(document, clauses))
     present = {clause.get("kind") for _, clause in clauses}
     for kind in registry.kinds():
         if kind.name in present:
             problems.extend(kind.check_policy(context))
-    for path, clause in clauses:
-        for key in ("cites",):
-            for i, ref in enumerate(clause.get(key) or ()):
-                if ref not in seen_ids:
-                    problems.append(_diag(document, (*path, key, i),
-                                          f"undefined clause {excerpt(ref)}", "reference"))
     if not any(p.severity == "error" for p in problems) and uses_variants(data):
         # each offering's resolved policy must be valid too (docs/policy-language.md §6)
         problems.extend(check_variants(document, check_policy_semantics))
     return problems
 
 
+def _check_duration(document: Any, path: tuple, text: str) -> list[Diagnostic]:
+    """A duration term: above zero, whole seconds, at most :data:`MAX_DURATION_SECONDS`."""
+    seconds = duration_seconds(text)
+    if seconds <= 0:
+        message = f"duration {excerpt(text)} must be greater than zero"
+    elif seconds != int(seconds):
+        message = (f"duration {excerpt(text)} is not a whole number of seconds; durations are "
+                   "counted in whole seconds")
+    elif seconds > MAX_DURATION_SECONDS:
+        message = f"duration {excerpt(text)} is longer than the longest term allowed, 365d"
+    else:
+        return []
+    return [_diag(document, path, message, "semantic")]
+
+
+def _check_single_kinds(document: Any, clauses: Sequence[tuple[tuple, dict]]) -> list[Diagnostic]:
+    """A kind evaluation reads once (``ClauseKind.single``) appears at most once for each
+    subscription: at most once per offering, counting a clause without ``offerings`` in
+    every offering and for a subscription of none. Clauses restricted to different
+    offerings (``offerings: [standard]``, ``offerings: [premium]``) may each give one, since
+    an offering's resolved policy keeps only its own (:mod:`policyengine.model.variants`)."""
+    problems: list[Diagnostic] = []
+    offerings = offering_names(document.data)
+    first: dict[tuple[str, str | None], tuple] = {}
+    for path, clause in clauses:
+        kind = clause.get("kind")
+        if not registry.kind_of(kind).single:
+            continue
+        restricted = clause.get(OFFERINGS_KEY)
+        # a clause without ``offerings`` applies to every subscription: each offering the
+        # policy defines (or the clause names) and a subscription of none (None)
+        applies = (list(dict.fromkeys(restricted)) if isinstance(restricted, list)
+                   else [None, *offerings])
+        clash = next((o for o in applies if (kind, o) in first), _NONE)
+        if clash is not _NONE:
+            line, _ = document.locate((*first[(kind, clash)], "kind"))
+            if clash is None and not offerings:
+                message = (f"a second {kind} clause (the first is at line {line}); a policy "
+                           "has at most one, and evaluation would read only the first")
+            else:
+                whom = ("a subscription of no offering" if clash is None
+                        else f"offering {clash!r}")
+                message = (f"a second {kind} clause for {whom} (the first is at line {line}); "
+                           f"each offering has at most one (restrict the clauses to different "
+                           "offerings with 'offerings: [...]'), and evaluation would read only "
+                           "the first")
+            problems.append(_diag(document, (*path, "kind"), message, "semantic"))
+        for offering in applies:
+            first.setdefault((kind, offering), path)
+    return problems
+
+
 def check_version_set(versions: Sequence[PolicyDocument]) -> list[Diagnostic]:
-    """Versions of one policy must not overlap or leave gaps, and must share a name."""
+    """Versions of one policy must not overlap or leave gaps, and must share a name and a
+    time zone (``spec.timezone``)."""
     problems: list[Diagnostic] = []
     valid = [v for v in versions if v.policy is not None]
     names = {v.policy.name for v in valid}  # type: ignore[union-attr]
@@ -133,6 +185,22 @@ def check_version_set(versions: Sequence[PolicyDocument]) -> list[Diagnostic]:
                                   f"{', '.join(sorted(names))}", "versions"))
         return problems
     ordered = sorted(valid, key=lambda v: v.policy.effective_from)  # type: ignore[union-attr]
+    if ordered:
+        # One zone for every version: months, days, claim deadlines and version boundaries
+        # are reckoned in it, so a month is measured the same way by the directory and by
+        # the version alone (a zone change would make the months at the switch overlap or
+        # leave a gap). A contract that changes its zone is a new policy.
+        first = ordered[0].policy
+        assert first is not None
+        for v in ordered[1:]:
+            assert v.policy is not None
+            if v.policy.timezone != first.timezone:
+                problems.append(_diag(v.document, ("spec", "timezone"),
+                                      f"version {v.policy.version} reckons in "
+                                      f"{v.policy.timezone} but version {first.version} in "
+                                      f"{first.timezone}; every version of a policy uses the "
+                                      "same time zone (a new zone is a new policy)",
+                                      "versions"))
     seen_versions: dict[str, PolicyDocument] = {}
     for v in ordered:
         policy = v.policy
