@@ -342,6 +342,13 @@ def _recorded() -> dict[str, list[Mapping[str, Any]]]:
     shaped = [{**f, **EXTRAS.get(f["type"], {})} for f in shaped]
     Engine(compile_versions(load_policies(levels), load_rule_packs()),
            recording).evaluate(shaped, as_of="2026-10-15T01:00:00-04:00")  # type: ignore[arg-type]
+    # a policy measured per quarter and per service (customer_month's `service`)
+    forge = ROOT / "policies" / "examples" / "forge-quarterly"
+    facts = [{**f, **EXTRAS.get(f["type"], {})}
+             for f in load_document(forge / "tests" / "q4-2026.yaml").data["facts"]]
+    engine = Engine(compile_versions(load_policies(forge), load_rule_packs()),
+                    recording)  # type: ignore[arg-type]
+    engine.evaluate(facts, as_of="2027-01-15T12:00:00-08:00")
     return recording.seen
 
 

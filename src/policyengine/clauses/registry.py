@@ -65,6 +65,7 @@ BUILTIN_MODULES = (
     "notifications",
     "entitlements",
     "declarations",
+    "offerings",
 )
 # The properties every clause has, as each kind's schema fragment restates them.
 COMMON_PROPERTIES: dict[str, Any] = {
@@ -74,6 +75,17 @@ COMMON_PROPERTIES: dict[str, Any] = {
                            "`show` prints it, no decision reads it)."},
     "summary": {"description": "The clause restated in plain words (for the reader: `show` "
                                "prints it, no decision reads it)."},
+    "offerings": {
+        "description": (
+            "The offerings (spec.offerings) this clause applies to; left out, it applies to "
+            "every subscription. A subscription of another offering, or of none, does not get "
+            "it. Example: [premium]."
+        ),
+        "type": "array",
+        "items": {"$ref": "#/definitions/clause_id"},
+        "uniqueItems": True,
+        "minItems": 1,
+    },
 }
 
 ClausePath = tuple[str | int, ...]

@@ -44,6 +44,12 @@ class PolicyValues:
     - ``regional_calendars``: regional calendar clause id → (region → calendar clause id,
       the default calendar clause id);
     - ``at_risk``: the policy-wide at-risk threshold (``75%`` or ``1h``), None without one.
+    - ``period``: the measurement period's unit (``calendar_month``, ``calendar_quarter``,
+      ``calendar_year``); ``scope``: ``per_service``, ``across_services`` or None (services
+      are not looked at); ``services``: the services the commitment covers (empty: not
+      said); ``impact_weights``: impact grade → weight from 0 to 1 (empty: every downtime
+      counts in full) — all from the first availability commitment;
+    - ``offerings``: offering name → its clause (kind ``offering``).
     """
 
     calendar_builders: dict[str, Callable[[], BusinessCalendar]] = field(default_factory=dict)
@@ -54,6 +60,11 @@ class PolicyValues:
     obligations: dict[str, Clause] = field(default_factory=dict)
     regional_calendars: dict[str, tuple[dict[str, str], str]] = field(default_factory=dict)
     at_risk: str | None = None
+    period: str = "calendar_month"
+    scope: str | None = None
+    services: tuple[str, ...] = ()
+    impact_weights: dict[str, Any] = field(default_factory=dict)
+    offerings: dict[str, Clause] = field(default_factory=dict)
     _calendars: dict[str, BusinessCalendar] = field(default_factory=dict, repr=False)
 
     def calendar(self, clause_id: str) -> BusinessCalendar:

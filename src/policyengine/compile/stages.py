@@ -163,7 +163,7 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
         ),
         extras_from="downtime",
         record_fields=frozenset({"type", "id", "start", "end", "cause", "maintenance",
-                                 "customers"}),
+                                 "customers", "services", "impact"}),
     ),
     WINDOW_NOTICE: FactSpec(
         WINDOW_NOTICE, "a notice about a downtime record that reached the window's customer",
@@ -179,18 +179,23 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
         ),
     ),
     CUSTOMER_MONTH: FactSpec(
-        CUSTOMER_MONTH, "one SaaS customer in one calendar month of the policy's timezone",
+        CUSTOMER_MONTH, "one SaaS customer in one measurement period (a calendar month, "
+        "quarter or year of the policy's timezone), or one service of it",
         _fields(
             _TYPE,
-            FieldSpec("key", "customer/YYYY-MM"),
+            FieldSpec("key", "customer/period, plus /service when measured per service "
+                      "(customer/YYYY-MM for a monthly policy)"),
             FieldSpec("customer", "the customer"),
-            FieldSpec("month", "YYYY-MM"),
+            FieldSpec("month", "YYYY-MM: the month, or the first month of a longer period"),
+            FieldSpec("period", "the period's key: YYYY-MM, YYYY-Qn or YYYY"),
+            FieldSpec("service", "the service measured (only when the commitment's scope is "
+                      "per_service)"),
             FieldSpec("plan", "the plan of the customer's SaaS subscription in force on the "
                       "month's first day (else the first to begin in it, else the nearest)"),
             FieldSpec("deployment", "that subscription's deployment"),
-            FieldSpec("month_start", "the month's first local midnight, epoch seconds",
+            FieldSpec("month_start", "the period's first local midnight, epoch seconds",
                       kind=NUMBER),
-            FieldSpec("month_end", "the next month's first local midnight, epoch seconds",
+            FieldSpec("month_end", "the next period's first local midnight, epoch seconds",
                       kind=NUMBER),
             FieldSpec("term_start", "local midnight starting that subscription's term, or the "
                       "earliest term it renews without a gap (same plan and deployment)",

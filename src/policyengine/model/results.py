@@ -42,6 +42,11 @@ class Finding(NamedTuple):
         return finding_dict(self)
 
 
+def _text(value: Any) -> str:
+    """An optional key part: the text, or "" when it is ABSENT (sorts first)."""
+    return value if isinstance(value, str) else ""
+
+
 @dataclass(frozen=True, slots=True)
 class AvailabilityRow:
     customer: str
@@ -57,9 +62,14 @@ class AvailabilityRow:
     # the month is not over at as-of: measured so far, no verdict and no credit yet
     provisional: bool = False
     policy_version: str = ""
+    # the measurement period (2026-Q4, 2026) when it is not the calendar month, and the
+    # service measured (per_service scope); else ABSENT: left out of the report
+    # (docs/interface.md §2)
+    period: str | Any = ABSENT
+    service: str | Any = ABSENT
 
     def key(self) -> tuple:
-        return (self.customer, self.month)
+        return (self.customer, self.month, _text(self.service))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +83,11 @@ class CreditRow:
     requested_at: str | None
     status: str
     policy_version: str = ""
+    period: str | Any = ABSENT  # as on AvailabilityRow
+    service: str | Any = ABSENT
 
     def key(self) -> tuple:
-        return (self.customer, self.month)
+        return (self.customer, self.month, _text(self.service))
 
 
 @dataclass(frozen=True, slots=True)
