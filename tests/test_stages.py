@@ -26,7 +26,8 @@ from .conftest import ROOT, SHIPPED
 
 EXAMPLE = ROOT / "examples" / "october-2026.yaml"
 AS_OF = "2026-11-27T12:00:00-05:00"
-STAGE_LIST = ("window-exclusions, window-verdicts, months, credits, ticket-severity, "
+STAGE_LIST = ("window-exclusions, window-verdicts, months, credits, credit-caps, remedies, "
+              "ticket-severity, "
               "ticket-clocks, obligations, obligation-verdicts, entitlements")
 
 

@@ -141,6 +141,10 @@ class ClauseKind:
     # ``duration``); a percentage or duration the summary states that none of them says is
     # a warning (see :mod:`policyengine.clauses.summaries`).
     summary_numbers: ClassVar[Mapping[str, str]] = {}
+    # Non-empty for a kind evaluation reads once per policy (the first clause would win and
+    # a second be silently ignored): a second clause of the kind is a located error, and
+    # this text, which says how to write what was meant instead, ends its message.
+    one_per_policy: ClassVar[str] = ""
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema fragment (``definitions/<name>``) a clause of this kind must match."""
@@ -176,6 +180,17 @@ class ClauseKind:
         for one missed month, in the subscription's currency. Other kinds: NotImplementedError.
         """
         raise NotImplementedError(f"clause kind {self.name!r} does not compute a credit")
+
+    def credit_for(self, clause: Clause, subscription: Subscription, measure: Any) -> Any:
+        """For a credit kind: the credit of one missed period as a
+        :class:`policyengine.clauses.values.CreditFigure`, given what was measured
+        (:class:`~policyengine.clauses.values.CreditMeasure`: the tier the rules decided,
+        the period, its length, the counted downtime). The default is
+        :meth:`credit_amount` in the subscription's currency (what plug-in kinds implement).
+        """
+        from policyengine.clauses.values import CreditFigure
+
+        return CreditFigure(self.credit_amount(clause, subscription), subscription.currency)
 
     def contribute(self, clause: Clause, values: Any, policy: Policy) -> None:
         """Put what evaluation needs from this clause into ``values``, a

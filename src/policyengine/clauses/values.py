@@ -26,6 +26,37 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 _CACHE_KEY = "_policyengine_clause_values"
 
 
+@dataclass(frozen=True)
+class CreditMeasure:
+    """What evaluation measured for one credited period, handed to the credit's kind.
+
+    - ``tier``: the tier the rules decided (1 = the first band listed), None when the
+      credit has no tiers;
+    - ``period``: the period's key (``2026-10``; ``2026-Q4`` or ``2026`` for longer periods);
+    - ``period_months``: its length in calendar months (1, 3 or 12);
+    - ``period_seconds``: its real elapsed length; ``counted_seconds``: the counted
+      downtime in it (both seconds).
+    """
+
+    tier: int | None
+    period: str
+    period_months: int
+    period_seconds: float
+    counted_seconds: float
+
+
+@dataclass(frozen=True)
+class CreditFigure:
+    """A credit as its kind computed it: ``amount`` (``Decimal``, rounded as the policy
+    says) in ``unit`` (the subscription's currency, or ``days`` of service), the ``basis``
+    it was computed on and the ``tier`` it came from (None when not tiered)."""
+
+    amount: Decimal
+    unit: str
+    basis: str | None = None
+    tier: int | None = None
+
+
 @dataclass
 class PolicyValues:
     """The values a policy version's clauses contribute to evaluation.
@@ -40,7 +71,12 @@ class PolicyValues:
       ``credit_amount(clause, subscription) -> Decimal``; None without one;
     - ``availability_target``: the committed availability in percent, as written; None
       without a commitment;
-    - ``obligations``: notice subject (``scheduled_maintenance``...) → the clause owing it.
+    - ``obligations``: notice subject (``scheduled_maintenance``...) → the clause owing it;
+    - ``credit_caps``: the ``credit_cap`` clauses, in document order;
+    - ``chronic``: the ``chronic_failure`` clauses, in document order;
+    - ``credit_details``: the policy uses a credit shape beyond a fraction of the annual
+      fee (tiers, another basis, a cap): its credit rows carry ``tier``, ``basis`` and the
+      cap's cut (the Spirion policy's rows stay as they were).
     """
 
     calendar_builders: dict[str, Callable[[], BusinessCalendar]] = field(default_factory=dict)
@@ -49,6 +85,9 @@ class PolicyValues:
     credit: Clause | None = None
     availability_target: Any = None
     obligations: dict[str, Clause] = field(default_factory=dict)
+    credit_caps: list[Clause] = field(default_factory=list)
+    chronic: list[Clause] = field(default_factory=list)
+    credit_details: bool = False
     _calendars: dict[str, BusinessCalendar] = field(default_factory=dict, repr=False)
 
     def calendar(self, clause_id: str) -> BusinessCalendar:
@@ -72,6 +111,15 @@ class PolicyValues:
         if self.credit is None:
             raise LookupError("the policy has no credit clause")
         return registry.kind_of(self.credit.kind).credit_amount(self.credit, subscription)
+
+
+    def credit_for(self, subscription: Subscription, measure: CreditMeasure) -> CreditFigure:
+        """The credit for one missed period, as the credit clause's kind computes it from
+        what was measured. Raises LookupError when the policy has no credit clause."""
+        if self.credit is None:
+            raise LookupError("the policy has no credit clause")
+        return registry.kind_of(self.credit.kind).credit_for(self.credit, subscription,
+                                                             measure)
 
 
 def values_of(policy: Policy) -> PolicyValues:
@@ -104,4 +152,4 @@ def due(policy: Policy, target: Mapping[str, Any] | None, start: float,
     return clock(policy, target).add(start, duration_seconds(target["target"]), pauses)
 
 
-__all__ = ["PolicyValues", "clock", "due", "values_of"]
+__all__ = ["CreditFigure", "CreditMeasure", "PolicyValues", "clock", "due", "values_of"]

@@ -29,18 +29,30 @@ module sits in the model layer, below the report layer, because ``Evaluation.to_
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 ROW_SECTIONS = ("availability", "credits", "tickets", "obligations", "entitlements")
-SECTIONS = ("as_of", "policy", *ROW_SECTIONS, "findings")
+# sections written only when the evaluation has them (before ``findings``): ``remedies``
+# when some policy version has a chronic_failure clause, so every other report keeps its bytes
+OPTIONAL_SECTIONS = ("remedies",)
+ALL_ROW_SECTIONS = (*ROW_SECTIONS, *OPTIONAL_SECTIONS)
+SECTIONS = ("as_of", "policy", *ALL_ROW_SECTIONS, "findings")
 FINDING_FIELDS = ("rule", "clause", "subject", "outcome", "message")
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def row_dict(row: Any) -> dict[str, Any]:
-    """A result row's fields in declaration order (rows are slotted: there are a million)."""
-    return {name: getattr(row, name) for name in row.__slots__}
+    """A result row's fields in declaration order, a subclass's after its base's (rows are
+    slotted: there are a million)."""
+    names = _FIELD_NAMES.get(type(row))
+    if names is None:
+        names = _FIELD_NAMES.setdefault(type(row), tuple(f.name for f in dataclasses.fields(row)))
+    return {name: getattr(row, name) for name in names}
 
 
 def finding_dict(finding: Any) -> dict[str, str]:
@@ -80,8 +92,9 @@ def report_pieces(
 ) -> Iterator[str]:
     """The JSON report in pieces of text, so that a large one never sits in memory whole.
 
-    ``sections`` holds, for each of :data:`ROW_SECTIONS` and ``"findings"``, the section's
-    lines in report order, made by :class:`LineEncoder`; a piece may hold several whole
+    ``sections`` holds, for each of :data:`ROW_SECTIONS` and ``"findings"`` (and each of
+    :data:`OPTIONAL_SECTIONS` the report has), the section's lines in report order, made by
+    :class:`LineEncoder`; a piece may hold several whole
     lines (e.g. one customer's rows, copied from a shard's file). Raises KeyError when a
     section is missing.
     """
@@ -89,8 +102,9 @@ def report_pieces(
     yield "{\n"
     yield f"  \"as_of\": {encoder.encode(as_of)},\n"
     yield from _section("policy", (encoder.policy(n, v) for n, v in policies), last=False)
-    for name in ROW_SECTIONS:
-        yield from _section(name, sections[name], last=False)
+    for name in ALL_ROW_SECTIONS:
+        if name in ROW_SECTIONS or name in sections:
+            yield from _section(name, sections[name], last=False)
     yield from _section("findings", sections["findings"], last=True)
     yield "}\n"
 
@@ -120,17 +134,19 @@ def report_dict(
 ) -> dict[str, Any]:
     """The report as one dict (keys in :data:`SECTIONS` order; rows and findings as dicts).
 
-    ``sections`` holds the row objects of each of :data:`ROW_SECTIONS` and the findings.
+    ``sections`` holds the row objects of each of :data:`ROW_SECTIONS` (and of the
+    :data:`OPTIONAL_SECTIONS` the report has) and the findings.
     """
     document: dict[str, Any] = {
         "as_of": as_of,
         "policy": [policy_dict(n, v) for n, v in policies],
     }
-    for name in ROW_SECTIONS:
-        document[name] = [row_dict(row) for row in sections[name]]
+    for name in ALL_ROW_SECTIONS:
+        if name in ROW_SECTIONS or name in sections:
+            document[name] = [row_dict(row) for row in sections[name]]
     document["findings"] = [finding_dict(f) for f in sections["findings"]]
     return document
 
 
-__all__ = ["FINDING_FIELDS", "ROW_SECTIONS", "SECTIONS", "LineEncoder", "finding_dict",
+__all__ = ["ALL_ROW_SECTIONS", "FINDING_FIELDS", "OPTIONAL_SECTIONS", "ROW_SECTIONS", "SECTIONS", "LineEncoder", "finding_dict",
            "report_dict", "report_pieces", "row_dict"]

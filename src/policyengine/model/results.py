@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 from policyengine.diagnostics import Diagnostic
 from policyengine.model.json_report import (
-    ROW_SECTIONS,
+    ALL_ROW_SECTIONS,
     LineEncoder,
     finding_dict,
     report_dict,
@@ -77,6 +77,40 @@ class CreditRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CreditDetailRow(CreditRow):
+    """A credit row of a policy that uses the credit shapes beyond a fraction of the annual
+    fee (tiers, another basis, a cap): the fields of :class:`CreditRow`, then ``basis``,
+    ``tier`` (1 = the first band listed; None when not tiered), ``uncapped_amount`` (the
+    amount before caps), ``capped_by`` (the cap clause that cut it, or None) and
+    ``cap_reduction`` (by how much, or None). For a days-of-service credit ``amount`` is a
+    number of days and ``currency`` is ``days``."""
+
+    basis: str | None = None
+    tier: int | None = None
+    uncapped_amount: str | None = None
+    capped_by: str | None = None
+    cap_reduction: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemedyRow:
+    """A remedy for chronic failure: the customer, the period whose miss granted it, the
+    clause, the remedy's name, why (the rule messages), and the last day to use it (None
+    without an ``exercise_within``)."""
+
+    customer: str
+    period: str
+    clause: str
+    remedy: str
+    reason: str
+    exercise_by: str | None
+    policy_version: str = ""
+
+    def key(self) -> tuple:
+        return (self.customer, self.period, self.clause)
+
+
+@dataclass(frozen=True, slots=True)
 class TicketRow:
     id: str
     customer: str
@@ -129,20 +163,25 @@ class Evaluation:
     tickets: list[TicketRow] = field(default_factory=list)
     obligations: list[ObligationRow] = field(default_factory=list)
     entitlements: list[EntitlementRow] = field(default_factory=list)
+    # None: no policy version has a chronic_failure clause, and the report has no section
+    remedies: list[RemedyRow] | None = None
     findings: list[Finding] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
     as_of: str = ""
 
     def sort(self) -> Evaluation:
-        for name in ROW_SECTIONS:
-            getattr(self, name).sort(key=lambda row: row.key())
+        for name in ALL_ROW_SECTIONS:
+            rows = getattr(self, name)
+            if rows is not None:
+                rows.sort(key=lambda row: row.key())
         self.findings.sort()
         self.policies = sorted(set(self.policies))
         return self
 
     def _section_rows(self) -> dict[str, list[Any]]:
         """Each row section's rows, then the findings (the report's lists, by name)."""
-        return {**{name: getattr(self, name) for name in ROW_SECTIONS},
+        return {**{name: getattr(self, name) for name in ALL_ROW_SECTIONS
+                   if getattr(self, name) is not None},
                 "findings": self.findings}
 
     def to_dict(self) -> dict[str, Any]:

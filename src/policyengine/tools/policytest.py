@@ -73,9 +73,10 @@ ERRORS = "errors"  # the pseudo-section of the problems that refuse a case's inp
 def _section_fields() -> dict[str, tuple[str, ...]]:
     from policyengine.model.results import (
         AvailabilityRow,
-        CreditRow,
+        CreditDetailRow,
         EntitlementRow,
         ObligationRow,
+        RemedyRow,
         TicketRow,
     )
 
@@ -84,10 +85,11 @@ def _section_fields() -> dict[str, tuple[str, ...]]:
 
     return {
         "availability": names(AvailabilityRow),
-        "credits": names(CreditRow),
+        "credits": names(CreditDetailRow),  # the detail fields of the new credit shapes too
         "tickets": names(TicketRow),
         "obligations": names(ObligationRow),
         "entitlements": names(EntitlementRow),
+        "remedies": names(RemedyRow),
         "findings": ("rule", "clause", "subject", "outcome", "message"),
         "policy": ("name", "version"),
         ERRORS: names(Diagnostic),
@@ -101,6 +103,7 @@ _IDENTITY = {
     "tickets": ("id",),
     "obligations": ("obligation", "subject", "customer"),
     "entitlements": ("id",),
+    "remedies": ("customer", "period", "clause"),
     "findings": ("rule", "subject"),
     "policy": ("name", "version"),
     ERRORS: ("path",),

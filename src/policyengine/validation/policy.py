@@ -53,6 +53,11 @@ def _walk_durations(value: Any, path: tuple[str | int, ...]) -> Iterable[tuple[t
         yield path, value
 
 
+def spec_at(spec: Any, path: tuple) -> Any:
+    """The clause at ``("spec", section, index)``."""
+    return spec[path[1]][path[2]]
+
+
 def check_policy_semantics(document: Any) -> list[Diagnostic]:
     """Checks the schema cannot express, on a schema-valid policy document.
 
@@ -86,6 +91,7 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
         for index, clause in enumerate(spec.get(section) or ()):
             clauses.append((("spec", section, index), clause))
     context = CheckContext(document, clauses, zones)
+    once: dict[str, tuple] = {}  # kind read once per policy -> the path of its first clause
     for path, clause in clauses:
         clause_id = clause.get("id")
         if clause_id in seen_ids:
@@ -96,6 +102,13 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
         else:
             seen_ids[clause_id] = path
         kind = registry.kind_of(clause.get("kind"))
+        if kind.one_per_policy:  # evaluation reads one: a second would be silently ignored
+            first = once.setdefault(kind.name, path)
+            if first != path:
+                problems.append(_diag(document, (*path, "kind"), f"a second {kind.name} clause "
+                                      f"(the first, {excerpt(spec_at(spec, first).get('id'))}, "
+                                      f"is at line {document.locate(first)[0]}): "
+                                      f"{kind.one_per_policy}", "semantic"))
         problems.extend(kind.check(context, path, clause))
         problems.extend(check_summary(kind, context, path, clause))
         for duration_path, text in _walk_durations(clause, path):
