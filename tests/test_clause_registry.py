@@ -31,9 +31,9 @@ from .conftest import ROOT, SHIPPED
 
 BUILTIN_KINDS = [
     "calendar", "availability_commitment", "scheduled_maintenance", "emergency_maintenance",
-    "excused_cause", "excluded_plan", "service_credit", "claim_window", "severity",
-    "severity_assignment", "notice_obligation", "update_entitlement", "support_lapse",
-    "declaration",
+    "excused_cause", "excluded_plan", "service_credit", "credit_cap", "chronic_failure",
+    "claim_window", "severity", "severity_assignment", "notice_obligation", "update_entitlement",
+    "support_lapse", "declaration",
 ]
 
 

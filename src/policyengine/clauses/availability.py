@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from policyengine.clauses.registry import CheckContext, ClauseKind, TermLines, register
-from policyengine.diagnostics import Diagnostic
 from policyengine.clauses.values import PolicyValues
 from policyengine.clauses.words import describe_value, join_words
+from policyengine.diagnostics import Diagnostic
 from policyengine.model.policy import Clause, Policy
 
 _DEPLOYMENTS = {"saas": "SaaS", "on_premise": "on-premise"}

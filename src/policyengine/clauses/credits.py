@@ -294,7 +294,7 @@ class ServiceCredit(ClauseKind):
         own = basis_of(terms)
         if own:
             lines.append(("Amount", f"{_BASIS_WORDS[own[0]].format(v=terms[own[0]])} for each "
-                                    f"missed period, rounded {rounding} to {places} decimal "
+                                    f"missed month, rounded {rounding} to {places} decimal "
                                     "places"))
         for number, tier in enumerate(terms.get("tiers") or (), start=1):
             if not isinstance(tier, Mapping):

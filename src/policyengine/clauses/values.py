@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from policyengine.clauses import registry
+from policyengine.clauses.registry import CreditFigure, CreditMeasure
 from policyengine.clocks.calendar import BusinessCalendar, ElapsedClock
 from policyengine.clocks.durations import duration_seconds
 
@@ -24,37 +25,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from policyengine.model.policy import Clause, Policy
 
 _CACHE_KEY = "_policyengine_clause_values"
-
-
-@dataclass(frozen=True)
-class CreditMeasure:
-    """What evaluation measured for one credited period, handed to the credit's kind.
-
-    - ``tier``: the tier the rules decided (1 = the first band listed), None when the
-      credit has no tiers;
-    - ``period``: the period's key (``2026-10``; ``2026-Q4`` or ``2026`` for longer periods);
-    - ``period_months``: its length in calendar months (1, 3 or 12);
-    - ``period_seconds``: its real elapsed length; ``counted_seconds``: the counted
-      downtime in it (both seconds).
-    """
-
-    tier: int | None
-    period: str
-    period_months: int
-    period_seconds: float
-    counted_seconds: float
-
-
-@dataclass(frozen=True)
-class CreditFigure:
-    """A credit as its kind computed it: ``amount`` (``Decimal``, rounded as the policy
-    says) in ``unit`` (the subscription's currency, or ``days`` of service), the ``basis``
-    it was computed on and the ``tier`` it came from (None when not tiered)."""
-
-    amount: Decimal
-    unit: str
-    basis: str | None = None
-    tier: int | None = None
 
 
 @dataclass

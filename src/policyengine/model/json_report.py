@@ -51,7 +51,8 @@ def row_dict(row: Any) -> dict[str, Any]:
     slotted: there are a million)."""
     names = _FIELD_NAMES.get(type(row))
     if names is None:
-        names = _FIELD_NAMES.setdefault(type(row), tuple(f.name for f in dataclasses.fields(row)))
+        names = tuple(f.name for f in dataclasses.fields(row))
+        _FIELD_NAMES[type(row)] = names
     return {name: getattr(row, name) for name in names}
 
 
@@ -148,5 +149,5 @@ def report_dict(
     return document
 
 
-__all__ = ["ALL_ROW_SECTIONS", "FINDING_FIELDS", "OPTIONAL_SECTIONS", "ROW_SECTIONS", "SECTIONS", "LineEncoder", "finding_dict",
-           "report_dict", "report_pieces", "row_dict"]
+__all__ = ["ALL_ROW_SECTIONS", "FINDING_FIELDS", "OPTIONAL_SECTIONS", "ROW_SECTIONS", "SECTIONS",
+           "LineEncoder", "finding_dict", "report_dict", "report_pieces", "row_dict"]
