@@ -303,7 +303,9 @@ def test_discovery(tmp_path: Path) -> None:
 
 def test_default_path_is_policies(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    assert discover() == [Path("policies/spirion/spirion.test.yaml")]
+    assert discover() == [Path("policies/examples/days-of-service/days-of-service.test.yaml"),
+                          Path("policies/examples/tiered-percent/tiered-percent.test.yaml"),
+                          Path("policies/spirion/spirion.test.yaml")]
 
 
 # -- the documentation's examples -----------------------------------------------------------------
