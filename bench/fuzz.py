@@ -4,8 +4,9 @@ Each case takes the shipped policy or the example fact file, mutates a copy (byt
 line deletions and duplications, type swaps of values, key renames and deletions,
 truncation, junk insertion), writes it as YAML or JSON and runs the CLI in-process through
 click's CliRunner. A case passes when the exit code is 0, 1 or 2, no exception other than
-``SystemExit`` escaped, nothing printed a ``Traceback`` and it finished within the time
-limit.
+``SystemExit`` escaped, nothing printed a ``Traceback``, it finished within the time
+limit and it left nothing behind: no file in its private ``$TMPDIR`` and no child process
+(``leftovers``; the JSON report forks evaluation workers).
 
     python bench/fuzz.py --cases 5000 --seed 1        # the long run (docs/hardening.md)
     python bench/fuzz.py --cases 1 --seed 1 --first 417 --keep bench/out/fuzz
@@ -22,6 +23,7 @@ import contextlib
 import copy
 import datetime as dt
 import json
+import os
 import random
 import re
 import shutil
@@ -423,11 +425,19 @@ def run_case(seed: int, index: int, sources: Sources, workdir: Path,
                       input_file=Path(args[1] if args[0] == "validate" else
                                       next(a for a in args if "case-" in a)))
     started = time.perf_counter()
+    private_tmp, children = workdir / "tmp", _children()
+    private_tmp.mkdir(exist_ok=True)
     try:
-        with time_limit(limit):
+        with time_limit(limit), _tmpdir(private_tmp):
             result = CliRunner().invoke(main, args, catch_exceptions=True)
     except CaseTimeout:
         outcome.problem = f"no result within {limit:.0f} s"
+        outcome.seconds = time.perf_counter() - started
+        return outcome
+    finally:
+        left = leftovers(private_tmp, children)
+    if left:
+        outcome.problem = left
         outcome.seconds = time.perf_counter() - started
         return outcome
     outcome.seconds = time.perf_counter() - started
@@ -441,6 +451,53 @@ def run_case(seed: int, index: int, sources: Sources, workdir: Path,
     elif "Traceback" in output:
         outcome.problem = "a traceback was printed"
     return outcome
+
+
+@contextlib.contextmanager
+def _tmpdir(path: Path) -> Iterator[None]:
+    """``tempfile.gettempdir()`` is ``path`` meanwhile (the in-process CLI's $TMPDIR)."""
+    previous = tempfile.tempdir
+    tempfile.tempdir = str(path)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = previous
+
+
+def _children() -> set[int]:
+    """Live (not zombie) child processes of this process (Linux: /proc), else set()."""
+    found = set()
+    if not os.path.isdir("/proc"):
+        return found
+    me = str(os.getpid())
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as file:
+                    fields = file.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[1] == me and fields[0] != "Z":
+                found.add(int(entry))
+    return found
+
+
+def leftovers(private_tmp: Path, children_before: set[int], wait: float = 2.0) -> str:
+    """What a case left behind ('' when nothing): files in its private $TMPDIR (emptied for
+    the next case) and child processes still running ``wait`` seconds after it ended."""
+    problems = []
+    files = sorted(os.listdir(private_tmp))
+    if files:
+        problems.append(f"left {len(files)} file(s) in $TMPDIR: {', '.join(files[:3])}")
+        for name in files:
+            path = private_tmp / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    deadline = time.monotonic() + wait
+    while (running := _children() - children_before) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if running:
+        problems.append(f"left {len(running)} child process(es) running: {sorted(running)}")
+    return "; ".join(problems)
 
 
 def run(cases: int, seed: int, first: int = 0, keep: Path | None = None,
@@ -484,6 +541,17 @@ def summary(outcomes: list[Outcome], seed: int, seconds: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # --mode policy: edit the shipped policy's terms within what validate accepts and run
+    # evaluate and due on both back-ends (bench/policyfuzz.py, its own options)
+    chooser = argparse.ArgumentParser(add_help=False)
+    chooser.add_argument("--mode", choices=("documents", "policy"), default="documents")
+    mode, rest = chooser.parse_known_args(argv)
+    if mode.mode == "policy":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import policyfuzz
+
+        return policyfuzz.main(rest)
+    argv = rest
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)

@@ -138,3 +138,32 @@ def test_the_warning_points_at_the_smallest_file_and_line(tmp_path: Path) -> Non
     (warning,) = engine.evaluate([b, a], as_of=AS_OF).warnings
     assert (warning.file, warning.line, warning.subject) == (str(a), 5, "d-later")
     assert "2 fact(s)" in warning.message
+
+
+def test_a_request_for_a_month_not_begun_is_counted_by_the_warning(tmp_path: Path) -> None:
+    """A credit request (made 11-08, known) for December, which has not begun at as-of
+    (11-10): December is not reported, so nothing could answer the request; the as-of
+    warning counts it, located at its `month` (line 5), in memory and streamed alike. A
+    request for September (no downtime: 100%, met) gets its row and a not_owed finding
+    (tests/cases/credits/request-months.test.yaml pins the values)."""
+    path = _write(tmp_path / "facts.yaml", [
+        SUB,
+        {"type": "credit_request", "customer": "acme", "month": "2026-12",
+         "requested_at": "2026-11-08T10:00:00-05:00"},                          # line 5
+        {"type": "credit_request", "customer": "acme", "month": "2026-09",
+         "requested_at": "2026-10-02T10:00:00-04:00"},                          # line 6
+    ])
+    engine = Engine.load(ROOT / "policies" / "spirion", backend="python")
+    evaluation = engine.evaluate([path], as_of=AS_OF)
+    (warning,) = evaluation.warnings
+    assert warning.render() == (
+        f"{path}:5:5: $.facts[1].month: warning: fact 'acme': 1 fact(s) or part(s) of facts "
+        "dated after as-of 2026-11-10T12:00:00-05:00 or claiming a month not begun by then "
+        "were not used (1 credit_request for a month not begun); this is the first of them")
+    assert [(r.month, r.met) for r in evaluation.availability] == [("2026-09", True)]
+    assert sorted(f.outcome for f in evaluation.findings if f.subject == "acme/2026-09") == [
+        "covered", "met", "not_owed"]
+    out = io.StringIO()
+    summary = engine.write_json([path], out, as_of=AS_OF, workers=2, shards=3)
+    assert out.getvalue() == evaluation.to_json()
+    assert [w.render() for w in summary.warnings] == [warning.render()]

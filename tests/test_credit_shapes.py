@@ -9,6 +9,7 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -76,15 +77,33 @@ def test_two_commitments_and_two_credits_as_tiers_are_refused_pointing_to_tiers(
     code, lines = _validate(path)
     assert code == 2
     joined = "\n".join(lines)
-    # the second commitment, at its target; the second credit, at its kind; both say tiers
-    commitment = next(line for line in lines if "availability-commitment-lower" in line
-                      and "target_percent" in line)
+    # the second commitment and the second credit, each at its kind (ClauseKind.single),
+    # each naming the first clause and saying to write tiers
+    commitment = next(line for line in lines if "$.spec.availability[1].kind" in line)
     assert re.match(rf"{re.escape(str(path))}:\d+:\d+: \$\.spec\.availability\[1\]"
-                    r"\.target_percent: ", commitment)
+                    r"\.kind: a second availability_commitment clause \(the first, "
+                    r"'availability-commitment', is at line \d+\)", commitment)
     assert "write tiers on the service credit" in commitment
     credit = next(line for line in lines if "$.spec.credits[1].kind" in line)
-    assert "a second service_credit clause" in credit and "tiers" in credit
+    assert "a second service_credit clause (the first, 'service-credit-lower'" in credit
+    assert "write tiers on the one clause" in credit
     assert "docs/policy-language.md" in joined
+    assert len([line for line in lines if "a second" in line]) == 2, lines  # one line each
+
+
+def test_a_second_commitment_for_other_subscriptions_is_refused_too(tmp_path: Path) -> None:
+    # a 95% commitment for on-premise subscriptions beside Spirion's 99% for SaaS: the
+    # commitment rules of one covered the other's months as "no availability commitment"
+    # (combine: all), so acme's missed 2026-10 lost its credit; one commitment per policy
+    text = SPIRION.read_text(encoding="utf-8").replace(
+        "\n\n  exclusions:", _SECOND_TIER.replace("target_percent: 99.0", "target_percent: 95.0")
+        .replace("deployments: [saas]", "deployments: [on_premise]"), 1)
+    path = tmp_path / "two-scopes.yaml"
+    path.write_text(text, encoding="utf-8")
+    code, lines = _validate(path)
+    assert code == 2
+    assert any("$.spec.availability[1].kind: a second availability_commitment clause" in line
+               for line in lines), lines
 
 
 @pytest.mark.parametrize(("old", "new", "where", "says"), [
@@ -184,3 +203,31 @@ def test_show_and_diff_render_the_examples(tmp_path: Path) -> None:
                                 str(ROOT / "examples" / "tiered-percent-2026.yaml")])
     assert diff.exit_code == 0, diff.output
     assert "yearly-credit-cap" in diff.output
+
+
+def test_row_dict_omits_only_the_fields_a_row_class_lists_when_none() -> None:
+    """One mechanism for optional row fields (OMIT_WHEN_NONE, as fields added for other
+    policy shapes use): listed fields are left out while None; the others, a subclass's
+    after its base's, are written, null included."""
+    import dataclasses
+
+    from policyengine.model.json_report import row_dict
+    from policyengine.model.results import CreditDetailRow
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Base:
+        a: int
+        shape: str | None = None
+        OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ("shape",)
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Detail(Base):
+        cut: str | None = None
+
+    assert row_dict(Base(1)) == {"a": 1}
+    assert row_dict(Base(1, "q")) == {"a": 1, "shape": "q"}
+    assert list(row_dict(Detail(1))) == ["a", "cut"] and row_dict(Detail(1))["cut"] is None
+    detail = CreditDetailRow("acme", "2026-10", "1.00", "USD", "credit", "2026-12-30", None,
+                             "payable", "1.0.0")
+    assert list(row_dict(detail))[-5:] == ["basis", "tier", "uncapped_amount", "capped_by",
+                                          "cap_reduction"]

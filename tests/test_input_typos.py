@@ -135,6 +135,35 @@ def test_downtime_end_typo_next_to_end_is_only_a_warning(tmp_path: Path) -> None
             "standard evaluation does not read it (did you mean 'end'?)") in err
 
 
+@pytest.mark.parametrize("nested, path, meant", [
+    ("impact: {loss_of_servce: true, workaround_available: false}",
+     "impact.loss_of_servce", "loss_of_service"),
+    ('status_history: [{at: "2026-10-06T11:00:00-04:00", status: pending, until: x}]',
+     "status_history[0].until", None),
+])
+def test_unknown_key_inside_impact_or_status_history_is_a_warning(
+        tmp_path: Path, nested: str, path: str, meant: str | None) -> None:
+    """Keys inside a ticket's `impact` and `status_history` entries are fields too. A
+    misspelt impact flag was dropped without a word: `loss_of_servce: true` on a ticket
+    without severity read as no loss of service, so the ticket was classified severity 3
+    (response due 2026-10-06T14:00, 4 support hours from 10:00) instead of severity 1
+    (the same response target here, but a 24h resolution target instead of none)."""
+    facts = _facts(tmp_path, '{type: ticket, id: t-1, customer: acme, '
+                   f'opened_at: "2026-10-06T10:00:00-04:00", {nested}}}')
+    hint = f"did you mean {meant!r}?" if meant else "expected one of: at, status"
+    code, _, err = _run("validate", facts)
+    assert code == 0
+    assert f"facts.yaml:6:5: $.facts[2].{path}: warning: fact 't-1': unknown field " \
+        f"{path.rsplit('.', 1)[1]!r} in a ticket's {path.split('.')[0].split('[')[0]}" \
+        in err.replace(facts, "facts.yaml")
+    assert hint in err
+    code, out, err = _run("validate", "--strict", facts)
+    assert code == 2 and "warning:" not in err and path in err
+    code, out, _ = _run("evaluate", "--policy", POLICY, "--facts", facts, "--as-of", AS_OF,
+                        "--strict")
+    assert code == 2 and out == ""
+
+
 def test_a_field_a_rule_pack_declares_is_not_reported(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from policyengine.compile.compiler import CompiledPolicy, RulePack, compile_policy
 from policyengine.diagnostics import Diagnostic, InputError, as_errors
 from policyengine.engine import Backend, get_backend
+from policyengine.lifecycle import fork_safe
 from policyengine.model.policy import Policy
 from policyengine.model.results import Evaluation
 from policyengine.validation.facts import FactSet, FactSetBuilder, Where, load_facts, parse_instant
@@ -28,7 +29,7 @@ from policyengine.validation.facts import FactSet, FactSetBuilder, Where, load_f
 if TYPE_CHECKING:
     from policyengine.stream.sharded import ReportSummary
 
-_COMPILE_LOCK = threading.Lock()
+_COMPILE_LOCK = fork_safe(threading.Lock(), 40)  # held across every fork (lifecycle)
 # Compiled versions by fingerprint, least recently used first. Bounded: a compiled stage
 # owns a durable-rules ruleset, released (weakref finalizer in the adapter) once no cache
 # entry and no Engine holds it, so a service loading many versions does not grow forever.
@@ -272,7 +273,9 @@ class Engine:
         Writes exactly what ``evaluate(...).to_json()`` gives, to ``out`` (a text stream,
         or a callable that takes the report's pieces), but keeps only one customer shard
         in memory at a time, and with ``workers`` > 1 evaluates shards in that many forked
-        processes (call it from a single-threaded process, as the CLI does). ``shards``
+        processes (from any thread: the library's locks are held across the fork; the
+        workers die with this process and are killed when an exception, such as
+        ``KeyboardInterrupt``, ends the wait; the shard files are removed). ``shards``
         defaults to one per ~8 MB of input (at least four per worker). Nothing is written
         when the input is bad (with ``strict``, warnings are bad input too). Returns the
         policies used, warnings and outcomes.
@@ -327,7 +330,11 @@ class Engine:
         tz = version.policy.timezone
         result: dict[str, str | None] = {}
         for name in ("response", "resolution"):
-            instant = due(version.policy, clause.terms.get(name), opened)
+            try:
+                instant = due(version.policy, clause.terms.get(name), opened)
+            except ValueError as error:  # past the calendar's last supported year
+                raise InputError.single("opened-at", f"the {name} target cannot be placed: "
+                                        f"{error}", code="usage") from None
             result[name] = timeutil.iso(instant, tz) if instant is not None else None
         return Due(severity, timeutil.iso(opened, tz), result["response"], result["resolution"],
                    version.policy.version)

@@ -7,13 +7,12 @@ month, and the target is what the availability report shows next to the measure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from policyengine.clauses.registry import CheckContext, ClauseKind, TermLines, register
+from policyengine.clauses.registry import ClauseKind, TermLines, register
 from policyengine.clauses.values import PolicyValues
 from policyengine.clauses.words import describe_value, join_words
-from policyengine.diagnostics import Diagnostic
 from policyengine.model.policy import Clause, Policy
 
 _DEPLOYMENTS = {"saas": "SaaS", "on_premise": "on-premise"}
@@ -31,7 +30,9 @@ class AvailabilityCommitment(ClauseKind):
     terms = {
         "period": {
             "description": (
-                "The period over which availability is measured. Example: calendar_month."
+                "The period over which availability is measured. The only period is "
+                "calendar_month (a month in the policy's time zone); the term states it for the "
+                "reader and fixes it for later versions. Example: calendar_month."
             ),
             "type": "string",
             "enum": ["calendar_month"],
@@ -39,10 +40,14 @@ class AvailabilityCommitment(ClauseKind):
         },
         "full_months_only": {
             "description": (
-                "true: only whole months inside the subscription term are covered; a part month at "
-                "either end is not."
+                "Always true: only whole months inside the subscription term are covered; a part "
+                "month at either end is not. Part months are not measured, so false is refused."
             ),
             "type": "boolean",
+            "const": True,
+            "x-messages": {
+                "const": "only full months are covered (part months are not measured); write true"
+            },
         },
         "target_percent": {
             "description": (
@@ -68,35 +73,12 @@ class AvailabilityCommitment(ClauseKind):
         },
     }
     required = ("period", "full_months_only", "target_percent", "plans", "deployments")
-
-    def check_policy(self, ctx: CheckContext) -> Iterable[Diagnostic]:
-        """Two commitments for the same subscriptions are an error at the second.
-
-        They cover the same subscriptions when they share a plan and a deployment and every
-        other scoping term (anything but the target, the plans, the deployments and
-        full_months_only) is the same: a month would then be judged against two targets and
-        earn two credits (the natural first try at tiered credits, which ``tiers`` says).
-        """
-        problems: list[Diagnostic] = []
-        seen: list[tuple[Any, Mapping[str, Any]]] = []
-        for path, clause in ctx.of_kind(self.name):
-            for first_path, first in seen:
-                if _same_scope(first, clause):
-                    plans = sorted(set(first.get("plans") or ()) & set(clause.get("plans") or ()))
-                    deps = sorted(set(first.get("deployments") or ())
-                                  & set(clause.get("deployments") or ()))
-                    problems.append(ctx.error(
-                        (*path, "target_percent"),
-                        f"commitment {clause.get('id')!r} covers the {', '.join(plans)} "
-                        f"{', '.join(deps)} subscriptions that {first.get('id')!r} (line "
-                        f"{ctx.line(first_path)}) already covers: a period is judged against "
-                        "one commitment; for credits that rise as availability falls keep one "
-                        "commitment and write tiers on the service credit (tiers: [{below: "
-                        "99.9, ...}, {below: 99.0, ...}]; docs/policy-language.md, Tiered "
-                        "credits)"))
-                    break
-            seen.append((path, clause))
-        return problems
+    # the natural first try at tiered credits (one commitment and one credit per band)
+    # judged a month against two targets; a period is judged against one
+    single = ("a period is judged against one target; for credits that rise as availability "
+              "falls keep one commitment and write tiers on the service credit (tiers: "
+              "[{below: 99.9, ...}, {below: 99.0, ...}]; docs/policy-language.md, Tiered "
+              "credits)")
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
         done.update({"target_percent", "period", "full_months_only", "plans", "deployments"})
@@ -115,17 +97,3 @@ class AvailabilityCommitment(ClauseKind):
         """The target percentage the availability rows show (the first commitment's)."""
         if values.availability_target is None:
             values.availability_target = clause.term("target_percent")
-
-
-_NOT_SCOPE = frozenset({"id", "kind", "ref", "summary", "target_percent", "plans", "deployments",
-                        "full_months_only"})
-
-
-def _same_scope(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    """Whether two commitments cover some of the same subscriptions (see check_policy)."""
-    if not (set(a.get("plans") or ()) & set(b.get("plans") or ())):
-        return False
-    if not (set(a.get("deployments") or ()) & set(b.get("deployments") or ())):
-        return False
-    keys = (set(a) | set(b)) - _NOT_SCOPE
-    return all(a.get(key) == b.get(key) for key in keys)

@@ -129,8 +129,9 @@ class Calendar(ClauseKind):
                 },
                 "observed": {
                     "description": (
-                        "true: when a holiday falls on a weekend, the weekday it is observed on is "
-                        "closed instead (e.g. Friday 2026-07-03 for Saturday 4 July)."
+                        "true (the default): when a holiday falls on a weekend, the weekday it is "
+                        "observed on is closed too (e.g. Friday 2026-07-03 for Saturday 4 July); "
+                        "false: only the holiday's own date is closed."
                     ),
                     "type": "boolean",
                 },
@@ -155,9 +156,20 @@ class Calendar(ClauseKind):
 
     def check(self, ctx: CheckContext, path: ClausePath,
               clause: Mapping[str, Any]) -> Iterable[Diagnostic]:
-        """An unknown time zone, opening hours that end before they start, and a holiday
-        country (subdivision, categories) the ``holidays`` library does not know."""
+        """A calendar never open, a date both added and removed as a closure, an unknown
+        time zone, opening hours that end before they start, and a holiday country
+        (subdivision, categories) the ``holidays`` library does not know."""
         problems: list[Diagnostic] = []
+        if weekly_open_seconds(clause) <= 0:
+            problems.append(ctx.error((*path, "weekly_hours"),
+                                      "the calendar is never open: give opening hours on at "
+                                      "least one day (a business clock on it would never run)"))
+        added = {str(day) for day in clause.get("added_closures") or ()}
+        for i, day in enumerate(clause.get("removed_closures") or ()):
+            if str(day) in added:
+                problems.append(ctx.error((*path, "removed_closures", i),
+                                          f"{day} is also in added_closures; a date is either "
+                                          "closed or open"))
         tz = clause.get("timezone")
         if tz is not None and tz not in ctx.zones:
             problems.append(ctx.error((*path, "timezone"), f"unknown timezone {tz!r}"))
@@ -211,7 +223,8 @@ class Calendar(ClauseKind):
             if holidays.get("subdivision"):
                 where = f"{where}-{holidays['subdivision']}"
             categories = join_words(holidays.get("categories") or ["public"], "and")
-            observed = " (observed dates)" if holidays.get("observed", True) else ""
+            observed = (" (observed dates)" if holidays.get("observed", True)
+                        else " (their own dates only, open on observed dates)")
             lines.append(("Holidays", f"closed on {categories} holidays of {where}{observed}"))
         if terms.get("added_closures"):
             lines.append(("Also closed", join_words(terms["added_closures"], "and")))
@@ -239,9 +252,37 @@ def build_calendar(clause: Clause, default_timezone: str) -> BusinessCalendar:
         holiday_country=holidays.get("country"),
         holiday_subdivision=holidays.get("subdivision"),
         holiday_categories=tuple(holidays.get("categories") or ("public",)),
+        holiday_observed=bool(holidays.get("observed", True)),
         added_closures=_dates(terms.get("added_closures")),
         removed_closures=_dates(terms.get("removed_closures")),
     )
+
+
+def weekly_open_seconds(terms: Mapping[str, Any]) -> int:
+    """Seconds a calendar clause's ``weekly_hours`` are open in a week (overlapping spans
+    of a day counted once; spans that are not ``HH:MM`` pairs are skipped)."""
+    total = 0
+    for spans in (terms.get("weekly_hours") or {}).values():
+        minutes: list[tuple[int, int]] = []
+        for span in spans or ():
+            try:
+                start, end = _minute(span.get("from")), _minute(span.get("to"))
+            except (AttributeError, TypeError, ValueError):
+                continue
+            if end > start:
+                minutes.append((start, end))
+        covered = -1
+        for start, end in sorted(minutes):
+            start = max(start, covered)
+            if end > start:
+                total += (end - start) * 60
+                covered = end
+    return total
+
+
+def _minute(text: Any) -> int:
+    hours, minutes = str(text).split(":")
+    return int(hours) * 60 + int(minutes)
 
 
 def _dates(values: Any) -> list[dt.date]:

@@ -15,6 +15,7 @@ kind with other arithmetic registers itself as the credit the same way and imple
 from __future__ import annotations
 
 import decimal
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from fractions import Fraction
@@ -29,7 +30,7 @@ from policyengine.clauses.registry import (
 )
 from policyengine.clauses.values import CreditFigure, CreditMeasure, PolicyValues
 from policyengine.clocks.durations import duration_days
-from policyengine.diagnostics import Diagnostic
+from policyengine.diagnostics import Diagnostic, excerpt
 from policyengine.model.policy import Clause, Policy
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -46,6 +47,11 @@ _ROUNDING = {
 }
 
 
+#: The most bands a tiered credit may list (public SLAs list two to five).
+MAX_TIERS = 20
+#: The largest cap amount: fifteen digits before the point.
+MAX_CAP_AMOUNT = Decimal(10) ** 15 - 1
+
 # The bases a credit may be computed on (one per clause, or one per tier: the same for all).
 BASES = ("fraction_of_annual_fee", "percent_of_monthly_fee", "percent_of_period_fee",
          "days_of_service", "multiple_of_downtime_fees")
@@ -60,13 +66,16 @@ _PERCENT = {"type": "number", "exclusiveMinimum": 0, "maximum": 100}
 _BASIS_TERMS: dict[str, Any] = {
     "fraction_of_annual_fee": {
         "description": (
-            "The credit as a fraction of the annual fee, written as a fraction. Example: 1/12 "
-            "(one month's worth)."
+            "The credit as a fraction of the annual fee, written as a fraction of two whole "
+            "numbers of at most six digits, at most 1 (the whole fee). Example: 1/12 (one "
+            "month's worth)."
         ),
         "type": "string",
         "minLength": 1,
-        "pattern": "^[1-9][0-9]*/[1-9][0-9]*$",
-        "patternErrorMessage": "expected a fraction like 1/12",
+        "pattern": "^[1-9][0-9]{0,5}/[1-9][0-9]{0,5}$",
+        "patternErrorMessage": (
+            "expected a fraction like 1/12 (whole numbers of at most six digits)"
+        ),
         "examples": ["1/12"],
     },
     "percent_of_monthly_fee": {
@@ -91,6 +100,7 @@ _BASIS_TERMS: dict[str, Any] = {
                        "period's fees × counted downtime / the period's length). Example: 10.",
     },
 }
+_PLAIN_DECIMAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")  # no exponent, no sign but minus
 _FORM_VALUE = {"type": "string", "enum": ["credit", "refund", "service_days"],
                "x-enum-label": "form"}
 
@@ -108,10 +118,9 @@ class ServiceCredit(ClauseKind):
         "The credit a customer earns for a period that misses the commitment: one amount, or "
         "tiers of availability bands (the band the period falls in decides)."
     )
-    one_per_policy = ("a policy has one service credit; for credits that rise as availability "
-                      "falls write tiers on one clause (tiers: [{below: 99.9, "
-                      "percent_of_monthly_fee: 10}, {below: 99.0, percent_of_monthly_fee: 25}];"
-                      " docs/policy-language.md, Tiered credits)")
+    single = ("for credits that rise as availability falls write tiers on the one clause "
+              "(tiers: [{below: 99.9, percent_of_monthly_fee: 10}, {below: 99.0, "
+              "percent_of_monthly_fee: 25}]; docs/policy-language.md, Tiered credits)")
     terms = {
         **_BASIS_TERMS,
         "tiers": {
@@ -125,6 +134,7 @@ class ServiceCredit(ClauseKind):
             ),
             "type": "array",
             "minItems": 1,
+            "maxItems": MAX_TIERS,
             "items": {
                 "type": "object",
                 "additionalProperties": False,
@@ -210,9 +220,13 @@ class ServiceCredit(ClauseKind):
             problems.append(ctx.error((*path, "stacking"), "stacking applies to tiers; this "
                                       "credit has one amount"))
         basis = own[0] if own else None
+        if basis == "fraction_of_annual_fee":
+            problems += _fraction_over_one(ctx, path, clause)
         if tiers:
             basis, tier_problems = _check_tiers(ctx, (*path, "tiers"), tiers)
             problems += tier_problems
+            if basis and not tier_problems and clause.get("stacking") == "cumulative":
+                problems += _check_stack(ctx, path, tiers, basis)
         form = clause.get("form") or {}
         for when in ("renewed", "not_renewed"):
             value = form.get(when)
@@ -344,6 +358,11 @@ def _check_tiers(ctx: CheckContext, path: ClausePath,
             problems.append(ctx.error((*here, given[0]), f"every tier uses one basis: the "
                                       f"first tier gives {basis}, this one {given[0]}"))
             continue
+        if basis == "fraction_of_annual_fee":
+            over = _fraction_over_one(ctx, here, tier)
+            if over:
+                problems += over
+                continue
         below = Decimal(str(tier.get("below")))
         amount = _comparable(basis, tier[basis])
         if previous is not None:
@@ -375,6 +394,42 @@ def _check_tiers(ctx: CheckContext, path: ClausePath,
                                           f"(at_least must be {what} {nxt_below}%)"))
         previous = (below, amount)
     return basis, problems
+
+
+def _fraction_over_one(ctx: CheckContext, path: ClausePath,
+                       terms: Mapping[str, Any]) -> list[Diagnostic]:
+    """A fraction of the annual fee above 1 (a clause's or a tier's): a period's credit is
+    never more than the whole fee. A fraction the schema's pattern refuses is left to it."""
+    try:
+        fraction = Fraction(str(terms.get("fraction_of_annual_fee")))
+    except (ValueError, ZeroDivisionError):
+        return []
+    if fraction <= 1:
+        return []
+    return [ctx.error((*path, "fraction_of_annual_fee"),
+                      f"a credit of {terms.get('fraction_of_annual_fee')} of the annual fee is "
+                      "more than the whole fee; at most 1")]
+
+
+def _check_stack(ctx: CheckContext, path: ClausePath, tiers: list[Any],
+                 basis: str) -> list[Diagnostic]:
+    """Stacked (``cumulative``), the bands down to the last add up to at most what one
+    amount may be (the whole annual fee, 100 percent, 366 days, 1000 times): a stack is
+    one period's credit, bounded like one."""
+    most = (Decimal(1) if basis == "fraction_of_annual_fee"
+            else Decimal(str(_BASIS_TERMS[basis]["maximum"])))
+    total = sum((_comparable(basis, tier[basis]) for tier in tiers), Decimal(0))
+    if total <= most:
+        return []
+    return [ctx.error((*path, "stacking"), f"stacked, the {len(tiers)} tiers' {basis} add up "
+                      f"to {_figure(total)}, more than one credit may be ({_figure(most)}); "
+                      "lower the amounts, or let only the band a period falls in pay "
+                      "(stacking: highest)")]
+
+
+def _figure(value: Decimal) -> str:
+    """A decimal without trailing zeros, to at most 6 places (1.4, 0.333333)."""
+    return format(value.quantize(Decimal("0.000001")).normalize(), "f")
 
 
 def _comparable(basis: str, value: Any) -> Decimal:
@@ -444,17 +499,22 @@ class CreditCap(ClauseKind):
             problems.append(ctx.error(where, "a credit cap needs exactly one limit: "
                                       "percent_of_fees or amount"))
         if clause.get("amount") is not None:
+            text = str(clause["amount"])
             try:
-                value = Decimal(str(clause["amount"]))
-                if not value.is_finite():
+                value = Decimal(text)
+                if not value.is_finite() or not _PLAIN_DECIMAL.match(text):
                     raise decimal.InvalidOperation
             except decimal.InvalidOperation:
                 problems.append(ctx.error((*path, "amount"), f"a cap amount is a decimal "
-                                          f"number like 5000.00, not {clause['amount']!r}"))
+                                          f"number like 5000.00, not {excerpt(clause['amount'])}"))
             else:
                 if value < 0:
                     problems.append(ctx.error((*path, "amount"), f"a cap below zero "
                                               f"({value}) would take credits back"))
+                elif value > MAX_CAP_AMOUNT:
+                    problems.append(ctx.error((*path, "amount"), f"a cap of {value} is more "
+                                              "than the largest allowed, 15 digits before the "
+                                              "point"))
         seen = ctx.scratch(self.name)
         per = clause.get("per")
         if per in seen:
@@ -497,15 +557,17 @@ class CreditCap(ClauseKind):
               places: int) -> Decimal:
         """The cap in the credit's unit: the amount, or the percentage of the fees for the
         period (``per: period``) or for 12 months (the annual fee), to ``places`` decimals
-        rounded down (a cap never grows by rounding)."""
-        if clause.has_term("amount"):
-            return Decimal(str(clause.term("amount")))
-        months = period_months if clause.term("per") == "period" else 12
+        rounded down (a cap never grows by rounding; an amount of 750 is 750.00, as the
+        credit it cuts is written)."""
         with decimal.localcontext() as context:
             context.prec = 50
-            fees = subscription.annual_fee * months / 12
-            raw = fees * Decimal(str(clause.term("percent_of_fees"))) / 100
-        return raw.quantize(Decimal(1).scaleb(-places), rounding=decimal.ROUND_DOWN)
+            if clause.has_term("amount"):
+                raw = Decimal(str(clause.term("amount")))
+            else:
+                months = period_months if clause.term("per") == "period" else 12
+                fees = subscription.annual_fee * months / 12
+                raw = fees * Decimal(str(clause.term("percent_of_fees"))) / 100
+            return raw.quantize(Decimal(1).scaleb(-places), rounding=decimal.ROUND_DOWN)
 
 
 @register("chronic_failure")
@@ -576,17 +638,17 @@ class ClaimWindow(ClauseKind):
     summary_numbers = {"window": "duration"}
     title = "Claim window"
     description = "How long after the end of the month the customer has to ask for a credit."
-    one_per_policy = "a policy has one claim window"
     terms = {
         "window": {
             "description": (
                 "Calendar days after the end of the month within which the credit must be "
-                "requested. Example: 60d."
+                "requested, at most 365d. Example: 60d."
             ),
             "$ref": "#/definitions/days",
         }
     }
     required = ("window",)
+    single = "write the window the contract gives on one clause"
 
     def check(self, ctx: CheckContext, path: ClausePath,
               clause: Mapping[str, Any]) -> Iterable[Diagnostic]:

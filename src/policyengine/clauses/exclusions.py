@@ -97,11 +97,12 @@ class EmergencyMaintenance(ClauseKind):
         },
         "windows_per_month": {
             "description": (
-                "How many emergency windows per calendar month are excused (the earliest ones). "
-                "Example: 1."
+                "How many emergency windows per calendar month are excused (the earliest ones), "
+                "1 to 1000. Example: 1."
             ),
             "type": "integer",
             "minimum": 1,
+            "maximum": 1000,
         },
     }
     required = ("excluded_up_to", "windows_per_month")
@@ -138,6 +139,7 @@ class ExcusedCause(ClauseKind):
                 "examples": ["vendor", "customer", "third_party", "force_majeure"],
             },
             "uniqueItems": True,
+            "maxItems": 100,
             "examples": [["customer", "third_party", "force_majeure"]],
         }
     }

@@ -46,6 +46,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from policyengine.diagnostics import Diagnostic
+from policyengine.lifecycle import fork_safe
 from policyengine.model.policy import SECTIONS
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -68,8 +69,10 @@ BUILTIN_MODULES = (
 COMMON_PROPERTIES: dict[str, Any] = {
     "id": {"description": "The clause's short name, unique in the policy. Example: severity-1."},
     "kind": {"description": "The kind of clause; it decides which terms follow."},
-    "ref": {"description": "Where the clause comes from in the contract."},
-    "summary": {"description": "The clause restated in plain words."},
+    "ref": {"description": "Where the clause comes from in the contract (for the reader: "
+                           "`show` prints it, no decision reads it)."},
+    "summary": {"description": "The clause restated in plain words (for the reader: `show` "
+                               "prints it, no decision reads it)."},
 }
 
 ClausePath = tuple[str | int, ...]
@@ -171,10 +174,11 @@ class ClauseKind:
     # ``duration``); a percentage or duration the summary states that none of them says is
     # a warning (see :mod:`policyengine.clauses.summaries`).
     summary_numbers: ClassVar[Mapping[str, str]] = {}
-    # Non-empty for a kind evaluation reads once per policy (the first clause would win and
-    # a second be silently ignored): a second clause of the kind is a located error, and
-    # this text, which says how to write what was meant instead, ends its message.
-    one_per_policy: ClassVar[str] = ""
+    # A kind evaluation reads once per policy (the commitment, the credit, the claim window):
+    # a second clause of it is refused at validate, at its ``kind``, instead of being
+    # silently ignored. True, or (the same, and better) a sentence saying how to write what
+    # was meant instead, which ends the message (see validation.policy).
+    single: ClassVar[bool | str] = False
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema fragment (``definitions/<name>``) a clause of this kind must match."""
@@ -226,9 +230,11 @@ class ClauseKind:
         imports this one, so the type is not named here)."""
 
 
-_lock = threading.Lock()  # guards _kinds; never held while importing
-_builtin_lock = threading.Lock()  # held while the package's family modules are imported
-_plugin_lock = threading.Lock()  # held while the entry points are imported
+# held across every fork (policyengine.lifecycle), outer ones first: a forked worker starts
+# with them free, whatever other threads were doing
+_lock = fork_safe(threading.Lock(), 30)  # guards _kinds; never held while importing
+_builtin_lock = fork_safe(threading.Lock(), 20)  # held while the family modules are imported
+_plugin_lock = fork_safe(threading.Lock(), 10)  # held while the entry points are imported
 _kinds: dict[str, ClauseKind] = {}
 _state = {"builtins": False, "plugins": False, "generation": 0}
 _BUILTIN_PREFIX = f"{__package__}."

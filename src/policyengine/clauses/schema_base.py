@@ -65,14 +65,18 @@ ENVELOPE: dict[str, Any] = {
                 },
                 "title": {
                     "description": (
-                        "The policy's full title. Example: Spirion customer services and service "
+                        "The policy's full title, for the reader (`show`, the report's headings); "
+                        "no decision reads it. Example: Spirion customer services and service "
                         "level addendum."
                     ),
                     "type": "string",
                     "minLength": 1,
                 },
                 "contract": {
-                    "description": "The contract this policy encodes.",
+                    "description": (
+                "The contract this policy encodes. For the reader: `show` prints it, no "
+                "evaluation reads it."
+            ),
                     "type": "object",
                     "required": ["title"],
                     "additionalProperties": False,

@@ -24,6 +24,16 @@ from policyengine.diagnostics import Diagnostic
 from policyengine.model.policy import Clause, Policy
 
 TARGETS = ("response", "resolution")
+#: A business-clock target may ask for at most this many weeks of its calendar's opening
+#: hours (a 4h target in a 45h week is 0.09 weeks): beyond it a due time could fall past the
+#: supported years, and no support term is that long.
+MAX_TARGET_WEEKS = 52
+#: A severity definition holds at most this many field tests and listed values, and can be
+#: met in at most this many alternative ways (``any`` adds its branches, ``all`` multiplies
+#: them, an ``in`` list adds its values): durable-rules refuses a rule with much more than
+#: 100 alternatives and aborts when one ticket meets more than 64 of one rule set.
+MAX_DEFINITION_TESTS = 64
+MAX_DEFINITION_ALTERNATIVES = 32
 
 
 @register("severity")
@@ -126,7 +136,8 @@ class Severity(ClauseKind):
 
     def check(self, ctx: CheckContext, path: ClausePath,
               clause: Mapping[str, Any]) -> Iterable[Diagnostic]:
-        """A level is defined once."""
+        """A level is defined once; a definition holds at most ``MAX_DEFINITION_TESTS``
+        tests and ``MAX_DEFINITION_ALTERNATIVES`` alternatives."""
         levels = ctx.scratch(self.name)
         level = clause.get("level")
         problems = []
@@ -134,11 +145,28 @@ class Severity(ClauseKind):
             problems.append(ctx.error((*path, "level"),
                                       f"severity level {level} is defined twice"))
         levels[level] = path
+        tests = _count_tests(clause.get("definition"))
+        ways = _alternatives(clause.get("definition"))
+        if tests > MAX_DEFINITION_TESTS:
+            problems.append(ctx.error((*path, "definition"),
+                                      f"the definition holds {tests} tests and listed values; "
+                                      f"at most {MAX_DEFINITION_TESTS}"))
+        elif ways > MAX_DEFINITION_ALTERNATIVES:
+            problems.append(ctx.error((*path, "definition"),
+                                      f"the definition can be met in {ways} alternative ways "
+                                      "(each 'any' adds its branches, each 'all' multiplies "
+                                      f"them); at most {MAX_DEFINITION_ALTERNATIVES}"))
         return problems
 
     def check_policy(self, ctx: CheckContext) -> Iterable[Diagnostic]:
-        """A target on the business clock names a declared calendar clause."""
-        calendars = {clause.get("id") for _, clause in ctx.of_kind("calendar")}
+        """A target on the business clock names a declared calendar clause, and asks for at
+        most ``MAX_TARGET_WEEKS`` weeks of its opening hours."""
+        from policyengine.clauses.calendars import weekly_open_seconds
+        from policyengine.clocks.durations import duration_seconds
+
+        weekly = {clause.get("id"): weekly_open_seconds(clause)
+                  for _, clause in ctx.of_kind("calendar")}
+        calendars = set(weekly)
         problems = []
         for path, clause in ctx.of_kind(self.name):
             for target_name in TARGETS:
@@ -151,6 +179,18 @@ class Severity(ClauseKind):
                     problems.append(ctx.error((*path, target_name, "calendar"),
                                               f"undefined calendar {calendar!r} "
                                               f"(calendars: {known})", "reference"))
+                    continue
+                try:
+                    seconds = duration_seconds(str(target.get("target")))
+                except ValueError:
+                    continue
+                open_seconds = weekly[calendar]
+                if open_seconds > 0 and seconds > MAX_TARGET_WEEKS * open_seconds:
+                    problems.append(ctx.error(
+                        (*path, target_name, "target"),
+                        f"{target.get('target')} of support hours is more than "
+                        f"{MAX_TARGET_WEEKS} weeks of calendar {calendar!r} (open "
+                        f"{open_seconds / 3600:g}h a week)"))
         return problems
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
@@ -172,6 +212,42 @@ class SeverityAssignment(ClauseKind):
     section = "support"
     title = "Severity assignment"
     description = "How severity levels given by the vendor are treated (no further terms)."
+
+
+def _count_tests(condition: Any) -> int:
+    """Field tests and listed values in a condition (``all``/``any`` nest)."""
+    if isinstance(condition, list):
+        return sum(_count_tests(item) for item in condition)
+    if not isinstance(condition, Mapping):
+        return 0
+    count = 0
+    for key, test in condition.items():
+        if key in ("all", "any"):
+            count += _count_tests(test)
+        elif isinstance(test, Mapping) and len(test) == 1:
+            operand = next(iter(test.values()))
+            count += len(operand) if isinstance(operand, list) else 1
+        else:
+            count += 1
+    return count
+
+
+def _alternatives(condition: Any) -> int:
+    """Ways a condition can be met: ``all`` multiplies, ``any`` adds, ``in`` lists add."""
+    if not isinstance(condition, Mapping):
+        return 1
+    ways = 1
+    for key, test in condition.items():
+        if key == "all":
+            for item in test or ():
+                ways *= _alternatives(item)
+        elif key == "any":
+            ways *= max(1, sum(_alternatives(item) for item in test or ()))
+        elif isinstance(test, Mapping) and isinstance(test.get("in"), list):
+            ways *= max(1, len(test["in"]))
+        if ways > 10**6:  # enough to refuse; do not multiply on
+            return ways
+    return ways
 
 
 def _target(target: Any) -> str:

@@ -11,7 +11,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from policyengine.diagnostics import InputError, PolicyEngineError
+from policyengine.lifecycle import owned_prefix, sweep_stale
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 FAIL_ON = ("breach", "credit", "missed", "severity_mismatch", "expired", "warning")
@@ -35,6 +36,11 @@ def write_atomically(path: str, text: str | Iterable[str]) -> None:
     - A character device or a FIFO (``/dev/stdout``, ``/dev/null``, a named pipe) is written
       in place: there is nothing to rename over.
     - A block device, a socket or a directory is refused: ``OSError`` naming the path.
+
+    The temporary file is ``.<name>.policyengine-<pid>-<host>-<random>``: removed whatever
+    exception unwinds (the CLI turns SIGTERM and SIGHUP into one); one a killed run left
+    in that directory is removed by the next write there
+    (:func:`policyengine.lifecycle.sweep_stale`).
 
     Raises ``OSError`` (with ``path`` as its filename) when the file cannot be written.
     """
@@ -55,7 +61,9 @@ def write_atomically(path: str, text: str | Iterable[str]) -> None:
     target = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+        # named for this process; what killed runs left here goes first
+        sweep_stale(directory, hidden=True)
+        handle, temporary = tempfile.mkstemp(prefix=owned_prefix(target.name), dir=directory)
     except OSError as error:
         raise OSError(error.errno, error.strerror, path) from None
     try:
@@ -120,51 +128,110 @@ def emit(text: str | Iterable[str], output: str | None) -> None:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (a service manager, ``timeout``, ``kill``): unwound like Ctrl-C, so every
-    ``--output`` temporary file and shard file is removed on the way out."""
+    """SIGTERM (a service manager, ``timeout``, ``kill``) or SIGHUP (the terminal went
+    away): unwound like Ctrl-C, so workers are stopped and every ``--output`` temporary
+    file and shard file is removed on the way out. ``signum``: the signal's number."""
+
+    def __init__(self, signum: int = 15) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    raise Terminated
+_STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+_SIGNAL_WORDS = {"SIGTERM": "terminated", "SIGHUP": "hung up"}
+
+
+def _stop(signum: int, frame: Any) -> None:
+    """The first stop signal unwinds the command; later ones are ignored meanwhile, so
+    that the clean-up they would interrupt runs to its end (SIGKILL still ends it)."""
+    import signal
+
+    for name in _STOP_SIGNALS:
+        if hasattr(signal, name):
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _stop_signals_unwind() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP raise in the main thread while the command runs.
+
+    A signal ignored when the command started (``nohup`` ignores SIGHUP, a shell ignores
+    SIGINT for a background job) stays ignored. The previous handlers are put back after.
+    """
+    import signal
+
+    previous: dict[int, Any] = {}
+    for name in _STOP_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is None:
+            continue
+        try:
+            current = signal.getsignal(number)
+            if current is signal.SIG_IGN:
+                continue
+            signal.signal(number, _stop)
+        except (ValueError, OSError):  # not the main thread: nothing is installed
+            continue
+        previous[number] = current
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(number, handler if handler is not None else signal.SIG_DFL)
 
 
 def handles_errors(command: Callable[..., int | None]) -> Callable[..., None]:
-    """Turn library errors into located one-line messages and exit code 2."""
+    """Turn library errors into located one-line messages and exit code 2; a stop signal
+    into a removal of everything temporary and exit code 128 + its number."""
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> None:
-        import signal
-
-        with contextlib.suppress(ValueError):  # only the main thread may set a handler
-            signal.signal(signal.SIGTERM, _terminate)
-        try:
-            code = command(*args, **kwargs) or EXIT_OK
-        except InputError as error:
-            from policyengine.report.render import render_diagnostics
-
-            click.echo(render_diagnostics(error.diagnostics), nl=False, err=True)
-            code = EXIT_INPUT
-        except PolicyEngineError as error:
-            click.echo(f"policyengine: {error}", err=True)
-            code = EXIT_INPUT
-        except BrokenPipeError:
-            # the reader went away (`... | head`): stop quietly, as `cat` does
-            with contextlib.suppress(OSError):
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            code = 128 + 13  # SIGPIPE
-        except OSError as error:
-            where = f"{error.filename}: " if error.filename else ""
-            click.echo(f"policyengine: {where}{error.strerror or error}", err=True)
-            code = EXIT_INPUT
-        except RecursionError:
-            click.echo("policyengine: input nested too deeply", err=True)
-            code = EXIT_INPUT
-        except Terminated:
-            click.echo("policyengine: terminated; nothing was written", err=True)
-            code = 128 + 15  # SIGTERM
-        except KeyboardInterrupt:
-            click.echo("policyengine: interrupted; nothing was written", err=True)
-            code = 130
+        with _stop_signals_unwind():
+            try:
+                code = _run(command, args, kwargs)
+            except KeyboardInterrupt as stop:  # also raised while a message is printed
+                code = _stopped(stop)
         sys.exit(code)
 
     return wrapper
+
+
+def _run(command: Callable[..., int | None], args: Any, kwargs: Any) -> int:
+    try:
+        code = command(*args, **kwargs) or EXIT_OK
+    except InputError as error:
+        from policyengine.report.render import render_diagnostics
+
+        click.echo(render_diagnostics(error.diagnostics), nl=False, err=True)
+        code = EXIT_INPUT
+    except PolicyEngineError as error:
+        click.echo(f"policyengine: {error}", err=True)
+        code = EXIT_INPUT
+    except BrokenPipeError:
+        # the reader went away (`... | head`): stop quietly, as `cat` does
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 128 + 13  # SIGPIPE
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        click.echo(f"policyengine: {where}{error.strerror or error}", err=True)
+        code = EXIT_INPUT
+    except RecursionError:
+        click.echo("policyengine: input nested too deeply", err=True)
+        code = EXIT_INPUT
+    return code
+
+
+def _stopped(stop: KeyboardInterrupt) -> int:
+    """The line and exit code for a stop signal (Ctrl-C is a KeyboardInterrupt)."""
+    import signal
+
+    signum = stop.signum if isinstance(stop, Terminated) else signal.SIGINT
+    word = _SIGNAL_WORDS.get(signal.Signals(signum).name, "interrupted")
+    click.echo(f"policyengine: {word}; nothing was written", err=True)
+    return 128 + signum  # 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP

@@ -237,8 +237,9 @@ class BusinessCalendar(_PausableClock):
     ``weekly_hours`` maps ``"monday"`` .. ``"sunday"`` to lists of ``(start, end)`` local
     wall times (``"HH:MM"``; ``"24:00"`` is allowed as an end; several intervals per day are
     allowed and overlapping ones merged); a missing day is closed. A local date is closed all
-    day when it is a holiday of ``holiday_country`` (observed dates included, for the given
-    subdivision and categories) or in ``added_closures``, unless it is in ``removed_closures``.
+    day when it is a holiday of ``holiday_country`` (for the given subdivision and
+    categories; with ``holiday_observed`` the weekday a weekend holiday is observed on is
+    closed too) or in ``added_closures``, unless it is in ``removed_closures``.
     Holiday membership is decided on the local date in ``timezone``.
 
     Wall times that do not exist on a DST spring-forward day resolve with the pre-transition
@@ -257,6 +258,7 @@ class BusinessCalendar(_PausableClock):
         holiday_country: str | None = None,
         holiday_subdivision: str | None = None,
         holiday_categories: Sequence[str] = ("public",),
+        holiday_observed: bool = True,
         added_closures: Iterable[datetime.date] = (),
         removed_closures: Iterable[datetime.date] = (),
     ) -> None:
@@ -288,6 +290,7 @@ class BusinessCalendar(_PausableClock):
         self.holiday_country = holiday_country
         self.holiday_subdivision = holiday_subdivision
         self.holiday_categories = tuple(holiday_categories)
+        self.holiday_observed = bool(holiday_observed)
         if holiday_country is None and holiday_subdivision is not None:
             raise ValueError("holiday_subdivision needs holiday_country")
         if holiday_country is not None:
@@ -319,7 +322,7 @@ class BusinessCalendar(_PausableClock):
                 self.holiday_country,
                 subdiv=self.holiday_subdivision,
                 categories=self.holiday_categories,
-                observed=True,
+                observed=self.holiday_observed,
                 years=list(years),
                 expand=False,
             )

@@ -239,6 +239,8 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
                       kind=NUMBER),
             FieldSpec("at_least", "the band holds availability at or above this percentage",
                       kind=NUMBER),
+            FieldSpec("availability", "the period's availability, exact (its customer_month's)",
+                      kind=NUMBER),
         ),
     ),
     CREDIT_CAP: FactSpec(

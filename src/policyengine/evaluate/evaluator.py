@@ -18,7 +18,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 from policyengine.clauses import registry
@@ -122,9 +122,11 @@ def _number(value: Decimal | float | int) -> int | float:
 
 # -- as-of is a knowledge cutoff ---------------------------------------------------------------
 # what the warning counts, in the order it lists them
+_NOT_BEGUN = "credit_request for a month not begun"
 _CUTOFF_KINDS = (
     "downtime", "downtime end", "change", "notice", "ticket", "ticket first_response_at",
     "ticket resolved_at", "ticket status_history entry", "credit_request", "update_request",
+    _NOT_BEGUN,
 )
 
 
@@ -158,11 +160,12 @@ class Cutoff:
         total = sum(self.counts.values())
         parts = ", ".join(f"{self.counts[k]} {k}" for k in _CUTOFF_KINDS if k in self.counts)
         file, line, column, path, subject = self.first
+        claims = " or claiming a month not begun by then" if _NOT_BEGUN in self.counts else ""
         return Diagnostic(
             file=file, line=line, column=column, path=path, subject=subject,
             severity="warning", code="as_of",
-            message=(f"{total} fact(s) or part(s) of facts dated after as-of {as_of} were not "
-                     f"used ({parts}); this is the first of them"),
+            message=(f"{total} fact(s) or part(s) of facts dated after as-of {as_of}{claims} "
+                     f"were not used ({parts}); this is the first of them"),
         )
 
 
@@ -178,7 +181,8 @@ class _Known:
     update_requests: list[UpdateRequest]
 
 
-def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True) -> _Known:
+def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True,
+             tz: str | None = None) -> _Known:
     """What is known at ``as_of``, noting into ``cutoff`` what is not.
 
     A downtime starting after as-of, a change deployed, a notice sent, a ticket opened or a
@@ -186,6 +190,9 @@ def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True
     ``end`` after it) counts up to as-of; a ticket's response, resolution or status change
     after as-of has not happened yet. Fleet-wide facts (downtimes, changes, notices to
     everybody) are noted only when ``fleet`` (a customer shard holds copies of them).
+    With ``tz`` (the policy's), a credit request for a month that has not begun at as-of
+    (its first instant is as-of or later) is left out and noted too: that month is not
+    reported, so nothing could answer the request.
     """
     def skip(kind: str, when: float, where: Where, name: str, subject: str,
              counted: bool = True) -> bool:
@@ -226,6 +233,14 @@ def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True
     credit_requests = [r for r in facts.credit_requests
                        if not skip("credit_request", r.requested_at, r.where, "requested_at",
                                    r.customer)]
+    if tz is not None:
+        begun: dict[str, bool] = {}
+        for request in credit_requests:
+            if request.month not in begun:
+                begun[request.month] = timeutil.month_bounds(request.month, tz)[0] < as_of
+            if not begun[request.month]:
+                cutoff.note(_NOT_BEGUN, request.where, "month", request.customer)
+        credit_requests = [r for r in credit_requests if begun[r.month]]
     update_requests = [r for r in facts.update_requests
                        if not skip("update_request", r.requested_at, r.where, "requested_at",
                                    r.id)]
@@ -317,7 +332,8 @@ class _Run:
         self.tz = self.versions.timezone
         self.findings: list[Finding] = []
         self.used: set[tuple[str, str]] = set()
-        self.known = known_at(self.facts, self.as_of, self.cutoff, fleet=self.count_fleet)
+        self.known = known_at(self.facts, self.as_of, self.cutoff, fleet=self.count_fleet,
+                              tz=self.tz)
         self.terms = {name: _Terms.of(subs, self.tz)
                       for name, subs in self.facts.subscriptions.items()}
         # customers with a SaaS subscription in some term: they get availability rows, and
@@ -464,19 +480,26 @@ class _Run:
         requests: dict[tuple[str, str], list[float]] = defaultdict(list)
         for request in self.known.credit_requests:  # those made after as-of are not known
             requests[(request.customer, request.month)].append(request.requested_at)
+        # a month a customer's request names is reported for that customer (it is answered
+        # even when no downtime touched it); the other months for every SaaS customer
+        every = set(months)
+        asked = {(c, m) for c, m in requests if c in self.saas and m not in every}
         month_facts = _groups()
         measured: dict[str, dict[str, Any]] = {}
-        for month in months:
+        for month in sorted(every | {m for _c, m in asked}):
             start, end = timeutil.month_bounds(month, tz)
             if start >= self.as_of:
                 continue  # not begun at as-of: not reported
             complete = end <= self.as_of  # else provisional: measured so far, no verdict
             so_far = end if complete else self.as_of
-            version = self.versions.at(start, f"month {month}")
+            customers = (sorted(self.saas) if month in every
+                         else sorted(c for c, m in asked if m == month))
+            version = self.versions.at(start, f"month {month}" if month in every
+                                       else f"credit request of {customers[0]} for {month}")
             claim_days = values_of(version.policy).claim_days or 0
             end_day = timeutil.local_date(end, tz)
             deadline = timeutil.local_midnight(end_day + dt.timedelta(days=claim_days), tz)
-            for customer in sorted(self.saas):
+            for customer in customers:
                 terms = self.saas[customer]
                 sub = terms.governing(start, end)
                 run_start, run_end = terms.run_of(sub, tz)
@@ -499,6 +522,7 @@ class _Run:
                 valid = [at for at in made if at >= end]
                 early = [at for at in made if at < end]
                 target = values_of(version.policy).availability_target
+                bands = _tier_bounds(version)
                 fact = {
                     "type": stages.CUSTOMER_MONTH, "key": key, "customer": customer, "month": month,
                     "plan": sub.plan, "deployment": sub.deployment,
@@ -507,7 +531,7 @@ class _Run:
                     "in_term": terms.overlaps(start, end), "complete": complete,
                     # floor to 1e-9 so a month just under the target never rounds up to it
                     "availability": float(exact.quantize(Decimal("1e-9"), ROUND_FLOOR)),
-                    "availability_percent": percent_shown(exact, target),
+                    "availability_percent": percent_shown(exact, target, bands),
                     "renewed": sub.renewed,
                     "requested": bool(valid),
                     "claim_deadline": deadline,
@@ -536,7 +560,8 @@ class _Run:
                 downtime_minutes=_minutes(m["down_s"]),
                 excluded_minutes=_minutes(m["down_s"] - m["counted_s"]),
                 counted_downtime_minutes=_minutes(m["counted_s"]),
-                availability_percent=percent_shown(m["exact"], target),
+                availability_percent=percent_shown(m["exact"], target,
+                                                   _tier_bounds(version)),
                 target_percent=_number(target) if target is not None else None,
                 met=met,
                 provisional=not fact["complete"],
@@ -546,7 +571,8 @@ class _Run:
                 session = credit_facts[version][fact["customer"]]
                 session.append({**fact, "covered": covered, "met": met})
                 if met is False:
-                    session.extend(_tier_facts(version, key, fact["customer"]))
+                    session.extend(_tier_facts(version, key, fact["customer"],
+                                               fact["availability"]))
                 m["met"] = met if covered else None
         credits = self.stage(stages.CREDITS, credit_facts)
         owed: list[_Owed] = []
@@ -802,7 +828,14 @@ class _Run:
         if not target:
             return None
         pauses = _pauses(ticket, target.get("pause_on") or (), self.as_of)
-        return due(version.policy, target, ticket.opened_at, pauses)
+        try:
+            return due(version.policy, target, ticket.opened_at, pauses)
+        except ValueError as error:  # a due time past the calendar's last supported year
+            raise InputError.single(
+                ticket.where.file, f"fact '{ticket.id}': the {target.get('target')} target "
+                f"cannot be placed: {error}", line=ticket.where.line,
+                column=ticket.where.column, subject=ticket.id,
+                path=ticket.where.path("opened_at"), code="fact") from None
 
     # -- notice obligations --------------------------------------------------------------------
     def obligations(self, evaluation: Evaluation) -> None:
@@ -906,17 +939,23 @@ def downtime_months(downtimes: Sequence[Downtime], tz: str, as_of: float) -> set
     return months
 
 
-def percent_shown(exact: Decimal, target: Decimal | float | None) -> int | float:
+def percent_shown(exact: Decimal, target: Decimal | float | None,
+                  bounds: Sequence[Decimal | float] = ()) -> int | float:
     """A percentage as rows and messages show it: 4 decimals (half-even), except that a
-    value below ``target`` never shows as the target or above it: then it is floored, to as
-    many decimals as the target has (at least 4). 98.99996 under 99 shows 98.9999, not 99.
-    A value at or above the target never rounds below it (the target has no more decimals).
+    value below ``target`` (or below one of ``bounds``: the ``below`` and ``at_least`` of
+    each band of a tiered credit) never shows as that threshold or above it: then it is
+    floored, to as many decimals as the most precise threshold has (at least 4, at most
+    20), so it undercuts no threshold it is at or above either. 98.99996 under 99 shows
+    98.9999, not 99 (a finding would say "99% falls in tier 2, below 99%"). A value at or
+    above the target never rounds below it (the target has no more decimals).
     """
     shown = exact.quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
-    if target is not None:
-        goal = Decimal(str(target))
-        if exact < goal <= shown:
-            places = max(4, -min(0, int(goal.normalize().as_tuple().exponent)))
+    goals = [Decimal(str(t)) for t in (target, *bounds) if t is not None]
+    if any(exact < goal <= shown for goal in goals):
+        places = min(20, max(4, *(-min(0, int(goal.normalize().as_tuple().exponent))
+                                  for goal in goals)))
+        with localcontext() as context:
+            context.prec = 50  # 3 digits before the point and 20 after always fit
             shown = exact.quantize(Decimal(1).scaleb(-places), ROUND_FLOOR)
     return _number(shown)
 
@@ -960,9 +999,23 @@ def _year_before(end: float, tz: str) -> float:
     return timeutil.local_midnight(earlier, tz)
 
 
-def _tier_facts(version: CompiledPolicy, key: str, customer: str) -> list[dict[str, Any]]:
+def _tier_bounds(version: CompiledPolicy) -> list[Any]:
+    """The ``below`` and ``at_least`` of each band of the version's tiered credit (none
+    without tiers): thresholds a shown percentage must not cross (:func:`percent_shown`)."""
+    credit = values_of(version.policy).credit
+    if credit is None or not credit.has_term("tiers"):
+        return []
+    return [bound for tier in credit.term("tiers")
+            for bound in (tier.get("below"), tier.get("at_least")) if bound is not None]
+
+
+def _tier_facts(version: CompiledPolicy, key: str, customer: str,
+                availability: float) -> list[dict[str, Any]]:
     """The bands of a tiered credit, as facts for a missed period (none without tiers):
-    each band's ``at_least`` is its own, else the next band's ``below``, else 0."""
+    each band's ``at_least`` is its own, else the next band's ``below``, else 0; each
+    carries the period's ``availability``, so a rule compares a band's bounds with it on
+    the band's own fact (durable-rules crashes on a ``gt``/``lte`` join between two facts:
+    docs/hardening.md)."""
     credit = values_of(version.policy).credit
     if credit is None or not credit.has_term("tiers"):
         return []
@@ -974,7 +1027,7 @@ def _tier_facts(version: CompiledPolicy, key: str, customer: str) -> list[dict[s
             floor = tiers[number]["below"] if number < len(tiers) else 0
         facts.append({"type": stages.CREDIT_TIER, "key": f"{key}#{number}", "credit": key,
                       "customer": customer, "tier": number, "below": _number(tier["below"]),
-                      "at_least": _number(floor)})
+                      "at_least": _number(floor), "availability": availability})
     return facts
 
 

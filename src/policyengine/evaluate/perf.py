@@ -12,7 +12,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_LOCK = threading.Lock()
+from policyengine.lifecycle import fork_safe
+
+_LOCK = fork_safe(threading.Lock(), 50)  # held across every fork (policyengine.lifecycle)
 _DEPTH = 0
 _WAS_ENABLED = True
 

@@ -48,12 +48,22 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 def row_dict(row: Any) -> dict[str, Any]:
     """A result row's fields in declaration order, a subclass's after its base's (rows are
-    slotted: there are a million)."""
+    slotted: there are a million).
+
+    A field the row's class lists in ``OMIT_WHEN_NONE`` is left out while it is None: a
+    field added for a policy shape appears only in reports of policies that use it, so
+    every other report keeps its bytes (docs/interface.md). A field not listed is always
+    written, null included (``CreditDetailRow``'s ``capped_by``: null says "not capped").
+    """
     names = _FIELD_NAMES.get(type(row))
     if names is None:
         names = tuple(f.name for f in dataclasses.fields(row))
         _FIELD_NAMES[type(row)] = names
-    return {name: getattr(row, name) for name in names}
+    omit = getattr(row, "OMIT_WHEN_NONE", ())
+    if not omit:
+        return {name: getattr(row, name) for name in names}
+    return {name: value for name in names
+            if (value := getattr(row, name)) is not None or name not in omit}
 
 
 def finding_dict(finding: Any) -> dict[str, str]:

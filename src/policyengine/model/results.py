@@ -83,7 +83,10 @@ class CreditDetailRow(CreditRow):
     ``tier`` (1 = the first band listed; None when not tiered), ``uncapped_amount`` (the
     amount before caps), ``capped_by`` (the cap clause that cut it, or None) and
     ``cap_reduction`` (by how much, or None). For a days-of-service credit ``amount`` is a
-    number of days and ``currency`` is ``days``."""
+    number of days and ``currency`` is ``days``. The class decides the keys (every row of
+    such a policy has all five, null when they do not apply; Spirion's rows are plain
+    :class:`CreditRow`), so none is in ``OMIT_WHEN_NONE``
+    (:func:`policyengine.model.json_report.row_dict`)."""
 
     basis: str | None = None
     tier: int | None = None

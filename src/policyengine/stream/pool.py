@@ -3,18 +3,36 @@
 The streamed evaluation hands its workers a compiled policy and the fleet-wide facts by
 ``fork`` (nothing of that is pickled: :class:`concurrent.futures.ProcessPoolExecutor`
 with a ``fork`` context passes ``initargs`` to the children it forks as they are); only
-each job's small arguments and result cross a pipe. Call it from a single-threaded
-process: forking a process that has other threads running is unsafe.
+each job's small arguments and result cross a pipe.
+
+Workers are left clean (``docs/hardening.md``, "Processes and temporary files"):
+
+- a worker dies with the process that forked it, however that ends (SIGKILL too):
+  :func:`policyengine.lifecycle.die_with_parent`, the kernel's parent-death signal on Linux;
+- when the caller stops waiting (an exception, or a signal the caller turned into one:
+  ``KeyboardInterrupt``, the CLI's SIGTERM and SIGHUP) every worker is killed at once, and
+  gone before the exception leaves :func:`run_forked`, so the caller's context managers
+  remove the files the workers wrote; nothing runs to the end of its job unwatched;
+- a worker ignores SIGINT (Ctrl-C reaches the whole process group; the parent decides) and
+  ends quietly on SIGTERM and SIGHUP; signals are blocked while the workers are forked, so
+  none reaches a worker before it has set that up;
+- threads are allowed: the library's locks are held across the fork
+  (:func:`policyengine.lifecycle.fork_safe`), so no worker inherits one held.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
+import signal
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
+
+from policyengine.lifecycle import die_with_parent
 
 CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
 
@@ -32,29 +50,83 @@ def run_forked(function: Callable[..., Any], shared: Any,
     One forked process per job, all at once; results come back in the order of
     ``arguments``. ``function`` (a module-level function), the arguments and the results
     are pickled; ``shared`` is not. Raises :class:`WorkerFailed` when a job raises (with
-    its traceback as the message) or a process dies without a result (killed or exited);
-    every job has ended by then.
+    its traceback as the message) or a process dies without a result (killed or exited).
+    Whatever ends the wait (that, or ``KeyboardInterrupt`` and the like, raised as they
+    are), every worker has ended before the exception leaves: the others are killed.
     """
     if not arguments:
         return []
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=len(arguments), mp_context=context,
-                             initializer=_receive, initargs=(shared,)) as pool:
-        futures = [pool.submit(_call, function, *args) for args in arguments]
-        try:
-            return [future.result() for future in futures]
-        except WorkerFailed as error:  # raised by _call: the job's own traceback
+    pool = ProcessPoolExecutor(max_workers=len(arguments), mp_context=context,
+                               initializer=_start_worker, initargs=(shared, os.getpid()))
+    try:
+        with _signals_blocked():  # the first submit forks every worker
+            futures = [pool.submit(_call, function, *args) for args in arguments]
+        results = [future.result() for future in futures]
+        pool.shutdown(wait=True)
+    except BaseException as error:
+        _kill_workers(pool)
+        if isinstance(error, WorkerFailed):  # raised by _call: the job's own traceback
             raise WorkerFailed(str(error)) from None
-        except BrokenProcessPool:
+        if isinstance(error, BrokenProcessPool):
             raise WorkerFailed("a worker process died without a result (killed, or it "
                                "exited)") from None
-        except Exception as error:  # e.g. a result that cannot be pickled
+        if isinstance(error, Exception):  # e.g. a result that cannot be pickled
             raise WorkerFailed("".join(traceback.format_exception(error))) from None
+        raise  # KeyboardInterrupt, SystemExit: the caller's, after the workers are gone
+    return results
 
 
-def _receive(shared: Any) -> None:  # pragma: no cover - runs in the worker
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                      if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Hold back SIGINT, SIGTERM and SIGHUP in this thread (and in what it forks) meanwhile.
+
+    A signal sent meanwhile is delivered when the block ends: in the parent, as soon as
+    the workers exist (so they are stopped with it); in a worker, once it has chosen how
+    to take it (:func:`_start_worker`).
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill every worker of ``pool`` and wait until they are gone (a second at most each)."""
+    kill = getattr(pool, "kill_workers", None)  # Python 3.14
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    if kill is not None:
+        with contextlib.suppress(Exception):
+            kill()
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.kill()
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(timeout=1.0)
+    with contextlib.suppress(Exception):
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_worker(shared: Any, parent: int) -> None:  # pragma: no cover - runs in the worker
+    """Keep what the parent shared; die with the parent; take signals as a worker should."""
     global _SHARED
     _SHARED = shared
+    die_with_parent(parent)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 def _call(function: Callable[..., Any], *args: Any) -> Any:  # pragma: no cover - worker

@@ -52,6 +52,7 @@ from policyengine.evaluate.evaluator import (
     known_at,
     reports_remedies,
 )
+from policyengine.lifecycle import owned_prefix, sweep_stale
 from policyengine.model.facts import (
     CreditRequest,
     Downtime,
@@ -421,7 +422,10 @@ def write_json(
     """Evaluate fact files shard by shard and hand the JSON report to ``write`` in pieces.
 
     ``write`` is called with an iterator of text pieces once everything is decided, so
-    nothing is written when the input is bad. Raises :class:`InputError` for bad facts
+    nothing is written when the input is bad. Shard files go to a temporary directory in
+    ``directory`` (default: ``$TMPDIR``), removed however this returns or raises (workers
+    are stopped first); one left by a killed run is removed by the next
+    (:func:`policyengine.lifecycle.sweep_stale`). Raises :class:`InputError` for bad facts
     (found while reading, as :func:`load_facts` reports them) and :class:`Unshardable`
     when the in-memory evaluation must be used instead.
     """
@@ -434,7 +438,9 @@ def write_json(
     started = clock()
     version_set = VersionSet(versions)
     count = shards if shards is not None else shard_count(sources, workers)
-    with tempfile.TemporaryDirectory(prefix="policyengine-", dir=directory) as temp:
+    # named for this process; what killed runs left here goes first (policyengine.lifecycle)
+    sweep_stale(directory if directory is not None else tempfile.gettempdir())
+    with tempfile.TemporaryDirectory(prefix=owned_prefix(), dir=directory) as temp:
         where = Path(temp)
         parallel = where / "parallel"
         parallel.mkdir()

@@ -64,6 +64,7 @@ _ABSENCE_MEANS: Mapping[str, Mapping[str, str]] = MappingProxyType({
                                   "end": "is still going on and counts up to as-of"}),
     "notice": MappingProxyType({"customer": "reaches every customer"}),
 })
+_DAY = dt.timedelta(days=1)
 _CUTOFF = 0.7  # difflib similarity for "did you mean" (as the schema messages use)
 
 
@@ -95,6 +96,44 @@ def unknown_field_problems(
                 "a rule pack reads it after declaring it in extra_fields")
         out.append((name, f"unknown field {name!r} on a {kind}; the standard evaluation "
                     "does not read it", hint, False))
+    if kind == "ticket":
+        out.extend(_nested_unknown(raw))
+    return out
+
+
+# Keys of the mappings inside a ticket: a misspelt impact flag would read as false (and
+# change the severity a ticket is classified with), so they are checked like fields.
+_NESTED_KNOWN: Mapping[str, frozenset[str]] = MappingProxyType({
+    "impact": frozenset(IMPACT_FLAGS),
+    "status_history": frozenset({"at", "status"}),
+})
+
+
+def _nested_unknown(raw: Mapping[str, Any]) -> list[tuple[str, str, str, bool]]:
+    """Unknown keys inside a ticket's ``impact`` and ``status_history`` entries: warnings
+    ``("impact.KEY" or "status_history[i].KEY", message, hint, False)``; they are not
+    read (an impact flag not given counts as false)."""
+    out: list[tuple[str, str, str, bool]] = []
+    impact = raw.get("impact")
+    places: list[tuple[str, str, Mapping[str, Any]]] = []
+    if isinstance(impact, Mapping):
+        places.append(("impact", "impact", impact))
+    history = raw.get("status_history")
+    if isinstance(history, list):
+        places += [(f"status_history[{i}]", "status_history", entry)
+                   for i, entry in enumerate(history) if isinstance(entry, Mapping)]
+    for path, field_name, mapping in places:
+        known = _NESTED_KNOWN[field_name]
+        for name in mapping:
+            if name in known or not isinstance(name, str):
+                continue
+            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=_CUTOFF)
+            hint = (f"did you mean {close[0]!r}?" if close else
+                    f"expected one of: {', '.join(sorted(known))}")
+            what = ("an impact flag not given counts as false" if field_name == "impact"
+                    else "the standard evaluation does not read it")
+            out.append((f"{path}.{name}", f"unknown field {name!r} in a ticket's "
+                        f"{field_name}; {what}", hint, False))
     return out
 
 
@@ -477,7 +516,8 @@ class FactSetBuilder:
             self._problem(where, str(error), subject, where.path(error.field))
             return
         kind = raw["type"]
-        if fact.extra and self._unknown_fields(raw, kind, where, subject):
+        nested = kind == "ticket" and (raw.get("impact") or raw.get("status_history"))
+        if (fact.extra or nested) and self._unknown_fields(raw, kind, where, subject):
             return
         # a customer may have several subscriptions (renewals): overlapping terms are
         # refused in finish(), once every term is known
@@ -616,12 +656,19 @@ class FactSetBuilder:
             for index, sub in enumerate(subs):
                 for earlier in subs[:index]:
                     if sub.term_start <= earlier.term_end and earlier.term_start <= sub.term_end:
+                        # one shared day where one term ends and the other begins: the
+                        # usual slip of writing an exclusive end date
+                        first, then = sorted((earlier, sub), key=lambda s: s.term_start)
+                        hint = (f" (term_end is included in a term: end the earlier one on "
+                                f"{first.term_end - _DAY} or begin the renewal on "
+                                f"{then.term_start + _DAY})"
+                                if first.term_end == then.term_start else "")
                         self._problem(
                             sub.where,
                             f"subscription term {sub.term_start}..{sub.term_end} overlaps the "
                             f"term {earlier.term_start}..{earlier.term_end} of the same customer "
                             f"at {earlier.where.file}:{earlier.where.line}; renewals must not "
-                            "overlap",
+                            f"overlap{hint}",
                             customer, sub.where.path("term_start"))
                         break
             subs.sort(key=lambda s: s.term_start)

@@ -22,6 +22,10 @@ from policyengine.load.paths import links_out
 from policyengine.model.policy import SECTIONS, Policy
 
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
+#: The longest duration a policy term may give (a notice lead, a target, a claim window):
+#: 365 days. Longer terms are no customer-services terms, and would carry due times and
+#: deadlines past the supported years (1971-2199, a year of headroom).
+MAX_DURATION_SECONDS = 365 * 86400
 VALIDATED_SUFFIXES = (*DOCUMENT_SUFFIXES, ".ndjson", ".jsonl")
 
 
@@ -53,17 +57,13 @@ def _walk_durations(value: Any, path: tuple[str | int, ...]) -> Iterable[tuple[t
         yield path, value
 
 
-def spec_at(spec: Any, path: tuple) -> Any:
-    """The clause at ``("spec", section, index)``."""
-    return spec[path[1]][path[2]]
-
-
 def check_policy_semantics(document: Any) -> list[Diagnostic]:
     """Checks the schema cannot express, on a schema-valid policy document.
 
-    Generic checks (time zone, effective dates, duplicate clause ids, zero durations,
-    ``cites``) are here; each clause's kind adds its own (see
-    :mod:`policyengine.clauses.registry`): per clause in document order, then per kind.
+    Generic checks (time zone, effective dates, duplicate clause ids, durations above zero,
+    in whole seconds and at most 365 days, at most one clause of a ``single`` kind) are
+    here; each clause's kind adds its own (see :mod:`policyengine.clauses.registry`): per
+    clause in document order, then per kind.
     """
     from zoneinfo import available_timezones
 
@@ -91,7 +91,6 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
         for index, clause in enumerate(spec.get(section) or ()):
             clauses.append((("spec", section, index), clause))
     context = CheckContext(document, clauses, zones)
-    once: dict[str, tuple] = {}  # kind read once per policy -> the path of its first clause
     for path, clause in clauses:
         clause_id = clause.get("id")
         if clause_id in seen_ids:
@@ -102,35 +101,61 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
         else:
             seen_ids[clause_id] = path
         kind = registry.kind_of(clause.get("kind"))
-        if kind.one_per_policy:  # evaluation reads one: a second would be silently ignored
-            first = once.setdefault(kind.name, path)
-            if first != path:
-                problems.append(_diag(document, (*path, "kind"), f"a second {kind.name} clause "
-                                      f"(the first, {excerpt(spec_at(spec, first).get('id'))}, "
-                                      f"is at line {document.locate(first)[0]}): "
-                                      f"{kind.one_per_policy}", "semantic"))
         problems.extend(kind.check(context, path, clause))
         problems.extend(check_summary(kind, context, path, clause))
         for duration_path, text in _walk_durations(clause, path):
-            if duration_seconds(text) <= 0:
-                problems.append(_diag(document, duration_path,
-                                      f"duration {excerpt(text)} must be greater than zero",
-                                      "semantic"))
+            problems.extend(_check_duration(document, duration_path, text))
+    problems.extend(_check_single_kinds(document, clauses))
     present = {clause.get("kind") for _, clause in clauses}
     for kind in registry.kinds():
         if kind.name in present:
             problems.extend(kind.check_policy(context))
+    return problems
+
+
+def _check_duration(document: Any, path: tuple, text: str) -> list[Diagnostic]:
+    """A duration term: above zero, whole seconds, at most :data:`MAX_DURATION_SECONDS`."""
+    seconds = duration_seconds(text)
+    if seconds <= 0:
+        message = f"duration {excerpt(text)} must be greater than zero"
+    elif seconds != int(seconds):
+        message = (f"duration {excerpt(text)} is not a whole number of seconds; durations are "
+                   "counted in whole seconds")
+    elif seconds > MAX_DURATION_SECONDS:
+        message = f"duration {excerpt(text)} is longer than the longest term allowed, 365d"
+    else:
+        return []
+    return [_diag(document, path, message, "semantic")]
+
+
+def _check_single_kinds(document: Any, clauses: Sequence[tuple[tuple, dict]]) -> list[Diagnostic]:
+    """A kind evaluation reads once (``ClauseKind.single``) appears at most once: a second
+    clause is an error at its ``kind`` naming the first (id and line), ended by the kind's
+    sentence on what to write instead when ``single`` is one."""
+    problems: list[Diagnostic] = []
+    first: dict[str, tuple[tuple, dict]] = {}
     for path, clause in clauses:
-        for key in ("cites",):
-            for i, ref in enumerate(clause.get(key) or ()):
-                if ref not in seen_ids:
-                    problems.append(_diag(document, (*path, key, i),
-                                          f"undefined clause {excerpt(ref)}", "reference"))
+        kind = clause.get("kind")
+        single = registry.kind_of(kind).single
+        if not single:
+            continue
+        if kind in first:
+            first_path, first_clause = first[kind]
+            line, _ = document.locate((*first_path, "kind"))
+            first_id = excerpt(first_clause.get("id"))
+            hint = f": {single}" if isinstance(single, str) else ""
+            problems.append(_diag(document, (*path, "kind"),
+                                  f"a second {kind} clause (the first, {first_id}, is at line "
+                                  f"{line}); a policy has at most one, and evaluation would "
+                                  f"read only the first{hint}", "semantic"))
+        else:
+            first[kind] = (path, clause)
     return problems
 
 
 def check_version_set(versions: Sequence[PolicyDocument]) -> list[Diagnostic]:
-    """Versions of one policy must not overlap or leave gaps, and must share a name."""
+    """Versions of one policy must not overlap or leave gaps, and must share a name and a
+    time zone (``spec.timezone``)."""
     problems: list[Diagnostic] = []
     valid = [v for v in versions if v.policy is not None]
     names = {v.policy.name for v in valid}  # type: ignore[union-attr]
@@ -141,6 +166,22 @@ def check_version_set(versions: Sequence[PolicyDocument]) -> list[Diagnostic]:
                                   f"{', '.join(sorted(names))}", "versions"))
         return problems
     ordered = sorted(valid, key=lambda v: v.policy.effective_from)  # type: ignore[union-attr]
+    if ordered:
+        # One zone for every version: months, days, claim deadlines and version boundaries
+        # are reckoned in it, so a month is measured the same way by the directory and by
+        # the version alone (a zone change would make the months at the switch overlap or
+        # leave a gap). A contract that changes its zone is a new policy.
+        first = ordered[0].policy
+        assert first is not None
+        for v in ordered[1:]:
+            assert v.policy is not None
+            if v.policy.timezone != first.timezone:
+                problems.append(_diag(v.document, ("spec", "timezone"),
+                                      f"version {v.policy.version} reckons in "
+                                      f"{v.policy.timezone} but version {first.version} in "
+                                      f"{first.timezone}; every version of a policy uses the "
+                                      "same time zone (a new zone is a new policy)",
+                                      "versions"))
     seen_versions: dict[str, PolicyDocument] = {}
     for v in ordered:
         policy = v.policy
