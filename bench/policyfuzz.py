@@ -5,7 +5,8 @@ Each case edits one to four terms of a copy of ``policies/spirion/1.0.0.yaml`` a
 5,000 digits, calendars with no or odd hours and clashing closures, holidays of other
 countries, tiny and odd targets, periodic update targets, at-risk thresholds, a regional
 calendar over a second calendar, long lists, clauses repeated up to 300 times, other
-severity definitions and clocks...), then validates it in-process. A policy that is refused
+severity definitions and clocks, credits on other bases, in up to 25 tiers, stacked, capped,
+chronic-failure remedies...), then validates it in-process. A policy that is refused
 must be refused with located errors (no exception). A policy that validates is compiled and
 run on both back-ends (Python and durable-rules): ``evaluate`` of
 ``examples/october-2026.yaml`` and of a few tickets with periodic updates (``SUPPORT_FACTS``:
@@ -396,6 +397,108 @@ def _split_single(spec: Spec, rnd: random.Random) -> str:
         copy_["target_percent"] = percent(rnd)
     spec[section].append(copy_)
     return f"offerings split {kind}"
+# -- credit shapes (issue 12): bases, tiers, stacking, caps, chronic failure -----------------
+BASES = ("fraction_of_annual_fee", "percent_of_monthly_fee", "percent_of_period_fee",
+         "days_of_service", "multiple_of_downtime_fees")
+
+
+def _amount(rnd: random.Random, basis: str) -> Any:
+    """An amount on ``basis``: a fitting one mostly, an odd or out-of-bounds one at times."""
+    if basis == "fraction_of_annual_fee":
+        if rnd.random() < 0.3:
+            return fraction(rnd)
+        return f"{rnd.randint(1, 12)}/{rnd.choice([12, 24, 120])}"
+    if rnd.random() < 0.6:
+        return rnd.choice([0.00001, 0.5, 1, 3, 10, 25, 50, 99.99, 100])
+    return rnd.choice([0, 1e-9, 100.5, 366, 367, 1000, 1001, -1, 1e300, "10"])
+
+
+def _service_credit(spec: Spec) -> dict[str, Any]:
+    credit = _clause(spec, "credits", "service_credit")
+    for name in (*BASES, "tiers", "stacking"):
+        credit.pop(name, None)
+    return credit
+
+
+def _days_form(credit: dict[str, Any], basis: str, rnd: random.Random) -> None:
+    if basis == "days_of_service" and rnd.random() < 0.9:
+        credit["form"] = {"renewed": "service_days", "not_renewed": "service_days"}
+
+
+def _credit_basis(spec: Spec, rnd: random.Random) -> str:
+    basis = rnd.choice(BASES)
+    credit = _service_credit(spec)
+    credit[basis] = _amount(rnd, basis)
+    _days_form(credit, basis, rnd)
+    return f"service_credit.{basis}"
+
+
+def _careful_tiers(rnd: random.Random, basis: str, count: int) -> list[dict[str, Any]]:
+    """Bands as a careful editor writes them: from the 99% commitment down, amounts rising
+    within the basis's bounds, at_least written out now and then."""
+    bounds = sorted({round(99.0 - sum(rnd.choice([0.1, 0.5, 1, 4, 0.00001])
+                                       for _ in range(n)), 5) for n in range(count)},
+                    reverse=True)
+    tiers, step = [], rnd.choice([1, 2, 4])
+    for n, below in enumerate(bounds):
+        amount: Any = (f"{n + 1}/{len(bounds) * 12}" if basis == "fraction_of_annual_fee"
+                       else (n + 1) * step)
+        tier: dict[str, Any] = {"below": below, basis: amount}
+        if rnd.random() < 0.3:
+            tier["at_least"] = bounds[n + 1] if n + 1 < len(bounds) else 0
+        tiers.append(tier)
+    return tiers
+
+
+def _credit_tiers(spec: Spec, rnd: random.Random) -> str:
+    basis = rnd.choice(BASES)
+    credit = _service_credit(spec)
+    count = rnd.choice([0, 1, 2, 3, 5, 20, 21, 25])
+    if rnd.random() < 0.7:
+        credit["tiers"] = _careful_tiers(rnd, basis, count)
+    else:
+        below, tiers = rnd.choice([99.0, 99.9, 100, 98.0]), []
+        for _ in range(count):
+            tier: dict[str, Any] = {"below": below, basis: _amount(rnd, basis)}
+            below = round(below - rnd.choice([0.1, 0.5, 1, 5, 0.00001, -1]), 5)
+            if rnd.random() < 0.3:
+                tier["at_least"] = rnd.choice([below, 0, below + 0.1, 99.5])
+            tiers.append(tier)
+        credit["tiers"] = tiers
+    if rnd.random() < 0.5:
+        credit["stacking"] = rnd.choice(["highest", "cumulative"])
+    _days_form(credit, basis, rnd)
+    return f"service_credit.tiers ({basis} x{count})"
+
+
+def _credit_cap(spec: Spec, rnd: random.Random) -> str:
+    per = rnd.choice(["period", "rolling_12_months", "period", "rolling_12_months", "month"])
+    cap: dict[str, Any] = {"id": f"cap-{len(spec['credits'])}", "kind": "credit_cap",
+                           "ref": "fuzz", "summary": "fuzz", "per": per}
+    limit = rnd.choice(["percent_of_fees", "amount", "percent_of_fees", "amount", "both"])
+    if limit in ("percent_of_fees", "both"):
+        cap["percent_of_fees"] = rnd.choice([0, 0.00001, 5, 50, 100, 101, -1])
+    if limit in ("amount", "both"):
+        cap["amount"] = rnd.choice(["0", "0.001", "750", "5000.00", "-1.00", "1e5", 1e20,
+                                    "999999999999999", "1000000000000000", "x", 12.5, 300])
+    spec["credits"].append(cap)
+    return f"credit_cap.{limit}"
+
+
+def _chronic(spec: Spec, rnd: random.Random) -> str:
+    clause: dict[str, Any] = {"id": f"chronic-{len(spec['credits'])}", "kind": "chronic_failure",
+                              "ref": "fuzz", "summary": "fuzz",
+                              "remedy": rnd.choice(["termination_right", "fee_refund",
+                                                    "termination_right", "Bad Name"])}
+    for term, values in (("consecutive_missed", [1, 1, 2, 3, 120, 0, 121]),
+                         ("missed_in_12_months", [1, 2, 4, 12, 0, 13])):
+        if rnd.random() < 0.6:
+            clause[term] = rnd.choice(values)
+    if rnd.random() < 0.5:
+        clause["exercise_within"] = rnd.choice(["1d", "30d", "365d", "366d", "0d", "12h",
+                                                duration(rnd, "d")])
+    spec["credits"].append(clause)
+    return "chronic_failure"
 
 
 EDITS: list[Edit] = [
@@ -433,6 +536,7 @@ EDITS: list[Edit] = [
     _list("entitlements", "support_lapse", "licenses", ["subscription", "perpetual"]),
     _repeat,
     _period, _scope, _impact_weights, _offerings, _offerings, _split_single,
+    _credit_basis, _credit_tiers, _credit_tiers, _credit_cap, _chronic,
 ]
 # the scheduled-maintenance notice channels (a list inside a nested term)
 EDITS[6] = _set("exclusions", "scheduled_maintenance", "notice", "channels",

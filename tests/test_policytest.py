@@ -306,6 +306,8 @@ def test_default_path_is_policies(monkeypatch: pytest.MonkeyPatch) -> None:
     found = discover()
     assert Path("policies/spirion/spirion.test.yaml") in found
     assert Path("policies/examples/forge-quarterly/forge-quarterly.test.yaml") in found
+    assert Path("policies/examples/days-of-service/days-of-service.test.yaml") in found
+    assert Path("policies/examples/tiered-percent/tiered-percent.test.yaml") in found
     assert all(path.parts[0] == "policies" for path in found)
 
 

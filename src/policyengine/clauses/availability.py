@@ -117,7 +117,12 @@ class AvailabilityCommitment(ClauseKind):
         },
     }
     required = ("period", "full_months_only", "target_percent", "plans", "deployments")
-    single = True
+    # the natural first try at tiered credits (one commitment and one credit per band)
+    # judged a month against two targets; a period is judged against one
+    single = ("a period is judged against one target; for credits that rise as availability "
+              "falls keep one commitment and write tiers on the service credit (tiers: "
+              "[{below: 99.9, ...}, {below: 99.0, ...}]; docs/policy-language.md, Tiered "
+              "credits)")
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
         done.update({"target_percent", "period", "full_months_only", "plans", "deployments",

@@ -6,7 +6,7 @@ every decision (exclude, cover, meet, breach, credit, entitle) is a rule firing 
 names its clause. Stages run in order (declared, with the facts each receives, in
 :mod:`policyengine.compile.stages`), each on small per-customer sessions:
 
-  window-exclusions → window-verdicts → months → credits
+  window-exclusions → window-verdicts → months → credits → credit-caps → remedies
   ticket-severity → ticket-clocks
   obligations → obligation-verdicts
   entitlements
@@ -19,10 +19,18 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
-from policyengine.clauses.values import UnknownRegion, at_risk, clock, due, values_of
+from policyengine.clauses import registry
+from policyengine.clauses.values import (
+    CreditMeasure,
+    UnknownRegion,
+    at_risk,
+    clock,
+    due,
+    values_of,
+)
 from policyengine.clocks import intervals, timeutil
 from policyengine.clocks.durations import duration_seconds
 from policyengine.clocks.periods import first_month, months_in, period_bounds, period_of
@@ -51,6 +59,7 @@ from policyengine.model.results import (
     Evaluation,
     Finding,
     ObligationRow,
+    RemedyRow,
     TicketRow,
 )
 
@@ -625,7 +634,8 @@ class _Run:
                 downtime_minutes=_minutes(m["down_s"]),
                 excluded_minutes=_minutes(m["down_s"] - m["counted_s"]),
                 counted_downtime_minutes=_minutes(m["counted_s"]),
-                availability_percent=percent_shown(m["exact"], target),
+                availability_percent=percent_shown(m["exact"], target,
+                                                   _tier_bounds(version)),
                 target_percent=_number(target) if target is not None else None,
                 met=met,
                 provisional=not fact["complete"],
@@ -633,10 +643,14 @@ class _Run:
                 period=m["period"], service=fact.get("service", ABSENT),
             ))
             if met is not None:
-                credit_facts[version][fact["customer"]].append(
-                    {**fact, "covered": covered, "met": met}
-                )
+                session = credit_facts[version][fact["customer"]]
+                session.append({**fact, "covered": covered, "met": met})
+                if met is False:
+                    session.extend(_tier_facts(version, key, fact["customer"],
+                                               fact["availability"]))
+                m["met"] = met if covered else None
         credits = self.stage(stages.CREDITS, credit_facts)
+        owed: list[_Owed] = []
         for key, m in measured.items():
             form = credits.get(key, "form")
             if form is None:
@@ -647,17 +661,138 @@ class _Run:
             status = credits.get(key, "status")
             if status is None:  # no claim-window clause: the credit is simply owed
                 status = "payable"
-            evaluation.credits.append(CreditRow(
+            period = _period_key(fact)
+            figure = values.credit_for(sub, CreditMeasure(
+                tier=credits.get(key, "tier"), period=period,
+                period_months=_period_months(period), period_seconds=m["month_s"],
+                counted_seconds=m["counted_s"]))
+            owed.append(_Owed(key, m, form, status, figure))
+        self.apply_caps(owed)
+        for item in owed:
+            version, fact, figure = item.m["version"], item.m["fact"], item.figure
+            common = dict(
                 customer=fact["customer"], month=fact["month"],
-                amount=str(values.credit_amount(sub)),
-                currency=sub.currency, form=form,
-                claim_deadline=(timeutil.local_date(m["deadline"], self.tz)
+                amount=str(item.amount), currency=figure.unit, form=item.form,
+                claim_deadline=(timeutil.local_date(item.m["deadline"], self.tz)
                                 - dt.timedelta(days=1)).isoformat(),
                 requested_at=(timeutil.iso(fact["requested_at"], self.tz)
                               if "requested_at" in fact else None),
-                status=status,
+                status=item.status,
                 policy_version=version.policy.version,
-                period=m["period"], service=fact.get("service", ABSENT),
+                period=item.m["period"], service=fact.get("service", ABSENT),
+            )
+            if not values_of(version.policy).credit_details:
+                evaluation.credits.append(CreditRow(**common))
+                continue
+            cut = figure.amount - item.amount
+            evaluation.credits.append(CreditRow(
+                **common, basis=figure.basis, tier=figure.tier,
+                uncapped_amount=str(figure.amount), capped_by=item.capped_by,
+                cap_reduction=str(cut) if item.capped_by is not None else None,
+            ))
+        if evaluation.remedies is not None:
+            self.remedies(measured, evaluation)
+
+    # -- caps and remedies: periods in order, per customer ----------------------------------
+    def apply_caps(self, owed: list[_Owed]) -> None:
+        """Cut credits by the policy's caps, period by period in order (a rolling cap's room
+        is what the credits granted before leave). Python measures the room; a rule of
+        stage ``credit-caps`` decides each cut. A forfeited (expired) credit uses no room."""
+        if not any(values_of(i.m["version"].policy).credit_caps for i in owed):
+            return
+        granted: dict[str, list[tuple[float, Decimal]]] = defaultdict(list)
+        by_start: dict[float, list[_Owed]] = defaultdict(list)
+        for item in owed:
+            by_start[item.m["fact"]["month_start"]].append(item)
+        for start in sorted(by_start):
+            facts = _groups()
+            rooms: dict[str, list[tuple[int, Decimal, str]]] = defaultdict(list)
+            for item in by_start[start]:
+                version, sub, fact = item.m["version"], item.m["sub"], item.m["fact"]
+                values = values_of(version.policy)
+                assert values.credit is not None
+                places = int(values.credit.terms.get("decimal_places", 2))
+                customer = fact["customer"]
+                since = _year_before(fact["month_end"], self.tz)
+                for order, cap in enumerate(values.credit_caps):
+                    kind = registry.kind_of(cap.kind)
+                    limit = kind.limit(cap, sub, _period_months(_period_key(fact)),  # type: ignore[attr-defined]
+                                       places)
+                    per = cap.term("per")
+                    used = (sum((amount for at, amount in granted[customer]
+                                 if since <= at < start), Decimal(0))
+                            if per == "rolling_12_months" else Decimal(0))
+                    room = max(limit - used, Decimal(0))
+                    cap_key = f"{item.key}/{per}"
+                    rooms[item.key].append((order, room, cap.id))
+                    facts[version][customer].append({
+                        "type": stages.CREDIT_CAP, "key": cap_key, "credit": item.key,
+                        "customer": customer, "per": per,
+                        "amount": _number(item.figure.amount), "limit": _number(limit),
+                        "room": _number(room), "amount_text": str(item.figure.amount),
+                        "limit_text": str(limit), "room_text": str(room),
+                        "unit": item.figure.unit,
+                    })
+            decided = self.stage(stages.CREDIT_CAPS, facts)
+            for item in by_start[start]:
+                per_of = {cap.id: cap.term("per")
+                          for cap in values_of(item.m["version"].policy).credit_caps}
+                cutting = [(room, order, cap_id) for order, room, cap_id in rooms[item.key]
+                           if decided.get(f"{item.key}/{per_of[cap_id]}", "capped")]
+                if cutting:
+                    room, _order, cap_id = min(cutting)
+                    item.amount, item.capped_by = min(room, item.figure.amount), cap_id
+                if item.status != "expired":
+                    granted[item.m["fact"]["customer"]].append((start, item.amount))
+
+    def remedies(self, measured: Mapping[str, dict[str, Any]], evaluation: Evaluation) -> None:
+        """Chronic failure: for each customer period that missed its commitment, the missed
+        periods in a row ending with it and those of the 12 months ending with it (Python
+        measures); the rules of stage ``remedies`` grant the remedies, one row each."""
+        assert evaluation.remedies is not None
+        missed: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for m in measured.values():
+            if m.get("met") is False:
+                missed[m["fact"]["customer"]].append(m)
+        facts = _groups()
+        periods: dict[str, dict[str, Any]] = {}
+        for customer, ms in missed.items():
+            ms.sort(key=lambda m: m["fact"]["month_start"])
+            run: list[str] = []
+            previous_end: float | None = None
+            for index, m in enumerate(ms):
+                fact = m["fact"]
+                period = _period_key(fact)
+                run = [*run, period] if previous_end == fact["month_start"] else [period]
+                previous_end = fact["month_end"]
+                since = _year_before(fact["month_end"], self.tz)
+                within = sum(1 for other in ms[:index + 1]
+                             if other["fact"]["month_start"] >= since)
+                key = f"{customer}/{period}"
+                periods[key] = m
+                facts[m["version"]][customer].append({
+                    "type": stages.MISSED_PERIOD, "key": key, "customer": customer,
+                    "period": period, "consecutive_missed": len(run),
+                    "missed_in_12_months": within, "run": ", ".join(run),
+                })
+        decided = self.stage(stages.REMEDIES, facts)
+        reasons: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for finding in decided.findings:
+            if finding.outcome == "remedy" and finding.subject in periods:
+                reasons[(finding.subject, finding.clause)].append(finding.message)
+        for (subject, clause_id), messages in sorted(reasons.items()):
+            m = periods[subject]
+            version = m["version"]
+            clause = next(c for c in values_of(version.policy).chronic if c.id == clause_id)
+            exercise_by = None
+            if clause.has_term("exercise_within"):
+                days = int(str(clause.term("exercise_within"))[:-1])
+                end_day = timeutil.local_date(m["fact"]["month_end"], self.tz)
+                exercise_by = (end_day + dt.timedelta(days=days - 1)).isoformat()
+            evaluation.remedies.append(RemedyRow(
+                customer=m["fact"]["customer"], period=_period_key(m["fact"]), clause=clause_id,
+                remedy=str(clause.term("remedy")), reason="; ".join(sorted(messages)),
+                exercise_by=exercise_by, policy_version=self.use(version),
             ))
 
     def _period(
@@ -708,7 +843,7 @@ class _Run:
                 "in_term": terms.overlaps(start, end), "complete": complete,
                 # floor to 1e-9 so a period just under the target never rounds up to it
                 "availability": float(exact.quantize(Decimal("1e-9"), ROUND_FLOOR)),
-                "availability_percent": percent_shown(exact, target),
+                "availability_percent": percent_shown(exact, target, _tier_bounds(version)),
                 "renewed": sub.renewed,
                 "requested": bool(valid),
                 "claim_deadline": deadline,
@@ -1045,17 +1180,23 @@ def downtime_months(downtimes: Sequence[Downtime], tz: str, as_of: float) -> set
     return months
 
 
-def percent_shown(exact: Decimal, target: Decimal | float | None) -> int | float:
+def percent_shown(exact: Decimal, target: Decimal | float | None,
+                  bounds: Sequence[Decimal | float] = ()) -> int | float:
     """A percentage as rows and messages show it: 4 decimals (half-even), except that a
-    value below ``target`` never shows as the target or above it: then it is floored, to as
-    many decimals as the target has (at least 4). 98.99996 under 99 shows 98.9999, not 99.
-    A value at or above the target never rounds below it (the target has no more decimals).
+    value below ``target`` (or below one of ``bounds``: the ``below`` and ``at_least`` of
+    each band of a tiered credit) never shows as that threshold or above it: then it is
+    floored, to as many decimals as the most precise threshold has (at least 4, at most
+    20), so it undercuts no threshold it is at or above either. 98.99996 under 99 shows
+    98.9999, not 99 (a finding would say "99% falls in tier 2, below 99%"). A value at or
+    above the target never rounds below it (the target has no more decimals).
     """
     shown = exact.quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
-    if target is not None:
-        goal = Decimal(str(target))
-        if exact < goal <= shown:
-            places = max(4, -min(0, int(goal.normalize().as_tuple().exponent)))
+    goals = [Decimal(str(t)) for t in (target, *bounds) if t is not None]
+    if any(exact < goal <= shown for goal in goals):
+        places = min(20, max(4, *(-min(0, int(goal.normalize().as_tuple().exponent))
+                                  for goal in goals)))
+        with localcontext() as context:
+            context.prec = 50  # 3 digits before the point and 20 after always fit
             shown = exact.quantize(Decimal(1).scaleb(-places), ROUND_FLOOR)
     return _number(shown)
 
@@ -1119,6 +1260,81 @@ def _measure(counted: Sequence[_Piece], excluded: Sequence[_Piece],
     counted_w = weighed(counted)
     return (intervals.weighted_total(counted_w),
             intervals.weighted_total(counted_w + weighed(excluded)))
+@dataclass
+class _Owed:
+    """A credit the rules decided, on its way to a row: the amount after caps."""
+
+    key: str
+    m: dict[str, Any]
+    form: str
+    status: str
+    figure: Any  # clauses.values.CreditFigure
+    amount: Decimal = Decimal(0)
+    capped_by: str | None = None
+
+    def __post_init__(self) -> None:
+        self.amount = self.figure.amount
+
+
+def _period_key(fact: Mapping[str, Any]) -> str:
+    """The key of a customer period: its ``period`` when the fact has one, else its month."""
+    return str(fact.get("period") or fact["month"])
+
+
+def _period_months(period: str) -> int:
+    """Calendar months in a period key: ``2026-10`` 1, ``2026-Q4`` 3, ``2026`` 12."""
+    if "-Q" in period:
+        return 3
+    return 1 if "-" in period else 12
+
+
+def _year_before(end: float, tz: str) -> float:
+    """Local midnight 12 calendar months before ``end`` (a period's end, a local midnight):
+    the start of the rolling 12 months that end with it (29 February goes to the 28th)."""
+    day = timeutil.local_date(end, tz)
+    try:
+        earlier = day.replace(year=day.year - 1)
+    except ValueError:
+        earlier = day.replace(year=day.year - 1, day=28)
+    return timeutil.local_midnight(earlier, tz)
+
+
+def _tier_bounds(version: CompiledPolicy) -> list[Any]:
+    """The ``below`` and ``at_least`` of each band of the version's tiered credit (none
+    without tiers): thresholds a shown percentage must not cross (:func:`percent_shown`)."""
+    credit = values_of(version.policy).credit
+    if credit is None or not credit.has_term("tiers"):
+        return []
+    return [bound for tier in credit.term("tiers")
+            for bound in (tier.get("below"), tier.get("at_least")) if bound is not None]
+
+
+def _tier_facts(version: CompiledPolicy, key: str, customer: str,
+                availability: float) -> list[dict[str, Any]]:
+    """The bands of a tiered credit, as facts for a missed period (none without tiers):
+    each band's ``at_least`` is its own, else the next band's ``below``, else 0; each
+    carries the period's ``availability``, so a rule compares a band's bounds with it on
+    the band's own fact (durable-rules crashes on a ``gt``/``lte`` join between two facts:
+    docs/hardening.md)."""
+    credit = values_of(version.policy).credit
+    if credit is None or not credit.has_term("tiers"):
+        return []
+    tiers = credit.term("tiers")
+    facts = []
+    for number, tier in enumerate(tiers, start=1):
+        floor = tier.get("at_least")
+        if floor is None:
+            floor = tiers[number]["below"] if number < len(tiers) else 0
+        facts.append({"type": stages.CREDIT_TIER, "key": f"{key}#{number}", "credit": key,
+                      "customer": customer, "tier": number, "below": _number(tier["below"]),
+                      "at_least": _number(floor), "availability": availability})
+    return facts
+
+
+def reports_remedies(versions: Sequence[CompiledPolicy]) -> bool:
+    """Whether the report has a ``remedies`` section: some version has a chronic_failure
+    clause (other reports keep their bytes)."""
+    return any(values_of(v.policy).chronic for v in versions)
 
 
 def _scalars(extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -1216,7 +1432,8 @@ def evaluate_parts(
     """
     run = _Run(versions, facts, as_of, backend, list(months) if months else None,
                downtime_months, cutoff if cutoff is not None else Cutoff(), count_fleet)
-    evaluation = Evaluation(as_of=timeutil.iso(as_of, run.tz))
+    evaluation = Evaluation(as_of=timeutil.iso(as_of, run.tz),
+                            remedies=[] if reports_remedies(versions.versions) else None)
     run.availability(evaluation)
     run.tickets(evaluation)
     run.obligations(evaluation)
@@ -1228,4 +1445,4 @@ def evaluate_parts(
 
 
 __all__ = ["Cutoff", "VersionSet", "default_policies", "downtime_months", "evaluate_facts",
-           "evaluate_parts", "known_at"]
+           "evaluate_parts", "known_at", "reports_remedies"]

@@ -130,6 +130,11 @@ def _sections(evaluation: Evaluation) -> list[tuple[str, list[str], list[list[An
     obligations = [[r.obligation, r.subject, r.customer, r.required_lead_hours, r.lead_hours,
                     _verdict(r.met, r.strength), r.strength] for r in e.obligations]
     entitlements = [[r.id, r.customer, r.entitled, r.reason] for r in e.entitlements]
+    remedies: list[tuple[str, list[str], list[list[Any]]]] = []
+    if e.remedies is not None:  # a policy with a chronic_failure clause
+        remedies = [("Remedies", ["customer", "period", "remedy", "use by", "clause", "reason"],
+                     [[r.customer, r.period, r.remedy, r.exercise_by, r.clause, r.reason]
+                      for r in e.remedies])]
     return [
         ("Availability", availability_headers, availability),
         ("Credits", credit_headers, credits),
@@ -137,6 +142,7 @@ def _sections(evaluation: Evaluation) -> list[tuple[str, list[str], list[list[An
         ("Notices", ["obligation", "subject", "customer", "required h", "lead h", "verdict",
                      "strength"], obligations),
         ("Entitlements", ["request", "customer", "entitled", "reason"], entitlements),
+        *remedies,
     ]
 
 

@@ -76,6 +76,7 @@ def _section_fields() -> dict[str, tuple[str, ...]]:
         CreditRow,
         EntitlementRow,
         ObligationRow,
+        RemedyRow,
         TicketRow,
     )
 
@@ -88,6 +89,7 @@ def _section_fields() -> dict[str, tuple[str, ...]]:
         "tickets": names(TicketRow),
         "obligations": names(ObligationRow),
         "entitlements": names(EntitlementRow),
+        "remedies": names(RemedyRow),
         "findings": ("rule", "clause", "subject", "outcome", "message"),
         "policy": ("name", "version"),
         ERRORS: names(Diagnostic),
@@ -101,6 +103,7 @@ _IDENTITY = {
     "tickets": ("id",),
     "obligations": ("obligation", "subject", "customer"),
     "entitlements": ("id",),
+    "remedies": ("customer", "period", "clause"),
     "findings": ("rule", "subject"),
     "policy": ("name", "version"),
     ERRORS: ("path",),

@@ -140,13 +140,16 @@ def _check_single_kinds(document: Any, clauses: Sequence[tuple[tuple, dict]]) ->
     subscription: at most once per offering, counting a clause without ``offerings`` in
     every offering and for a subscription of none. Clauses restricted to different
     offerings (``offerings: [standard]``, ``offerings: [premium]``) may each give one, since
-    an offering's resolved policy keeps only its own (:mod:`policyengine.model.variants`)."""
+    an offering's resolved policy keeps only its own (:mod:`policyengine.model.variants`).
+    A second clause is an error at its ``kind`` naming the first (id and line), ended by the
+    kind's sentence on what to write instead when ``single`` is one."""
     problems: list[Diagnostic] = []
     offerings = offering_names(document.data)
-    first: dict[tuple[str, str | None], tuple] = {}
+    first: dict[tuple[str, str | None], tuple[tuple, dict]] = {}
     for path, clause in clauses:
         kind = clause.get("kind")
-        if not registry.kind_of(kind).single:
+        single = registry.kind_of(kind).single
+        if not single:
             continue
         restricted = clause.get(OFFERINGS_KEY)
         # a clause without ``offerings`` applies to every subscription: each offering the
@@ -155,20 +158,24 @@ def _check_single_kinds(document: Any, clauses: Sequence[tuple[tuple, dict]]) ->
                    else [None, *offerings])
         clash = next((o for o in applies if (kind, o) in first), _NONE)
         if clash is not _NONE:
-            line, _ = document.locate((*first[(kind, clash)], "kind"))
+            first_path, first_clause = first[(kind, clash)]
+            line, _ = document.locate((*first_path, "kind"))
+            first_id = excerpt(first_clause.get("id"))
+            hint = f": {single}" if isinstance(single, str) else ""
             if clash is None and not offerings:
-                message = (f"a second {kind} clause (the first is at line {line}); a policy "
-                           "has at most one, and evaluation would read only the first")
+                message = (f"a second {kind} clause (the first, {first_id}, is at line {line}); "
+                           "a policy has at most one, and evaluation would read only the "
+                           f"first{hint}")
             else:
                 whom = ("a subscription of no offering" if clash is None
                         else f"offering {clash!r}")
-                message = (f"a second {kind} clause for {whom} (the first is at line {line}); "
-                           f"each offering has at most one (restrict the clauses to different "
-                           "offerings with 'offerings: [...]'), and evaluation would read only "
-                           "the first")
+                message = (f"a second {kind} clause for {whom} (the first, {first_id}, is at "
+                           f"line {line}); each offering has at most one (restrict the clauses "
+                           "to different offerings with 'offerings: [...]'), and evaluation "
+                           f"would read only the first{hint}")
             problems.append(_diag(document, (*path, "kind"), message, "semantic"))
         for offering in applies:
-            first.setdefault((kind, offering), path)
+            first.setdefault((kind, offering), (path, clause))
     return problems
 
 
