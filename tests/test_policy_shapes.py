@@ -103,22 +103,29 @@ _SECOND_WINDOW = """\
     pytest.param(
         FORGE, _CREDIT_END, _CREDIT_END + _PREMIUM_CREDIT,
         "64:13: $.spec.credits[1].kind: a second service_credit clause for offering 'premium' "
-        "(the first is at line 51); each offering has at most one (restrict the clauses to "
-        "different offerings with 'offerings: [...]'), and evaluation would read only the "
-        "first", id="single-kind-unrestricted-and-for-premium-clash"),
+        "(the first, 'service-credit', is at line 51); each offering has at most one "
+        "(restrict the clauses to different offerings with 'offerings: [...]'), and "
+        "evaluation would read only the first: for credits that rise as availability falls "
+        "write tiers on the one clause (tiers: [{below: 99.9, percent_of_monthly_fee: 10}, "
+        "{below: 99.0, percent_of_monthly_fee: 25}]; docs/policy-language.md, Tiered "
+        "credits)", id="single-kind-unrestricted-and-for-premium-clash"),
     pytest.param(
         FORGE, _CREDIT_END, _CREDIT_END.replace("refund\n", "refund\n      offerings: "
                                                 "[standard, premium]\n") + _PREMIUM_CREDIT,
         "65:13: $.spec.credits[1].kind: a second service_credit clause for offering 'premium' "
-        "(the first is at line 51); each offering has at most one (restrict the clauses to "
-        "different offerings with 'offerings: [...]'), and evaluation would read only the "
-        "first", id="single-kind-for-overlapping-offerings-clash"),
+        "(the first, 'service-credit', is at line 51); each offering has at most one "
+        "(restrict the clauses to different offerings with 'offerings: [...]'), and "
+        "evaluation would read only the first: for credits that rise as availability falls "
+        "write tiers on the one clause (tiers: [{below: 99.9, percent_of_monthly_fee: 10}, "
+        "{below: 99.0, percent_of_monthly_fee: 25}]; docs/policy-language.md, Tiered "
+        "credits)", id="single-kind-for-overlapping-offerings-clash"),
     pytest.param(
         FORGE, "      window: 30d\n", "      window: 30d\n" + _SECOND_WINDOW,
         "71:13: $.spec.credits[2].kind: a second claim_window clause for a subscription of no "
-        "offering (the first is at line 64); each offering has at most one (restrict the "
-        "clauses to different offerings with 'offerings: [...]'), and evaluation would read "
-        "only the first", id="single-kind-twice-unrestricted-with-offerings"),
+        "offering (the first, 'credit-claim-window', is at line 64); each offering has at "
+        "most one (restrict the clauses to different offerings with 'offerings: [...]'), and "
+        "evaluation would read only the first: write the window the contract gives on one "
+        "clause", id="single-kind-twice-unrestricted-with-offerings"),
 ])
 def test_refused_with_a_location(tmp_path: Path, source: Path, old: str, new: str,
                                  expected: str) -> None:
