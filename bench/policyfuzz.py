@@ -5,7 +5,8 @@ Each case edits one to four terms of a copy of ``policies/spirion/1.0.0.yaml`` a
 5,000 digits, calendars with no or odd hours and clashing closures, holidays of other
 countries, tiny and odd targets, periodic update targets, at-risk thresholds, a regional
 calendar over a second calendar, long lists, clauses repeated up to 300 times, other
-severity definitions and clocks...), then validates it in-process. A policy that is refused
+severity definitions and clocks, credits on other bases, in up to 25 tiers, stacked, capped,
+chronic-failure remedies...), then validates it in-process. A policy that is refused
 must be refused with located errors (no exception). A policy that validates is compiled and
 run on both back-ends (Python and durable-rules): ``evaluate`` of
 ``examples/october-2026.yaml`` and of a few tickets with periodic updates (``SUPPORT_FACTS``:
@@ -310,6 +311,196 @@ def _repeat(spec: Spec, rnd: random.Random) -> str:
     return f"repeat {clause['kind']} x{count}"
 
 
+# -- shapes 4-6: periods, services, offerings ---------------------------------------------
+SERVICES = ["api", "dashboard", "reports"]
+OFFERINGS = ["standard", "premium"]
+
+
+def _period(spec: Spec, rnd: random.Random) -> str:
+    _clause(spec, "availability", "availability_commitment")["period"] = rnd.choice(
+        ["calendar_month", "calendar_quarter", "calendar_year", "calendar_week"])
+    return "availability_commitment.period"
+
+
+def _scope(spec: Spec, rnd: random.Random) -> str:
+    clause = _clause(spec, "availability", "availability_commitment")
+    scope = rnd.choice(["per_service", "across_services", None])
+    if scope is None:
+        clause.pop("scope", None)
+    else:
+        clause["scope"] = scope
+    if rnd.random() < 0.7:  # without services, subscriptions that list none are refused
+        clause["services"] = rnd.sample(SERVICES, rnd.randint(1, 3))
+    return "availability_commitment.scope"
+
+
+def _impact_weights(spec: Spec, rnd: random.Random) -> str:
+    grades = ["partial_outage", "major_outage", "degraded"]
+    weights: dict[str, Any] = {g: rnd.choice([0, 0.25, 0.5, 1])
+                               for g in rnd.sample(grades, rnd.randint(1, 3))}
+    if rnd.random() < 0.2:  # a name or a weight the schema refuses, or none at all
+        weights = rnd.choice([{"Bad Grade": 1}, {"partial_outage": 1.5}, {"degraded": -1},
+                              {"major_outage": "half"}, {}])
+    _clause(spec, "availability", "availability_commitment")["impact_weights"] = weights
+    return "availability_commitment.impact_weights"
+
+
+def _override(rnd: random.Random) -> tuple[str, Any]:
+    if rnd.random() < 0.15:  # refused: a term or clause that does not exist, a bad value
+        return rnd.choice([
+            ("availability-commitment.nope", 1), ("no-such-clause.target_percent", 99),
+            ("availability-commitment.period", "fortnight"),
+            ("availability-commitment.plans", "x"), ("service-credit.form.renewed", "cash"),
+        ])
+    return rnd.choice([
+        ("availability-commitment.target_percent", rnd.choice([99.5, 99.9, 99.95, 100])),
+        ("availability-commitment.target_percent", percent(rnd)),
+        ("availability-commitment.period", rnd.choice(["calendar_quarter", "calendar_year"])),
+        ("availability-commitment.plans", rnd.choice([["production", "beta"], ["beta"]])),
+        ("service-credit.fraction_of_annual_fee", rnd.choice(["1/6", "1/24", "1/1"])),
+        ("service-credit.fraction_of_annual_fee", fraction(rnd)),
+        ("service-credit.form.renewed", "refund"),
+        ("credit-claim-window.window", rnd.choice(["30d", "90d", duration(rnd, "dw")])),
+        ("severity-1.response.target", rnd.choice(["1h", "30m", duration(rnd)])),
+    ])
+
+
+def _offerings(spec: Spec, rnd: random.Random) -> str:
+    """Offerings with random overrides; sometimes a clause restricted to some of them
+    (perhaps one the policy does not define)."""
+    spec["offerings"] = [
+        {"id": name, "kind": "offering", "ref": "order form", "summary": f"The {name} plan.",
+         **({"overrides": dict(_override(rnd) for _ in range(rnd.randint(1, 3)))}
+            if rnd.random() < 0.7 else {})}
+        for name in rnd.sample(OFFERINGS, rnd.randint(1, 2))]
+    if rnd.random() < 0.5:
+        section = rnd.choice(["availability", "credits", "exclusions", "support"])
+        names = [*OFFERINGS, "gold"] if rnd.random() < 0.2 else OFFERINGS  # gold: undefined
+        rnd.choice(spec[section])["offerings"] = rnd.sample(names, rnd.randint(1, 2))
+    return "offering.overrides"
+
+
+def _split_single(spec: Spec, rnd: random.Random) -> str:
+    """A single kind given once per offering (valid when the offerings differ, refused when
+    two clauses apply to one offering)."""
+    spec.setdefault("offerings", [
+        {"id": name, "kind": "offering", "ref": "order form", "summary": f"The {name} plan."}
+        for name in OFFERINGS])
+    section, kind = rnd.choice([("availability", "availability_commitment"),
+                                ("credits", "service_credit"), ("credits", "claim_window")])
+    clause = _clause(spec, section, kind)
+    copy_ = {**copy.deepcopy(clause), "id": f"{clause['id']}-premium"}
+    clause["offerings"] = rnd.choice([["standard"], ["standard"], ["standard", "premium"],
+                                      ["premium"]])
+    copy_["offerings"] = ["premium"]
+    if kind == "availability_commitment":
+        copy_["target_percent"] = percent(rnd)
+    spec[section].append(copy_)
+    return f"offerings split {kind}"
+# -- credit shapes (issue 12): bases, tiers, stacking, caps, chronic failure -----------------
+BASES = ("fraction_of_annual_fee", "percent_of_monthly_fee", "percent_of_period_fee",
+         "days_of_service", "multiple_of_downtime_fees")
+
+
+def _amount(rnd: random.Random, basis: str) -> Any:
+    """An amount on ``basis``: a fitting one mostly, an odd or out-of-bounds one at times."""
+    if basis == "fraction_of_annual_fee":
+        if rnd.random() < 0.3:
+            return fraction(rnd)
+        return f"{rnd.randint(1, 12)}/{rnd.choice([12, 24, 120])}"
+    if rnd.random() < 0.6:
+        return rnd.choice([0.00001, 0.5, 1, 3, 10, 25, 50, 99.99, 100])
+    return rnd.choice([0, 1e-9, 100.5, 366, 367, 1000, 1001, -1, 1e300, "10"])
+
+
+def _service_credit(spec: Spec) -> dict[str, Any]:
+    credit = _clause(spec, "credits", "service_credit")
+    for name in (*BASES, "tiers", "stacking"):
+        credit.pop(name, None)
+    return credit
+
+
+def _days_form(credit: dict[str, Any], basis: str, rnd: random.Random) -> None:
+    if basis == "days_of_service" and rnd.random() < 0.9:
+        credit["form"] = {"renewed": "service_days", "not_renewed": "service_days"}
+
+
+def _credit_basis(spec: Spec, rnd: random.Random) -> str:
+    basis = rnd.choice(BASES)
+    credit = _service_credit(spec)
+    credit[basis] = _amount(rnd, basis)
+    _days_form(credit, basis, rnd)
+    return f"service_credit.{basis}"
+
+
+def _careful_tiers(rnd: random.Random, basis: str, count: int) -> list[dict[str, Any]]:
+    """Bands as a careful editor writes them: from the 99% commitment down, amounts rising
+    within the basis's bounds, at_least written out now and then."""
+    bounds = sorted({round(99.0 - sum(rnd.choice([0.1, 0.5, 1, 4, 0.00001])
+                                       for _ in range(n)), 5) for n in range(count)},
+                    reverse=True)
+    tiers, step = [], rnd.choice([1, 2, 4])
+    for n, below in enumerate(bounds):
+        amount: Any = (f"{n + 1}/{len(bounds) * 12}" if basis == "fraction_of_annual_fee"
+                       else (n + 1) * step)
+        tier: dict[str, Any] = {"below": below, basis: amount}
+        if rnd.random() < 0.3:
+            tier["at_least"] = bounds[n + 1] if n + 1 < len(bounds) else 0
+        tiers.append(tier)
+    return tiers
+
+
+def _credit_tiers(spec: Spec, rnd: random.Random) -> str:
+    basis = rnd.choice(BASES)
+    credit = _service_credit(spec)
+    count = rnd.choice([0, 1, 2, 3, 5, 20, 21, 25])
+    if rnd.random() < 0.7:
+        credit["tiers"] = _careful_tiers(rnd, basis, count)
+    else:
+        below, tiers = rnd.choice([99.0, 99.9, 100, 98.0]), []
+        for _ in range(count):
+            tier: dict[str, Any] = {"below": below, basis: _amount(rnd, basis)}
+            below = round(below - rnd.choice([0.1, 0.5, 1, 5, 0.00001, -1]), 5)
+            if rnd.random() < 0.3:
+                tier["at_least"] = rnd.choice([below, 0, below + 0.1, 99.5])
+            tiers.append(tier)
+        credit["tiers"] = tiers
+    if rnd.random() < 0.5:
+        credit["stacking"] = rnd.choice(["highest", "cumulative"])
+    _days_form(credit, basis, rnd)
+    return f"service_credit.tiers ({basis} x{count})"
+
+
+def _credit_cap(spec: Spec, rnd: random.Random) -> str:
+    per = rnd.choice(["period", "rolling_12_months", "period", "rolling_12_months", "month"])
+    cap: dict[str, Any] = {"id": f"cap-{len(spec['credits'])}", "kind": "credit_cap",
+                           "ref": "fuzz", "summary": "fuzz", "per": per}
+    limit = rnd.choice(["percent_of_fees", "amount", "percent_of_fees", "amount", "both"])
+    if limit in ("percent_of_fees", "both"):
+        cap["percent_of_fees"] = rnd.choice([0, 0.00001, 5, 50, 100, 101, -1])
+    if limit in ("amount", "both"):
+        cap["amount"] = rnd.choice(["0", "0.001", "750", "5000.00", "-1.00", "1e5", 1e20,
+                                    "999999999999999", "1000000000000000", "x", 12.5, 300])
+    spec["credits"].append(cap)
+    return f"credit_cap.{limit}"
+
+
+def _chronic(spec: Spec, rnd: random.Random) -> str:
+    clause: dict[str, Any] = {"id": f"chronic-{len(spec['credits'])}", "kind": "chronic_failure",
+                              "ref": "fuzz", "summary": "fuzz",
+                              "remedy": rnd.choice(["termination_right", "fee_refund",
+                                                    "termination_right", "Bad Name"])}
+    for term, values in (("consecutive_missed", [1, 1, 2, 3, 120, 0, 121]),
+                         ("missed_in_12_months", [1, 2, 4, 12, 0, 13])):
+        if rnd.random() < 0.6:
+            clause[term] = rnd.choice(values)
+    if rnd.random() < 0.5:
+        clause["exercise_within"] = rnd.choice(["1d", "30d", "365d", "366d", "0d", "12h",
+                                                duration(rnd, "d")])
+    spec["credits"].append(clause)
+    return "chronic_failure"
+
+
 EDITS: list[Edit] = [
     _set("availability", "availability_commitment", "target_percent", value=percent),
     _set("availability", "availability_commitment", "full_months_only",
@@ -344,6 +535,8 @@ EDITS: list[Edit] = [
           ["subscription", "perpetual"]),
     _list("entitlements", "support_lapse", "licenses", ["subscription", "perpetual"]),
     _repeat,
+    _period, _scope, _impact_weights, _offerings, _offerings, _split_single,
+    _credit_basis, _credit_tiers, _credit_tiers, _credit_cap, _chronic,
 ]
 # the scheduled-maintenance notice channels (a list inside a nested term)
 EDITS[6] = _set("exclusions", "scheduled_maintenance", "notice", "channels",
@@ -419,19 +612,24 @@ def evaluate_everywhere(path: Path) -> str:
     region = regions[0] if regions else None
     support = [{**_SUPPORT, "support_region": region} if region else _SUPPORT,
                *SUPPORT_TICKETS]
+    fact_sets: list[list[Any]] = [[FACTS], support]
+    offerings = [c.id for c in loaded.policy.clauses if c.kind == "offering"]
+    if offerings:  # the example customers again, on each offering in turn and on none
+        fact_sets.append(_on_offerings([*offerings, None]))
     reports = []
     for backend in ("python", "durable"):
         engine = Engine(compiled, get_backend(backend))
         results = []
-        for facts in ([FACTS], support):
+        for facts in fact_sets:
             try:
                 results.append(engine.evaluate(facts, as_of=AS_OF).to_json())
             except InputError as error:
                 # the tickets carry severities 1-3: a policy without one of them refuses
-                # those facts, located (the only refusal of these facts a policy may cause)
+                # those facts, located (the only refusals of these facts a policy may cause)
                 first = error.diagnostics[0]
-                assert len(error.diagnostics) == 1 \
-                    and "is not defined by policy" in first.message, str(error)
+                assert len(error.diagnostics) == 1 and first.file in (str(FACTS), "<api>") \
+                    and any(text in first.message for text in ALLOWED_FACT_REFUSALS), \
+                    str(error)
                 results.append(f"refused: {first.render()}")
         dues = [engine.due(level, opened, **options).to_dict()
                 for level in sorted(_levels(loaded.policy)) for opened in OPENED
@@ -439,6 +637,26 @@ def evaluate_everywhere(path: Path) -> str:
         reports.append((results, dues))
     assert reports[0] == reports[1], "the back-ends disagree"
     return "evaluated"
+
+
+# The refusals of valid example facts a policy may cause, each one located line: the
+# example tickets carry severities 1-3 (a policy without one of them refuses those facts);
+# a commitment measured per service that names no services refuses a subscription listing
+# none (docs/policy-language.md, shape 5).
+ALLOWED_FACT_REFUSALS = ("is not defined by policy",
+                         "lists no services and the availability commitment names none")
+
+
+def _on_offerings(names: list[str | None]) -> list[dict[str, Any]]:
+    """The example facts with their subscriptions given the offerings ``names`` in turn
+    (None: no offering)."""
+    facts = yaml.safe_load(FACTS.read_text())["facts"]
+    subscriptions = [f for f in facts if f.get("type") == "subscription"]
+    for index, fact in enumerate(subscriptions):
+        name = names[index % len(names)]
+        if name is not None:
+            fact["offering"] = name
+    return facts
 
 
 def _levels(policy: Any) -> set[int]:

@@ -181,3 +181,38 @@ def test_a_request_for_a_month_not_begun_is_counted_by_the_warning(tmp_path: Pat
     summary = engine.write_json([path], out, as_of=AS_OF, workers=2, shards=3)
     assert out.getvalue() == evaluation.to_json()
     assert [w.render() for w in summary.warnings] == [warning.render()]
+
+
+def test_a_quarterly_policy_answers_a_month_not_begun_in_a_quarter_begun(tmp_path: Path) -> None:
+    """Per period: under a quarterly commitment a request (made 11-08, known) for December,
+    not begun at as-of (11-10) but in Q4, which has begun, is answered (Q4 is reported,
+    provisional, and the request is premature); one for January 2027, whose quarter has not
+    begun, is counted by the as-of warning, located at its `month` (line 6). The monthly
+    reading is the test above."""
+    import yaml
+
+    policy = yaml.safe_load((ROOT / "policies" / "spirion" / "1.0.0.yaml").read_text())
+    policy["spec"]["availability"][0]["period"] = "calendar_quarter"
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy, sort_keys=False))
+    path = _write(tmp_path / "facts.yaml", [
+        SUB,
+        {"type": "credit_request", "customer": "acme", "month": "2026-12",
+         "requested_at": "2026-11-08T10:00:00-05:00"},                          # line 5
+        {"type": "credit_request", "customer": "acme", "month": "2027-01",
+         "requested_at": "2026-11-08T10:00:00-05:00"},                          # line 6
+    ])
+    engine = Engine.load(tmp_path / "policy.yaml", backend="python")
+    evaluation = engine.evaluate([path], as_of=AS_OF)
+    (warning,) = evaluation.warnings
+    assert warning.render() == (
+        f"{path}:6:5: $.facts[2].month: warning: fact 'acme': 1 fact(s) or part(s) of facts "
+        "dated after as-of 2026-11-10T12:00:00-05:00 or claiming a month not begun by then "
+        "were not used (1 credit_request for a month not begun); this is the first of them")
+    assert [(r.month, r.period, r.met, r.provisional) for r in evaluation.availability] == [
+        ("2026-10", "2026-Q4", None, True)]
+    assert [f.outcome for f in evaluation.findings
+            if f.rule == "availability.claim-before-provisional-month-end"] == ["premature"]
+    out = io.StringIO()
+    summary = engine.write_json([path], out, as_of=AS_OF, workers=2, shards=3)
+    assert out.getvalue() == evaluation.to_json()
+    assert [w.render() for w in summary.warnings] == [warning.render()]

@@ -303,7 +303,12 @@ def test_discovery(tmp_path: Path) -> None:
 
 def test_default_path_is_policies(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    assert discover() == [Path("policies/spirion/spirion.test.yaml")]
+    found = discover()
+    assert Path("policies/spirion/spirion.test.yaml") in found
+    assert Path("policies/examples/forge-quarterly/forge-quarterly.test.yaml") in found
+    assert Path("policies/examples/days-of-service/days-of-service.test.yaml") in found
+    assert Path("policies/examples/tiered-percent/tiered-percent.test.yaml") in found
+    assert all(path.parts[0] == "policies" for path in found)
 
 
 # -- the documentation's examples -----------------------------------------------------------------

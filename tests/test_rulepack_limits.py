@@ -4,6 +4,8 @@
   (``field: {fact: earlier.field}``): an unjoined alias is a cross product (three unjoined
   ticket aliases over 100 tickets took 17 s and 900 MB on the Python back-end, and killed
   the durable-rules back-end);
+- only an equality may compare a field with another alias's field: an order comparison
+  between two facts crashed durable-rules (a segmentation fault when it was false);
 - a ``set`` value must be of its decision's kind and the ``combine`` mode must suit it
   (``max`` of text and a number was a ``TypeError`` traceback); a value read at run time
   from a field with no declared kind (an extension field) is checked as it is decided.
@@ -80,6 +82,12 @@ NOT_JOINED = ("alias '{alias}' is not joined to an earlier alias ({earlier}): wi
               "(a cross product, refused) (join it, e.g. customer: {{fact: a.customer}})")
 
 
+ACROSS = ("{key}: {{{op}: {{fact: {other}.{key}}}}} compares with a field of another alias "
+          "({other}): only an equality may join two facts (durable-rules crashes when such a "
+          "comparison between two facts is false) (carry the value on {alias}'s facts and "
+          "compare with {{fact: {alias}.<field>}})")
+
+
 @pytest.mark.parametrize(("b", "c", "expected"), [
     # the reported attack: three aliases, no join at all; both later aliases are named
     ("{type: ticket}", "{type: ticket}",
@@ -90,15 +98,17 @@ NOT_JOINED = ("alias '{alias}' is not joined to an earlier alias ({earlier}): wi
     ("{type: ticket, key: {fact: a.key}}",
      "{type: ticket, any: [{customer: {fact: b.customer}}, {responded: true}]}",
      [("13:7", "c", "a, b")]),
-    # an order comparison is no join: every pair with a smaller value matches
+    # an order comparison is no join: every pair with a smaller value matches (and an
+    # order comparison between two facts is refused on its own: see below)
     ("{type: ticket, key: {fact: a.key}}", "{type: ticket, as_of: {gte: {fact: a.as_of}}}",
-     [("13:7", "c", "a, b")]),
+     [("13:7", "c", "a, b"), ("13:38", "c.as_of.gte", "")]),
 ])
 def test_an_unjoined_alias_is_refused(tmp_path: Path, b: str, c: str,
                                       expected: list[tuple[str, str, str]]) -> None:
     rules = _rules(tmp_path, _ticket_rule(b, c))
     lines = [f"{rules / 'extra.yaml'}:{at}: $.rules[0].when.{alias}: "
-             + NOT_JOINED.format(alias=alias, earlier=earlier)
+             + (NOT_JOINED.format(alias=alias, earlier=earlier) if earlier
+                else ACROSS.format(key="as_of", op="gte", other="a", alias="c"))
              for at, alias, earlier in expected]
     assert _cli("validate", str(rules)) == (2, lines)
     assert _evaluate(rules) == (2, lines)
@@ -121,6 +131,30 @@ def test_the_cross_product_attack_is_refused_before_it_runs(tmp_path: Path) -> N
         code, lines = _evaluate(rules, file, backend)
         assert code == 2 and len(lines) == 2 and "cross product" in lines[0], lines
         assert time.monotonic() - started < 5  # was 17 s (python) / a crash (durable)
+
+
+@pytest.mark.parametrize("op", ["lt", "lte", "gt", "gte", "ne"])
+def test_an_order_comparison_between_two_joined_facts_is_refused(tmp_path: Path,
+                                                                  op: str) -> None:
+    """durable-rules 2.0.28 crashed (SIGSEGV) when such a test was false: the first tiered
+    credit rule compared a band's bounds with its period's availability (``below: {gt:
+    {fact: m.availability}}``), and the third differently tiered policy evaluated in one
+    process killed it. Joined by key, the comparison alone is refused, located at it."""
+    rules = _rules(tmp_path, _ticket_rule(
+        "{type: ticket, key: {fact: a.key}}",
+        f"{{type: ticket, key: {{fact: a.key}}, as_of: {{{op}: {{fact: b.as_of}}}}}}"))
+    code, lines = _cli("validate", str(rules))
+    assert code == 2
+    assert lines == [f"{rules / 'extra.yaml'}:13:{55 + len(op)}: $.rules[0].when.c.as_of.{op}: "
+                     + ACROSS.format(key="as_of", op=op, other="b", alias="c")], lines
+    assert _evaluate(rules, backend="durable") == (2, lines)
+
+
+def test_an_order_comparison_on_the_fact_itself_is_accepted(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, _ticket_rule(
+        "{type: ticket, key: {fact: a.key}}",
+        "{type: ticket, key: {fact: a.key}, as_of: {gte: {fact: c.response_due}}}"))
+    assert _cli("validate", str(rules)) == (0, [f"ok: {rules}"])
 
 
 def test_joined_aliases_are_accepted(tmp_path: Path) -> None:

@@ -26,7 +26,8 @@ from .conftest import ROOT, SHIPPED
 
 EXAMPLE = ROOT / "examples" / "october-2026.yaml"
 AS_OF = "2026-11-27T12:00:00-05:00"
-STAGE_LIST = ("window-exclusions, window-verdicts, months, credits, ticket-severity, "
+STAGE_LIST = ("window-exclusions, window-verdicts, months, credits, credit-caps, remedies, "
+              "ticket-severity, "
               "ticket-clocks, obligations, obligation-verdicts, entitlements")
 
 
@@ -60,7 +61,7 @@ MISSPELLINGS = {
         "      m: {type: customer_month, covered: true, met: false, renewed: true}",
         "      m: {type: customer_mnth, covered: true, met: false, renewed: true}",
         ":201:17: $.rules[12].when.m.type: unknown fact type 'customer_mnth' in stage credits; "
-        "it receives: customer_month; a policy may declare other fact types in "
+        "it receives: customer_month, credit_tier; a policy may declare other fact types in "
         "spec.fact_types (did you mean 'customer_month'?)"),
     "condition field": (
         "availability.yaml",
@@ -72,7 +73,7 @@ MISSPELLINGS = {
         "availability.yaml",
         "        requested_at: {lt: {fact: m.claim_deadline}}",
         "        requested_at: {lt: {fact: m.claim_deadlin}}",
-        ":230:35: $.rules[14].when.m.requested_at.lt.fact: 'm.claim_deadlin': unknown field "
+        ":232:35: $.rules[14].when.m.requested_at.lt.fact: 'm.claim_deadlin': unknown field "
         "'claim_deadlin' of customer_month facts in stage credits "
         "(did you mean 'claim_deadline'?)"),
     "set field": (
@@ -80,7 +81,7 @@ MISSPELLINGS = {
         "        - {subject: m, field: form, value: {term: form.renewed}}",
         "        - {subject: m, field: from, value: {term: form.renewed}}",
         ":204:31: $.rules[12].then.set[0].field: stage credits decides no field 'from' of "
-        "customer_month facts; it decides: form, status (did you mean 'form'?)"),
+        "customer_month facts; it decides: form, status, tier (did you mean 'form'?)"),
     "message placeholder": (
         "availability.yaml",
         'message: "a full month of a {m.plan} {m.deployment} subscription"',
@@ -342,6 +343,20 @@ def _recorded() -> dict[str, list[Mapping[str, Any]]]:
     shaped = [{**f, **EXTRAS.get(f["type"], {})} for f in shaped]
     Engine(compile_versions(load_policies(levels), load_rule_packs()),
            recording).evaluate(shaped, as_of="2026-10-15T01:00:00-04:00")  # type: ignore[arg-type]
+    # a policy measured per quarter and per service (customer_month's `service`)
+    forge = ROOT / "policies" / "examples" / "forge-quarterly"
+    facts = [{**f, **EXTRAS.get(f["type"], {})}
+             for f in load_document(forge / "tests" / "q4-2026.yaml").data["facts"]]
+    engine = Engine(compile_versions(load_policies(forge), load_rule_packs()),
+                    recording)  # type: ignore[arg-type]
+    engine.evaluate(facts, as_of="2027-01-15T12:00:00-08:00")
+    # the credit shapes (tiers, caps, chronic failure) through the same recording
+    tiered = Engine(compile_versions(
+        load_policies(ROOT / "policies" / "examples" / "tiered-percent"), load_rule_packs()),
+        recording)  # type: ignore[arg-type]
+    tiered_facts = load_document(ROOT / "examples" / "tiered-percent-2026.yaml").data["facts"]
+    tiered.evaluate([{**f, **EXTRAS.get(f["type"], {})} for f in tiered_facts],
+                    as_of="2026-11-15T00:00:00Z")
     return recording.seen
 
 
@@ -351,7 +366,7 @@ def recorded() -> dict[str, list[Mapping[str, Any]]]:
 
 
 def test_every_fact_sent_to_a_stage_is_declared(recorded: dict) -> None:
-    assert list(recorded) == list(stages.STAGE_ORDER)
+    assert sorted(recorded, key=stages.STAGE_ORDER.index) == list(stages.STAGE_ORDER)
     for stage_name, facts in recorded.items():
         stage = stages.STAGES[stage_name]
         for fact in facts:

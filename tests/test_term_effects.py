@@ -136,6 +136,52 @@ WAITING = [ticket("W-1", "2026-10-14T10:00:00-04:00", severity=3, status_history
     {"at": "2026-10-14T12:00:00-04:00", "status": "open"}])]
 
 
+# credit shapes (issue 12) on the shipped credit clause and beside it
+TWO_BANDS = [{"below": 99.0, "at_least": 98.95, "percent_of_monthly_fee": 10},
+             {"below": 98.95, "percent_of_monthly_fee": 25}]
+OCT_PERIOD = {"customer": "acme", "period": "2026-10"}
+SEP_AND_OCT = [*MISSED, down("d-0", "2026-09-05T10:00:00-04:00", "2026-09-05T18:00:00-04:00")]
+AUG_AND_OCT = [*MISSED, down("d-0", "2026-08-05T10:00:00-04:00", "2026-08-05T18:00:00-04:00")]
+
+
+def basis(name: str, value: Any) -> Callable[[Doc], None]:
+    """The shipped credit on another basis (days of service are given as service days)."""
+    def edit(doc: Doc) -> None:
+        credit = clause(doc, "service-credit")
+        del credit["fraction_of_annual_fee"]
+        credit[name] = copy.deepcopy(value)
+        if name == "days_of_service":
+            credit["form"] = {"renewed": "service_days", "not_renewed": "service_days"}
+    return edit
+
+
+def _add_credit_clause(doc: Doc, terms: dict[str, Any]) -> None:
+    doc["spec"]["credits"].append({"ref": "test", "summary": "test", **terms})
+
+
+def cap_amount(amount: str) -> Callable[[Doc], None]:
+    return lambda doc: _add_credit_clause(doc, {"id": "cap", "kind": "credit_cap",
+                                                "per": "period", "amount": amount})
+
+
+def capped_5_percent(doc: Doc) -> None:
+    basis("percent_of_monthly_fee", 10)(doc)
+    _add_credit_clause(doc, {"id": "cap", "kind": "credit_cap", "per": "period",
+                             "percent_of_fees": 5})
+
+
+def chronic(**terms: Any) -> Callable[[Doc], None]:
+    return lambda doc: _add_credit_clause(doc, {"id": "chronic", "kind": "chronic_failure",
+                                                "remedy": "termination_right", **terms})
+
+
+def remedies(facts: list[dict[str, Any]]) -> Callable[[Engine], Any]:
+    def observe(e: Engine) -> Any:
+        rows = e.evaluate([ACME, *facts], as_of=AS_OF).remedies or []
+        return [f"{r.customer} {r.period}" for r in rows]
+    return observe
+
+
 def add_weekend(doc: Doc) -> None:
     doc["spec"]["calendars"].append(copy.deepcopy(WEEKEND))
 
@@ -220,6 +266,48 @@ def drop(clause_id: str) -> Callable[[Doc], None]:
     return edit
 
 
+def services_counted(facts: list[dict[str, Any]]) -> Callable[[Engine], Any]:
+    """(service, counted minutes) of acme's October rows in the report (None: the row has
+    no ``service``)."""
+    def observe(e: Engine) -> Any:
+        return [(r.get("service"), r["counted_downtime_minutes"])
+                for r in e.evaluate([ACME, *facts], as_of=AS_OF).to_dict()["availability"]
+                if r["customer"] == "acme" and r["month"] == "2026-10"]
+    return observe
+
+
+def with_services(doc: Doc, scope: str | None = None) -> None:
+    """The commitment covers api and dashboard (and is measured by ``scope`` when given)."""
+    setter("availability-commitment", "services", ["api", "dashboard"])(doc)
+    if scope is not None:
+        setter("availability-commitment", "scope", scope)(doc)
+
+
+PREMIUM_ACME = {**ACME, "offering": "premium"}
+
+
+def add_offering(overrides: dict[str, Any] | None) -> Callable[[Doc], None]:
+    """A ``premium`` offering (with ``overrides`` when given) in spec.offerings."""
+    def edit(doc: Doc) -> None:
+        offering: dict[str, Any] = {"id": "premium", "kind": "offering", "ref": "order form",
+                                    "summary": "The premium plan."}
+        if overrides is not None:
+            offering["overrides"] = dict(overrides)
+        doc["spec"]["offerings"] = [offering]
+    return edit
+
+
+def report_for(subscription: dict[str, Any], facts: list[dict[str, Any]], table: str,
+               key: dict[str, Any], field: str) -> Callable[[Engine], Any]:
+    """As :func:`report`, for acme under another subscription."""
+    def observe(e: Engine) -> Any:
+        for row in getattr(e.evaluate([subscription, *facts], as_of=AS_OF), table):
+            if all(getattr(row, k) == v for k, v in key.items()):
+                return getattr(row, field)
+        return None
+    return observe
+
+
 # (term path, base edit or None, edit, observable, before, after); the path is
 # kind.term[.nested] as in the schema.
 ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, Any]] = [
@@ -283,6 +371,39 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
     ("availability_commitment.deployments", None,
      setter("availability-commitment", "deployments", ["on_premise"]),
      report(ONE_HOUR, "availability", OCT, "covered"), True, False),
+    # a quarter measured as one period: October 1 to January 1 is 92 days, and the clocks
+    # go back on 1 November (one hour longer): 92 * 1440 + 60 = 132,540 minutes (the row of
+    # 2026-Q4 is provisional at as-of 27 November, so it is measured so far)
+    ("availability_commitment.period", None,
+     setter("availability-commitment", "period", "calendar_quarter"),
+     report(ONE_HOUR, "availability", OCT, "minutes_in_month"), 44640, 132540),
+    # per service: one row per service the commitment names, counting only downtime that
+    # names it (api 60 minutes, dashboard none); without a scope one row counting all of it
+    ("availability_commitment.scope", with_services,
+     setter("availability-commitment", "scope", "per_service"),
+     services_counted([{**ONE_HOUR[0], "services": ["api"]}]),
+     [(None, 60)], [("api", 60), ("dashboard", 0)]),
+    # across the services the commitment covers: a downtime of only reports no longer
+    # touches acme's subscription (it lists no services, so it has those of the commitment)
+    ("availability_commitment.services",
+     lambda doc: with_services(doc, "across_services"),
+     setter("availability-commitment", "services", ["api", "dashboard", "reports"]),
+     services_counted([{**ONE_HOUR[0], "services": ["reports"]}]), [(None, 0)],
+     [(None, 60)]),
+    # an hour of partial outage weighed 0.5 counts 30 minutes (unweighed: all 60)
+    ("availability_commitment.impact_weights", None,
+     setter("availability-commitment", "impact_weights", {"partial_outage": 0.5}),
+     report([{**ONE_HOUR[0], "impact": "partial_outage"}], "availability", OCT,
+            "counted_downtime_minutes"), 60, 30),
+    # -- offerings ---------------------------------------------------------------------------
+    # acme on the premium offering: 99.8656% meets premium's 99.5, not an override to 99.9
+    ("offering.overrides", add_offering({"availability-commitment.target_percent": 99.5}),
+     setter("premium", "overrides", {"availability-commitment.target_percent": 99.9}),
+     report_for(PREMIUM_ACME, ONE_HOUR, "availability", OCT, "met"), True, False),
+    # a clause for premium only: acme (no offering) no longer gets the 83.33 credit
+    ("clause.offerings", add_offering(None),
+     setter("service-credit", "offerings", ["premium"]),
+     report(MISSED, "credits", OCT, "amount"), "83.33", None),
     # -- exclusions --------------------------------------------------------------------------
     ("scheduled_maintenance.excluded_up_to", None,
      setter("scheduled-downtime", "excluded_up_to", "2h"),
@@ -326,6 +447,55 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
      setter("service-credit", "form.not_renewed", "credit"),
      lambda e: [r.form for r in e.evaluate([{**ACME, "renewed": False}, *MISSED],
                                            as_of=AS_OF).credits], ["refund"], ["credit"]),
+    # -- credit bases, tiers and caps (issue 12): the month missed above, 480 counted minutes
+    # of 44,640 (98.9247%); the monthly fee is 1000.00 / 12 = 83.333...
+    # 10% of 83.333 = 8.333 -> 8.33; 25% = 20.833 -> 20.83
+    ("service_credit.percent_of_monthly_fee", basis("percent_of_monthly_fee", 10),
+     setter("service-credit", "percent_of_monthly_fee", 25),
+     report(MISSED, "credits", OCT, "amount"), "8.33", "20.83"),
+    # a month's period fee is the monthly fee: 10% -> 8.33; 50% = 41.666 -> 41.67
+    ("service_credit.percent_of_period_fee", basis("percent_of_period_fee", 10),
+     setter("service-credit", "percent_of_period_fee", 50),
+     report(MISSED, "credits", OCT, "amount"), "8.33", "41.67"),
+    # days of service, to 2 decimal places: 3 -> 3.00, 7 -> 7.00
+    ("service_credit.days_of_service", basis("days_of_service", 3),
+     setter("service-credit", "days_of_service", 7),
+     report(MISSED, "credits", OCT, "amount"), "3.00", "7.00"),
+    # the fees for the counted downtime: 83.333 x 480 / 44,640 = 0.896057; x 10 = 8.96057 ->
+    # 8.96; x 20 = 17.92115 -> 17.92
+    ("service_credit.multiple_of_downtime_fees", basis("multiple_of_downtime_fees", 10),
+     setter("service-credit", "multiple_of_downtime_fees", 20),
+     report(MISSED, "credits", OCT, "amount"), "8.96", "17.92"),
+    # one band below 99: 10% -> 8.33; a second band below 98.95 holds 98.9247: 25% -> 20.83
+    ("service_credit.tiers", basis("tiers", [{"below": 99.0, "percent_of_monthly_fee": 10}]),
+     setter("service-credit", "tiers", TWO_BANDS),
+     report(MISSED, "credits", OCT, "amount"), "8.33", "20.83"),
+    # both bands pay when cumulative: 10% + 25% = 35% of 83.333 = 29.1666 -> 29.17
+    ("service_credit.stacking", basis("tiers", TWO_BANDS),
+     setter("service-credit", "stacking", "cumulative"),
+     report(MISSED, "credits", OCT, "amount"), "20.83", "29.17"),
+    # a 5% cap per period: 5% of 83.333 = 4.1666, rounded down to 4.16 cuts 8.33; per rolling
+    # 12 months it is 5% of 1000.00 = 50.00 and cuts nothing
+    ("credit_cap.per", capped_5_percent, setter("cap", "per", "rolling_12_months"),
+     report(MISSED, "credits", OCT, "amount"), "4.16", "8.33"),
+    # 8% of 83.333 = 6.666 -> 6.66
+    ("credit_cap.percent_of_fees", capped_5_percent, setter("cap", "percent_of_fees", 8),
+     report(MISSED, "credits", OCT, "amount"), "4.16", "6.66"),
+    ("credit_cap.amount", cap_amount("5.00"), setter("cap", "amount", "2.50"),
+     report(MISSED, "credits", OCT, "amount"), "5.00", "2.50"),
+    # chronic failure: September (480 of 43,200 minutes: 98.8889%) and October missed
+    ("chronic_failure.consecutive_missed", chronic(consecutive_missed=2),
+     setter("chronic", "consecutive_missed", 3), remedies(SEP_AND_OCT), ["acme 2026-10"], []),
+    # August (98.9247%) and October missed, September met: two of 12 months, not in a row
+    ("chronic_failure.missed_in_12_months", chronic(missed_in_12_months=2),
+     setter("chronic", "missed_in_12_months", 3), remedies(AUG_AND_OCT), ["acme 2026-10"], []),
+    ("chronic_failure.remedy", chronic(consecutive_missed=2),
+     setter("chronic", "remedy", "fee_refund"),
+     report(SEP_AND_OCT, "remedies", OCT_PERIOD, "remedy"), "termination_right", "fee_refund"),
+    # the last day to use it: October ends at midnight 1 November; 30 days are 1-30 November
+    ("chronic_failure.exercise_within", chronic(consecutive_missed=2, exercise_within="30d"),
+     setter("chronic", "exercise_within", "10d"),
+     report(SEP_AND_OCT, "remedies", OCT_PERIOD, "exercise_by"), "2026-11-30", "2026-11-10"),
     # the deadline shown is the last day: 60 days after 31 October is 30 December
     ("claim_window.window", None, setter("credit-claim-window", "window", "30d"),
      report(MISSED, "credits", OCT, "claim_deadline"), "2026-12-30", "2026-11-30"),
@@ -480,7 +650,6 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
 
 # Terms no evaluation reads, and why they stay.
 DOCUMENTARY = {
-    "availability_commitment.period": "the only period is calendar_month (an enum of one)",
     "availability_commitment.full_months_only": "only true is accepted (const); part months "
                                                 "are not measured",
 }

@@ -125,6 +125,51 @@ def support_shapes(*, at_risk: str = "75%", other_hours: dict[str, Any] | None =
     return edit
 
 
+def tiered(count: int, basis: str = "percent_of_monthly_fee",
+           amount: Callable[[int], Any] = lambda n: n, **terms: Any) -> Callable[[Doc], None]:
+    """The shipped credit as ``count`` bands: below 99.0, 98.9, ... (0.1 apart), amounts
+    rising (``amount(n)`` for band n = 1, 2, ...)."""
+    def edit(doc: Doc) -> None:
+        credit = doc["spec"]["credits"][0]
+        del credit["fraction_of_annual_fee"]
+        credit["tiers"] = [{"below": round(99.0 - n / 10, 1), basis: amount(n + 1)}
+                           for n in range(count)]
+        credit.update(terms)
+    return edit
+
+
+def credit_clause(**terms: Any) -> Callable[[Doc], None]:
+    """A clause appended to the credits section (index 3: after credit and claim window and
+    ..., see the shipped policy)."""
+    return lambda doc: doc["spec"]["credits"].append({"ref": "test", "summary": "test", **terms})
+
+
+def cap(amount: Any, per: str = "period") -> Callable[[Doc], None]:
+    return credit_clause(id="cap", kind="credit_cap", per=per, amount=amount)
+
+
+def chronic(**terms: Any) -> Callable[[Doc], None]:
+    return credit_clause(id="chronic", kind="chronic_failure", remedy="termination_right",
+                         **terms)
+
+
+def basis(name: str, value: Any) -> Callable[[Doc], None]:
+    def edit(doc: Doc) -> None:
+        credit = doc["spec"]["credits"][0]
+        del credit["fraction_of_annual_fee"]
+        credit[name] = value
+        if name == "days_of_service":
+            credit["form"] = {"renewed": "service_days", "not_renewed": "service_days"}
+    return edit
+
+
+def both(*edits: Callable[[Doc], None]) -> Callable[[Doc], None]:
+    def edit(doc: Doc) -> None:
+        for one in edits:
+            one(doc)
+    return edit
+
+
 # (id, edit, located path, message fragment): each validated and crashed before
 REFUSED = [
     ("calendar-never-open", weekly({}), "$.spec.calendars[0].weekly_hours",
@@ -192,6 +237,42 @@ REFUSED = [
         "at_risk", "100.5%"), "$.spec.support[0].response.at_risk", "above 100%"),
     ("severity-level-gap", lambda d: d["spec"]["support"][2].__setitem__("level", 5),
      "$.spec.support[2].level", "levels 3-4 are missing"),
+    # credit shapes (issue 12): bounded like the terms above
+    ("21-tiers", tiered(21), "$.spec.credits[0].tiers", ""),
+    ("tier-fraction-over-one", tiered(1, "fraction_of_annual_fee", lambda n: "13/12"),
+     "$.spec.credits[0].tiers[0].fraction_of_annual_fee", "more than the whole fee"),
+    ("tier-fraction-seven-digits", tiered(1, "fraction_of_annual_fee", lambda n: "1/1000000"),
+     "$.spec.credits[0].tiers[0].fraction_of_annual_fee", "at most six digits"),
+    ("percent-of-monthly-fee-100.5", basis("percent_of_monthly_fee", 100.5),
+     "$.spec.credits[0].percent_of_monthly_fee", ""),
+    ("days-of-service-367", basis("days_of_service", 367),
+     "$.spec.credits[0].days_of_service", ""),
+    ("multiple-of-downtime-fees-1001", basis("multiple_of_downtime_fees", 1001),
+     "$.spec.credits[0].multiple_of_downtime_fees", ""),
+    ("cap-amount-16-digits", cap("1000000000000000"), "$.spec.credits[3].amount",
+     "more than the largest allowed"),
+    # written unquoted, 1e5 reads as a number in exponent form
+    ("cap-amount-1e5", cap("1e5"), "$.spec.credits[3].amount",
+     "a cap amount is a decimal number like 5000.00, not 1E+5"),
+    ("cap-amount-float-1e20", cap(1e20), "$.spec.credits[3].amount",
+     "a cap amount is a decimal number"),
+    ("cap-percent-101", credit_clause(id="cap", kind="credit_cap", per="period",
+                                      percent_of_fees=101), "$.spec.credits[3].percent_of_fees",
+     ""),
+    ("chronic-exercise-within-366d", chronic(consecutive_missed=2, exercise_within="366d"),
+     "$.spec.credits[3].exercise_within", "longer than the longest term allowed, 365d"),
+    # stacked, 1/20 + 2/20 + ... + 20/20 = 210/20 = 10.5 annual fees for one period
+    ("cumulative-fractions-over-the-fee", tiered(20, "fraction_of_annual_fee",
+                                                 lambda n: f"{n}/20", stacking="cumulative"),
+     "$.spec.credits[0].stacking", "add up to 10.5, more than one credit may be (1)"),
+    # 60 + 70 = 130% of the monthly fee
+    ("cumulative-percent-over-100", tiered(2, amount=lambda n: 50 + 10 * n,
+                                           stacking="cumulative"),
+     "$.spec.credits[0].stacking", "add up to 130, more than one credit may be (100)"),
+    ("chronic-121-consecutive", chronic(consecutive_missed=121),
+     "$.spec.credits[3].consecutive_missed", ""),
+    ("chronic-13-in-12-months", chronic(missed_in_12_months=13),
+     "$.spec.credits[3].missed_in_12_months", ""),
 ]
 
 
@@ -232,6 +313,25 @@ EVALUATED = [
     ("at-risk-0.0000001-percent", support_shapes(at_risk="0.0000001%")),
     ("regional-calendar-one-hour-a-week",
      support_shapes(other_hours={"monday": [{"from": "09:00", "to": "10:00"}]})),
+    # credit shapes at their bounds (acme and globex miss October at 98.3199%: band 7 of
+    # bands below 99.0, 98.9, ..., 98.4 (98.3199 < 98.4), band 1 of a single band)
+    ("20-tiers", tiered(20)),
+    # stacked, 1/210 + 2/210 + ... + 20/210 = 210/210: the whole fee, at most
+    ("20-tiers-cumulative-fractions", tiered(20, "fraction_of_annual_fee",
+                                             lambda n: f"{n}/210", stacking="cumulative")),
+    ("days-of-service-366", basis("days_of_service", 366)),
+    ("multiple-of-downtime-fees-1000-capped-at-0", both(
+        basis("multiple_of_downtime_fees", 1000), cap("0", "rolling_12_months"))),
+    ("cap-amount-15-digits", cap("999999999999999")),
+    ("cap-percent-0.00001", credit_clause(id="cap", kind="credit_cap", per="period",
+                                          percent_of_fees=0.00001)),
+    ("chronic-120-consecutive-and-12-in-12-months", chronic(consecutive_missed=120,
+                                                           missed_in_12_months=12,
+                                                           exercise_within="365d")),
+    ("chronic-1-consecutive", chronic(consecutive_missed=1, exercise_within="1d")),
+    # 130 remedies granted to one missed period: rules cut into rulesets as for exclusions
+    ("130-chronic-clauses", both(chronic(consecutive_missed=1),
+                                 repeat("credits", 3, 129))),
 ]
 
 

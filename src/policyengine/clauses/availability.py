@@ -1,8 +1,12 @@
-"""Availability: the commitment a month is measured against (kind ``availability_commitment``).
+"""Availability: the commitment a period is measured against (kind ``availability_commitment``).
 
-The commitment names the target percentage, the period (a full calendar month) and the plans
-and deployments it covers; the rule pack decides coverage and the verdict per customer and
-month, and the target is what the availability report shows next to the measure.
+The commitment names the target percentage, the measurement period (a calendar month,
+quarter or year in the policy's timezone) and the plans and deployments it covers; the rule
+pack decides coverage and the verdict per customer and period, and the target is what the
+availability report shows next to the measure. Optionally it says how services count
+(``scope``: each subscribed service measured on its own, or the subscribed services
+together), which services the offering has (``services``) and how much a minute of a
+partial outage weighs (``impact_weights``); docs/policy-language.md, shapes 4 and 5.
 """
 
 from __future__ import annotations
@@ -10,12 +14,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policyengine.clauses.registry import ClauseKind, TermLines, register
+from policyengine.clauses.registry import CheckContext, ClauseKind, ClausePath, TermLines, register
 from policyengine.clauses.values import PolicyValues
 from policyengine.clauses.words import describe_value, join_words
+from policyengine.diagnostics import Diagnostic
 from policyengine.model.policy import Clause, Policy
 
 _DEPLOYMENTS = {"saas": "SaaS", "on_premise": "on-premise"}
+_PERIODS = {"calendar_month": "calendar month", "calendar_quarter": "calendar quarter",
+            "calendar_year": "calendar year"}
+# the first month of a period of each unit (a version must begin on a period's first day)
+_PERIOD_STARTS = {"calendar_quarter": (1, 4, 7, 10), "calendar_year": (1,)}
+_NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$",
+         "patternErrorMessage": "expected a lower-case name like api or partial_outage"}
 
 
 @register("availability_commitment")
@@ -30,24 +41,57 @@ class AvailabilityCommitment(ClauseKind):
     terms = {
         "period": {
             "description": (
-                "The period over which availability is measured. The only period is "
-                "calendar_month (a month in the policy's time zone); the term states it for the "
-                "reader and fixes it for later versions. Example: calendar_month."
+                "The period over which availability is measured, in the policy's timezone: "
+                "calendar_month, calendar_quarter or calendar_year. Example: calendar_quarter."
             ),
             "type": "string",
-            "enum": ["calendar_month"],
+            "enum": ["calendar_month", "calendar_quarter", "calendar_year"],
             "x-enum-label": "period",
         },
         "full_months_only": {
             "description": (
-                "Always true: only whole months inside the subscription term are covered; a part "
-                "month at either end is not. Part months are not measured, so false is refused."
+                "Always true: only whole periods (months, or quarters or years for a longer "
+                "period) inside the subscription term are covered; a part period at either end "
+                "is not. Part periods are not measured, so false is refused."
             ),
             "type": "boolean",
             "const": True,
             "x-messages": {
                 "const": "only full months are covered (part months are not measured); write true"
             },
+        },
+        "scope": {
+            "description": (
+                "How the services of a subscription are measured: per_service (a row and a "
+                "verdict for each subscribed service, counting the downtime that names it) or "
+                "across_services (one row for the subscribed services together, counting "
+                "downtime that names any of them). Left out: services are not looked at; every "
+                "downtime counts. Example: per_service."
+            ),
+            "type": "string",
+            "enum": ["per_service", "across_services"],
+            "x-enum-label": "scope",
+        },
+        "services": {
+            "description": (
+                "The services the commitment covers; a subscription that lists none has them "
+                "all. Example: [api, dashboard]."
+            ),
+            "type": "array",
+            "items": _NAME,
+            "uniqueItems": True,
+            "minItems": 1,
+        },
+        "impact_weights": {
+            "description": (
+                "How much a minute of downtime of each impact grade counts, from 0 to 1; a "
+                "downtime without an impact is a full outage (1). Overlapping downtime counts "
+                "once, at the highest weight. Example: {partial_outage: 0.5, major_outage: 1}."
+            ),
+            "type": "object",
+            "propertyNames": _NAME,
+            "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1},
+            "minProperties": 1,
         },
         "target_percent": {
             "description": (
@@ -73,22 +117,66 @@ class AvailabilityCommitment(ClauseKind):
         },
     }
     required = ("period", "full_months_only", "target_percent", "plans", "deployments")
-    single = True
+    # the natural first try at tiered credits (one commitment and one credit per band)
+    # judged a month against two targets; a period is judged against one
+    single = ("a period is judged against one target; for credits that rise as availability "
+              "falls keep one commitment and write tiers on the service credit (tiers: "
+              "[{below: 99.9, ...}, {below: 99.0, ...}]; docs/policy-language.md, Tiered "
+              "credits)")
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
-        done.update({"target_percent", "period", "full_months_only", "plans", "deployments"})
-        period = "calendar month" if terms.get("period") == "calendar_month" else \
-            str(terms.get("period", "period")).replace("_", " ")
+        done.update({"target_percent", "period", "full_months_only", "plans", "deployments",
+                     "scope", "services", "impact_weights"})
+        period = _PERIODS.get(str(terms.get("period")),
+                              str(terms.get("period", "period")).replace("_", " "))
         full = "full " if terms.get("full_months_only") else ""
         target = describe_value(terms.get("target_percent"), "target_percent")
         deployments = join_words(_DEPLOYMENTS.get(d, d) for d in terms.get("deployments") or [])
-        return [
+        lines = [
             ("Target", f"{target} of each {full}{period}"),
             ("Applies to", f"{join_words(terms.get('plans') or [])} plans, deployed as "
                            f"{deployments}"),
         ]
+        services = terms.get("services")
+        if services:
+            lines.append(("Services", join_words(services, "and")))
+        scope = terms.get("scope")
+        if scope == "per_service":
+            lines.append(("Measured", "for each subscribed service on its own"))
+        elif scope == "across_services":
+            lines.append(("Measured", "across the subscribed services together"))
+        weights = terms.get("impact_weights")
+        if weights:
+            lines.append(("Impact weights", ", ".join(
+                f"a minute of {grade.replace('_', ' ')} counts {weights[grade]}"
+                for grade in sorted(weights))))
+        return lines
+
+    def check(self, ctx: CheckContext, path: ClausePath,
+              clause: Mapping[str, Any]) -> list[Diagnostic]:
+        """A quarterly or yearly period needs the version to begin on a period's first day
+        (a period is judged by the version in force on its first day, so a version starting
+        mid-period would judge part of a period it does not cover)."""
+        starts = _PERIOD_STARTS.get(str(clause.get("period")))
+        data = ctx.document.data if isinstance(ctx.document.data, Mapping) else {}
+        effective = ((data.get("metadata") or {}).get("effective") or {})
+        begins = effective.get("from") if isinstance(effective, Mapping) else None
+        if starts is None or not isinstance(begins, str) or len(begins) != 10:
+            return []
+        if begins[8:] != "01" or not begins[5:7].isdigit() or int(begins[5:7]) not in starts:
+            unit = _PERIODS[str(clause["period"])]
+            return [ctx.error(("metadata", "effective", "from"),
+                              f"effective.from {begins} is not the first day of a {unit}; "
+                              f"clause {clause.get('id')!r} measures availability per "
+                              f"{unit}, so a version must begin where a {unit} begins")]
+        return []
 
     def contribute(self, clause: Clause, values: PolicyValues, policy: Policy) -> None:
-        """The target percentage the availability rows show (the first commitment's)."""
+        """The target percentage the availability rows show and how the period is measured
+        (the first commitment's)."""
         if values.availability_target is None:
             values.availability_target = clause.term("target_percent")
+            values.period = str(clause.terms.get("period", "calendar_month"))
+            values.scope = clause.terms.get("scope")
+            values.services = tuple(clause.terms.get("services") or ())
+            values.impact_weights = dict(clause.terms.get("impact_weights") or {})

@@ -42,6 +42,7 @@ import dataclasses
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from policyengine.diagnostics import Diagnostic
@@ -49,8 +50,6 @@ from policyengine.lifecycle import fork_safe
 from policyengine.model.policy import SECTIONS
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from decimal import Decimal
-
     from policyengine.model.facts import Subscription
     from policyengine.model.policy import Clause, Policy
 
@@ -65,6 +64,7 @@ BUILTIN_MODULES = (
     "notifications",
     "entitlements",
     "declarations",
+    "offerings",
 )
 # The properties every clause has, as each kind's schema fragment restates them.
 COMMON_PROPERTIES: dict[str, Any] = {
@@ -74,10 +74,52 @@ COMMON_PROPERTIES: dict[str, Any] = {
                            "`show` prints it, no decision reads it)."},
     "summary": {"description": "The clause restated in plain words (for the reader: `show` "
                                "prints it, no decision reads it)."},
+    "offerings": {
+        "description": (
+            "The offerings (spec.offerings) this clause applies to; left out, it applies to "
+            "every subscription. A subscription of another offering, or of none, does not get "
+            "it. Example: [premium]."
+        ),
+        "type": "array",
+        "items": {"$ref": "#/definitions/clause_id"},
+        "uniqueItems": True,
+        "minItems": 1,
+    },
 }
 
 ClausePath = tuple[str | int, ...]
 TermLines = list[tuple[str, str]]
+
+
+@dataclasses.dataclass(frozen=True)
+class CreditMeasure:
+    """What evaluation measured for one credited period, handed to the credit's kind.
+
+    - ``tier``: the tier the rules decided (1 = the first band listed), None when the
+      credit has no tiers;
+    - ``period``: the period's key (``2026-10``; ``2026-Q4`` or ``2026`` for longer periods);
+    - ``period_months``: its length in calendar months (1, 3 or 12);
+    - ``period_seconds``: its real elapsed length; ``counted_seconds``: the counted
+      downtime in it (both seconds).
+    """
+
+    tier: int | None
+    period: str
+    period_months: int
+    period_seconds: float
+    counted_seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
+class CreditFigure:
+    """A credit as its kind computed it: ``amount`` (``Decimal``, rounded as the policy
+    says) in ``unit`` (the subscription's currency, or ``days`` of service), the ``basis``
+    it was computed on and the ``tier`` it came from (None when not tiered)."""
+
+    amount: Decimal
+    unit: str
+    basis: str | None = None
+    tier: int | None = None
 
 
 class CheckContext:
@@ -144,9 +186,11 @@ class ClauseKind:
     # ``duration``); a percentage or duration the summary states that none of them says is
     # a warning (see :mod:`policyengine.clauses.summaries`).
     summary_numbers: ClassVar[Mapping[str, str]] = {}
-    # True for a kind evaluation reads once (the commitment, the credit, the claim window):
-    # a second clause of it is refused at validate instead of being silently ignored.
-    single: ClassVar[bool] = False
+    # A kind evaluation reads once per policy (the commitment, the credit, the claim window):
+    # a second clause of it is refused at validate, at its ``kind``, instead of being
+    # silently ignored. True, or (the same, and better) a sentence saying how to write what
+    # was meant instead, which ends the message (see validation.policy).
+    single: ClassVar[bool | str] = False
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema fragment (``definitions/<name>``) a clause of this kind must match."""
@@ -182,6 +226,15 @@ class ClauseKind:
         for one missed month, in the subscription's currency. Other kinds: NotImplementedError.
         """
         raise NotImplementedError(f"clause kind {self.name!r} does not compute a credit")
+
+    def credit_for(self, clause: Clause, subscription: Subscription,
+                   measure: CreditMeasure) -> CreditFigure:
+        """For a credit kind: the credit of one missed period as a :class:`CreditFigure`,
+        given what was measured (:class:`CreditMeasure`: the tier the rules decided, the
+        period, its length, the counted downtime). The default is
+        :meth:`credit_amount` in the subscription's currency (what plug-in kinds implement).
+        """
+        return CreditFigure(self.credit_amount(clause, subscription), subscription.currency)
 
     def contribute(self, clause: Clause, values: Any, policy: Policy) -> None:
         """Put what evaluation needs from this clause into ``values``, a
@@ -322,6 +375,8 @@ _PLAIN = ClauseKind()
 __all__ = [
     "BUILTIN_MODULES",
     "COMMON_PROPERTIES",
+    "CreditFigure",
+    "CreditMeasure",
     "ENTRY_POINT_GROUP",
     "CheckContext",
     "ClausePath",

@@ -213,6 +213,15 @@ ENVELOPE: dict[str, Any] = {
                     "type": "array",
                     "items": {"$ref": "#/definitions/clause"},
                 },
+                "offerings": {
+                    "description": (
+                        "The offerings (service tiers such as standard and premium) a "
+                        "subscription may name, each with the terms it changes. Example clause "
+                        "kind: offering."
+                    ),
+                    "type": "array",
+                    "items": {"$ref": "#/definitions/clause"},
+                },
                 "fact_types": {
                     "title": "Extra fact types",
                     "description": (

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from policyengine.clauses import registry
+from policyengine.clauses.registry import CreditFigure, CreditMeasure
 from policyengine.clocks.calendar import BusinessCalendar, ElapsedClock
 from policyengine.clocks.durations import duration_seconds
 
@@ -44,6 +45,17 @@ class PolicyValues:
     - ``regional_calendars``: regional calendar clause id → (region → calendar clause id,
       the default calendar clause id);
     - ``at_risk``: the policy-wide at-risk threshold (``75%`` or ``1h``), None without one.
+    - ``period``: the measurement period's unit (``calendar_month``, ``calendar_quarter``,
+      ``calendar_year``); ``scope``: ``per_service``, ``across_services`` or None (services
+      are not looked at); ``services``: the services the commitment covers (empty: not
+      said); ``impact_weights``: impact grade → weight from 0 to 1 (empty: every downtime
+      counts in full) — all from the first availability commitment;
+    - ``offerings``: offering name → its clause (kind ``offering``).
+    - ``credit_caps``: the ``credit_cap`` clauses, in document order;
+    - ``chronic``: the ``chronic_failure`` clauses, in document order;
+    - ``credit_details``: the policy uses a credit shape beyond a fraction of the annual
+      fee (tiers, another basis, a cap): its credit rows carry ``tier``, ``basis`` and the
+      cap's cut (the Spirion policy's rows stay as they were).
     """
 
     calendar_builders: dict[str, Callable[[], BusinessCalendar]] = field(default_factory=dict)
@@ -54,6 +66,14 @@ class PolicyValues:
     obligations: dict[str, Clause] = field(default_factory=dict)
     regional_calendars: dict[str, tuple[dict[str, str], str]] = field(default_factory=dict)
     at_risk: str | None = None
+    period: str = "calendar_month"
+    scope: str | None = None
+    services: tuple[str, ...] = ()
+    impact_weights: dict[str, Any] = field(default_factory=dict)
+    offerings: dict[str, Clause] = field(default_factory=dict)
+    credit_caps: list[Clause] = field(default_factory=list)
+    chronic: list[Clause] = field(default_factory=list)
+    credit_details: bool = False
     _calendars: dict[str, BusinessCalendar] = field(default_factory=dict, repr=False)
 
     def calendar(self, clause_id: str) -> BusinessCalendar:
@@ -112,6 +132,14 @@ class PolicyValues:
         if self.credit is None:
             raise LookupError("the policy has no credit clause")
         return registry.kind_of(self.credit.kind).credit_amount(self.credit, subscription)
+
+    def credit_for(self, subscription: Subscription, measure: CreditMeasure) -> CreditFigure:
+        """The credit for one missed period, as the credit clause's kind computes it from
+        what was measured. Raises LookupError when the policy has no credit clause."""
+        if self.credit is None:
+            raise LookupError("the policy has no credit clause")
+        return registry.kind_of(self.credit.kind).credit_for(self.credit, subscription,
+                                                             measure)
 
 
 class UnknownRegion(LookupError):
@@ -181,4 +209,5 @@ def at_risk(policy: Policy, target: Mapping[str, Any] | None, start: float,
     return clock(policy, target, region).add(start, float(part), pauses)
 
 
-__all__ = ["PolicyValues", "UnknownRegion", "at_risk", "clock", "due", "values_of"]
+__all__ = ["CreditFigure", "CreditMeasure", "PolicyValues", "UnknownRegion", "at_risk", "clock",
+           "due", "values_of"]

@@ -132,12 +132,19 @@ class CompiledStage:
 
 @dataclass(frozen=True, eq=False)
 class CompiledPolicy:
-    """Every stage of a policy version, ready to run."""
+    """Every stage of a policy version, ready to run.
+
+    ``packs`` are the rule packs it was compiled with and ``variants`` the versions of it
+    resolved for an offering and a customer's overrides, compiled on first use
+    (:mod:`policyengine.evaluate.variants`).
+    """
 
     policy: Policy
     stages: Mapping[str, CompiledStage]
     fingerprint: str
     rules_sha256: str = ""  # the rule packs' content (rules_fingerprint): the audit trail
+    packs: tuple[Any, ...] = field(default=(), repr=False)
+    variants: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def stage(self, name: str) -> CompiledStage:
         return self.stages.get(name) or CompiledStage(name, (), frozenset())
@@ -399,7 +406,7 @@ class RulePack:
 
 def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) -> CompiledPolicy:
     """Compile every rule of every pack against a policy; raises InputError with locations."""
-    packs = list(packs)  # read twice: the rules, then their fingerprint
+    packs = tuple(packs)  # read twice: the rules, then their fingerprint
     stages: dict[str, list[CompiledRule]] = {}
     fact_types: dict[str, set[str]] = {}
     problems: list[Diagnostic] = []
@@ -448,6 +455,7 @@ def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) 
             for name, rules in stages.items()
         },
         fingerprint=fingerprint,
+        packs=tuple(packs),
     )
 
 

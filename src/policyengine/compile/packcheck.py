@@ -215,7 +215,8 @@ class _RuleCheck:
                                               problem.hint))
         for alias, spec in when.items():
             if alias in self.views:
-                self.condition(spec, self.views[alias], (*at, "when", alias), top=True)
+                self.condition(spec, self.views[alias], (*at, "when", alias), top=True,
+                               alias=str(alias))
         self.joins(when, at)
         then = rule.get("then")
         if isinstance(then, Mapping):
@@ -256,7 +257,7 @@ class _RuleCheck:
             self.problems.append(problem)
 
     def condition(self, spec: Any, view: FactView, at: tuple[str | int, ...],
-                  top: bool = False) -> None:
+                  top: bool = False, alias: str = "") -> None:
         if not isinstance(spec, Mapping):
             return
         for key, raw in spec.items():
@@ -265,7 +266,7 @@ class _RuleCheck:
                 continue
             if key in ("all", "any") and isinstance(raw, list):
                 for index, sub in enumerate(raw):
-                    self.condition(sub, view, (*here, index))
+                    self.condition(sub, view, (*here, index), alias=alias)
                 continue
             if key == "where":
                 continue  # a condition held in the clause: checked when compiled
@@ -273,9 +274,32 @@ class _RuleCheck:
             if isinstance(raw, Mapping) and len(raw) == 1:
                 (op, operand), = raw.items()
                 if op in _OPERATORS:
+                    if op != "eq":
+                        self.compared_across(alias, str(key), str(op), operand, (*here, op))
                     self.reference(operand, (*here, op))
                     continue
             self.reference(raw, here)
+
+    def compared_across(self, alias: str, key: str, op: str, operand: Any,
+                        at: tuple[str | int, ...]) -> None:
+        """Only an equality may compare a field with another alias's field.
+
+        durable-rules (2.0.28, measured) crashes the process with a segmentation fault, or
+        corrupts its memory, when a ``lt``/``lte``/``gt``/``gte``/``ne`` test between two
+        facts of a join is false (``below: {gt: {fact: m.availability}}`` on a band
+        fact); the same test against the fact's own field (``{fact: t.availability}``) is
+        sound. The Python back-end would run it, so the two would not agree.
+        """
+        if not (isinstance(operand, Mapping) and set(operand) == {"fact"}):
+            return
+        other, _, name = str(operand["fact"]).partition(".")
+        if other == alias or other not in self.aliases:
+            return
+        self.problems.append(PackProblem(
+            at, f"{key}: {{{op}: {{fact: {other}.{name}}}}} compares with a field of another "
+            f"alias ({other}): only an equality may join two facts (durable-rules crashes "
+            "when such a comparison between two facts is false)",
+            f"carry the value on {alias}'s facts and compare with {{fact: {alias}.<field>}}"))
 
     def reference(self, raw: Any, at: tuple[str | int, ...]) -> None:
         """A ``{fact: alias.field}`` value: the field must exist on the alias's facts."""

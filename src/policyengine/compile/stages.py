@@ -4,7 +4,7 @@ The evaluator (:mod:`policyengine.evaluate.evaluator`) builds *derived facts* fr
 (a ``window`` per downtime record and affected customer, a ``customer_month`` per customer
 and month, ...) and runs the rules of each stage over them, in this order::
 
-  window-exclusions → window-verdicts → months → credits
+  window-exclusions → window-verdicts → months → credits → credit-caps → remedies
   ticket-severity → ticket-clocks
   obligations → obligation-verdicts
   entitlements
@@ -33,6 +33,8 @@ WINDOW_EXCLUSIONS = "window-exclusions"
 WINDOW_VERDICTS = "window-verdicts"
 MONTHS = "months"
 CREDITS = "credits"
+CREDIT_CAPS = "credit-caps"
+REMEDIES = "remedies"
 TICKET_SEVERITY = "ticket-severity"
 TICKET_CLOCKS = "ticket-clocks"
 OBLIGATIONS = "obligations"
@@ -43,6 +45,9 @@ ENTITLEMENTS = "entitlements"
 WINDOW = "window"
 WINDOW_NOTICE = "window_notice"
 CUSTOMER_MONTH = "customer_month"
+CREDIT_TIER = "credit_tier"
+CREDIT_CAP = "credit_cap"
+MISSED_PERIOD = "missed_period"
 TICKET = "ticket"
 NOTICE_SUBJECT = "notice_subject"
 SUBJECT_NOTICE = "subject_notice"
@@ -163,7 +168,7 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
         ),
         extras_from="downtime",
         record_fields=frozenset({"type", "id", "start", "end", "cause", "maintenance",
-                                 "customers"}),
+                                 "customers", "services", "impact"}),
     ),
     WINDOW_NOTICE: FactSpec(
         WINDOW_NOTICE, "a notice about a downtime record that reached the window's customer",
@@ -179,18 +184,23 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
         ),
     ),
     CUSTOMER_MONTH: FactSpec(
-        CUSTOMER_MONTH, "one SaaS customer in one calendar month of the policy's timezone",
+        CUSTOMER_MONTH, "one SaaS customer in one measurement period (a calendar month, "
+        "quarter or year of the policy's timezone), or one service of it",
         _fields(
             _TYPE,
-            FieldSpec("key", "customer/YYYY-MM"),
+            FieldSpec("key", "customer/period, plus /service when measured per service "
+                      "(customer/YYYY-MM for a monthly policy)"),
             FieldSpec("customer", "the customer"),
-            FieldSpec("month", "YYYY-MM"),
+            FieldSpec("month", "YYYY-MM: the month, or the first month of a longer period"),
+            FieldSpec("period", "the period's key: YYYY-MM, YYYY-Qn or YYYY"),
+            FieldSpec("service", "the service measured (only when the commitment's scope is "
+                      "per_service)"),
             FieldSpec("plan", "the plan of the customer's SaaS subscription in force on the "
                       "month's first day (else the first to begin in it, else the nearest)"),
             FieldSpec("deployment", "that subscription's deployment"),
-            FieldSpec("month_start", "the month's first local midnight, epoch seconds",
+            FieldSpec("month_start", "the period's first local midnight, epoch seconds",
                       kind=NUMBER),
-            FieldSpec("month_end", "the next month's first local midnight, epoch seconds",
+            FieldSpec("month_end", "the next period's first local midnight, epoch seconds",
                       kind=NUMBER),
             FieldSpec("term_start", "local midnight starting that subscription's term, or the "
                       "earliest term it renews without a gap (same plan and deployment)",
@@ -218,6 +228,57 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("as_of", "the evaluation instant, epoch seconds", kind=NUMBER),
             FieldSpec("covered", "the month has an availability commitment", MONTHS, kind=BOOLEAN),
             FieldSpec("met", "the month met its commitment", MONTHS, kind=BOOLEAN),
+        ),
+    ),
+    CREDIT_TIER: FactSpec(
+        CREDIT_TIER, "one band of a tiered service credit, for one customer period that "
+        "missed its commitment",
+        _fields(
+            _TYPE,
+            FieldSpec("key", "customer/period#tier"),
+            FieldSpec("credit", "the key of the customer_month it is for"),
+            FieldSpec("customer", "the customer"),
+            FieldSpec("tier", "the band's number, 1 for the first (highest) band listed",
+                      kind=NUMBER),
+            FieldSpec("below", "the band holds availability below this percentage",
+                      kind=NUMBER),
+            FieldSpec("at_least", "the band holds availability at or above this percentage",
+                      kind=NUMBER),
+            FieldSpec("availability", "the period's availability, exact (its customer_month's)",
+                      kind=NUMBER),
+        ),
+    ),
+    CREDIT_CAP: FactSpec(
+        CREDIT_CAP, "one cap measured against one credit (periods in order, per customer)",
+        _fields(
+            _TYPE,
+            FieldSpec("key", "customer/period/per"),
+            FieldSpec("credit", "the key of the customer_month whose credit it limits"),
+            FieldSpec("customer", "the customer"),
+            FieldSpec("per", "period or rolling_12_months"),
+            FieldSpec("amount", "the credit before this cap, in its unit", kind=NUMBER),
+            FieldSpec("limit", "the cap, in the credit's unit", kind=NUMBER),
+            FieldSpec("room", "what the cap leaves: the limit less the credits granted in the "
+                      "earlier periods it spans (never below 0)", kind=NUMBER),
+            FieldSpec("amount_text", "amount as written in the report"),
+            FieldSpec("limit_text", "limit as written in the report"),
+            FieldSpec("room_text", "room as written in the report"),
+            FieldSpec("unit", "the credit's unit: a currency, or days"),
+        ),
+    ),
+    MISSED_PERIOD: FactSpec(
+        MISSED_PERIOD, "one customer period that missed its commitment, with the misses "
+        "before it",
+        _fields(
+            _TYPE,
+            FieldSpec("key", "customer/period"),
+            FieldSpec("customer", "the customer"),
+            FieldSpec("period", "the period (YYYY-MM for a month)"),
+            FieldSpec("consecutive_missed", "missed periods in a row ending with this one "
+                      "(periods that follow each other without a gap)", kind=NUMBER),
+            FieldSpec("missed_in_12_months", "missed periods in the 12 months ending with this "
+                      "one's end, this one included", kind=NUMBER),
+            FieldSpec("run", "the consecutive missed periods, comma-separated"),
         ),
     ),
     TICKET: FactSpec(
@@ -326,6 +387,10 @@ DECISIONS: Mapping[str, Mapping[str, str]] = MappingProxyType({
         "met": "the month met its commitment (combine: all)",
         "form": "the remedy's form (credit, refund, ...): a credit is owed",
         "status": "payable, claimable or expired",
+        "tier": "the band of a tiered credit the period falls in (combine: max)",
+    }),
+    CREDIT_CAP: MappingProxyType({
+        "capped": "the cap cuts the credit to its room (combine: any)",
     }),
     TICKET: MappingProxyType({
         "severity": "the level used",
@@ -380,8 +445,19 @@ STAGES: Mapping[str, StageSpec] = MappingProxyType({s.name: s for s in (
     ),
     StageSpec(
         CREDITS, "the remedy for a covered month that missed its commitment",
-        receives={CUSTOMER_MONTH: _all_but(CUSTOMER_MONTH)},
-        decides={CUSTOMER_MONTH: frozenset({"form", "status"})},
+        receives={CUSTOMER_MONTH: _all_but(CUSTOMER_MONTH),
+                  CREDIT_TIER: _all_but(CREDIT_TIER)},
+        decides={CUSTOMER_MONTH: frozenset({"form", "status", "tier"})},
+    ),
+    StageSpec(
+        CREDIT_CAPS, "whether a cap cuts a credit (periods in order, per customer)",
+        receives={CREDIT_CAP: _all_but(CREDIT_CAP)},
+        decides={CREDIT_CAP: frozenset({"capped"})},
+    ),
+    StageSpec(
+        REMEDIES, "remedies for chronic failure: repeated missed periods (findings only)",
+        receives={MISSED_PERIOD: _all_but(MISSED_PERIOD)},
+        decides={},
     ),
     StageSpec(
         TICKET_SEVERITY, "each ticket's severity: as assigned, or classified from its impact",
@@ -427,7 +503,8 @@ STAGE_ORDER: tuple[str, ...] = tuple(STAGES)
 DECISION_KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType({
     WINDOW: MappingProxyType({"excused": BOOLEAN, "excluded_up_to": NUMBER}),
     CUSTOMER_MONTH: MappingProxyType({"covered": BOOLEAN, "met": BOOLEAN, "form": TEXT,
-                                      "status": TEXT}),
+                                      "status": TEXT, "tier": NUMBER}),
+    CREDIT_CAP: MappingProxyType({"capped": BOOLEAN}),
     TICKET: MappingProxyType({"severity": NUMBER, "severity_source": TEXT,
                               "impact_severity": NUMBER, "targets": BOOLEAN,
                               "response_met": BOOLEAN, "resolution_met": BOOLEAN,
@@ -550,7 +627,8 @@ def reference_markdown() -> str:
 
 
 __all__ = [
-    "CREDITS", "CUSTOMER_MONTH", "DECISIONS", "ENTITLEMENTS", "FACT_TYPES", "MONTHS",
+    "CREDITS", "CREDIT_CAP", "CREDIT_CAPS", "CREDIT_TIER", "CUSTOMER_MONTH", "MISSED_PERIOD",
+    "REMEDIES", "DECISIONS", "ENTITLEMENTS", "FACT_TYPES", "MONTHS",
     "NOTICE_SUBJECT", "OBLIGATIONS", "OBLIGATION_VERDICTS", "STAGES", "STAGE_ORDER",
     "SUBJECT_NOTICE", "TICKET", "TICKET_CLOCKS", "TICKET_SEVERITY", "UPDATE_REQUEST", "WINDOW",
     "WINDOW_EXCLUSIONS", "WINDOW_NOTICE", "WINDOW_VERDICTS", "FactSpec", "FieldSpec",

@@ -6,7 +6,7 @@ every decision (exclude, cover, meet, breach, credit, entitle) is a rule firing 
 names its clause. Stages run in order (declared, with the facts each receives, in
 :mod:`policyengine.compile.stages`), each on small per-customer sessions:
 
-  window-exclusions → window-verdicts → months → credits
+  window-exclusions → window-verdicts → months → credits → credit-caps → remedies
   ticket-severity → ticket-clocks
   obligations → obligation-verdicts
   entitlements
@@ -16,19 +16,29 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
-from policyengine.clauses.values import UnknownRegion, at_risk, clock, due, values_of
+from policyengine.clauses import registry
+from policyengine.clauses.values import (
+    CreditMeasure,
+    UnknownRegion,
+    at_risk,
+    clock,
+    due,
+    values_of,
+)
 from policyengine.clocks import intervals, timeutil
 from policyengine.clocks.durations import duration_seconds
+from policyengine.clocks.periods import first_month, months_in, period_bounds, period_of
 from policyengine.compile import stages
 from policyengine.compile.compiler import CompiledPolicy
 from policyengine.diagnostics import Diagnostic, InputError
 from policyengine.engine.base import Backend, StageResult, apply_firings
+from policyengine.evaluate.variants import check_subscription, resolve
 from policyengine.model.facts import (
     IMPACT_FLAGS,
     Change,
@@ -41,6 +51,7 @@ from policyengine.model.facts import (
     UpdateRequest,
     Where,
 )
+from policyengine.model.json_report import ABSENT
 from policyengine.model.results import (
     AvailabilityRow,
     CreditRow,
@@ -48,6 +59,7 @@ from policyengine.model.results import (
     Evaluation,
     Finding,
     ObligationRow,
+    RemedyRow,
     TicketRow,
 )
 
@@ -180,7 +192,8 @@ class _Known:
 
 
 def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True,
-             tz: str | None = None) -> _Known:
+             tz: str | None = None,
+             begun: Callable[[CreditRequest], bool] | None = None) -> _Known:
     """What is known at ``as_of``, noting into ``cutoff`` what is not.
 
     A downtime starting after as-of, a change deployed, a notice sent, a ticket opened or a
@@ -190,7 +203,9 @@ def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True
     everybody) are noted only when ``fleet`` (a customer shard holds copies of them).
     With ``tz`` (the policy's), a credit request for a month that has not begun at as-of
     (its first instant is as-of or later) is left out and noted too: that month is not
-    reported, so nothing could answer the request.
+    reported, so nothing could answer the request. ``begun`` (request -> bool), when
+    given, says instead whether the request's *period* has begun (a quarter begun in
+    October answers a request naming November).
     """
     def skip(kind: str, when: float, where: Where, name: str, subject: str,
              counted: bool = True) -> bool:
@@ -235,14 +250,23 @@ def known_at(facts: FactSet, as_of: float, cutoff: Cutoff, *, fleet: bool = True
     credit_requests = [r for r in facts.credit_requests
                        if not skip("credit_request", r.requested_at, r.where, "requested_at",
                                    r.customer)]
-    if tz is not None:
-        begun: dict[str, bool] = {}
+    started: dict[str, bool] = {}
+
+    def month_begun(request: CreditRequest) -> bool:
+        if request.month not in started:
+            assert tz is not None
+            started[request.month] = timeutil.month_bounds(request.month, tz)[0] < as_of
+        return started[request.month]
+
+    claimable = begun if begun is not None else month_begun if tz is not None else None
+    if claimable is not None:
+        kept = []
         for request in credit_requests:
-            if request.month not in begun:
-                begun[request.month] = timeutil.month_bounds(request.month, tz)[0] < as_of
-            if not begun[request.month]:
+            if claimable(request):
+                kept.append(request)
+            else:
                 cutoff.note(_NOT_BEGUN, request.where, "month", request.customer)
-        credit_requests = [r for r in credit_requests if begun[r.month]]
+        credit_requests = kept
     update_requests = [r for r in facts.update_requests
                        if not skip("update_request", r.requested_at, r.where, "requested_at",
                                    r.id)]
@@ -334,13 +358,23 @@ class _Run:
         self.tz = self.versions.timezone
         self.findings: list[Finding] = []
         self.used: set[tuple[str, str]] = set()
-        self.known = known_at(self.facts, self.as_of, self.cutoff, fleet=self.count_fleet,
-                              tz=self.tz)
         self.terms = {name: _Terms.of(subs, self.tz)
                       for name, subs in self.facts.subscriptions.items()}
         # customers with a SaaS subscription in some term: they get availability rows, and
         # notices of maintenance and changes are owed to them while such a term is in force
         self.saas = {name: terms for name, terms in self.terms.items() if terms.saas}
+        # a subscription's offering and negotiated overrides are checked against the policy
+        # before anything is evaluated (docs/policy-language.md, shape 6)
+        for subs in self.facts.subscriptions.values():
+            for sub in subs:
+                if sub.offering is not None or sub.overrides:
+                    try:
+                        version = self.versions.on(sub.term_start)
+                    except InputError:
+                        continue  # no version then: nothing is evaluated under one
+                    check_subscription(version, sub)
+        self.known = known_at(self.facts, self.as_of, self.cutoff, fleet=self.count_fleet,
+                              tz=self.tz, begun=self._claim_begun)
         # facts of types the policy declares (spec.fact_types) go to every stage whose
         # rules mention their type
         self.custom = [
@@ -360,6 +394,42 @@ class _Run:
         self._notices: dict[tuple[str, str | None], list[Notice]] = defaultdict(list)
         for notice in self.known.notices:
             self._notices[(notice.about, notice.customer)].append(notice)
+
+    def policy_for(self, version: CompiledPolicy, sub: Subscription | None,
+                   epoch: float) -> CompiledPolicy:
+        """``version`` resolved for a subscription's offering and the overrides in force on
+        the local day of ``epoch`` (``version`` itself when the policy has no offerings and
+        the subscription neither names one nor has overrides)."""
+        return resolve(version, sub, lambda: timeutil.local_date(epoch, self.tz))
+
+    def _period_of(self, customer: str, month: str, what: str) -> tuple[str, CompiledPolicy]:
+        """The key of the measurement period holding ``month`` for a SaaS ``customer``, and
+        the policy (resolved for the customer) in force on the month's first day, whose
+        commitment gives the period's unit. ``what`` names the month in the error raised
+        when no version covers it."""
+        start, end = timeutil.month_bounds(month, self.tz)
+        version = self.versions.at(start, what)
+        version = self.policy_for(version, self.saas[customer].governing(start, end), start)
+        return period_of(month, values_of(version.policy).period), version
+
+    def _claim_begun(self, request: CreditRequest) -> bool:
+        """Whether the period a credit request's month is in has begun at as-of (its first
+        instant is before as-of): only then is the period reported, so only then can the
+        request be answered. For a monthly policy, whether the month has begun; for a
+        quarterly one, a request naming November made in October claims the quarter that
+        has begun (it is premature, not unknown)."""
+        start = timeutil.month_bounds(request.month, self.tz)[0]
+        if start < self.as_of:
+            return True
+        if request.customer not in self.saas:
+            return False
+        try:
+            period, _version = self._period_of(request.customer, request.month,
+                                               f"credit request of {request.customer} for "
+                                               f"{request.month}")
+        except InputError:
+            return False  # no version for that month yet: its period is not known
+        return period_bounds(period, self.tz)[0] < self.as_of
 
     def notices_for(self, subject: str, customer: str) -> list[Notice]:
         """Notices about ``subject`` that reached ``customer`` (addressed or broadcast)."""
@@ -406,6 +476,9 @@ class _Run:
 
     def availability(self, evaluation: Evaluation) -> None:
         tz = self.tz
+        # window key -> (services, impact, record) of its downtime: what a period's measure
+        # filters by service and weighs by impact
+        self.affects: dict[str, tuple[tuple[str, ...] | None, str | None, Downtime]] = {}
         windows = _groups()
         out_of_term = _groups()  # windows of customers with no SaaS term in force then
         emergency_seen: dict[tuple[str, str], int] = defaultdict(int)
@@ -416,7 +489,7 @@ class _Run:
             assert down.end is not None  # known_at ends ongoing downtime at as-of
             if down.end <= down.start:
                 continue  # zero length: warned about at load, it counts for nothing
-            version = self.versions.at(down.start, f"downtime {down.id}")
+            base = self.versions.at(down.start, f"downtime {down.id}")
             for customer in self.affected(down):
                 key = f"{customer}/{down.id}"
                 terms = self.saas[customer]
@@ -427,6 +500,11 @@ class _Run:
                     emergency_seen[(customer, month)] += 1
                     rank = emergency_seen[(customer, month)]
                 sub = terms.governing(down.start, down.end)
+                version = self.policy_for(base, sub, down.start)
+                if down.services is not None and not _touches(down, sub, version):
+                    continue  # none of the customer's services was affected
+                if in_term:
+                    self.affects[key] = (down.services, down.impact, down)
                 window = {
                     **_scalars(down.extra),
                     "type": stages.WINDOW, "key": key, "customer": customer, "downtime": down.id,
@@ -448,8 +526,8 @@ class _Run:
                     })
         exclusions = self.stage(stages.WINDOW_EXCLUSIONS, windows)
         # write the exclusion decision onto each window, then decide what counts
-        counted: dict[str, list[intervals.Interval]] = defaultdict(list)
-        excluded: dict[str, list[intervals.Interval]] = defaultdict(list)
+        counted: dict[str, list[_Piece]] = defaultdict(list)
+        excluded: dict[str, list[_Piece]] = defaultdict(list)
         verdict_input = _groups()
         for version, per_customer in windows.items():
             for customer, facts in per_customer.items():
@@ -462,8 +540,9 @@ class _Run:
                         excluded_up_to = min(exclusions.get(fact["key"], "excluded_up_to", 0),
                                              fact["duration"])
                     cut = fact["start"] + excluded_up_to
-                    excluded[customer].append((fact["start"], cut))
-                    counted[customer].append((cut, fact["end"]))
+                    services, impact, down = self.affects[fact["key"]]
+                    excluded[customer].append((fact["start"], cut, services, impact, down))
+                    counted[customer].append((cut, fact["end"], services, impact, down))
                     verdict_input[version][customer].append(
                         {**fact, "excluded_up_to": excluded_up_to}
                     )
@@ -482,10 +561,19 @@ class _Run:
     def month_rows(
         self,
         months: list[str],
-        counted: Mapping[str, list[intervals.Interval]],
-        excluded: Mapping[str, list[intervals.Interval]],
+        counted: Mapping[str, list[_Piece]],
+        excluded: Mapping[str, list[_Piece]],
         evaluation: Evaluation,
     ) -> None:
+        """Rows and verdicts per customer and measurement period (and service).
+
+        The period of a month is the unit of the commitment in force on the month's first
+        day for the customer (a calendar month, quarter or year); a period is judged by the
+        policy in force on its first day. With a ``scope``, downtime is filtered by the
+        services it names: one row per subscribed service (``per_service``) or one for the
+        subscribed services together (``across_services``). With ``impact_weights``, a
+        minute counts at its downtime's weight (overlaps at the highest).
+        """
         tz = self.tz
         requests: dict[tuple[str, str], list[float]] = defaultdict(list)
         for request in self.known.credit_requests:  # those made after as-of are not known
@@ -496,66 +584,43 @@ class _Run:
         asked = {(c, m) for c, m in requests if c in self.saas and m not in every}
         month_facts = _groups()
         measured: dict[str, dict[str, Any]] = {}
-        for month in sorted(every | {m for _c, m in asked}):
-            start, end = timeutil.month_bounds(month, tz)
-            if start >= self.as_of:
-                continue  # not begun at as-of: not reported
-            complete = end <= self.as_of  # else provisional: measured so far, no verdict
-            so_far = end if complete else self.as_of
-            customers = (sorted(self.saas) if month in every
-                         else sorted(c for c, m in asked if m == month))
-            version = self.versions.at(start, f"month {month}" if month in every
-                                       else f"credit request of {customers[0]} for {month}")
-            claim_days = values_of(version.policy).claim_days or 0
-            end_day = timeutil.local_date(end, tz)
-            deadline = timeutil.local_midnight(end_day + dt.timedelta(days=claim_days), tz)
-            for customer in customers:
-                terms = self.saas[customer]
-                sub = terms.governing(start, end)
-                run_start, run_end = terms.run_of(sub, tz)
-                # downtime is charged only while a SaaS term is in force
-                counted_in: list[intervals.Interval] = []
-                excluded_in: list[intervals.Interval] = []
-                for a, b in intervals.clip(terms.saas, start, end):
-                    counted_in += intervals.clip(counted.get(customer, ()), a, b)
-                    excluded_in += intervals.clip(excluded.get(customer, ()), a, b)
-                counted_s = intervals.total(counted_in)
-                down_s = intervals.total(counted_in + excluded_in)
-                month_s = end - start
-                elapsed_s = so_far - start
-                exact = (Decimal(repr(elapsed_s)) - Decimal(repr(counted_s))) * 100 / Decimal(
-                    repr(elapsed_s)
-                )
-                key = f"{customer}/{month}"
-                # a request counts from the month's end; the earliest such one counts
-                made = requests.get((customer, month), ())
-                valid = [at for at in made if at >= end]
-                early = [at for at in made if at < end]
-                target = values_of(version.policy).availability_target
-                fact = {
-                    "type": stages.CUSTOMER_MONTH, "key": key, "customer": customer, "month": month,
-                    "plan": sub.plan, "deployment": sub.deployment,
-                    "month_start": start, "month_end": end,
-                    "term_start": run_start, "term_end": run_end,
-                    "in_term": terms.overlaps(start, end), "complete": complete,
-                    # floor to 1e-9 so a month just under the target never rounds up to it
-                    "availability": float(exact.quantize(Decimal("1e-9"), ROUND_FLOOR)),
-                    "availability_percent": percent_shown(exact, target),
-                    "renewed": sub.renewed,
-                    "requested": bool(valid),
-                    "claim_deadline": deadline,
-                    "as_of": self.as_of,
-                }
-                if valid:
-                    fact["requested_at"] = min(valid)
-                if early:
-                    fact["early_request_at"] = min(early)
-                month_facts[version][customer].append(fact)
-                measured[key] = {
-                    "version": version, "sub": sub, "fact": fact, "exact": exact,
-                    "month_s": month_s, "down_s": down_s, "counted_s": counted_s,
-                    "deadline": deadline,
-                }
+        asked_by: dict[str, set[str]] = defaultdict(set)
+        first_asker: dict[str, str] = {}  # for the error naming a month no version covers
+        for customer, month in sorted(asked):
+            asked_by[customer].add(month)
+            first_asker.setdefault(month, customer)
+        bounds = {month: timeutil.month_bounds(month, tz) for month in every | set(first_asker)}
+
+        def label(month: str, customer: str) -> str:
+            return (f"month {month}" if month in every
+                    else f"credit request of {customer} for {month}")
+
+        # a begun month no version covers is refused, customers or not
+        for month in sorted(bounds):
+            if bounds[month][0] < self.as_of:
+                self.versions.at(bounds[month][0], label(month, first_asker.get(month, "")))
+        for customer in sorted(self.saas):
+            terms = self.saas[customer]
+            done: set[str] = set()
+            mine = sorted(every | asked_by[customer]) if customer in asked_by else months
+            for month in mine:
+                month_start, month_end = bounds[month]
+                if month_start >= self.as_of and month in every:
+                    continue  # not begun at as-of: not reported
+                # (a requested month not begun is here only when its period has begun:
+                # known_at kept its request, see _claim_begun)
+                period, version = self._period_of(customer, month, label(month, customer))
+                if period in done:
+                    continue
+                done.add(period)
+                if period == month:
+                    start, end = month_start, month_end
+                else:  # judged by the policy in force on the period's first day
+                    start, end = period_bounds(period, tz)
+                    version = self.versions.at(start, f"period {period}")
+                    version = self.policy_for(version, terms.governing(start, end), start)
+                self._period(customer, period, start, end, version, counted, excluded,
+                             requests, month_facts, measured)
         verdicts = self.stage(stages.MONTHS, month_facts)
         credit_facts = _groups()
         for key, m in measured.items():
@@ -569,17 +634,23 @@ class _Run:
                 downtime_minutes=_minutes(m["down_s"]),
                 excluded_minutes=_minutes(m["down_s"] - m["counted_s"]),
                 counted_downtime_minutes=_minutes(m["counted_s"]),
-                availability_percent=percent_shown(m["exact"], target),
+                availability_percent=percent_shown(m["exact"], target,
+                                                   _tier_bounds(version)),
                 target_percent=_number(target) if target is not None else None,
                 met=met,
                 provisional=not fact["complete"],
                 policy_version=self.use(version),
+                period=m["period"], service=fact.get("service", ABSENT),
             ))
             if met is not None:
-                credit_facts[version][fact["customer"]].append(
-                    {**fact, "covered": covered, "met": met}
-                )
+                session = credit_facts[version][fact["customer"]]
+                session.append({**fact, "covered": covered, "met": met})
+                if met is False:
+                    session.extend(_tier_facts(version, key, fact["customer"],
+                                               fact["availability"]))
+                m["met"] = met if covered else None
         credits = self.stage(stages.CREDITS, credit_facts)
+        owed: list[_Owed] = []
         for key, m in measured.items():
             form = credits.get(key, "form")
             if form is None:
@@ -590,17 +661,232 @@ class _Run:
             status = credits.get(key, "status")
             if status is None:  # no claim-window clause: the credit is simply owed
                 status = "payable"
-            evaluation.credits.append(CreditRow(
+            period = _period_key(fact)
+            figure = values.credit_for(sub, CreditMeasure(
+                tier=credits.get(key, "tier"), period=period,
+                period_months=_period_months(period), period_seconds=m["month_s"],
+                counted_seconds=m["counted_s"]))
+            owed.append(_Owed(key, m, form, status, figure))
+        self.apply_caps(owed)
+        for item in owed:
+            version, fact, figure = item.m["version"], item.m["fact"], item.figure
+            common = dict(
                 customer=fact["customer"], month=fact["month"],
-                amount=str(values.credit_amount(sub)),
-                currency=sub.currency, form=form,
-                claim_deadline=(timeutil.local_date(m["deadline"], self.tz)
+                amount=str(item.amount), currency=figure.unit, form=item.form,
+                claim_deadline=(timeutil.local_date(item.m["deadline"], self.tz)
                                 - dt.timedelta(days=1)).isoformat(),
                 requested_at=(timeutil.iso(fact["requested_at"], self.tz)
                               if "requested_at" in fact else None),
-                status=status,
+                status=item.status,
                 policy_version=version.policy.version,
+                period=item.m["period"], service=fact.get("service", ABSENT),
+            )
+            if not values_of(version.policy).credit_details:
+                evaluation.credits.append(CreditRow(**common))
+                continue
+            cut = figure.amount - item.amount
+            evaluation.credits.append(CreditRow(
+                **common, basis=figure.basis, tier=figure.tier,
+                uncapped_amount=str(figure.amount), capped_by=item.capped_by,
+                cap_reduction=str(cut) if item.capped_by is not None else None,
             ))
+        if evaluation.remedies is not None:
+            self.remedies(measured, evaluation)
+
+    # -- caps and remedies: periods in order, per customer ----------------------------------
+    def apply_caps(self, owed: list[_Owed]) -> None:
+        """Cut credits by the policy's caps, period by period in order (a rolling cap's room
+        is what the credits granted before leave). Python measures the room; a rule of
+        stage ``credit-caps`` decides each cut. A forfeited (expired) credit uses no room."""
+        if not any(values_of(i.m["version"].policy).credit_caps for i in owed):
+            return
+        granted: dict[str, list[tuple[float, Decimal]]] = defaultdict(list)
+        by_start: dict[float, list[_Owed]] = defaultdict(list)
+        for item in owed:
+            by_start[item.m["fact"]["month_start"]].append(item)
+        for start in sorted(by_start):
+            facts = _groups()
+            rooms: dict[str, list[tuple[int, Decimal, str]]] = defaultdict(list)
+            for item in by_start[start]:
+                version, sub, fact = item.m["version"], item.m["sub"], item.m["fact"]
+                values = values_of(version.policy)
+                assert values.credit is not None
+                places = int(values.credit.terms.get("decimal_places", 2))
+                customer = fact["customer"]
+                since = _year_before(fact["month_end"], self.tz)
+                for order, cap in enumerate(values.credit_caps):
+                    kind = registry.kind_of(cap.kind)
+                    limit = kind.limit(cap, sub, _period_months(_period_key(fact)),  # type: ignore[attr-defined]
+                                       places)
+                    per = cap.term("per")
+                    used = (sum((amount for at, amount in granted[customer]
+                                 if since <= at < start), Decimal(0))
+                            if per == "rolling_12_months" else Decimal(0))
+                    room = max(limit - used, Decimal(0))
+                    cap_key = f"{item.key}/{per}"
+                    rooms[item.key].append((order, room, cap.id))
+                    facts[version][customer].append({
+                        "type": stages.CREDIT_CAP, "key": cap_key, "credit": item.key,
+                        "customer": customer, "per": per,
+                        "amount": _number(item.figure.amount), "limit": _number(limit),
+                        "room": _number(room), "amount_text": str(item.figure.amount),
+                        "limit_text": str(limit), "room_text": str(room),
+                        "unit": item.figure.unit,
+                    })
+            decided = self.stage(stages.CREDIT_CAPS, facts)
+            for item in by_start[start]:
+                per_of = {cap.id: cap.term("per")
+                          for cap in values_of(item.m["version"].policy).credit_caps}
+                cutting = [(room, order, cap_id) for order, room, cap_id in rooms[item.key]
+                           if decided.get(f"{item.key}/{per_of[cap_id]}", "capped")]
+                if cutting:
+                    room, _order, cap_id = min(cutting)
+                    item.amount, item.capped_by = min(room, item.figure.amount), cap_id
+                if item.status != "expired":
+                    granted[item.m["fact"]["customer"]].append((start, item.amount))
+
+    def remedies(self, measured: Mapping[str, dict[str, Any]], evaluation: Evaluation) -> None:
+        """Chronic failure: for each customer period that missed its commitment, the missed
+        periods in a row ending with it and those of the 12 months ending with it (Python
+        measures); the rules of stage ``remedies`` grant the remedies, one row each."""
+        assert evaluation.remedies is not None
+        missed: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for m in measured.values():
+            if m.get("met") is False:
+                missed[m["fact"]["customer"]].append(m)
+        facts = _groups()
+        periods: dict[str, dict[str, Any]] = {}
+        for customer, ms in missed.items():
+            ms.sort(key=lambda m: m["fact"]["month_start"])
+            run: list[str] = []
+            previous_end: float | None = None
+            for index, m in enumerate(ms):
+                fact = m["fact"]
+                period = _period_key(fact)
+                run = [*run, period] if previous_end == fact["month_start"] else [period]
+                previous_end = fact["month_end"]
+                since = _year_before(fact["month_end"], self.tz)
+                within = sum(1 for other in ms[:index + 1]
+                             if other["fact"]["month_start"] >= since)
+                key = f"{customer}/{period}"
+                periods[key] = m
+                facts[m["version"]][customer].append({
+                    "type": stages.MISSED_PERIOD, "key": key, "customer": customer,
+                    "period": period, "consecutive_missed": len(run),
+                    "missed_in_12_months": within, "run": ", ".join(run),
+                })
+        decided = self.stage(stages.REMEDIES, facts)
+        reasons: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for finding in decided.findings:
+            if finding.outcome == "remedy" and finding.subject in periods:
+                reasons[(finding.subject, finding.clause)].append(finding.message)
+        for (subject, clause_id), messages in sorted(reasons.items()):
+            m = periods[subject]
+            version = m["version"]
+            clause = next(c for c in values_of(version.policy).chronic if c.id == clause_id)
+            exercise_by = None
+            if clause.has_term("exercise_within"):
+                days = int(str(clause.term("exercise_within"))[:-1])
+                end_day = timeutil.local_date(m["fact"]["month_end"], self.tz)
+                exercise_by = (end_day + dt.timedelta(days=days - 1)).isoformat()
+            evaluation.remedies.append(RemedyRow(
+                customer=m["fact"]["customer"], period=_period_key(m["fact"]), clause=clause_id,
+                remedy=str(clause.term("remedy")), reason="; ".join(sorted(messages)),
+                exercise_by=exercise_by, policy_version=self.use(version),
+            ))
+
+    def _period(
+        self, customer: str, period: str, start: float, end: float, version: CompiledPolicy,
+        counted: Mapping[str, list[_Piece]], excluded: Mapping[str, list[_Piece]],
+        requests: Mapping[tuple[str, str], list[float]], month_facts: FactGroups,
+        measured: dict[str, dict[str, Any]],
+    ) -> None:
+        """The ``customer_month`` facts of one customer and period: one, or one per service."""
+        tz = self.tz
+        terms = self.saas[customer]
+        values = values_of(version.policy)
+        complete = end <= self.as_of  # else provisional: measured so far, no verdict
+        so_far = end if complete else self.as_of
+        claim_days = values.claim_days or 0
+        end_day = timeutil.local_date(end, tz)
+        deadline = timeutil.local_midnight(end_day + dt.timedelta(days=claim_days), tz)
+        sub = terms.governing(start, end)
+        run_start, run_end = terms.run_of(sub, tz)
+        # a request names a month; it claims the period that month is in
+        first = first_month(period)
+        made: list[float] = []
+        month = first
+        for _ in range(months_in(period)):
+            made += requests.get((customer, month), ())
+            month = timeutil.next_month(month)
+        valid = [at for at in made if at >= end]
+        early = [at for at in made if at < end]
+        # downtime is charged only while a SaaS term is in force
+        in_force = intervals.clip(terms.saas, start, end)
+        target = values.availability_target
+        weights = values.impact_weights
+        shown = period if period != first else ABSENT  # a month: the row's month says it
+        for service, services in self._scopes(values, sub):
+            counted_s, down_s = _measure(counted.get(customer, ()), excluded.get(customer, ()),
+                                         in_force, services, weights, sub)
+            elapsed_s = so_far - start
+            exact = (Decimal(repr(elapsed_s)) - Decimal(repr(counted_s))) * 100 / Decimal(
+                repr(elapsed_s)
+            )
+            key = f"{customer}/{period}" + (f"/{service}" if service is not None else "")
+            fact = {
+                "type": stages.CUSTOMER_MONTH, "key": key, "customer": customer,
+                "month": first, "period": period,
+                "plan": sub.plan, "deployment": sub.deployment,
+                "month_start": start, "month_end": end,
+                "term_start": run_start, "term_end": run_end,
+                "in_term": terms.overlaps(start, end), "complete": complete,
+                # floor to 1e-9 so a period just under the target never rounds up to it
+                "availability": float(exact.quantize(Decimal("1e-9"), ROUND_FLOOR)),
+                "availability_percent": percent_shown(exact, target, _tier_bounds(version)),
+                "renewed": sub.renewed,
+                "requested": bool(valid),
+                "claim_deadline": deadline,
+                "as_of": self.as_of,
+            }
+            if service is not None:
+                fact["service"] = service
+            if valid:
+                fact["requested_at"] = min(valid)
+            if early:
+                fact["early_request_at"] = min(early)
+            month_facts[version][customer].append(fact)
+            measured[key] = {
+                "version": version, "sub": sub, "fact": fact, "exact": exact,
+                "month_s": end - start, "down_s": down_s, "counted_s": counted_s,
+                "deadline": deadline, "period": shown,
+            }
+
+    def _scopes(self, values: Any,
+                sub: Subscription) -> list[tuple[str | None, frozenset[str] | None]]:
+        """``(row's service, services whose downtime counts)`` for each row of a period:
+        ``[(None, None)]`` without a scope (every downtime counts)."""
+        if values.scope is None:
+            return [(None, None)]
+        offered = values.services
+        services = sub.services if sub.services is not None else offered
+        if not services:
+            raise InputError.single(
+                sub.where.file, f"subscription of {sub.customer} lists no services and the "
+                "availability commitment names none, but it is measured "
+                f"{values.scope.replace('_', ' ')}: list the services the subscription includes",
+                line=sub.where.line, column=sub.where.column, subject=sub.customer,
+                path=sub.where.path("services"), code="fact")
+        unknown = [s for s in services if offered and s not in offered]
+        if unknown:
+            raise InputError.single(
+                sub.where.file, f"service {unknown[0]!r} of {sub.customer} is not one the "
+                f"availability commitment covers ({', '.join(offered)})",
+                line=sub.where.line, column=sub.where.column, subject=sub.customer,
+                path=sub.where.path("services"), code="fact")
+        if values.scope == "per_service":
+            return [(s, frozenset((s,))) for s in sorted(services)]
+        return [(None, frozenset(services))]
 
     # -- tickets -----------------------------------------------------------------------------
     def tickets(self, evaluation: Evaluation) -> None:
@@ -644,9 +930,10 @@ class _Run:
         sub_of: dict[str, Subscription | None] = {}
         for ticket in tickets:
             version = self.versions.at(ticket.opened_at, f"ticket {ticket.id}")
-            version_of[ticket.id] = version
             sub = self.terms[ticket.customer].at(ticket.opened_at)
             sub_of[ticket.id] = sub
+            version = self.policy_for(version, sub, ticket.opened_at)
+            version_of[ticket.id] = version
             in_term[ticket.id] = sub is not None
             fact: dict[str, Any] = {
                 **_scalars(ticket.extra),
@@ -802,8 +1089,9 @@ class _Run:
         facts = _groups()
         owed: list[tuple[CompiledPolicy, str, str, str, str]] = []
         for subject, kind, at, customers in subjects:
-            version = self.versions.at(at, f"{subject}")
+            base = self.versions.at(at, f"{subject}")
             for customer in customers:
+                version = self.policy_for(base, self.saas[customer].at(at, saas=True), at)
                 key = f"{customer}/{subject}"
                 session = facts[version][customer]
                 # owed only while a SaaS term of the customer is in force
@@ -844,13 +1132,14 @@ class _Run:
         version_of: dict[str, CompiledPolicy] = {}
         for request in self.known.update_requests:
             version = self.versions.at(request.requested_at, f"update request {request.id}")
-            version_of[request.id] = version
             fact: dict[str, Any] = {
                 **_scalars(request.extra),
                 "type": stages.UPDATE_REQUEST, "key": request.id, "customer": request.customer,
             }
             # the subscription in force at the request decides; none: nothing is owed
             sub = self.terms[request.customer].at(request.requested_at)
+            version = self.policy_for(version, sub, request.requested_at)
+            version_of[request.id] = version
             fact["in_term"] = sub is not None
             if sub is not None:
                 fact["license"] = sub.license
@@ -891,19 +1180,161 @@ def downtime_months(downtimes: Sequence[Downtime], tz: str, as_of: float) -> set
     return months
 
 
-def percent_shown(exact: Decimal, target: Decimal | float | None) -> int | float:
+def percent_shown(exact: Decimal, target: Decimal | float | None,
+                  bounds: Sequence[Decimal | float] = ()) -> int | float:
     """A percentage as rows and messages show it: 4 decimals (half-even), except that a
-    value below ``target`` never shows as the target or above it: then it is floored, to as
-    many decimals as the target has (at least 4). 98.99996 under 99 shows 98.9999, not 99.
-    A value at or above the target never rounds below it (the target has no more decimals).
+    value below ``target`` (or below one of ``bounds``: the ``below`` and ``at_least`` of
+    each band of a tiered credit) never shows as that threshold or above it: then it is
+    floored, to as many decimals as the most precise threshold has (at least 4, at most
+    20), so it undercuts no threshold it is at or above either. 98.99996 under 99 shows
+    98.9999, not 99 (a finding would say "99% falls in tier 2, below 99%"). A value at or
+    above the target never rounds below it (the target has no more decimals).
     """
     shown = exact.quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
-    if target is not None:
-        goal = Decimal(str(target))
-        if exact < goal <= shown:
-            places = max(4, -min(0, int(goal.normalize().as_tuple().exponent)))
+    goals = [Decimal(str(t)) for t in (target, *bounds) if t is not None]
+    if any(exact < goal <= shown for goal in goals):
+        places = min(20, max(4, *(-min(0, int(goal.normalize().as_tuple().exponent))
+                                  for goal in goals)))
+        with localcontext() as context:
+            context.prec = 50  # 3 digits before the point and 20 after always fit
             shown = exact.quantize(Decimal(1).scaleb(-places), ROUND_FLOOR)
     return _number(shown)
+
+
+def _touches(down: Downtime, sub: Subscription, version: CompiledPolicy) -> bool:
+    """Whether a downtime naming services affects a subscription under a policy with a
+    ``scope`` (without one, services are not looked at: every downtime affects it)."""
+    values = values_of(version.policy)
+    if values.scope is None:
+        return True
+    services = sub.services if sub.services is not None else values.services
+    return not services or not set(services).isdisjoint(down.services or ())
+
+
+# a counted or excluded piece of a downtime window: (start, end, services, impact, record)
+_Piece = tuple[float, float, "tuple[str, ...] | None", "str | None", Downtime]
+
+
+def _measure(counted: Sequence[_Piece], excluded: Sequence[_Piece],
+             in_force: Sequence[intervals.Interval], services: frozenset[str] | None,
+             weights: Mapping[str, Any], sub: Subscription) -> tuple[float, float]:
+    """(counted seconds, downtime seconds) of a customer's pieces inside ``in_force``.
+
+    ``services``: only pieces of downtime naming one of them (or naming none: every service)
+    count; None: every piece. ``weights``: impact grade → weight; a piece counts at its
+    weight (a downtime without an impact at 1), overlaps once at the highest. Without
+    weights the sums are plain interval unions, as they always were. Raises InputError for
+    an impact grade the policy does not weigh.
+    """
+    def keep(piece: _Piece) -> bool:
+        return services is None or piece[2] is None or not services.isdisjoint(piece[2])
+
+    counted = [p for p in counted if keep(p)]
+    excluded = [p for p in excluded if keep(p)]
+    if not weights:
+        counted_in: list[intervals.Interval] = []
+        excluded_in: list[intervals.Interval] = []
+        for a, b in in_force:
+            counted_in += intervals.clip([(p[0], p[1]) for p in counted], a, b)
+            excluded_in += intervals.clip([(p[0], p[1]) for p in excluded], a, b)
+        return intervals.total(counted_in), intervals.total(counted_in + excluded_in)
+
+    def weighed(pieces: Sequence[_Piece]) -> list[tuple[float, float, float]]:
+        out = []
+        for start, end, _services, impact, down in pieces:
+            if impact is None:
+                weight = 1.0
+            elif impact in weights:
+                weight = float(weights[impact])
+            else:
+                raise InputError.single(
+                    down.where.file, f"impact {impact!r} of downtime {down.id} is not an impact "
+                    f"grade the policy weighs ({', '.join(sorted(weights))}); the weight of "
+                    f"its minutes for {sub.customer} is not said",
+                    line=down.where.line, column=down.where.column, subject=down.id,
+                    path=down.where.path("impact"), code="fact")
+            for a, b in in_force:
+                out += [(x, y, weight) for x, y in intervals.clip([(start, end)], a, b)]
+        return out
+
+    counted_w = weighed(counted)
+    return (intervals.weighted_total(counted_w),
+            intervals.weighted_total(counted_w + weighed(excluded)))
+@dataclass
+class _Owed:
+    """A credit the rules decided, on its way to a row: the amount after caps."""
+
+    key: str
+    m: dict[str, Any]
+    form: str
+    status: str
+    figure: Any  # clauses.values.CreditFigure
+    amount: Decimal = Decimal(0)
+    capped_by: str | None = None
+
+    def __post_init__(self) -> None:
+        self.amount = self.figure.amount
+
+
+def _period_key(fact: Mapping[str, Any]) -> str:
+    """The key of a customer period: its ``period`` when the fact has one, else its month."""
+    return str(fact.get("period") or fact["month"])
+
+
+def _period_months(period: str) -> int:
+    """Calendar months in a period key: ``2026-10`` 1, ``2026-Q4`` 3, ``2026`` 12."""
+    if "-Q" in period:
+        return 3
+    return 1 if "-" in period else 12
+
+
+def _year_before(end: float, tz: str) -> float:
+    """Local midnight 12 calendar months before ``end`` (a period's end, a local midnight):
+    the start of the rolling 12 months that end with it (29 February goes to the 28th)."""
+    day = timeutil.local_date(end, tz)
+    try:
+        earlier = day.replace(year=day.year - 1)
+    except ValueError:
+        earlier = day.replace(year=day.year - 1, day=28)
+    return timeutil.local_midnight(earlier, tz)
+
+
+def _tier_bounds(version: CompiledPolicy) -> list[Any]:
+    """The ``below`` and ``at_least`` of each band of the version's tiered credit (none
+    without tiers): thresholds a shown percentage must not cross (:func:`percent_shown`)."""
+    credit = values_of(version.policy).credit
+    if credit is None or not credit.has_term("tiers"):
+        return []
+    return [bound for tier in credit.term("tiers")
+            for bound in (tier.get("below"), tier.get("at_least")) if bound is not None]
+
+
+def _tier_facts(version: CompiledPolicy, key: str, customer: str,
+                availability: float) -> list[dict[str, Any]]:
+    """The bands of a tiered credit, as facts for a missed period (none without tiers):
+    each band's ``at_least`` is its own, else the next band's ``below``, else 0; each
+    carries the period's ``availability``, so a rule compares a band's bounds with it on
+    the band's own fact (durable-rules crashes on a ``gt``/``lte`` join between two facts:
+    docs/hardening.md)."""
+    credit = values_of(version.policy).credit
+    if credit is None or not credit.has_term("tiers"):
+        return []
+    tiers = credit.term("tiers")
+    facts = []
+    for number, tier in enumerate(tiers, start=1):
+        floor = tier.get("at_least")
+        if floor is None:
+            floor = tiers[number]["below"] if number < len(tiers) else 0
+        facts.append({"type": stages.CREDIT_TIER, "key": f"{key}#{number}", "credit": key,
+                      "customer": customer, "tier": number, "below": _number(tier["below"]),
+                      "at_least": _number(floor), "availability": availability})
+    return facts
+
+
+def reports_remedies(versions: Sequence[CompiledPolicy]) -> bool:
+    """Whether the report has a ``remedies`` section: some version has a chronic_failure
+    clause (other reports keep their bytes)."""
+    return any(values_of(v.policy).chronic for v in versions)
 
 
 def _scalars(extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -1001,7 +1432,8 @@ def evaluate_parts(
     """
     run = _Run(versions, facts, as_of, backend, list(months) if months else None,
                downtime_months, cutoff if cutoff is not None else Cutoff(), count_fleet)
-    evaluation = Evaluation(as_of=timeutil.iso(as_of, run.tz))
+    evaluation = Evaluation(as_of=timeutil.iso(as_of, run.tz),
+                            remedies=[] if reports_remedies(versions.versions) else None)
     run.availability(evaluation)
     run.tickets(evaluation)
     run.obligations(evaluation)
@@ -1013,4 +1445,4 @@ def evaluate_parts(
 
 
 __all__ = ["Cutoff", "VersionSet", "default_policies", "downtime_months", "evaluate_facts",
-           "evaluate_parts", "known_at"]
+           "evaluate_parts", "known_at", "reports_remedies"]

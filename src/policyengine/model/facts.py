@@ -36,6 +36,23 @@ class Where:
         return f"{base}.{field_name}" if field_name else base
 
 
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A negotiated term of one customer (an order form): ``term`` (``clause-id.term.path``)
+    takes ``value`` from ``start`` (inclusive) until ``until`` (exclusive), local dates;
+    ``index`` is its place in the subscription's ``overrides`` (for located errors)."""
+
+    term: str
+    value: Any
+    start: dt.date
+    until: dt.date
+    ref: str
+    index: int
+
+    def in_force_on(self, day: dt.date) -> bool:
+        return self.start <= day < self.until
+
+
 @dataclass(slots=True)
 class Subscription:
     customer: str
@@ -52,11 +69,20 @@ class Subscription:
     extra: Mapping[str, Any] = field(default_factory=dict)
     # which support region's calendar the policy's regional calendars pick (None: default)
     support_region: str | None = None
+    # the services included (None: every service the policy covers), the offering ordered
+    # (None: the policy as written) and negotiated overrides, by start
+    services: tuple[str, ...] | None = None
+    offering: str | None = None
+    overrides: tuple[Override, ...] = ()
 
 
 @dataclass(slots=True)
 class Downtime:
-    """A downtime record; ``end`` is None while it is still ongoing (it counts up to as-of)."""
+    """A downtime record; ``end`` is None while it is still ongoing (it counts up to as-of).
+
+    ``services``: the services affected (None: every service); ``impact``: its impact grade
+    (None: a full outage).
+    """
 
     id: str
     start: float
@@ -66,6 +92,8 @@ class Downtime:
     customers: tuple[str, ...] | None
     where: Where
     extra: Mapping[str, Any] = field(default_factory=dict)
+    services: tuple[str, ...] | None = None
+    impact: str | None = None
 
 
 @dataclass(slots=True)

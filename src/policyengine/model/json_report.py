@@ -32,6 +32,7 @@ module sits in the model layer, below the report layer, because ``Evaluation.to_
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 import json
@@ -40,7 +41,11 @@ from dataclasses import dataclass
 from typing import Any
 
 ROW_SECTIONS = ("availability", "credits", "tickets", "obligations", "entitlements")
-SECTIONS = ("as_of", "policy", *ROW_SECTIONS, "findings")
+# sections written only when the evaluation has them (before ``findings``): ``remedies``
+# when some policy version has a chronic_failure clause, so every other report keeps its bytes
+OPTIONAL_SECTIONS = ("remedies",)
+ALL_ROW_SECTIONS = (*ROW_SECTIONS, *OPTIONAL_SECTIONS)
+SECTIONS = ("as_of", "policy", *ALL_ROW_SECTIONS, "findings")
 FINDING_FIELDS = ("rule", "clause", "subject", "outcome", "message")
 
 
@@ -101,11 +106,19 @@ class Audit:
         }
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def row_dict(row: Any) -> dict[str, Any]:
     """A result row's fields in declaration order (rows are slotted: there are a million),
-    leaving out the fields that are :data:`ABSENT`."""
-    return {name: value for name in row.__slots__
-            if (value := getattr(row, name)) is not ABSENT}
+    leaving out the fields that are :data:`ABSENT`: a field added for a policy shape is
+    ABSENT unless the policy uses the shape, so every other report keeps its bytes
+    (docs/interface.md). None is written as null."""
+    names = _FIELD_NAMES.get(type(row))
+    if names is None:
+        names = _FIELD_NAMES.setdefault(type(row),
+                                        tuple(f.name for f in dataclasses.fields(row)))
+    return {name: value for name in names if (value := getattr(row, name)) is not ABSENT}
 
 
 def finding_dict(finding: Any) -> dict[str, str]:
@@ -146,11 +159,11 @@ def report_pieces(
 ) -> Iterator[str]:
     """The JSON report in pieces of text, so that a large one never sits in memory whole.
 
-    ``sections`` holds, for each of :data:`ROW_SECTIONS` and ``"findings"``, the section's
-    lines in report order, made by :class:`LineEncoder`; a piece may hold several whole
-    lines (e.g. one customer's rows, copied from a shard's file). ``decision``: the audit
-    header (:meth:`Audit.header`), written on one line after ``policy``. Raises KeyError
-    when a section is missing.
+    ``sections`` holds, for each of :data:`ROW_SECTIONS` and ``"findings"`` (and each of
+    :data:`OPTIONAL_SECTIONS` the report has), the section's lines in report order, made by
+    :class:`LineEncoder`; a piece may hold several whole lines (e.g. one customer's rows,
+    copied from a shard's file). ``decision``: the audit header (:meth:`Audit.header`),
+    written on one line after ``policy``. Raises KeyError when a section is missing.
     """
     encoder = LineEncoder()
     yield "{\n"
@@ -158,8 +171,9 @@ def report_pieces(
     yield from _section("policy", (encoder.policy(n, v) for n, v in policies), last=False)
     if decision is not None:
         yield f"  \"decision\": {encoder.encode(dict(decision))},\n"
-    for name in ROW_SECTIONS:
-        yield from _section(name, sections[name], last=False)
+    for name in ALL_ROW_SECTIONS:
+        if name in ROW_SECTIONS or name in sections:
+            yield from _section(name, sections[name], last=False)
     yield from _section("findings", sections["findings"], last=True)
     yield "}\n"
 
@@ -190,8 +204,9 @@ def report_dict(
 ) -> dict[str, Any]:
     """The report as one dict (keys in :data:`SECTIONS` order; rows and findings as dicts).
 
-    ``sections`` holds the row objects of each of :data:`ROW_SECTIONS` and the findings;
-    ``decision`` the audit header, kept after ``policy`` when given.
+    ``sections`` holds the row objects of each of :data:`ROW_SECTIONS` (and of the
+    :data:`OPTIONAL_SECTIONS` the report has) and the findings; ``decision`` the audit
+    header, kept after ``policy`` when given.
     """
     document: dict[str, Any] = {
         "as_of": as_of,
@@ -199,11 +214,13 @@ def report_dict(
     }
     if decision is not None:
         document["decision"] = dict(decision)
-    for name in ROW_SECTIONS:
-        document[name] = [row_dict(row) for row in sections[name]]
+    for name in ALL_ROW_SECTIONS:
+        if name in ROW_SECTIONS or name in sections:
+            document[name] = [row_dict(row) for row in sections[name]]
     document["findings"] = [finding_dict(f) for f in sections["findings"]]
     return document
 
 
-__all__ = ["ABSENT", "DECISION_FIELDS", "FINDING_FIELDS", "ROW_SECTIONS", "SECTIONS", "Audit",
+__all__ = ["ABSENT", "ALL_ROW_SECTIONS", "DECISION_FIELDS", "FINDING_FIELDS", "OPTIONAL_SECTIONS",
+           "ROW_SECTIONS", "SECTIONS", "Audit",
            "LineEncoder", "finding_dict", "report_dict", "report_pieces", "row_dict"]

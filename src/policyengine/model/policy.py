@@ -24,6 +24,7 @@ SECTIONS = (
     "notifications",
     "entitlements",
     "declarations",
+    "offerings",
 )
 CLAUSE_KEYS = ("id", "kind", "ref", "summary")
 

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 from policyengine.diagnostics import Diagnostic
 from policyengine.model.json_report import (
     ABSENT,
-    ROW_SECTIONS,
+    ALL_ROW_SECTIONS,
     Audit,
     LineEncoder,
     finding_dict,
@@ -42,6 +42,11 @@ class Finding(NamedTuple):
         return finding_dict(self)
 
 
+def _text(value: Any) -> str:
+    """An optional key part: the text, or "" when it is ABSENT (sorts first)."""
+    return value if isinstance(value, str) else ""
+
+
 @dataclass(frozen=True, slots=True)
 class AvailabilityRow:
     customer: str
@@ -57,9 +62,14 @@ class AvailabilityRow:
     # the month is not over at as-of: measured so far, no verdict and no credit yet
     provisional: bool = False
     policy_version: str = ""
+    # the measurement period (2026-Q4, 2026) when it is not the calendar month, and the
+    # service measured (per_service scope); else ABSENT: left out of the report
+    # (docs/interface.md §2)
+    period: str | Any = ABSENT
+    service: str | Any = ABSENT
 
     def key(self) -> tuple:
-        return (self.customer, self.month)
+        return (self.customer, self.month, _text(self.service))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +83,41 @@ class CreditRow:
     requested_at: str | None
     status: str
     policy_version: str = ""
+    period: str | Any = ABSENT  # as on AvailabilityRow
+    service: str | Any = ABSENT
+    # the credit shapes beyond a fraction of the annual fee (tiers, another basis, a cap):
+    # ``basis``, ``tier`` (1 = the first band listed; None when not tiered),
+    # ``uncapped_amount`` (the amount before caps), ``capped_by`` (the cap clause that cut
+    # it, or None) and ``cap_reduction`` (by how much, or None). Every row of a policy that
+    # uses them has all five, null when they do not apply; else ABSENT (Spirion's rows keep
+    # their keys). For a days-of-service credit ``amount`` is a number of days and
+    # ``currency`` is ``days``.
+    basis: str | None | Any = ABSENT
+    tier: int | None | Any = ABSENT
+    uncapped_amount: str | None | Any = ABSENT
+    capped_by: str | None | Any = ABSENT
+    cap_reduction: str | None | Any = ABSENT
 
     def key(self) -> tuple:
-        return (self.customer, self.month)
+        return (self.customer, self.month, _text(self.service))
+
+
+@dataclass(frozen=True, slots=True)
+class RemedyRow:
+    """A remedy for chronic failure: the customer, the period whose miss granted it, the
+    clause, the remedy's name, why (the rule messages), and the last day to use it (None
+    without an ``exercise_within``)."""
+
+    customer: str
+    period: str
+    clause: str
+    remedy: str
+    reason: str
+    exercise_by: str | None
+    policy_version: str = ""
+
+    def key(self) -> tuple:
+        return (self.customer, self.period, self.clause)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +178,8 @@ class Evaluation:
     tickets: list[TicketRow] = field(default_factory=list)
     obligations: list[ObligationRow] = field(default_factory=list)
     entitlements: list[EntitlementRow] = field(default_factory=list)
+    # None: no policy version has a chronic_failure clause, and the report has no section
+    remedies: list[RemedyRow] | None = None
     findings: list[Finding] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
     as_of: str = ""
@@ -149,15 +193,18 @@ class Evaluation:
         return self.audit.header(self.as_of, counts)
 
     def sort(self) -> Evaluation:
-        for name in ROW_SECTIONS:
-            getattr(self, name).sort(key=lambda row: row.key())
+        for name in ALL_ROW_SECTIONS:
+            rows = getattr(self, name)
+            if rows is not None:
+                rows.sort(key=lambda row: row.key())
         self.findings.sort()
         self.policies = sorted(set(self.policies))
         return self
 
     def _section_rows(self) -> dict[str, list[Any]]:
         """Each row section's rows, then the findings (the report's lists, by name)."""
-        return {**{name: getattr(self, name) for name in ROW_SECTIONS},
+        return {**{name: getattr(self, name) for name in ALL_ROW_SECTIONS
+                   if getattr(self, name) is not None},
                 "findings": self.findings}
 
     def to_dict(self) -> dict[str, Any]:

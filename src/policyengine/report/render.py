@@ -86,14 +86,33 @@ def _markdown(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str
     return out
 
 
+def _shapes(rows: Sequence[Any], headers: list[str],
+            cells: list[list[Any]]) -> tuple[list[str], list[list[Any]]]:
+    """A ``period`` column after ``month`` and a ``service`` column when any row has one
+    (reports of monthly policies without services keep their columns)."""
+    for name in ("service", "period"):
+        if any(getattr(r, name) is not ABSENT for r in rows):
+            headers = [*headers[:2], name, *headers[2:]]
+            cells = [[*c[:2], None if getattr(r, name) is ABSENT else getattr(r, name),
+                      *c[2:]]
+                     for c, r in zip(cells, rows, strict=True)]
+    return headers, cells
+
+
 def _sections(evaluation: Evaluation) -> list[tuple[str, list[str], list[list[Any]]]]:
     e = evaluation
     availability = [[r.customer, r.month, r.covered, r.minutes_in_month, r.downtime_minutes,
                      r.excluded_minutes, r.counted_downtime_minutes, r.availability_percent,
                      r.target_percent, "so far" if r.provisional else _verdict(r.met)]
                     for r in e.availability]
+    availability_headers, availability = _shapes(
+        e.availability, ["customer", "month", "covered", "minutes", "downtime", "excluded",
+                         "counted", "availability %", "target %", "verdict"], availability)
     credits = [[r.customer, r.month, r.amount, r.currency, r.form, r.claim_deadline,
                 r.requested_at, r.status] for r in e.credits]
+    credit_headers, credits = _shapes(
+        e.credits, ["customer", "month", "amount", "currency", "form", "claim by",
+                    "requested", "status"], credits)
     tickets = [[r.id, r.customer, r.severity, r.severity_source, r.response_due,
                 _verdict(r.response_met), r.resolution_due, _verdict(r.resolution_met)]
                for r in e.tickets]
@@ -111,15 +130,19 @@ def _sections(evaluation: Evaluation) -> list[tuple[str, list[str], list[list[An
     obligations = [[r.obligation, r.subject, r.customer, r.required_lead_hours, r.lead_hours,
                     _verdict(r.met, r.strength), r.strength] for r in e.obligations]
     entitlements = [[r.id, r.customer, r.entitled, r.reason] for r in e.entitlements]
+    remedies: list[tuple[str, list[str], list[list[Any]]]] = []
+    if e.remedies is not None:  # a policy with a chronic_failure clause
+        remedies = [("Remedies", ["customer", "period", "remedy", "use by", "clause", "reason"],
+                     [[r.customer, r.period, r.remedy, r.exercise_by, r.clause, r.reason]
+                      for r in e.remedies])]
     return [
-        ("Availability", ["customer", "month", "covered", "minutes", "downtime", "excluded",
-                          "counted", "availability %", "target %", "verdict"], availability),
-        ("Credits", ["customer", "month", "amount", "currency", "form", "claim by",
-                     "requested", "status"], credits),
+        ("Availability", availability_headers, availability),
+        ("Credits", credit_headers, credits),
         ("Tickets", ticket_headers, tickets),
         ("Notices", ["obligation", "subject", "customer", "required h", "lead h", "verdict",
                      "strength"], obligations),
         ("Entitlements", ["request", "customer", "entitled", "reason"], entitlements),
+        *remedies,
     ]
 
 

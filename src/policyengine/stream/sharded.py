@@ -51,6 +51,7 @@ from policyengine.evaluate.evaluator import (
     downtime_months,
     evaluate_parts,
     known_at,
+    reports_remedies,
 )
 from policyengine.lifecycle import owned_prefix, sweep_stale
 from policyengine.model.facts import (
@@ -61,7 +62,13 @@ from policyengine.model.facts import (
     Ticket,
     UpdateRequest,
 )
-from policyengine.model.json_report import ROW_SECTIONS, Audit, LineEncoder, report_pieces
+from policyengine.model.json_report import (
+    ALL_ROW_SECTIONS,
+    ROW_SECTIONS,
+    Audit,
+    LineEncoder,
+    report_pieces,
+)
 from policyengine.model.results import Evaluation, Finding
 from policyengine.stream.factspool import (
     FactSpool,
@@ -227,10 +234,10 @@ def _finding_line(finding: Finding, encoder: LineEncoder) -> bytes:
 def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput:
     """Evaluate some shards; write their rows and findings; return where they are."""
     encoder = LineEncoder()
-    output = _ShardOutput(worker, {name: [] for name in ROW_SECTIONS}, [], set(), set(),
-                          dict.fromkeys((*ROW_SECTIONS, "findings"), 0))
+    output = _ShardOutput(worker, {name: [] for name in ALL_ROW_SECTIONS}, [], set(), set(),
+                          dict.fromkeys((*ALL_ROW_SECTIONS, "findings"), 0))
     row_files = {name: open(plan.directory / f"w{worker}-{name}.rows", "wb")  # noqa: SIM115
-                 for name in ROW_SECTIONS}
+                 for name in ALL_ROW_SECTIONS}
     try:
         for shard in shards:
             facts = _shard_facts(plan, shard)
@@ -246,8 +253,8 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
             output.periods_provisional += stats.provisional
             for currency, amount in stats.credits.items():
                 output.credits[currency] = output.credits.get(currency, Decimal(0)) + amount
-            for name in ROW_SECTIONS:
-                rows = getattr(evaluation, name)
+            for name in ALL_ROW_SECTIONS:
+                rows = getattr(evaluation, name) or []
                 output.rows[name] += len(rows)
                 file = row_files[name]
                 blocks = output.blocks[name]
@@ -261,7 +268,7 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
                     lines.append(encoder.row(row))
                 if lines:
                     _write_block(file, blocks, customer, lines)
-                setattr(evaluation, name, [])
+                setattr(evaluation, name, [] if rows is not None else None)
             findings_path = plan.directory / f"shard-{shard:04d}.findings"
             with open(findings_path, "wb") as file:
                 counts = output.outcome_counts
@@ -469,11 +476,13 @@ def _finding_lines(file: IO[bytes]) -> Iterator[tuple[bytes, bytes]]:
 
 
 def _report(outputs: Sequence[_ShardOutput], directory: Path, as_of: str,
-            policies: list[tuple[str, str]],
-            decision: dict[str, Any] | None = None) -> Iterator[str]:
-    """The report, written by the one JSON report writer from the shards' files."""
+            policies: list[tuple[str, str]], decision: dict[str, Any] | None = None,
+            remedies: bool = False) -> Iterator[str]:
+    """The report, written by the one JSON report writer from the shards' files
+    (``remedies``: with that section, as the in-memory report has it)."""
+    names = ALL_ROW_SECTIONS if remedies else ROW_SECTIONS
     sections: dict[str, Iterator[str]] = {
-        name: _section_blocks(name, outputs, directory) for name in ROW_SECTIONS}
+        name: _section_blocks(name, outputs, directory) for name in names}
     sections["findings"] = _merged_findings(
         sorted(path for output in outputs for path in output.findings))
     return report_pieces(as_of, policies, sections, decision)
@@ -555,10 +564,12 @@ def write_json(
         evaluated = clock()
         used = set().union(*(output.used for output in outputs))
         policies = sorted(used) or default_policies(versions)
-        rows = {name: sum(o.rows[name] for o in outputs) for name in (*ROW_SECTIONS, "findings")}
+        remedies = reports_remedies(versions)
+        rows = {name: sum(o.rows[name] for o in outputs)
+                for name in (*(ALL_ROW_SECTIONS if remedies else ROW_SECTIONS), "findings")}
         iso_as_of = timeutil.iso(as_of, version_set.timezone)
         decision = audit.header(iso_as_of, rows) if audit is not None else None
-        write(_report(outputs, where, iso_as_of, policies, decision))
+        write(_report(outputs, where, iso_as_of, policies, decision, remedies))
         seconds = {"read": read - started, "evaluate": evaluated - read,
                    "write": clock() - evaluated}
         # what is dated after as-of: fleet-wide facts counted once here, the rest by shard
@@ -607,7 +618,8 @@ def _count_facts(builder: Any, progress: Any, every: int = 5000) -> None:
 
 def evaluation_rows(evaluation: Evaluation) -> dict[str, int]:
     """Row counts per section (for summaries and tests)."""
-    return {name: len(getattr(evaluation, name)) for name in (*ROW_SECTIONS, "findings")}
+    return {name: len(getattr(evaluation, name))
+            for name in (*ROW_SECTIONS, "findings")}
 
 
 __all__ = ["ReportSummary", "Stats", "Unshardable", "evaluation_stats", "write_json"]

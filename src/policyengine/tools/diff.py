@@ -344,8 +344,10 @@ class _Section:
 
 # Which rows are "the same" across versions, and which of their fields are outcomes.
 OUTCOME_SECTIONS = (
-    _Section("availability", ("customer", "month"), ("covered", "met")),
-    _Section("credits", ("customer", "month"),
+    # period and service are keys only in reports that have them (rows leave them out
+    # otherwise); a key part a row lacks is left out of the subject
+    _Section("availability", ("customer", "month", "period", "service"), ("covered", "met")),
+    _Section("credits", ("customer", "month", "period", "service"),
              ("amount", "currency", "form", "status", "claim_deadline")),
     _Section("tickets", ("id",),
              ("severity", "response_due", "response_met", "resolution_due", "resolution_met")),
@@ -368,7 +370,7 @@ class OutcomeChange:
 
     @property
     def subject(self) -> str:
-        return " ".join(str(v) for _, v in self.key)
+        return " ".join(str(v) for _, v in self.key if v is not None)
 
     def describe(self) -> str:
         """``acme 2026-10: met yes → no`` in words."""
@@ -413,7 +415,7 @@ class OutcomeChange:
     def to_dict(self) -> dict[str, Any]:
         return {
             "section": self.section,
-            "key": {k: _jsonable(v) for k, v in self.key},
+            "key": {k: _jsonable(v) for k, v in self.key if v is not None},
             "status": self.status,
             "fields": {name: {"old": _jsonable(a), "new": _jsonable(b)}
                        for name, a, b in self.fields},
@@ -519,8 +521,8 @@ def diff_outcomes(old: Evaluation, new: Evaluation) -> OutcomeDiff:
     old_data, new_data = old.to_dict(), new.to_dict()
     changes: list[OutcomeChange] = []
     for spec in OUTCOME_SECTIONS:
-        before = {tuple(row[k] for k in spec.key): row for row in old_data[spec.name]}
-        after = {tuple(row[k] for k in spec.key): row for row in new_data[spec.name]}
+        before = {tuple(row.get(k) for k in spec.key): row for row in old_data[spec.name]}
+        after = {tuple(row.get(k) for k in spec.key): row for row in new_data[spec.name]}
         for key in sorted(set(before) | set(after), key=lambda k: [str(v) for v in k]):
             named = tuple(zip(spec.key, key, strict=True))
             a, b = before.get(key), after.get(key)

@@ -76,6 +76,7 @@ def _section_fields() -> dict[str, tuple[str, ...]]:
         CreditRow,
         EntitlementRow,
         ObligationRow,
+        RemedyRow,
         TicketRow,
     )
 
@@ -88,6 +89,7 @@ def _section_fields() -> dict[str, tuple[str, ...]]:
         "tickets": names(TicketRow),
         "obligations": names(ObligationRow),
         "entitlements": names(EntitlementRow),
+        "remedies": names(RemedyRow),
         "findings": ("rule", "clause", "subject", "outcome", "message"),
         "policy": ("name", "version"),
         ERRORS: names(Diagnostic),
@@ -101,6 +103,7 @@ _IDENTITY = {
     "tickets": ("id",),
     "obligations": ("obligation", "subject", "customer"),
     "entitlements": ("id",),
+    "remedies": ("customer", "period", "clause"),
     "findings": ("rule", "subject"),
     "policy": ("name", "version"),
     ERRORS: ("path",),
@@ -706,7 +709,6 @@ def build_facts(facts: Sequence[InlineFact], files: Sequence[Path], display: str
     Problems with inline facts are reported at their line in the test file, with their
     JSON path there (``$.cases[2].facts[0].end``).
     """
-    from dataclasses import replace
 
     from policyengine.validation.facts import FactSetBuilder, Where, iter_raw_facts
 
@@ -722,14 +724,22 @@ def build_facts(facts: Sequence[InlineFact], files: Sequence[Path], display: str
     try:
         return builder.finish()
     except InputError as error:
-        fixed = []
-        for problem in error.diagnostics:
-            path = located.get((problem.file, problem.line, problem.column))
-            if path is not None and problem.path.startswith("$.facts["):
-                field_path = problem.path.split("]", 1)[1]
-                problem = replace(problem, path=path + field_path)
-            fixed.append(problem)
-        raise InputError(fixed) from None
+        raise relocated(error, located) from None
+
+
+def relocated(error: InputError, located: Mapping[tuple[str, int, int], str]) -> InputError:
+    """``error`` with the JSON paths of inline facts as the test file has them
+    (``$.cases[2].facts[0].end``); ``located`` maps (file, line, column) to a fact's path."""
+    from dataclasses import replace
+
+    fixed = []
+    for problem in error.diagnostics:
+        path = located.get((problem.file, problem.line, problem.column))
+        if path is not None and problem.path.startswith("$.facts["):
+            field_path = problem.path.split("]", 1)[1]
+            problem = replace(problem, path=path + field_path)
+        fixed.append(problem)
+    return InputError(fixed)
 
 
 def run_case(engine: Any, test: TestFile, case: TestCase) -> CaseResult:
@@ -742,8 +752,14 @@ def run_case(engine: Any, test: TestFile, case: TestCase) -> CaseResult:
     started = time.perf_counter()
     actual: dict[str, Any]
     try:
-        actual = engine.evaluate(build_facts(case.facts, case.facts_files, test.display),
-                                 as_of=case.as_of, months=case.months).to_dict()
+        facts = build_facts(case.facts, case.facts_files, test.display)
+        try:
+            actual = engine.evaluate(facts, as_of=case.as_of, months=case.months).to_dict()
+        except InputError as error:
+            # a fact refused while evaluating (an offering the policy lacks, a severity it
+            # does not define) is located as inline facts are when they are read
+            raise relocated(error, {(test.display, f.where[0], f.where[1]): f.path
+                                    for f in case.facts}) from None
         actual[ERRORS] = []
     except InputError as error:
         if not case.expects_errors:

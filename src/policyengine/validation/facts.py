@@ -30,6 +30,7 @@ from policyengine.model.facts import (
     Downtime,
     FactSet,
     Notice,
+    Override,
     Subscription,
     Ticket,
     UpdateRequest,
@@ -40,8 +41,9 @@ NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 _KNOWN = {
     "subscription": {"type", "customer", "plan", "deployment", "license", "annual_fee",
                      "currency", "term_start", "term_end", "renewed", "support", "contact",
-                     "support_region"},
-    "downtime": {"type", "id", "start", "end", "cause", "maintenance", "customers"},
+                     "support_region", "services", "offering", "overrides"},
+    "downtime": {"type", "id", "start", "end", "cause", "maintenance", "customers", "services",
+                 "impact"},
     "notice": {"type", "id", "kind", "about", "sent_at", "channel", "customer"},
     "change": {"type", "id", "kind", "deployed_at"},
     "ticket": {"type", "id", "customer", "opened_at", "severity", "impact",
@@ -309,6 +311,63 @@ def _extra(raw: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
     return {k: v for k, v in raw.items() if k not in known}
 
 
+def _names(raw: Mapping[str, Any], name: str) -> tuple[str, ...] | None:
+    """An optional list of names (services): None when absent."""
+    value = raw.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(
+            isinstance(v, str) and v for v in value):
+        raise FieldError(name, f"'{name}' must be a non-empty list of names")
+    if len(set(value)) != len(value):
+        raise FieldError(name, f"'{name}' names a service twice")
+    return tuple(value)
+
+
+def _overrides(value: Any, sub: Subscription) -> tuple[Override, ...]:
+    """A subscription's negotiated overrides, checked for shape and for overlapping dates of
+    one term (which of two values would apply is not said: an error). They default to the
+    subscription's term. Whether the term exists is checked against the policy when the
+    facts are evaluated."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise FieldError("overrides", "'overrides' must be a list of {term, value, from, until, "
+                                      "ref}")
+    found: list[Override] = []
+    for index, item in enumerate(value):
+        at = f"overrides[{index}]"
+        if not isinstance(item, Mapping):
+            raise FieldError(at, "an override must be a mapping {term, value, from, until, ref}")
+        unknown = sorted(set(item) - {"term", "value", "from", "until", "ref"})
+        if unknown:
+            raise FieldError(f"{at}.{unknown[0]}", f"unknown override field {unknown[0]!r}; "
+                                                    "expected term, value, from, until, ref")
+        term = item.get("term")
+        if not isinstance(term, str) or "." not in term:
+            raise FieldError(f"{at}.term", "'term' must name clause-id.term, e.g. "
+                                           "availability-commitment.target_percent")
+        if "value" not in item:
+            raise FieldError(at, f"override of {term!r} has no 'value'")
+        start = (_date(item["from"], f"{at}.from") if item.get("from") is not None
+                 else sub.term_start)
+        until = (_date(item["until"], f"{at}.until") if item.get("until") is not None
+                 else sub.term_end + dt.timedelta(days=1))
+        if until <= start:
+            raise FieldError(f"{at}.until", f"until {until} is not after from {start}")
+        ref = item.get("ref")
+        if ref is not None and not isinstance(ref, str):
+            raise FieldError(f"{at}.ref", "'ref' must be text (where it was agreed)")
+        for other in found:
+            if other.term == term and other.start < until and start < other.until:
+                raise FieldError(f"{at}.from", f"override of {term!r} from {start} until {until} "
+                                 f"overlaps overrides[{other.index}] ({other.start} until "
+                                 f"{other.until}); say which value applies when by dates that "
+                                 "do not overlap")
+        found.append(Override(term, item["value"], start, until, ref or "", index))
+    return tuple(sorted(found, key=lambda o: (o.start, o.index)))
+
+
 def normalise(raw: Mapping[str, Any], where: Where) -> Any:
     """One raw fact mapping → its typed record.
 
@@ -345,6 +404,13 @@ def normalise(raw: Mapping[str, Any], where: Where) -> Any:
         )
         if sub.term_end < sub.term_start:
             raise FieldError("term_end", "term_end is before term_start")
+        if "services" in raw or "offering" in raw or "overrides" in raw:
+            sub.services = _names(raw, "services")
+            offering = raw.get("offering")
+            if offering is not None and (not isinstance(offering, str) or not offering):
+                raise FieldError("offering", "'offering' must be an offering name")
+            sub.offering = offering
+            sub.overrides = _overrides(raw.get("overrides"), sub)
         return sub
     if kind == "downtime":
         customers = raw.get("customers")
@@ -362,6 +428,12 @@ def normalise(raw: Mapping[str, Any], where: Where) -> Any:
             where=where,
             extra=_extra(raw, "downtime"),
         )
+        if "services" in raw or "impact" in raw:
+            down.services = _names(raw, "services")
+            impact = raw.get("impact")
+            if impact is not None and (not isinstance(impact, str) or not impact):
+                raise FieldError("impact", "'impact' must be an impact grade like partial_outage")
+            down.impact = impact
         if down.end is not None and down.end < down.start:
             raise FieldError("end", "end is before start")
         return down

@@ -20,6 +20,8 @@ from policyengine.clocks.durations import duration_seconds, is_duration
 from policyengine.diagnostics import Diagnostic, InputError, excerpt
 from policyengine.load.paths import links_out
 from policyengine.model.policy import SECTIONS, Policy
+from policyengine.model.variants import OFFERINGS_KEY, offering_names, uses_variants
+from policyengine.validation.variants import check_variants
 
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
 #: The longest duration a policy term may give (a notice lead, a target, a claim window):
@@ -27,6 +29,7 @@ DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
 #: deadlines past the supported years (1971-2199, a year of headroom).
 MAX_DURATION_SECONDS = 365 * 86400
 VALIDATED_SUFFIXES = (*DOCUMENT_SUFFIXES, ".ndjson", ".jsonl")
+_NONE = object()  # no clash found
 
 
 @dataclass
@@ -61,9 +64,10 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
     """Checks the schema cannot express, on a schema-valid policy document.
 
     Generic checks (time zone, effective dates, duplicate clause ids, durations above zero,
-    in whole seconds and at most 365 days, at most one clause of a ``single`` kind) are
-    here; each clause's kind adds its own (see :mod:`policyengine.clauses.registry`): per
-    clause in document order, then per kind.
+    in whole seconds and at most 365 days, at most one clause of a ``single`` kind for each
+    offering) are here; each clause's kind adds its own (see
+    :mod:`policyengine.clauses.registry`): per clause in document order, then per kind.
+    A policy with offerings has each offering's resolved policy checked too.
     """
     from zoneinfo import available_timezones
 
@@ -110,6 +114,9 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
     for kind in registry.kinds():
         if kind.name in present:
             problems.extend(kind.check_policy(context))
+    if not any(p.severity == "error" for p in problems) and uses_variants(data):
+        # each offering's resolved policy must be valid too (docs/policy-language.md §6)
+        problems.extend(check_variants(document, check_policy_semantics))
     return problems
 
 
@@ -129,21 +136,46 @@ def _check_duration(document: Any, path: tuple, text: str) -> list[Diagnostic]:
 
 
 def _check_single_kinds(document: Any, clauses: Sequence[tuple[tuple, dict]]) -> list[Diagnostic]:
-    """A kind evaluation reads once (``ClauseKind.single``) appears at most once."""
+    """A kind evaluation reads once (``ClauseKind.single``) appears at most once for each
+    subscription: at most once per offering, counting a clause without ``offerings`` in
+    every offering and for a subscription of none. Clauses restricted to different
+    offerings (``offerings: [standard]``, ``offerings: [premium]``) may each give one, since
+    an offering's resolved policy keeps only its own (:mod:`policyengine.model.variants`).
+    A second clause is an error at its ``kind`` naming the first (id and line), ended by the
+    kind's sentence on what to write instead when ``single`` is one."""
     problems: list[Diagnostic] = []
-    first: dict[str, tuple] = {}
+    offerings = offering_names(document.data)
+    first: dict[tuple[str, str | None], tuple[tuple, dict]] = {}
     for path, clause in clauses:
         kind = clause.get("kind")
-        if not registry.kind_of(kind).single:
+        single = registry.kind_of(kind).single
+        if not single:
             continue
-        if kind in first:
-            line, _ = document.locate((*first[kind], "kind"))
-            problems.append(_diag(document, (*path, "kind"),
-                                  f"a second {kind} clause (the first is at line {line}); a "
-                                  f"policy has at most one, and evaluation would read only "
-                                  "the first", "semantic"))
-        else:
-            first[kind] = path
+        restricted = clause.get(OFFERINGS_KEY)
+        # a clause without ``offerings`` applies to every subscription: each offering the
+        # policy defines (or the clause names) and a subscription of none (None)
+        applies = (list(dict.fromkeys(restricted)) if isinstance(restricted, list)
+                   else [None, *offerings])
+        clash = next((o for o in applies if (kind, o) in first), _NONE)
+        if clash is not _NONE:
+            first_path, first_clause = first[(kind, clash)]
+            line, _ = document.locate((*first_path, "kind"))
+            first_id = excerpt(first_clause.get("id"))
+            hint = f": {single}" if isinstance(single, str) else ""
+            if clash is None and not offerings:
+                message = (f"a second {kind} clause (the first, {first_id}, is at line {line}); "
+                           "a policy has at most one, and evaluation would read only the "
+                           f"first{hint}")
+            else:
+                whom = ("a subscription of no offering" if clash is None
+                        else f"offering {clash!r}")
+                message = (f"a second {kind} clause for {whom} (the first, {first_id}, is at "
+                           f"line {line}); each offering has at most one (restrict the clauses "
+                           "to different offerings with 'offerings: [...]'), and evaluation "
+                           f"would read only the first{hint}")
+            problems.append(_diag(document, (*path, "kind"), message, "semantic"))
+        for offering in applies:
+            first.setdefault((kind, offering), (path, clause))
     return problems
 
 
