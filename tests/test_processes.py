@@ -488,3 +488,39 @@ def test_the_fuzzers_leftover_check_sees_a_file_and_a_running_child(tmp_path: Pa
                        f"left 1 child process(es) running: [{child.pid}]")
     assert os.listdir(tmp_path) == []  # emptied for the next case
     assert fuzz.leftovers(tmp_path, before, wait=0.2) == ""
+
+
+def test_a_clean_up_that_hangs_after_a_stop_signal_ends_after_its_grace(tmp_path: Path) -> None:
+    """The clean-up after SIGTERM gets STOP_GRACE_SECONDS (here 1 s), then the process kills
+    its children and exits 143 anyway, with the usual line: a stop never hangs."""
+    import signal as signals
+    import subprocess as sp
+    import sys as system
+    import time as clock
+
+    script = tmp_path / "hang.py"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        "from policyengine.cli import common\n"
+        "common.STOP_GRACE_SECONDS = 1\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "open(sys.argv[1], 'w').write(str(child.pid))\n"
+        "@common.handles_errors\n"
+        "def command():\n"
+        "    try:\n"
+        "        time.sleep(60)\n"
+        "    finally:\n"
+        "        time.sleep(60)  # a clean-up that never ends\n"
+        "command()\n", encoding="utf-8")
+    marker = tmp_path / "child.pid"
+    run = sp.Popen([system.executable, str(script), str(marker)], stderr=sp.PIPE, text=True)
+    deadline = clock.monotonic() + 30
+    while not (marker.exists() and marker.read_text()) and clock.monotonic() < deadline:
+        clock.sleep(0.05)
+    child = int(marker.read_text())
+    run.send_signal(signals.SIGTERM)
+    _, stderr = run.communicate(timeout=45)  # the clean-up alone would take 60 s
+    assert (run.returncode, stderr) == (143, "policyengine: terminated; nothing was written\n")
+    clock.sleep(0.2)
+    assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text(
+    ).split(")")[1].split()[0]

@@ -150,9 +150,35 @@ def _stop(signum: int, frame: Any) -> None:
         if hasattr(signal, name):
             with contextlib.suppress(ValueError, OSError):
                 signal.signal(getattr(signal, name), signal.SIG_IGN)
+    if hasattr(signal, "SIGALRM"):  # the clean-up gets a grace period, never forever
+        signal.signal(signal.SIGALRM, lambda _alarm, _frame: _give_up(signum))
+        signal.alarm(STOP_GRACE_SECONDS)
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
     raise Terminated(signum)
+
+
+#: Seconds the clean-up after a stop signal may take before the process ends anyway.
+STOP_GRACE_SECONDS = 10
+
+
+def _give_up(signum: int) -> None:
+    """The clean-up after a stop signal did not finish in time (a worker that never started
+    may hold the pool): kill this process's children and end now. What is left in $TMPDIR
+    or next to --output is removed by the next run (policyengine.lifecycle.sweep_stale);
+    the output itself was never replaced."""
+    import signal
+
+    me = os.getpid()
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            text = entry.read_text()
+            if int(text[text.rindex(")") + 2:].split()[1]) == me:
+                os.kill(int(entry.parent.name), signal.SIGKILL)
+    word = _SIGNAL_WORDS.get(signal.Signals(signum).name, "interrupted")
+    with contextlib.suppress(OSError):
+        os.write(2, f"policyengine: {word}; nothing was written\n".encode())
+    os._exit(128 + signum)
 
 
 @contextlib.contextmanager
@@ -180,6 +206,8 @@ def _stop_signals_unwind() -> Iterator[None]:
     try:
         yield
     finally:
+        if hasattr(signal, "SIGALRM"):
+            signal.alarm(0)  # the clean-up finished within its grace period
         for number, handler in previous.items():
             with contextlib.suppress(ValueError, OSError, TypeError):
                 signal.signal(number, handler if handler is not None else signal.SIG_DFL)
