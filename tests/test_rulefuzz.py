@@ -9,6 +9,7 @@ back-end disagreement, no hang, no file left in the worker's ``$TMPDIR``, no chi
 from __future__ import annotations
 
 import importlib.util
+import json
 import random
 import sys
 from pathlib import Path
@@ -58,3 +59,32 @@ def test_a_hang_is_a_failure_not_the_end_of_the_run() -> None:
     outcomes = rulefuzz.run(2, SEED, limit=0.01)
     assert [o.verdict for o in outcomes] == ["failed", "failed"]
     assert all("no result within" in o.problem for o in outcomes)
+
+
+def test_keys_after_where_compile(tmp_path: Path) -> None:
+    """Found by the rule fuzzer (seed 1, case 806): a key after ``where`` in a condition (an
+    ``any`` here) was compiled with the term's condition mistaken for the ``where`` context
+    and ended in ``ValueError: not enough values to unpack`` at ``Engine.load``. Now it loads
+    and evaluates like the shipped order: T-1002 is classified, so the report is the same."""
+    import shutil
+
+    import yaml
+
+    from policyengine.api import Engine
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    support = yaml.safe_load((rules / "support.yaml").read_text())
+    rule = next(r for r in support["rules"] if r["id"] == "severity-from-impact")
+    condition = rule["when"]["t"]
+    del condition["assigned"]
+    condition["any"] = [{"assigned": False}]  # after `where`: the order that failed
+    (rules / "support.yaml").write_text(yaml.safe_dump(support, sort_keys=False))
+    facts, as_of = ROOT / "examples" / "october-2026.yaml", "2026-11-27T12:00:00-05:00"
+    shipped = Engine.load(ROOT / "policies" / "spirion", backend="python")
+    edited = Engine.load(ROOT / "policies" / "spirion", rules=rules, backend="python")
+    reports = [json.loads(engine.evaluate(facts, as_of=as_of).to_json())
+               for engine in (edited, shipped)]
+    for report in reports:  # the header names the rules' fingerprint, which differs
+        report.pop("decision")
+    assert reports[0] == reports[1]

@@ -261,10 +261,11 @@ class _ClauseCompiler:
             elif key == "where":
                 if not (isinstance(raw, Mapping) and set(raw) == {"term"}):
                     raise _RuleError("'where' takes {term: path} naming a condition", at)
-                inlined = self.term(raw["term"], at)
-                if not isinstance(inlined, Mapping):
+                # its own name: ``inlined`` (the parameter) still holds for the keys after it
+                named = self.term(raw["term"], at)
+                if not isinstance(named, Mapping):
                     raise _RuleError(f"term {raw['term']!r} is not a condition", at)
-                compiled = self.condition(inlined, alias, at, (raw["term"], at))
+                compiled = self.condition(named, alias, at, (raw["term"], at))
                 if compiled is not None:
                     parts.append(compiled)
             elif isinstance(raw, Mapping) and len(raw) == 1 and next(iter(raw)) in (
