@@ -88,3 +88,30 @@ def test_keys_after_where_compile(tmp_path: Path) -> None:
     for report in reports:  # the header names the rules' fingerprint, which differs
         report.pop("decision")
     assert reports[0] == reports[1]
+
+
+def test_a_condition_term_compared_as_a_value_is_refused_at_load(tmp_path: Path) -> None:
+    """Found by the rule fuzzer (seed 1, case 408): ``severity: {term: definition}`` (a
+    condition, not a value) validated; the Python back-end compared a number with a mapping
+    (never equal: silently nothing decided), durable-rules refused the ruleset with "error
+    code: 202". Now ``Engine.load`` refuses it on both, with one located line."""
+    import shutil
+
+    import pytest
+    import yaml
+
+    from policyengine.api import Engine
+    from policyengine.diagnostics import InputError
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    support = yaml.safe_load((rules / "support.yaml").read_text())
+    rule = next(r for r in support["rules"] if r["id"] == "response-pending")
+    rule["when"]["t"]["severity"] = {"term": "definition"}
+    (rules / "support.yaml").write_text(yaml.safe_dump(support, sort_keys=False))
+    for backend in ("python", "durable"):
+        with pytest.raises(InputError) as caught:
+            Engine.load(ROOT / "policies" / "spirion", rules=rules, backend=backend)
+        lines = [d.render() for d in caught.value.diagnostics]
+        assert lines and all("term 'definition'" in line and "not a value" in line
+                             and "\n" not in line for line in lines), lines

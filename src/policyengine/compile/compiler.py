@@ -210,7 +210,13 @@ class _ClauseCompiler:
     def value(self, raw: Any, alias: str, where: Sequence[str | int]) -> Any:
         """Compile a condition value: literal, {term: p} or {fact: alias.field}."""
         if isinstance(raw, Mapping) and set(raw) == {"term"}:
-            return engine_value(self.term(raw["term"], where))
+            found = self.term(raw["term"], where)
+            if isinstance(found, Mapping):  # a condition or a group: no value to compare with
+                raise _RuleError(
+                    f"term {raw['term']!r} of clause {self.clause.id!r} is a condition or a "
+                    "group of terms, not a value: compare with one of its terms, or apply a "
+                    "condition with 'where'", where)
+            return engine_value(found)
         if isinstance(raw, Mapping) and set(raw) == {"fact"}:
             ref = self.fact_ref(raw["fact"], where)
             if ref.alias == alias:
