@@ -543,14 +543,22 @@ def summary(outcomes: list[Outcome], seed: int, seconds: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     # --mode policy: edit the shipped policy's terms within what validate accepts and run
     # evaluate and due on both back-ends (bench/policyfuzz.py, its own options)
+    # --mode rules: edit the shipped rule packs at random; validate, and when they validate
+    # load them with the shipped policy and evaluate on both back-ends (bench/rulefuzz.py)
     chooser = argparse.ArgumentParser(add_help=False)
-    chooser.add_argument("--mode", choices=("documents", "policy"), default="documents")
+    chooser.add_argument("--mode", choices=("documents", "policy", "rules"),
+                         default="documents")
     mode, rest = chooser.parse_known_args(argv)
     if mode.mode == "policy":
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import policyfuzz
 
         return policyfuzz.main(rest)
+    if mode.mode == "rules":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import rulefuzz
+
+        return rulefuzz.main(rest)
     argv = rest
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=5000)

@@ -217,7 +217,13 @@ class _ClauseCompiler:
     def value(self, raw: Any, alias: str, where: Sequence[str | int]) -> Any:
         """Compile a condition value: literal, {term: p} or {fact: alias.field}."""
         if isinstance(raw, Mapping) and set(raw) == {"term"}:
-            return engine_value(self.term(raw["term"], where))
+            found = self.term(raw["term"], where)
+            if isinstance(found, Mapping):  # a condition or a group: no value to compare with
+                raise _RuleError(
+                    f"term {raw['term']!r} of clause {self.clause.id!r} is a condition or a "
+                    "group of terms, not a value: compare with one of its terms, or apply a "
+                    "condition with 'where'", where)
+            return engine_value(found)
         if isinstance(raw, Mapping) and set(raw) == {"fact"}:
             ref = self.fact_ref(raw["fact"], where)
             if ref.alias == alias:
@@ -268,10 +274,11 @@ class _ClauseCompiler:
             elif key == "where":
                 if not (isinstance(raw, Mapping) and set(raw) == {"term"}):
                     raise _RuleError("'where' takes {term: path} naming a condition", at)
-                inlined = self.term(raw["term"], at)
-                if not isinstance(inlined, Mapping):
+                # its own name: ``inlined`` (the parameter) still holds for the keys after it
+                named = self.term(raw["term"], at)
+                if not isinstance(named, Mapping):
                     raise _RuleError(f"term {raw['term']!r} is not a condition", at)
-                compiled = self.condition(inlined, alias, at, (raw["term"], at))
+                compiled = self.condition(named, alias, at, (raw["term"], at))
                 if compiled is not None:
                     parts.append(compiled)
             elif isinstance(raw, Mapping) and len(raw) == 1 and next(iter(raw)) in (
