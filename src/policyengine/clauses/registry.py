@@ -54,18 +54,9 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from policyengine.model.policy import Clause, Policy
 
 ENTRY_POINT_GROUP = "policyengine.clauses"
-# The families the package ships, in the order their kinds appear in the schema.
-BUILTIN_MODULES = (
-    "calendars",
-    "availability",
-    "exclusions",
-    "credits",
-    "support",
-    "notifications",
-    "entitlements",
-    "declarations",
-    "offerings",
-)
+# The families the package ships, in the order their kinds appear in the schema: one module
+# per policy section, named after it (so the list is the sections' own).
+BUILTIN_MODULES = SECTIONS
 # The properties every clause has, as each kind's schema fragment restates them.
 COMMON_PROPERTIES: dict[str, Any] = {
     "id": {"description": "The clause's short name, unique in the policy. Example: severity-1."},
