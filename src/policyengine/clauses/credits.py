@@ -199,6 +199,16 @@ class ServiceCredit(ClauseKind):
         },
     }
     required = ("rounding", "decimal_places", "form")
+    per_service_terms = (*BASES, "tiers", "stacking")
+
+    def for_service(self, terms: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
+        """A service's own amount (a basis, or tiers) replaces the clause's whole amount
+        (its basis, tiers and stacking); a service giving only ``stacking`` keeps the
+        clause's tiers."""
+        if basis_of(own) or own.get("tiers") is not None:
+            terms = {k: v for k, v in terms.items()
+                     if k not in (*BASES, "tiers", "stacking")}
+        return super().for_service(terms, own)
 
     def check(self, ctx: CheckContext, path: ClausePath,
               clause: Mapping[str, Any]) -> Iterable[Diagnostic]:

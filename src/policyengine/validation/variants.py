@@ -98,4 +98,38 @@ def check_variants(document: Any, semantics: Checker) -> list[Diagnostic]:
     return problems
 
 
-__all__ = ["check_variants", "resolved_problems"]
+def check_service_variants(document: Any, semantics: Checker) -> list[Diagnostic]:
+    """Problems of a policy's terms per service: each service's resolved policy
+    (:func:`~policyengine.clauses.per_service.service_variant_data`) must be valid, else an
+    error at that service's entry (of the clause the problem is in when it has one, else of
+    the first clause giving terms for the service) says which service and why: a dashboard
+    target of 99.5 under a credit whose first tier starts below 99.9, say."""
+    from policyengine.clauses.per_service import (
+        PER_SERVICE,
+        service_variant_data,
+        services_with_terms,
+    )
+    from policyengine.validation import schemas
+
+    problems: list[Diagnostic] = []
+    for service in services_with_terms(document.data):
+        resolved = Document(document.file, service_variant_data(document.data, service))
+        found = schemas.validate_document(resolved, "policy") or semantics(resolved)
+        entries = [(("spec", section, index), clause)
+                   for section, clauses in (document.data.get("spec") or {}).items()
+                   if isinstance(clauses, list)
+                   for index, clause in enumerate(clauses)
+                   if isinstance(clause, dict)
+                   and service in (clause.get(PER_SERVICE) or {})]
+        for problem in found:
+            if problem.severity != "error":
+                continue
+            at = next((path for path, _ in entries
+                       if problem.path.startswith(json_path(path))), entries[0][0])
+            problems.append(_diag(document, (*at, PER_SERVICE, service),
+                                  f"for service {service!r} the policy is invalid: "
+                                  f"{problem.path}: {problem.message}", problem.code))
+    return problems
+
+
+__all__ = ["check_service_variants", "check_variants", "resolved_problems"]
