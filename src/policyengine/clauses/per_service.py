@@ -75,10 +75,12 @@ def check_per_service(ctx: CheckContext, path: ClausePath,
     commitments = ctx.of_kind("availability_commitment")
     per_service = [(p, c) for p, c in commitments if c.get("scope") == "per_service"]
     if not per_service:
-        where = (f" (clause {commitments[0][1].get('id')!r} at line "
-                 f"{ctx.line(commitments[0][0])} says "
-                 f"{'scope: ' + str(commitments[0][1]['scope']) if commitments[0][1].get('scope') else 'no scope'})"
-                 if commitments else "")
+        where = ""
+        if commitments:
+            first_path, first = commitments[0]
+            said = f"scope: {first['scope']}" if first.get("scope") else "no scope"
+            where = (f" (clause {first.get('id')!r} at line {ctx.line(first_path)} says "
+                     f"{said})")
         return [ctx.error((*path, PER_SERVICE), "terms per service need the availability "
                           f"commitment to be measured per service (scope: per_service){where}")]
     covered: list[str] = []
@@ -95,4 +97,34 @@ def check_per_service(ctx: CheckContext, path: ClausePath,
     return problems
 
 
-__all__ = ["PER_SERVICE", "check_per_service", "service_variant_data", "services_with_terms"]
+def service_lines(kind: registry.ClauseKind, terms: Mapping[str, Any],
+                  done: set[str]) -> registry.TermLines:
+    """``show``'s lines for a clause and its terms per service: the kind's words for the
+    clause's terms, then, for each service with terms of its own, the kind's lines for the
+    service's terms that read differently, labelled ``<label> for <service>`` (``Target for
+    api: 99.95% of each full calendar month``); a line the clause has that the service's terms
+    do not give (a tier fewer) reads ``none`` for it, so a line left out for a service reads
+    as the clause's. Adds the terms described to ``done``."""
+    own = terms.get(PER_SERVICE)
+    if not isinstance(own, Mapping):
+        return kind.words(terms, done)
+    done.add(PER_SERVICE)
+    base = {k: v for k, v in terms.items() if k != PER_SERVICE}
+    lines = kind.words(base, done)
+    for service, given in own.items():
+        if not isinstance(given, Mapping):
+            continue
+        theirs = kind.words(kind.for_service(base, given), set())
+        for label, words in theirs:
+            if (label, words) not in lines:
+                lines.append((f"{label} for {service}", words))
+        # a line the clause has and the service's terms do not (a tier fewer): none
+        labels = {label for label, _ in theirs}
+        lines += [(f"{label} for {service}", "none") for label, _ in list(lines)
+                  if label not in labels and not label.endswith(tuple(
+                      f" for {name}" for name in own))]
+    return lines
+
+
+__all__ = ["PER_SERVICE", "check_per_service", "service_lines", "service_variant_data",
+           "services_with_terms"]
