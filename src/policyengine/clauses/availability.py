@@ -126,10 +126,10 @@ class AvailabilityCommitment(ClauseKind):
               "credits)")
 
     def single_hint(self, first: Mapping[str, Any], second: Mapping[str, Any]) -> str:
-        """Right for what the second commitment changes: other services (a target per
+        """Right for what the second commitment changes: services of its own (a target per
         service), other plans or deployments (one commitment lists them all; other terms for
         some subscriptions are an offering), else a second target (tiers)."""
-        if _differs(first, second, "services") or _differs(first, second, "per_service"):
+        if second.get("services") is not None and _differs(first, second, "services"):
             return ("for a different target per service keep one commitment that lists every "
                     "service, measured per service, and give a service its own target under "
                     "per_service (scope: per_service, per_service: {dashboard: "
