@@ -194,7 +194,16 @@ def test_show_and_diff_render_the_examples(tmp_path: Path) -> None:
     shown = runner.invoke(main, ["show", str(TIERED)])
     assert shown.exit_code == 0
     assert "**Tier 2:** below 99.0%, at least 95.0%: 25% of the monthly fee" in shown.output
-    assert "**Remedy:** termination right when 3 consecutive periods" in shown.output
+    # the words follow the measurement period (a monthly policy: months)
+    assert "**Remedy:** termination right when 3 consecutive months miss the commitment or " \
+        "when 4 months of any 12 months miss it" in shown.output
+    assert "**Cap:** the credits of one month add up to at most 50%" in shown.output
+    quarterly = runner.invoke(main, ["show", str(ROOT / "policies" / "examples" /
+                                                  "forge-quarterly" / "1.0.0.yaml")])
+    assert "America/Los\\_Angeles (quarters, days and deadlines)" in quarterly.output
+    assert "1/40 of the annual fee for each missed quarter" in quarterly.output
+    assert "30d after the end of the quarter that missed the target" in quarterly.output
+    assert "month" not in quarterly.output.replace("calendar month", "")
     days = runner.invoke(main, ["show", str(DAYS)])
     assert days.exit_code == 0 and "15 days of service added to the term" in days.output
     edited = _edited(tmp_path, TIERED, 'amount: "6000.00"', 'amount: "9000.00"')

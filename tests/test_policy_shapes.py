@@ -102,23 +102,32 @@ _SECOND_WINDOW = """\
         "standard, premium (did you mean 'premium'?)", id="clause-names-an-unknown-offering"),
     pytest.param(
         FORGE, _CREDIT_END, _CREDIT_END + _PREMIUM_CREDIT,
+        # the hint is about offerings, not tiers: the first applies to premium too
         "64:13: $.spec.credits[1].kind: a second service_credit clause for offering 'premium' "
-        "(the first, 'service-credit', is at line 51); each offering has at most one "
-        "(restrict the clauses to different offerings with 'offerings: [...]'), and "
-        "evaluation would read only the first: for credits that rise as availability falls "
-        "write tiers on the one clause (tiers: [{below: 99.9, percent_of_monthly_fee: 10}, "
-        "{below: 99.0, percent_of_monthly_fee: 25}]; docs/policy-language.md, Tiered "
-        "credits)", id="single-kind-unrestricted-and-for-premium-clash"),
+        "(the first, 'service-credit', is at line 51); each offering has at most one, and "
+        "evaluation would read only the first: the first has no 'offerings', so it applies to "
+        "'premium' too; give it the offerings it is for ('offerings: [standard]'), or leave "
+        "this clause out and write what differs for 'premium' as overrides on that offering "
+        "(overrides: {service-credit.<term>: value})",
+        id="single-kind-unrestricted-and-for-premium-clash"),
+    pytest.param(
+        FORGE, _CREDIT_END, _CREDIT_END.replace("refund\n", "refund\n      offerings: "
+                                                "[premium]\n")
+        + _PREMIUM_CREDIT.replace("      offerings: [premium]\n", ""),
+        "65:13: $.spec.credits[1].kind: a second service_credit clause for offering 'premium' "
+        "(the first, 'service-credit', is at line 51); each offering has at most one, and "
+        "evaluation would read only the first: this clause has no 'offerings', so it applies "
+        "to 'premium' too, for which 'service-credit' is written; give it the offerings it is "
+        "for ('offerings: [standard]')", id="single-kind-for-premium-then-unrestricted-clash"),
     pytest.param(
         FORGE, _CREDIT_END, _CREDIT_END.replace("refund\n", "refund\n      offerings: "
                                                 "[standard, premium]\n") + _PREMIUM_CREDIT,
         "65:13: $.spec.credits[1].kind: a second service_credit clause for offering 'premium' "
-        "(the first, 'service-credit', is at line 51); each offering has at most one "
-        "(restrict the clauses to different offerings with 'offerings: [...]'), and "
-        "evaluation would read only the first: for credits that rise as availability falls "
-        "write tiers on the one clause (tiers: [{below: 99.9, percent_of_monthly_fee: 10}, "
-        "{below: 99.0, percent_of_monthly_fee: 25}]; docs/policy-language.md, Tiered "
-        "credits)", id="single-kind-for-overlapping-offerings-clash"),
+        "(the first, 'service-credit', is at line 51); each offering has at most one, and "
+        "evaluation would read only the first: both name 'premium'; name each offering in one "
+        "of them, or leave this clause out and write what differs for 'premium' as overrides "
+        "on that offering (overrides: {service-credit.<term>: value})",
+        id="single-kind-for-overlapping-offerings-clash"),
     pytest.param(
         FORGE, "      window: 30d\n", "      window: 30d\n" + _SECOND_WINDOW,
         "71:13: $.spec.credits[2].kind: a second claim_window clause for a subscription of no "

@@ -117,12 +117,30 @@ class AvailabilityCommitment(ClauseKind):
         },
     }
     required = ("period", "full_months_only", "target_percent", "plans", "deployments")
+    per_service_terms = ("target_percent",)
     # the natural first try at tiered credits (one commitment and one credit per band)
     # judged a month against two targets; a period is judged against one
     single = ("a period is judged against one target; for credits that rise as availability "
               "falls keep one commitment and write tiers on the service credit (tiers: "
               "[{below: 99.9, ...}, {below: 99.0, ...}]; docs/policy-language.md, Tiered "
               "credits)")
+
+    def single_hint(self, first: Mapping[str, Any], second: Mapping[str, Any]) -> str:
+        """Right for what the second commitment changes: services of its own (a target per
+        service), other plans or deployments (one commitment lists them all; other terms for
+        some subscriptions are an offering), else a second target (tiers)."""
+        if second.get("services") is not None and _differs(first, second, "services"):
+            return ("for a different target per service keep one commitment that lists every "
+                    "service, measured per service, and give a service its own target under "
+                    "per_service (scope: per_service, per_service: {dashboard: "
+                    "{target_percent: 99.5}}; docs/policy-language.md, Services and impact)")
+        if _differs(first, second, "plans") or _differs(first, second, "deployments"):
+            return ("one commitment covers every plan and deployment it lists (plans: [...], "
+                    "deployments: [...]); for another target for some subscriptions define an "
+                    "offering with its own target (spec.offerings, overrides: "
+                    f"{{{first.get('id')}.target_percent: ...}}; docs/policy-language.md, "
+                    "Offerings and negotiated terms)")
+        return super().single_hint(first, second)
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
         done.update({"target_percent", "period", "full_months_only", "plans", "deployments",
@@ -180,3 +198,11 @@ class AvailabilityCommitment(ClauseKind):
             values.scope = clause.terms.get("scope")
             values.services = tuple(clause.terms.get("services") or ())
             values.impact_weights = dict(clause.terms.get("impact_weights") or {})
+
+
+def _differs(first: Mapping[str, Any], second: Mapping[str, Any], term: str) -> bool:
+    """Whether two clauses give a term differently (a list compared as a set)."""
+    a, b = first.get(term), second.get(term)
+    if isinstance(a, list) and isinstance(b, list):
+        return {str(x) for x in a} != {str(x) for x in b}
+    return a != b

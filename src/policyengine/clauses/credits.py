@@ -29,6 +29,7 @@ from policyengine.clauses.registry import (
     register,
 )
 from policyengine.clauses.values import CreditFigure, CreditMeasure, PolicyValues
+from policyengine.clauses.words import period_words
 from policyengine.clocks.durations import duration_days
 from policyengine.diagnostics import Diagnostic, excerpt
 from policyengine.model.policy import Clause, Policy
@@ -199,6 +200,16 @@ class ServiceCredit(ClauseKind):
         },
     }
     required = ("rounding", "decimal_places", "form")
+    per_service_terms = (*BASES, "tiers", "stacking")
+
+    def for_service(self, terms: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
+        """A service's own amount (a basis, or tiers) replaces the clause's whole amount
+        (its basis, tiers and stacking); a service giving only ``stacking`` keeps the
+        clause's tiers."""
+        if basis_of(own) or own.get("tiers") is not None:
+            terms = {k: v for k, v in terms.items()
+                     if k not in (*BASES, "tiers", "stacking")}
+        return super().for_service(terms, own)
 
     def check(self, ctx: CheckContext, path: ClausePath,
               clause: Mapping[str, Any]) -> Iterable[Diagnostic]:
@@ -308,8 +319,8 @@ class ServiceCredit(ClauseKind):
         own = basis_of(terms)
         if own:
             lines.append(("Amount", f"{_BASIS_WORDS[own[0]].format(v=terms[own[0]])} for each "
-                                    f"missed month, rounded {rounding} to {places} decimal "
-                                    "places"))
+                                    f"missed {period_words().noun}, rounded {rounding} to "
+                                    f"{places} decimal places"))
         for number, tier in enumerate(terms.get("tiers") or (), start=1):
             if not isinstance(tier, Mapping):
                 continue
@@ -319,9 +330,10 @@ class ServiceCredit(ClauseKind):
             amount = _BASIS_WORDS[basis[0]].format(v=tier[basis[0]]) if basis else "nothing"
             lines.append((f"Tier {number}", f"{band}: {amount}"))
         if terms.get("tiers"):
-            stacking = ("the bands from the first to the one the period falls in, added up"
+            noun = period_words().noun
+            stacking = (f"the bands from the first to the one the {noun} falls in, added up"
                         if terms.get("stacking") == "cumulative"
-                        else "only the band the period falls in (no stacking)")
+                        else f"only the band the {noun} falls in (no stacking)")
             lines.append(("Pays", f"{stacking}; rounded {rounding} to {places} decimal places"))
         lines.append(("Form", f"{form.get('renewed')} when the order was renewed, "
                               f"{form.get('not_renewed')} when it was not"))
@@ -542,8 +554,9 @@ class CreditCap(ClauseKind):
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
         done.update({"per", "percent_of_fees", "amount"})
-        per = ("one measurement period" if terms.get("per") == "period"
-               else "the periods of any 12 months (rolling)")
+        words = period_words()
+        per = (f"one {words.noun}" if terms.get("per") == "period"
+               else f"the {words.plural} of any 12 months (rolling)")
         limit = (f"{terms.get('percent_of_fees')}% of the fees for that time"
                  if terms.get("percent_of_fees") is not None else f"{terms.get('amount')}")
         return [("Cap", f"the credits of {per} add up to at most {limit}; a credit over it "
@@ -617,15 +630,18 @@ class ChronicFailure(ClauseKind):
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
         done.update({"consecutive_missed", "missed_in_12_months", "remedy", "exercise_within"})
         when = []
+        words = period_words()
         if terms.get("consecutive_missed") is not None:
-            when.append(f"{terms['consecutive_missed']} consecutive periods miss the commitment")
+            when.append(f"{terms['consecutive_missed']} consecutive {words.plural} miss the "
+                        "commitment")
         if terms.get("missed_in_12_months") is not None:
-            when.append(f"{terms['missed_in_12_months']} periods of any 12 months miss it")
+            when.append(f"{terms['missed_in_12_months']} {words.plural} of any 12 months miss "
+                        "it")
         remedy = str(terms.get("remedy")).replace("_", " ")
         lines = [("Remedy", f"{remedy} when " + " or when ".join(when))]
         if terms.get("exercise_within"):
             lines.append(("Use within", f"{terms['exercise_within']} after the end of the "
-                                        "period that granted it"))
+                                        f"{words.noun} that granted it"))
         return lines
 
     def contribute(self, clause: Clause, values: PolicyValues, policy: Policy) -> None:
@@ -662,9 +678,9 @@ class ClaimWindow(ClauseKind):
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
         done.add("window")
-        return [("Claim within", f"{terms.get('window')} after the end of the month that "
-                                 "missed the target; a late or missing request forfeits the "
-                                 "credit")]
+        return [("Claim within", f"{terms.get('window')} after the end of the "
+                                 f"{period_words().noun} that missed the target; a late or "
+                                 "missing request forfeits the credit")]
 
     def contribute(self, clause: Clause, values: PolicyValues, policy: Policy) -> None:
         """Days after the end of a month within which a credit must be claimed (first

@@ -38,6 +38,7 @@ cheap: it imports neither jsonschema nor durable-rules.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 import threading
@@ -182,6 +183,18 @@ class ClauseKind:
     # silently ignored. True, or (the same, and better) a sentence saying how to write what
     # was meant instead, which ends the message (see validation.policy).
     single: ClassVar[bool | str] = False
+    # Terms that may differ per service of a commitment measured per service: a clause of
+    # the kind may give them again under ``per_service: {service: {term: value}}`` (the
+    # schema takes each with its own term's schema); docs/policy-language.md, shape 5.
+    per_service_terms: ClassVar[tuple[str, ...]] = ()
+
+    def single_hint(self, first: Mapping[str, Any], second: Mapping[str, Any]) -> str:
+        """For a ``single`` kind: what to write instead of ``second``, a second clause for
+        the same subscriptions as ``first`` (both raw mappings), as a sentence ending the
+        refusal; "" for none. The default is ``single`` when it is a sentence. (A clash
+        between clauses restricted to different offerings gets the offering's sentence from
+        validation, whatever the kind.)"""
+        return self.single if isinstance(self.single, str) else ""
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema fragment (``definitions/<name>``) a clause of this kind must match."""
@@ -192,9 +205,35 @@ class ClauseKind:
             "properties": {**COMMON_PROPERTIES, **self.terms},
             "additionalProperties": False,
         }
+        if self.per_service_terms:
+            fragment["properties"]["per_service"] = {
+                "description": (
+                    "The terms that differ for some services (the commitment measured per "
+                    "service): each service the commitment covers, mapped to its own "
+                    f"{', '.join(self.per_service_terms)}. A service left out takes the "
+                    "clause's terms as written."
+                ),
+                "type": "object",
+                "minProperties": 1,
+                "propertyNames": {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$",
+                                  "patternErrorMessage": "expected a service name like api"},
+                "additionalProperties": {
+                    "type": "object",
+                    "minProperties": 1,
+                    "additionalProperties": False,
+                    "properties": {name: self.terms[name] for name in self.per_service_terms},
+                },
+            }
         if self.required:
             fragment["required"] = list(self.required)
         return fragment
+
+    def for_service(self, terms: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
+        """A clause's terms (the raw mapping) for one service, given the service's own
+        (``per_service[service]``): by default each of the service's terms replaces the
+        clause's. A kind whose terms hang together (one amount of several possible bases)
+        overrides this."""
+        return {**terms, **copy.deepcopy(dict(own))}
 
     def check(self, ctx: CheckContext, path: ClausePath,
               clause: Mapping[str, Any]) -> Iterable[Diagnostic]:

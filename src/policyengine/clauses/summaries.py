@@ -5,8 +5,9 @@ a term is edited and the summary is not, ``show`` renders a document that contra
 itself. Each clause kind names the terms a summary may restate
 (:attr:`~policyengine.clauses.registry.ClauseKind.summary_numbers`: term path → ``percent``
 or ``duration``); every percentage or duration the summary states must equal one of those
-terms of the same sort, else a warning located at the summary names both numbers. A
-summary that states no such number, or a kind that names no terms, is not checked.
+terms of the same sort (the clause's, or one a service gives for itself under
+``per_service``), else a warning located at the summary names both numbers. A summary that
+states no such number, or a kind that names no terms, is not checked.
 """
 
 from __future__ import annotations
@@ -85,11 +86,17 @@ def check_summary(kind: ClauseKind, ctx: CheckContext, path: ClausePath,
     if not kind.summary_numbers or not isinstance(summary, str):
         return []
     terms: dict[str, list[tuple[str, Any, Decimal]]] = {}
+    # the clause's terms, and the same terms a service gives for itself (per_service)
+    own = clause.get("per_service")
+    sources = [("", clause)] + [(f"per_service.{name}.", terms_of) for name, terms_of
+                                in (own.items() if isinstance(own, Mapping) else ())
+                                if isinstance(terms_of, Mapping)]
     for term_path, sort in kind.summary_numbers.items():
-        raw = _term(clause, term_path)
-        value = _value(sort, raw)
-        if value is not None:
-            terms.setdefault(sort, []).append((term_path, raw, value))
+        for prefix, source in sources:
+            raw = _term(source, term_path)
+            value = _value(sort, raw)
+            if value is not None:
+                terms.setdefault(sort, []).append((prefix + term_path, raw, value))
     out = []
     for text, sort, value in stated_numbers(summary):
         said = terms.get(sort)

@@ -8,9 +8,50 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+
+@dataclass(frozen=True)
+class PeriodWords:
+    """The policy's measurement period in words, for every kind's ``show`` text: ``noun``
+    (``month``, ``quarter``, ``year``) and ``plural``."""
+
+    noun: str
+    plural: str
+
+
+PERIOD_WORDS = {
+    "calendar_month": PeriodWords("month", "months"),
+    "calendar_quarter": PeriodWords("quarter", "quarters"),
+    "calendar_year": PeriodWords("year", "years"),
+}
+_PERIOD: contextvars.ContextVar[PeriodWords] = contextvars.ContextVar(
+    "policyengine_period_words", default=PERIOD_WORDS["calendar_month"])
+
+
+def period_words() -> PeriodWords:
+    """The measurement period of the policy being put into words (:func:`reading_period`);
+    a calendar month outside one. A kind's :meth:`words
+    <policyengine.clauses.registry.ClauseKind.words>` says "each missed quarter" of a
+    quarterly policy by asking this, never by writing "month"."""
+    return _PERIOD.get()
+
+
+@contextlib.contextmanager
+def reading_period(period: str | None) -> Iterator[PeriodWords]:
+    """Put a policy into words whose commitment is measured per ``period``
+    (``calendar_quarter``...; None or unknown: a calendar month)."""
+    words = PERIOD_WORDS.get(str(period), PERIOD_WORDS["calendar_month"])
+    token = _PERIOD.set(words)
+    try:
+        yield words
+    finally:
+        _PERIOD.reset(token)
 
 # Impact flags (and other boolean fact fields) in words: (when true, when false).
 _FLAG_WORDS = {
@@ -123,5 +164,5 @@ def describe_notice(notice: Mapping[str, Any]) -> str:
     return text
 
 
-__all__ = ["describe_condition", "describe_notice", "describe_value", "join_words",
-           "term_label"]
+__all__ = ["PERIOD_WORDS", "PeriodWords", "describe_condition", "describe_notice",
+           "describe_value", "join_words", "period_words", "reading_period", "term_label"]

@@ -38,7 +38,7 @@ from policyengine.compile import stages
 from policyengine.compile.compiler import CompiledPolicy
 from policyengine.diagnostics import Diagnostic, InputError
 from policyengine.engine.base import Backend, StageResult, apply_firings
-from policyengine.evaluate.variants import check_subscription, resolve
+from policyengine.evaluate.variants import check_subscription, for_service, resolve
 from policyengine.model.facts import (
     IMPACT_FLAGS,
     Change,
@@ -823,10 +823,13 @@ class _Run:
         early = [at for at in made if at < end]
         # downtime is charged only while a SaaS term is in force
         in_force = intervals.clip(terms.saas, start, end)
-        target = values.availability_target
         weights = values.impact_weights
         shown = period if period != first else ABSENT  # a month: the row's month says it
         for service, services in self._scopes(values, sub):
+            # a service with terms of its own (per_service) is judged by the policy
+            # resolved for it: its target, its credit
+            judged = version if service is None else for_service(version, service)
+            target = values_of(judged.policy).availability_target
             counted_s, down_s = _measure(counted.get(customer, ()), excluded.get(customer, ()),
                                          in_force, services, weights, sub)
             elapsed_s = so_far - start
@@ -843,7 +846,7 @@ class _Run:
                 "in_term": terms.overlaps(start, end), "complete": complete,
                 # floor to 1e-9 so a period just under the target never rounds up to it
                 "availability": float(exact.quantize(Decimal("1e-9"), ROUND_FLOOR)),
-                "availability_percent": percent_shown(exact, target, _tier_bounds(version)),
+                "availability_percent": percent_shown(exact, target, _tier_bounds(judged)),
                 "renewed": sub.renewed,
                 "requested": bool(valid),
                 "claim_deadline": deadline,
@@ -855,9 +858,9 @@ class _Run:
                 fact["requested_at"] = min(valid)
             if early:
                 fact["early_request_at"] = min(early)
-            month_facts[version][customer].append(fact)
+            month_facts[judged][customer].append(fact)
             measured[key] = {
-                "version": version, "sub": sub, "fact": fact, "exact": exact,
+                "version": judged, "sub": sub, "fact": fact, "exact": exact,
                 "month_s": end - start, "down_s": down_s, "counted_s": counted_s,
                 "deadline": deadline, "period": shown,
             }

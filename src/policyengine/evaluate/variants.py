@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 
 from policyengine.clauses.offerings import did_you_mean, missing_term_message
+from policyengine.clauses.per_service import service_variant_data, services_with_terms
 from policyengine.compile.compiler import CompiledPolicy, compile_policy
 from policyengine.diagnostics import InputError
 from policyengine.lifecycle import fork_safe
@@ -124,6 +125,37 @@ def _variant(version: CompiledPolicy, offering: str | None,
         return version.variants.setdefault(key, compiled)
 
 
+def for_service(version: CompiledPolicy, service: str) -> CompiledPolicy:
+    """The compiled policy a service's rows are judged by: ``version`` (already resolved for
+    the customer) with the terms its clauses give for ``service`` (``per_service``) laid
+    over theirs; ``version`` itself when no clause gives any. Validated and compiled once,
+    kept on the version. A resolved policy that is not valid (an order form's override made
+    a service's terms clash) raises InputError with the problem."""
+    key = f"\0service:{service}"
+    cached = version.variants.get(key)
+    if cached is not None:
+        return cached
+    data = version.policy.data
+    if service not in services_with_terms(data):
+        with _LOCK:
+            return version.variants.setdefault(key, version)
+    from policyengine.validation import schemas
+    from policyengine.validation.policy import check_policy_semantics
+
+    resolved_data = service_variant_data(data, service)
+    document = Document(version.policy.file, resolved_data)
+    problems = [p for p in (schemas.validate_document(document, "policy")
+                            or check_policy_semantics(document, services=False))
+                if p.severity == "error"]
+    if problems:
+        raise InputError(problems[:1])
+    resolved = Policy.from_data(resolved_data, version.policy.file)
+    digest = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+    compiled = compile_policy(resolved, version.packs, f"{version.fingerprint}#{digest}")
+    with _LOCK:
+        return version.variants.setdefault(key, compiled)
+
+
 def _refuse(sub: Subscription, override: Override, message: str) -> None:
     raise InputError.single(
         sub.where.file, message, line=sub.where.line, column=sub.where.column,
@@ -131,4 +163,4 @@ def _refuse(sub: Subscription, override: Override, message: str) -> None:
         code="fact")
 
 
-__all__ = ["check_subscription", "in_force", "resolve"]
+__all__ = ["check_subscription", "for_service", "in_force", "resolve"]

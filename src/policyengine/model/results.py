@@ -42,6 +42,44 @@ class Finding(NamedTuple):
         return finding_dict(self)
 
 
+# What ``policyengine diff --facts`` makes of each row field (``field(metadata=...)``):
+# KEY fields say which rows are the same across two evaluations; CONTEXT fields are
+# measures shown beside a changed outcome (an availability row's minutes and percentages);
+# VERSION names the policy version (it differs by construction). Every other field is an
+# OUTCOME and is compared: a field added without a role is compared, never forgotten
+# (:func:`diff_roles`; docs/versions.md).
+KEY, CONTEXT, VERSION, OUTCOME = "key", "context", "version", "outcome"
+
+
+def _key(rank: int = 0, **kwargs: Any) -> Any:
+    # rank: the place in the row's key when it is not the declaration order
+    return field(metadata={"diff": KEY, "rank": rank}, **kwargs)
+
+
+def _context() -> Any:
+    return field(metadata={"diff": CONTEXT})
+
+
+def _version() -> Any:
+    return field(default="", metadata={"diff": VERSION})
+
+
+def diff_key(row_type: type) -> tuple[str, ...]:
+    """The :data:`KEY` fields of a row class, in key order (rank, then declaration)."""
+    import dataclasses
+
+    keys = [f for f in dataclasses.fields(row_type) if f.metadata.get("diff") == KEY]
+    return tuple(f.name for f in sorted(keys, key=lambda f: f.metadata.get("rank", 0)))
+
+
+def diff_roles(row_type: type) -> dict[str, str]:
+    """Each field of a result row class (in declaration order) → its role for ``diff``:
+    :data:`KEY`, :data:`CONTEXT`, :data:`VERSION` or (unmarked) :data:`OUTCOME`."""
+    import dataclasses
+
+    return {f.name: f.metadata.get("diff", OUTCOME) for f in dataclasses.fields(row_type)}
+
+
 def _text(value: Any) -> str:
     """An optional key part: the text, or "" when it is ABSENT (sorts first)."""
     return value if isinstance(value, str) else ""
@@ -49,24 +87,24 @@ def _text(value: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AvailabilityRow:
-    customer: str
-    month: str
+    customer: str = _key()
+    month: str = _key()
     covered: bool
-    minutes_in_month: int | float
-    downtime_minutes: int | float
-    excluded_minutes: int | float
-    counted_downtime_minutes: int | float
-    availability_percent: int | float
-    target_percent: int | float | None
+    minutes_in_month: int | float = _context()
+    downtime_minutes: int | float = _context()
+    excluded_minutes: int | float = _context()
+    counted_downtime_minutes: int | float = _context()
+    availability_percent: int | float = _context()
+    target_percent: int | float | None = _context()
     met: bool | None
     # the month is not over at as-of: measured so far, no verdict and no credit yet
     provisional: bool = False
-    policy_version: str = ""
+    policy_version: str = _version()
     # the measurement period (2026-Q4, 2026) when it is not the calendar month, and the
     # service measured (per_service scope); else ABSENT: left out of the report
     # (docs/interface.md §2)
-    period: str | Any = ABSENT
-    service: str | Any = ABSENT
+    period: str | Any = _key(default=ABSENT)
+    service: str | Any = _key(default=ABSENT)
 
     def key(self) -> tuple:
         return (self.customer, self.month, _text(self.service))
@@ -74,17 +112,17 @@ class AvailabilityRow:
 
 @dataclass(frozen=True, slots=True)
 class CreditRow:
-    customer: str
-    month: str
+    customer: str = _key()
+    month: str = _key()
     amount: str
     currency: str
     form: str
     claim_deadline: str
     requested_at: str | None
     status: str
-    policy_version: str = ""
-    period: str | Any = ABSENT  # as on AvailabilityRow
-    service: str | Any = ABSENT
+    policy_version: str = _version()
+    period: str | Any = _key(default=ABSENT)  # as on AvailabilityRow
+    service: str | Any = _key(default=ABSENT)
     # the credit shapes beyond a fraction of the annual fee (tiers, another basis, a cap):
     # ``basis``, ``tier`` (1 = the first band listed; None when not tiered),
     # ``uncapped_amount`` (the amount before caps), ``capped_by`` (the cap clause that cut
@@ -108,13 +146,13 @@ class RemedyRow:
     clause, the remedy's name, why (the rule messages), and the last day to use it (None
     without an ``exercise_within``)."""
 
-    customer: str
-    period: str
-    clause: str
+    customer: str = _key()
+    period: str = _key()
+    clause: str = _key()
     remedy: str
     reason: str
     exercise_by: str | None
-    policy_version: str = ""
+    policy_version: str = _version()
 
     def key(self) -> tuple:
         return (self.customer, self.period, self.clause)
@@ -122,8 +160,8 @@ class RemedyRow:
 
 @dataclass(frozen=True, slots=True)
 class TicketRow:
-    id: str
-    customer: str
+    id: str = _key()
+    customer: str = _context()  # the ticket's: the same under any version
     severity: int | None
     severity_source: str | None
     response_due: str | None
@@ -135,7 +173,7 @@ class TicketRow:
     update_due: str | None | Any = ABSENT
     update_met: bool | None | Any = ABSENT
     at_risk: bool | Any = ABSENT
-    policy_version: str = ""
+    policy_version: str = _version()
 
     def key(self) -> tuple:
         return (self.customer, self.id)
@@ -144,13 +182,13 @@ class TicketRow:
 @dataclass(frozen=True, slots=True)
 class ObligationRow:
     obligation: str
-    subject: str
-    customer: str
+    subject: str = _key(rank=1)
+    customer: str = _key()
     required_lead_hours: int | float
-    lead_hours: int | float | None
+    lead_hours: int | float | None = _context()  # measured from the facts
     met: bool
     strength: str
-    policy_version: str = ""
+    policy_version: str = _version()
 
     def key(self) -> tuple:
         return (self.customer, self.subject, self.obligation)
@@ -158,14 +196,22 @@ class ObligationRow:
 
 @dataclass(frozen=True, slots=True)
 class EntitlementRow:
-    id: str
-    customer: str
+    id: str = _key()
+    customer: str = _context()  # the request's: the same under any version
     entitled: bool
     reason: str
-    policy_version: str = ""
+    policy_version: str = _version()
 
     def key(self) -> tuple:
         return (self.customer, self.id)
+
+
+#: The row class of each row section of the report (ALL_ROW_SECTIONS order).
+ROW_TYPES: dict[str, type] = {
+    "availability": AvailabilityRow, "credits": CreditRow, "tickets": TicketRow,
+    "obligations": ObligationRow, "entitlements": EntitlementRow, "remedies": RemedyRow,
+}
+assert tuple(ROW_TYPES) == ALL_ROW_SECTIONS
 
 
 @dataclass

@@ -34,7 +34,7 @@ from typing import Any
 
 from policyengine.clauses import registry
 from policyengine.model.policy import Clause, Policy
-from policyengine.model.results import Evaluation
+from policyengine.model.results import OUTCOME, ROW_TYPES, Evaluation, diff_key, diff_roles
 from policyengine.tools.show import describe_condition, describe_value, term_label
 
 ARROW = "→"
@@ -342,18 +342,20 @@ class _Section:
     fields: tuple[str, ...]
 
 
-# Which rows are "the same" across versions, and which of their fields are outcomes.
-OUTCOME_SECTIONS = (
-    # period and service are keys only in reports that have them (rows leave them out
-    # otherwise); a key part a row lacks is left out of the subject
-    _Section("availability", ("customer", "month", "period", "service"), ("covered", "met")),
-    _Section("credits", ("customer", "month", "period", "service"),
-             ("amount", "currency", "form", "status", "claim_deadline")),
-    _Section("tickets", ("id",),
-             ("severity", "response_due", "response_met", "resolution_due", "resolution_met")),
-    _Section("obligations", ("customer", "subject"), ("obligation", "met", "strength")),
-    _Section("entitlements", ("id",), ("entitled", "reason")),
-)
+def _sections() -> tuple[_Section, ...]:
+    """Every row section of the report, with its key and outcome fields taken from the row
+    classes (:func:`~policyengine.model.results.diff_roles`): a field the report model adds
+    is compared unless the model says it is a key, context or the version."""
+    return tuple(
+        _Section(name, diff_key(row_type),
+                 tuple(n for n, role in diff_roles(row_type).items() if role == OUTCOME))
+        for name, row_type in ROW_TYPES.items())
+
+
+# Which rows are "the same" across versions (the key: period and service are keys only in
+# reports that have them, and a key part a row lacks is left out of the subject), and which
+# of their fields are outcomes; derived from the report model.
+OUTCOME_SECTIONS = _sections()
 
 
 @dataclass(frozen=True)
@@ -425,17 +427,25 @@ class OutcomeChange:
         }
 
 
-# How changed outcome fields are named in text ("" = the verdict itself).
-_OUTCOME_LABELS = {"met": "", "response_met": "response", "resolution_met": "resolution"}
+# How changed outcome fields are named in text ("" = the verdict itself); any other field
+# by its name in words.
+_OUTCOME_LABELS = {"met": "", "response_met": "response", "resolution_met": "resolution",
+                   "update_met": "update"}
+
+
+def _verdict_field(name: str) -> bool:
+    return name == "met" or name.endswith("_met")
 
 
 def _outcome_word(name: str, value: Any) -> str:
-    if name in ("met", "response_met", "resolution_met") and value is not None:
-        return "met" if value else "missed"
-    if name in ("covered", "entitled") and isinstance(value, bool):
+    """A field's value in words: a verdict met/missed (open when not decided yet), a yes/no
+    flag, none for a value that does not apply."""
+    if _verdict_field(name):
+        return "open" if value is None else "met" if value else "missed"
+    if isinstance(value, bool):
         return "yes" if value else "no"
     if value is None:
-        return "none" if name in ("response_due", "resolution_due") else "open"
+        return "none"
     return str(value)
 
 
@@ -521,8 +531,11 @@ def diff_outcomes(old: Evaluation, new: Evaluation) -> OutcomeDiff:
     old_data, new_data = old.to_dict(), new.to_dict()
     changes: list[OutcomeChange] = []
     for spec in OUTCOME_SECTIONS:
-        before = {tuple(row.get(k) for k in spec.key): row for row in old_data[spec.name]}
-        after = {tuple(row.get(k) for k in spec.key): row for row in new_data[spec.name]}
+        # a section a report leaves out (remedies without a chronic_failure clause) is empty
+        before = {tuple(row.get(k) for k in spec.key): row
+                  for row in old_data.get(spec.name) or ()}
+        after = {tuple(row.get(k) for k in spec.key): row
+                 for row in new_data.get(spec.name) or ()}
         for key in sorted(set(before) | set(after), key=lambda k: [str(v) for v in k]):
             named = tuple(zip(spec.key, key, strict=True))
             a, b = before.get(key), after.get(key)

@@ -17,10 +17,13 @@ from __future__ import annotations
 import re
 
 from policyengine.clauses import registry
+from policyengine.clauses.per_service import service_lines
 from policyengine.clauses.words import (
     describe_condition,
     describe_value,
     join_words,
+    period_words,
+    reading_period,
     term_label,
 )
 from policyengine.model.policy import SECTIONS, Clause, Policy
@@ -39,14 +42,28 @@ SECTION_TITLES = {
     "declarations": "Declarations",
 }
 
-def clause_terms(clause: Clause) -> list[tuple[str, str]]:
+def measurement_period(policy: Policy) -> str | None:
+    """The unit the policy measures availability per (its first commitment's ``period``),
+    or None without a commitment."""
+    return next((str(c.terms.get("period")) for c in policy.clauses
+                 if c.kind == "availability_commitment" and c.terms.get("period")), None)
+
+
+def clause_terms(clause: Clause, period: str | None = None) -> list[tuple[str, str]]:
     """A clause's terms as ``(label, words)`` lines; unknown terms as ``label: value``.
 
     The words come from the clause's kind (:meth:`ClauseKind.words
-    <policyengine.clauses.registry.ClauseKind.words>`).
+    <policyengine.clauses.registry.ClauseKind.words>`), with the terms a service gives for
+    itself after them (:func:`~policyengine.clauses.per_service.service_lines`). ``period``:
+    the policy's measurement period (:func:`measurement_period`), so that the words say
+    "quarter" where it is one; None keeps the words of the period being read (a calendar
+    month outside :func:`render_policy`).
     """
+    if period is not None:
+        with reading_period(period):
+            return clause_terms(clause)
     done: set[str] = set()
-    lines = registry.kind_of(clause.kind).words(clause.terms, done)
+    lines = service_lines(registry.kind_of(clause.kind), clause.terms, done)
     for key, value in clause.terms.items():
         if key not in done:
             lines.append((term_label([key]).capitalize(), describe_value(value, key)))
@@ -67,7 +84,8 @@ def _header(policy: Policy) -> list[tuple[str, str]]:
         rows.append(("Contract", str(contract["title"])))
     if contract.get("source"):
         rows.append(("Contract text", str(contract["source"])))
-    rows.append(("Time zone", f"{policy.timezone} (months, days and deadlines)"))
+    rows.append(("Time zone", f"{policy.timezone} ({period_words().plural}, days and "
+                              "deadlines)"))
     return rows
 
 
@@ -92,7 +110,11 @@ def render_policy(policy: Policy, fmt: str = "markdown") -> str:
     """The policy as a readable document, in ``markdown`` or ``text``."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (use one of {', '.join(FORMATS)})")
-    markdown = fmt == "markdown"
+    with reading_period(measurement_period(policy)):
+        return _render(policy, fmt == "markdown")
+
+
+def _render(policy: Policy, markdown: bool) -> str:
     out: list[str] = []
     if markdown:
         out += [f"# {_md(policy.title)}", ""]
@@ -138,6 +160,7 @@ def _wrap(text: str, width: int) -> list[str]:
 __all__ = [
     "FORMATS",
     "clause_terms",
+    "measurement_period",
     "describe_condition",
     "describe_value",
     "join_words",

@@ -7,13 +7,15 @@ Policy documents: schema, then the checks a schema cannot express, and version s
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from policyengine.clauses import registry
+from policyengine.clauses.per_service import PER_SERVICE, check_per_service, services_with_terms
 from policyengine.clauses.registry import CheckContext
 from policyengine.clauses.summaries import check_summary
 from policyengine.clocks.durations import duration_seconds, is_duration
@@ -21,7 +23,7 @@ from policyengine.diagnostics import Diagnostic, InputError, excerpt
 from policyengine.load.paths import links_out
 from policyengine.model.policy import SECTIONS, Policy
 from policyengine.model.variants import OFFERINGS_KEY, offering_names, uses_variants
-from policyengine.validation.variants import check_variants
+from policyengine.validation.variants import check_service_variants, check_variants
 
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
 #: The longest duration a policy term may give (a notice lead, a target, a claim window):
@@ -60,14 +62,16 @@ def _walk_durations(value: Any, path: tuple[str | int, ...]) -> Iterable[tuple[t
         yield path, value
 
 
-def check_policy_semantics(document: Any) -> list[Diagnostic]:
+def check_policy_semantics(document: Any, *, services: bool = True) -> list[Diagnostic]:
     """Checks the schema cannot express, on a schema-valid policy document.
 
     Generic checks (time zone, effective dates, duplicate clause ids, durations above zero,
     in whole seconds and at most 365 days, at most one clause of a ``single`` kind for each
     offering) are here; each clause's kind adds its own (see
     :mod:`policyengine.clauses.registry`): per clause in document order, then per kind.
-    A policy with offerings has each offering's resolved policy checked too.
+    A policy with offerings has each offering's resolved policy checked too, and one with
+    terms per service each service's (``services=False``: not, for a policy that is itself
+    resolved for a service).
     """
     from zoneinfo import available_timezones
 
@@ -107,6 +111,8 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
         kind = registry.kind_of(clause.get("kind"))
         problems.extend(kind.check(context, path, clause))
         problems.extend(check_summary(kind, context, path, clause))
+        if PER_SERVICE in clause:
+            problems.extend(check_per_service(context, path, clause))
         for duration_path, text in _walk_durations(clause, path):
             problems.extend(_check_duration(document, duration_path, text))
     problems.extend(_check_single_kinds(document, clauses))
@@ -117,6 +123,11 @@ def check_policy_semantics(document: Any) -> list[Diagnostic]:
     if not any(p.severity == "error" for p in problems) and uses_variants(data):
         # each offering's resolved policy must be valid too (docs/policy-language.md §6)
         problems.extend(check_variants(document, check_policy_semantics))
+    if services and not any(p.severity == "error" for p in problems) \
+            and services_with_terms(data):
+        # each service's resolved policy must be valid too (docs/policy-language.md §5)
+        problems.extend(check_service_variants(
+            document, functools.partial(check_policy_semantics, services=False)))
     return problems
 
 
@@ -161,22 +172,58 @@ def _check_single_kinds(document: Any, clauses: Sequence[tuple[tuple, dict]]) ->
             first_path, first_clause = first[(kind, clash)]
             line, _ = document.locate((*first_path, "kind"))
             first_id = excerpt(first_clause.get("id"))
-            hint = f": {single}" if isinstance(single, str) else ""
+            head = f"a second {kind} clause"
             if clash is None and not offerings:
-                message = (f"a second {kind} clause (the first, {first_id}, is at line {line}); "
-                           "a policy has at most one, and evaluation would read only the "
-                           f"first{hint}")
+                hint = registry.kind_of(kind).single_hint(first_clause, clause)
+                message = (f"{head} (the first, {first_id}, is at line {line}); a policy has "
+                           "at most one, and evaluation would read only the first"
+                           + (f": {hint}" if hint else ""))
             else:
                 whom = ("a subscription of no offering" if clash is None
                         else f"offering {clash!r}")
-                message = (f"a second {kind} clause for {whom} (the first, {first_id}, is at "
-                           f"line {line}); each offering has at most one (restrict the clauses "
-                           "to different offerings with 'offerings: [...]'), and evaluation "
-                           f"would read only the first{hint}")
+                message = (f"{head} for {whom} (the first, {first_id}, is at line {line}); "
+                           "each offering has at most one")
+                if _restriction(first_clause) == _restriction(clause):
+                    # the same subscriptions: the kind says what to write instead
+                    hint = registry.kind_of(kind).single_hint(first_clause, clause)
+                    message += (" (restrict the clauses to different offerings with "
+                                "'offerings: [...]'), and evaluation would read only the first"
+                                + (f": {hint}" if hint else ""))
+                else:
+                    message += (", and evaluation would read only the first: "
+                                + _offering_hint(first_clause, clause, clash, offerings))
             problems.append(_diag(document, (*path, "kind"), message, "semantic"))
         for offering in applies:
             first.setdefault((kind, offering), (path, clause))
     return problems
+
+
+def _restriction(clause: Mapping[str, Any]) -> frozenset[str] | None:
+    """The offerings a clause is restricted to, or None (every subscription)."""
+    named = clause.get(OFFERINGS_KEY)
+    return frozenset(named) if isinstance(named, list) else None
+
+
+def _offering_hint(first: Mapping[str, Any], second: Mapping[str, Any], clash: str | None,
+                   offerings: Sequence[str]) -> str:
+    """What to write when two clauses of a single kind meet in one offering because their
+    ``offerings`` differ (one names none, or both name ``clash``): each offering's terms
+    come from one clause, or from overrides on the offering."""
+    first_id, own = first.get("id"), _restriction(first)
+    if clash is None:  # only possible with both unrestricted, handled by the caller
+        return "give each clause the offerings it is for with 'offerings: [...]'"
+    overrides = (f"or leave this clause out and write what differs for {clash!r} as overrides "
+                 f"on that offering (overrides: {{{first_id}.<term>: value}})")
+    if own is None:
+        others = [o for o in offerings if o not in (_restriction(second) or ())]
+        return (f"the first has no 'offerings', so it applies to {clash!r} too; give it the "
+                f"offerings it is for ('offerings: [{', '.join(others)}]'), {overrides}")
+    if _restriction(second) is None:
+        others = [o for o in offerings if o not in own]
+        return (f"this clause has no 'offerings', so it applies to {clash!r} too, for which "
+                f"{first_id!r} is written; give it the offerings it is for "
+                f"('offerings: [{', '.join(others)}]')")
+    return (f"both name {clash!r}; name each offering in one of them, {overrides}")
 
 
 def check_version_set(versions: Sequence[PolicyDocument]) -> list[Diagnostic]:

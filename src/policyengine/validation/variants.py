@@ -9,6 +9,7 @@ subscription fact.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -98,4 +99,70 @@ def check_variants(document: Any, semantics: Checker) -> list[Diagnostic]:
     return problems
 
 
-__all__ = ["check_variants", "resolved_problems"]
+def _service_terms(data: Any, service: str) -> dict[tuple[str | int, ...], set[str]]:
+    """Clause path → the terms a clause gives for ``service`` under ``per_service``."""
+    from policyengine.clauses.per_service import PER_SERVICE
+
+    given: dict[tuple[str | int, ...], set[str]] = {}
+    for section, clauses in (data.get("spec") or {}).items():
+        if not isinstance(clauses, list):
+            continue
+        for index, clause in enumerate(clauses):
+            own = clause.get(PER_SERVICE) if isinstance(clause, dict) else None
+            if isinstance(own, dict) and isinstance(own.get(service), dict):
+                given[("spec", section, index)] = set(own[service])
+    return given
+
+
+class _ServiceDocument(Document):
+    """A policy resolved for one service that locates a term the service gives at its place
+    under ``per_service`` in the document written (so a message's line is the one to edit)."""
+
+    def __init__(self, original: Any, data: Any, service: str,
+                 given: dict[tuple[str | int, ...], set[str]]):
+        super().__init__(original.file, data)
+        self.original, self.service, self.given = original, service, given
+
+    def moved(self, path: Sequence[str | int]) -> tuple[str | int, ...]:
+        """``path`` in the written document: a term the service gives, under its entry."""
+        path = tuple(path)
+        terms = self.given.get(path[:3])
+        if terms and len(path) > 3 and path[3] in terms:
+            return (*path[:3], "per_service", self.service, *path[3:])
+        return path
+
+    def locate(self, path: Sequence[str | int]) -> tuple[int, int]:
+        return self.original.locate(self.moved(path))
+
+
+def check_service_variants(document: Any, semantics: Checker) -> list[Diagnostic]:
+    """Problems of a policy's terms per service: each service's resolved policy
+    (:func:`~policyengine.clauses.per_service.service_variant_data`) must be valid, else an
+    error says which service and why, located at the term to edit: the service's own (under
+    ``per_service``) when it gives the term, else the clause's (a dashboard target of 99.5
+    under a credit whose first tier starts below 99.9, say)."""
+    from policyengine.clauses.per_service import service_variant_data, services_with_terms
+    from policyengine.validation import schemas
+
+    problems: list[Diagnostic] = []
+    for service in services_with_terms(document.data):
+        given = _service_terms(document.data, service)
+        resolved = _ServiceDocument(document, service_variant_data(document.data, service),
+                                    service, given)
+        found = schemas.validate_document(resolved, "policy") or semantics(resolved)
+        for problem in found:
+            if problem.severity != "error":
+                continue
+            path = problem.path
+            for clause_path, terms in given.items():
+                for term in terms:
+                    written = json_path((*clause_path, term))
+                    if path == written or path.startswith((f"{written}.", f"{written}[")):
+                        path = (json_path((*clause_path, "per_service", service, term))
+                                + path[len(written):])
+            problems.append(dataclasses.replace(
+                problem, path=path, message=f"for service {service!r}: {problem.message}"))
+    return problems
+
+
+__all__ = ["check_service_variants", "check_variants", "resolved_problems"]
