@@ -297,8 +297,9 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("limit_text", "limit as written in the report"),
             FieldSpec("room_text", "room as written in the report"),
             FieldSpec("unit", "the credit's unit: a currency, or days"),
-            FieldSpec("cap_text", "the cap in words: \"cap per month\", or \"rolling 12-month "
-                      "cap (300.00 of it used by earlier credits)\""),
+            FieldSpec("cap_text", "the cap in words: \"cap per month of 500.00 USD\", or "
+                      "\"rolling 12-month cap of 6000.00 USD (3500.00 of it used by earlier "
+                      "credits)\""),
             FieldSpec("cut_text", "how much the cap cuts: amount less room, as written in "
                       "the report"),
         ),

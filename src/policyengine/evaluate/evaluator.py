@@ -768,9 +768,9 @@ class _Run:
                         "limit_text": str(limit), "room_text": str(room),
                         "unit": item.figure.unit,
                         "cap_text": (f"cap per {fact['period_unit']}" if per != "rolling_12_months"
-                                     else "rolling 12-month cap" + (
-                                         f" ({used} of it used by earlier credits)"
-                                         if used else "")),
+                                     else "rolling 12-month cap")
+                        + f" of {limit} {item.figure.unit}"
+                        + (f" ({used} of it used by earlier credits)" if used else ""),
                         "cut_text": str(max(item.figure.amount - room, Decimal(0))),
                     })
             decided = self.stage(stages.CREDIT_CAPS, facts)
