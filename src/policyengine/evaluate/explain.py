@@ -129,6 +129,11 @@ def _grouped(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def _minutes(seconds: float) -> str:
+    """Seconds as minutes with a comma between thousands: ``44,640``, ``7.5``."""
+    return _grouped(Decimal(repr(seconds)) / 60)
+
+
 def _fee(value: Decimal) -> str:
     return f"{value:,}"
 
@@ -142,7 +147,8 @@ def credit_arithmetic(bands: list[Any], basis: str, annual_fee: Decimal,
     - ``percent_of_monthly_fee``: ``10% × 120,000.00 / 12 = 1,000.00 USD``
     - ``percent_of_period_fee``: ``25% × 120,000.00 × 3/12 = 7,500.00 USD``
     - ``days_of_service``: ``3 days``
-    - ``multiple_of_downtime_fees``: ``10 × 120,000.00 × 1/12 × 2 h / 744 h = ...``
+    - ``multiple_of_downtime_fees``: ``10 × 120,000.00 × 1/12 × 120 min / 44,640 min = ...``
+      (the counted downtime and the period in minutes, as the report's rows give them)
 
     Several stacked bands are added in brackets (``(5% + 10%) × ...``); a result the
     rounding changed says so (``= 10,000.00 USD (10,000.003 rounded half up)``).
@@ -172,7 +178,7 @@ def _arithmetic(bands: list[Any], basis: str, annual_fee: Decimal, period_months
         if basis == "multiple_of_downtime_fees":
             factor = shown[0] if len(shown) == 1 else "(" + " + ".join(shown) + ")"
             text = (f"{factor} × {_fee(annual_fee)} × {period_months}/12 × "
-                    f"{span(counted_seconds)} / {span(period_seconds)}")
+                    f"{_minutes(counted_seconds)} min / {_minutes(period_seconds)} min")
             raw = (annual_fee * period_months * Decimal(repr(counted_seconds)) * total
                    / (12 * Decimal(repr(period_seconds))))
         else:
