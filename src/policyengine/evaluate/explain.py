@@ -18,6 +18,7 @@ always English and never depend on the machine's locale:
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from decimal import ROUND_DOWN, Decimal, localcontext
 from fractions import Fraction
@@ -25,7 +26,7 @@ from typing import Any
 
 import pendulum
 
-from policyengine.clocks.durations import duration_seconds
+from policyengine.clocks.timeutil import zone
 
 #: The word for one measurement period of each unit (``docs/stages.md``: ``period_unit``).
 PERIOD_WORDS = {"calendar_month": "month", "calendar_quarter": "quarter",
@@ -35,6 +36,18 @@ PERIOD_WORDS = {"calendar_month": "month", "calendar_quarter": "quarter",
 #: From this many seconds (96 h) on, a duration is told in days and hours: ``72 h`` and
 #: ``48 h`` read as the policy writes its targets, a month overdue reads ``29 d 23 h``.
 DAYS_FROM = 96 * 3600
+
+
+@functools.lru_cache(maxsize=4096)
+def _whole_span(whole: int) -> str:
+    duration = pendulum.duration(seconds=whole)
+    if whole < DAYS_FROM:
+        parts = [(duration.in_hours(), "h")]
+    else:
+        parts = [(duration.in_days(), "d"), (duration.hours, "h")]
+    parts += [(duration.minutes, "min"), (duration.remaining_seconds, "s")]
+    words = [f"{value} {unit}" for value, unit in parts if value]
+    return " ".join(words) if words else "0 min"
 
 
 def span(seconds: float) -> str:
@@ -47,35 +60,21 @@ def span(seconds: float) -> str:
     """
     if 0 < abs(seconds) < 0.5:
         return "less than 1 s"
-    whole = round(abs(seconds))
-    duration = pendulum.duration(seconds=whole)
-    if whole < DAYS_FROM:
-        parts = [(duration.in_hours(), "h")]
-    else:
-        parts = [(duration.in_days(), "d"), (duration.hours, "h")]
-    parts += [(duration.minutes, "min"), (duration.remaining_seconds, "s")]
-    words = [f"{value} {unit}" for value, unit in parts if value]
-    return " ".join(words) if words else "0 min"
+    return _whole_span(round(abs(seconds)))
 
 
-def term_span(written: Any) -> str:
-    """A duration term as written in a policy (``48h``, ``2d``) in the words of
-    :func:`span` (``48 h``)."""
-    return span(duration_seconds(str(written)))
-
-
-@functools.lru_cache(maxsize=65536)
 def instant(epoch: float, tz: str) -> str:
     """An instant in the policy's timezone: ``2026-11-19 16:05 EST`` (``:SS`` when the
-    seconds are not zero; a fraction of a second is dropped)."""
-    moment = pendulum.from_timestamp(int(epoch // 1), tz=tz)
-    pattern = "YYYY-MM-DD HH:mm:ss zz" if moment.second else "YYYY-MM-DD HH:mm zz"
-    return moment.format(pattern, locale="en")
+    seconds are not zero; a fraction of a second is dropped). Numbers only and the zone's
+    own abbreviation (tz database), so no locale changes it."""
+    moment = dt.datetime.fromtimestamp(epoch // 1, zone(tz))
+    pattern = "%Y-%m-%d %H:%M:%S" if moment.second else "%Y-%m-%d %H:%M"
+    return f"{moment.strftime(pattern)} {moment.tzname()}"
 
 
 def day(epoch: float, tz: str) -> str:
     """The local date of an instant, ``YYYY-MM-DD``."""
-    return pendulum.from_timestamp(int(epoch // 1), tz=tz).format("YYYY-MM-DD", locale="en")
+    return dt.datetime.fromtimestamp(epoch // 1, zone(tz)).date().isoformat()
 
 
 def margin(actual: float, due: float) -> str:
@@ -199,4 +198,4 @@ def _arithmetic(bands: list[Any], basis: str, annual_fee: Decimal, period_months
 
 
 __all__ = ["PERIOD_WORDS", "credit_arithmetic", "day", "instant", "lead_words", "margin",
-           "money", "span", "term_span", "waiting"]
+           "money", "span", "waiting"]

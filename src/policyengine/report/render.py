@@ -212,7 +212,7 @@ def render_table(evaluation: Evaluation, *, markdown: bool = False,
         out += [f"# Evaluation at {markdown_text(evaluation.as_of)}", "",
                 f"Policy: {policies}", ""]
         if decision is not None:
-            out += [f"Decision: {markdown_text(decision)}", ""]
+            out += [markdown_text("D" + decision[1:]), ""]
     else:
         out += [f"policy {policies}; as of {plain_text(evaluation.as_of)}"]
         if decision is not None:
