@@ -84,8 +84,10 @@ MISSPELLINGS = {
         "customer_month facts; it decides: form, status, tier (did you mean 'form'?)"),
     "message placeholder": (
         "availability.yaml",
-        'message: "a full month of a {m.plan} {m.deployment} subscription"',
-        'message: "a full month of a {m.plan} {m.deploymnet} subscription"',
+        'message: "a full {m.period_unit} of a {m.plan} {m.deployment} subscription (term '
+        '{m.term_text})"',
+        'message: "a full {m.period_unit} of a {m.plan} {m.deploymnet} subscription (term '
+        '{m.term_text})"',
         ":118:16: $.rules[6].then.message: placeholder {m.deploymnet}: unknown field "
         "'deploymnet' of customer_month facts in stage months (did you mean 'deployment'?)"),
     # terms: checked against the for_clause kind's schema in the clause registry
@@ -105,8 +107,8 @@ MISSPELLINGS = {
         "not_renewed (did you mean 'renewed'?)"),
     "term in a message": (
         "notices.yaml",
-        "by {term:channels} at",
-        "by {term:chanels} at",
+        "by {term:channels} at least {term:lead} ahead of {s.at_text}: {s.notice_text}\"",
+        "by {term:chanels} at least {term:lead} ahead of {s.at_text}: {s.notice_text}\"",
         ":65:16: $.rules[3].then.message: clause kind 'notice_obligation' has no term "
         "'chanels'; it has: subject, notice_kind, lead, channels, strength "
         "(did you mean 'channels'?)"),
@@ -169,7 +171,8 @@ def _problems(rules: Path) -> list[str]:
      "availability.yaml:84:31: $.rules[4].then.set[0].field: stage window-verdicts decides "
      "nothing about window facts, so a set here would never be read; its rules only report "
      "findings"),
-    ('message: "no exclusion applies: the whole window counts as downtime"',
+    ('message: "no exclusion applies ({w.exclusion_text}): the whole window counts as '
+     'downtime, {w.counted_text} from {w.start_text} to {w.end_text}"',
      'message: "window {x.key} counts as downtime"',
      "availability.yaml:85:16: $.rules[4].then.message: placeholder {x.key} names no alias of "
      "the rule (aliases: w)"),

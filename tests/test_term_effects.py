@@ -511,8 +511,10 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
          [ACME, ticket("C-1", "2026-10-14T10:00:00-04:00",
                        impact={"loss_of_service": True, "workaround_available": False})],
          as_of=AS_OF).findings if f.rule == "support.severity-from-impact"),
-     ["impact matches the definition of severity 1 (Critical Impact)"],
-     ["impact matches the definition of severity 1 (Sky Falling)"]),
+     ["the reported impact (loss of service) matches the definition of severity 1 "
+      "(Critical Impact)"],
+     ["the reported impact (loss of service) matches the definition of severity 1 "
+      "(Sky Falling)"]),
     ("severity.definition", None,
      setter("severity-2", "definition", {"all": [{"critical_function": True}]}),
      report([ticket("C-4", "2026-10-14T10:00:00-04:00",

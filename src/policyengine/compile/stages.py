@@ -165,6 +165,18 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
                       "to window-verdicts)", kind=BOOLEAN),
             FieldSpec("excluded_up_to", "seconds excluded from the start (the whole duration "
                       "when excused; 0 when nothing is)", WINDOW_EXCLUSIONS, kind=NUMBER),
+            FieldSpec("start_text", "the start in words (an instant in the policy's timezone)"),
+            FieldSpec("end_text", "the end in words"),
+            FieldSpec("duration_text", "the duration in words"),
+            FieldSpec("exclusion_text", "what could have excused the window and why it did "
+                      "not: scheduled maintenance and its best notice against the lead the "
+                      "scheduled-maintenance clause asks, emergency maintenance and its rank, "
+                      "or unplanned downtime and its cause"),
+            FieldSpec("excluded_text", "excluded_up_to in words"),
+            FieldSpec("counted_text", "the time counted as downtime (duration less "
+                      "excluded_up_to) in words"),
+            FieldSpec("counted_from_text", "the instant counting starts (start + "
+                      "excluded_up_to) in words"),
         ),
         extras_from="downtime",
         record_fields=frozenset({"type", "id", "start", "end", "cause", "maintenance",
@@ -181,6 +193,8 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("channel", "how it was sent, e.g. email"),
             FieldSpec("lead", "seconds from sending to the window's start (negative: late)",
                       kind=NUMBER),
+            FieldSpec("lead_text", "the lead in words against the lead the scheduled-"
+                      "maintenance clause asks (\"72 h ahead, 24 h more than 48 h\")"),
         ),
     ),
     CUSTOMER_MONTH: FactSpec(
@@ -228,6 +242,23 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("as_of", "the evaluation instant, epoch seconds", kind=NUMBER),
             FieldSpec("covered", "the month has an availability commitment", MONTHS, kind=BOOLEAN),
             FieldSpec("met", "the month met its commitment", MONTHS, kind=BOOLEAN),
+            FieldSpec("period_unit", "the period's unit in words: month, quarter or year"),
+            FieldSpec("term_text", "the subscription run (term_start to term_end) as dates"),
+            FieldSpec("period_end_text", "month_end in words (the instant the period ends)"),
+            FieldSpec("as_of_text", "as_of in words"),
+            FieldSpec("counted_text", "the downtime counted in the period (up to as-of while "
+                      "not complete), in words"),
+            FieldSpec("allowed_text", "the downtime the commitment allows in that time (the "
+                      "error budget: elapsed × (100 - target) / 100), in words"),
+            FieldSpec("budget_text", "counted against allowed: \"2 h to spare\", \"nothing "
+                      "to spare\" or \"5 h 3 min over\""),
+            FieldSpec("requested_text", "requested_at in words (only when requested)"),
+            FieldSpec("early_request_text", "early_request_at in words (only when there is "
+                      "one)"),
+            FieldSpec("claim_last_day", "the last day of the claim window, YYYY-MM-DD"),
+            FieldSpec("credit_text", "the credit's arithmetic (\"1/12 × 120,000.00 = "
+                      "10,000.00 USD\"; a credit without tiers, for a period that missed its "
+                      "commitment)"),
         ),
     ),
     CREDIT_TIER: FactSpec(
@@ -246,6 +277,8 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
                       kind=NUMBER),
             FieldSpec("availability", "the period's availability, exact (its customer_month's)",
                       kind=NUMBER),
+            FieldSpec("credit_text", "the credit's arithmetic if the period falls in this band "
+                      "(stacked bands added up)"),
         ),
     ),
     CREDIT_CAP: FactSpec(
@@ -264,6 +297,11 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("limit_text", "limit as written in the report"),
             FieldSpec("room_text", "room as written in the report"),
             FieldSpec("unit", "the credit's unit: a currency, or days"),
+            FieldSpec("cap_text", "the cap in words: \"cap per month of 500.00 USD\", or "
+                      "\"rolling 12-month cap of 6000.00 USD (3500.00 of it used by earlier "
+                      "credits)\""),
+            FieldSpec("cut_text", "how much the cap cuts: amount less room, as written in "
+                      "the report"),
         ),
     ),
     MISSED_PERIOD: FactSpec(
@@ -279,6 +317,8 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("missed_in_12_months", "missed periods in the 12 months ending with this "
                       "one's end, this one included", kind=NUMBER),
             FieldSpec("run", "the consecutive missed periods, comma-separated"),
+            FieldSpec("period_unit", "the period's unit in words: month, quarter or year"),
+            FieldSpec("year_text", "the 12 months ending with this period, as dates"),
         ),
     ),
     TICKET: FactSpec(
@@ -325,6 +365,26 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("update_at_risk", "when the pending update becomes at risk, epoch "
                       "seconds (with update_due, in a policy with at-risk thresholds)",
                       kind=NUMBER),
+            FieldSpec("impact_text", "the reported impact flags that are set, in words (\"no "
+                      "impact reported\" when none was)"),
+            FieldSpec("opened_text", "when the ticket was opened, in words"),
+            FieldSpec("as_of_text", "as_of in words"),
+            FieldSpec("response_due_text", "response_due in words"),
+            FieldSpec("resolution_due_text", "resolution_due in words"),
+            FieldSpec("update_due_text", "update_due in words"),
+            FieldSpec("first_response_text", "first_response_at in words"),
+            FieldSpec("resolved_text", "resolved_at in words"),
+            FieldSpec("response_margin_text", "the answer (the first response, or the "
+                      "resolution when it came first) against response_due: \"6 h 5 min "
+                      "late\", \"2 h to spare\", \"exactly on time\"; unanswered, as_of "
+                      "against it: \"3 h overdue\", \"3 h left\""),
+            FieldSpec("resolution_margin_text", "resolved_at (else as_of) against "
+                      "resolution_due, in the words of response_margin_text"),
+            FieldSpec("update_margin_text", "resolved_at (else as_of) against update_due, in "
+                      "the words of response_margin_text"),
+            FieldSpec("response_at_risk_text", "response_at_risk in words"),
+            FieldSpec("resolution_at_risk_text", "resolution_at_risk in words"),
+            FieldSpec("update_at_risk_text", "update_at_risk in words"),
         ),
         extras_from="ticket",
         record_fields=frozenset({"type", "id", "customer", "opened_at", "severity", "impact",
@@ -345,6 +405,10 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("in_term", "a SaaS subscription term of the customer is in force at `at`",
                       kind=BOOLEAN),
             FieldSpec("met", "a qualifying notice gave enough lead", OBLIGATIONS, kind=BOOLEAN),
+            FieldSpec("at_text", "`at` in words"),
+            FieldSpec("notice_text", "the best notice against the obligation's kind, channels "
+                      "and lead (\"notice n-1 by email 36 h ahead, 12 h short of 48 h\"), or "
+                      "that none reached the customer"),
         ),
     ),
     SUBJECT_NOTICE: FactSpec(
@@ -358,6 +422,8 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("channel", "how it was sent"),
             FieldSpec("lead", "seconds from sending to the subject's instant (negative: late)",
                       kind=NUMBER),
+            FieldSpec("lead_text", "the lead in words against the lead the obligation for "
+                      "the subject's kind asks"),
         ),
     ),
     UPDATE_REQUEST: FactSpec(
@@ -423,9 +489,17 @@ def _only(fact_type: str, *names: str) -> frozenset[str]:
     return frozenset(names)
 
 
-_WINDOW_MEASURED = _all_but(WINDOW, "excluded_up_to")
-_MONTH_MEASURED = _all_but(CUSTOMER_MONTH, "covered", "met")
-_SUBJECT = _all_but(NOTICE_SUBJECT, "met")
+# the words of what the window-exclusions stage decided reach only window-verdicts
+_WINDOW_DECIDED_TEXT = ("excluded_text", "counted_text", "counted_from_text")
+_WINDOW_MEASURED = _all_but(WINDOW, "excluded_up_to", *_WINDOW_DECIDED_TEXT)
+# a credit's arithmetic is worked out only for a period that missed (stage credits)
+_MONTH_MEASURED = _all_but(CUSTOMER_MONTH, "covered", "met", "credit_text")
+_SUBJECT = _all_but(NOTICE_SUBJECT, "met", "notice_text")
+
+_TICKET_TEXT = ("opened_text", "as_of_text", "response_due_text", "resolution_due_text",
+                "update_due_text", "first_response_text", "resolved_text",
+                "response_margin_text", "resolution_margin_text", "update_margin_text",
+                "response_at_risk_text", "resolution_at_risk_text", "update_at_risk_text")
 
 STAGES: Mapping[str, StageSpec] = MappingProxyType({s.name: s for s in (
     StageSpec(
@@ -463,7 +537,7 @@ STAGES: Mapping[str, StageSpec] = MappingProxyType({s.name: s for s in (
         TICKET_SEVERITY, "each ticket's severity: as assigned, or classified from its impact",
         receives={TICKET: _only(TICKET, "type", "key", "customer", "assigned",
                                 "assigned_severity", "has_impact", "in_term", "license",
-                                "support", *IMPACT_FLAGS)},
+                                "support", "impact_text", *IMPACT_FLAGS)},
         decides={TICKET: frozenset({"severity", "severity_source", "impact_severity",
                                     "targets"})},
     ),
@@ -474,7 +548,8 @@ STAGES: Mapping[str, StageSpec] = MappingProxyType({s.name: s for s in (
                                 "severity_source",
                                 "impact_severity", "response_due", "resolution_due",
                                 "first_response_at", "resolved_at", "update_due",
-                                "response_at_risk", "resolution_at_risk", "update_at_risk")},
+                                "response_at_risk", "resolution_at_risk", "update_at_risk",
+                                *_TICKET_TEXT)},
         decides={TICKET: frozenset({"response_met", "resolution_met", "update_met",
                                     "at_risk"})},
     ),
@@ -486,7 +561,7 @@ STAGES: Mapping[str, StageSpec] = MappingProxyType({s.name: s for s in (
     StageSpec(
         OBLIGATION_VERDICTS, "breaches and misses of owed obligations (findings only)",
         receives={NOTICE_SUBJECT: _only(NOTICE_SUBJECT, "type", "key", "subject", "customer",
-                                        "kind", "met")},
+                                        "kind", "met", "at_text", "notice_text")},
         decides={},
     ),
     StageSpec(

@@ -38,6 +38,7 @@ from policyengine.compile import stages
 from policyengine.compile.compiler import CompiledPolicy
 from policyengine.diagnostics import Diagnostic, InputError
 from policyengine.engine.base import Backend, DecisionError, StageResult, apply_firings
+from policyengine.evaluate import explain
 from policyengine.evaluate.variants import check_subscription, for_service, resolve
 from policyengine.model.facts import (
     IMPACT_FLAGS,
@@ -435,6 +436,26 @@ class _Run:
         """Notices about ``subject`` that reached ``customer`` (addressed or broadcast)."""
         return self._notices.get((subject, None), []) + self._notices.get((subject, customer), [])
 
+    def _exclusion_words(self, version: CompiledPolicy, down: Downtime, customer: str,
+                         rank: int) -> str:
+        """What could have excused a downtime window for ``customer``, in words (the
+        window fact's ``exclusion_text``): scheduled maintenance and its best notice against
+        the scheduled-maintenance clause, emergency maintenance and its rank in the month,
+        or unplanned downtime and its cause."""
+        if down.maintenance == "scheduled":
+            clause = _clause_of(version, "scheduled_maintenance")
+            if clause is None:
+                return "scheduled maintenance, which this policy does not exclude"
+            notice = clause.terms.get("notice") or {}
+            return "scheduled maintenance: " + _notice_words(
+                self.notices_for(down.id, customer), down.start, customer,
+                str(notice.get("kind")), list(notice.get("channels") or ()),
+                duration_seconds(str(notice.get("lead"))))
+        if down.maintenance == "emergency":
+            return (f"emergency maintenance, emergency window {rank} of its month" if rank
+                    else "emergency maintenance")
+        return f"unplanned downtime, cause '{down.cause}'"
+
     # -- running stages ------------------------------------------------------------------
     def stage(self, name: str, groups: FactGroups) -> StageResult:
         """Run a stage: per version, sessions of whole customers up to SESSION_FACTS facts."""
@@ -527,17 +548,26 @@ class _Run:
                     "start": down.start, "end": down.end, "duration": down.end - down.start,
                     "emergency_rank": rank, "plan": sub.plan, "deployment": sub.deployment,
                     "in_term": in_term,
+                    "start_text": explain.instant(down.start, tz),
+                    "end_text": explain.instant(down.end, tz),
+                    "duration_text": explain.span(down.end - down.start),
+                    "exclusion_text": self._exclusion_words(version, down, customer, rank),
                 }
                 if not in_term:  # nothing is charged: only the verdict stage says why
-                    out_of_term[version][customer].append({**window, "excluded_up_to": 0})
+                    out_of_term[version][customer].append(
+                        {**window, **_counted_words(window, 0, tz)})
                     continue
                 session = windows[version][customer]
                 session.append(window)
+                required = _scheduled_lead(version)
                 for notice in self.notices_for(down.id, customer):
+                    lead = down.start - notice.sent_at
                     session.append({
                         "type": stages.WINDOW_NOTICE, "key": notice.id, "window": key,
                         "customer": customer, "kind": notice.kind, "channel": notice.channel,
-                        "lead": down.start - notice.sent_at,
+                        "lead": lead,
+                        "lead_text": (explain.lead_words(lead, required) if required is not None
+                                      else f"{explain.span(lead)} ahead"),
                     })
         exclusions = self.stage(stages.WINDOW_EXCLUSIONS, windows)
         # write the exclusion decision onto each window, then decide what counts
@@ -559,7 +589,7 @@ class _Run:
                     excluded[customer].append((fact["start"], cut, services, impact, down))
                     counted[customer].append((cut, fact["end"], services, impact, down))
                     verdict_input[version][customer].append(
-                        {**fact, "excluded_up_to": excluded_up_to}
+                        {**fact, **_counted_words(fact, excluded_up_to, tz)}
                     )
         for version, per_customer in out_of_term.items():
             for customer, facts in per_customer.items():
@@ -659,10 +689,15 @@ class _Run:
             ))
             if met is not None:
                 session = credit_facts[version][fact["customer"]]
-                session.append({**fact, "covered": covered, "met": met})
+                judged = {**fact, "covered": covered, "met": met}
+                session.append(judged)
                 if met is False:
-                    session.extend(_tier_facts(version, key, fact["customer"],
-                                               fact["availability"]))
+                    tiers = _tier_facts(version, key, fact["customer"], fact["availability"])
+                    for tier in tiers:
+                        tier["credit_text"] = _credit_words(version, m, tier["tier"])
+                    if not tiers and values_of(version.policy).credit is not None:
+                        judged["credit_text"] = _credit_words(version, m, None)
+                    session.extend(tiers)
                 m["met"] = met if covered else None
         credits = self.stage(stages.CREDITS, credit_facts)
         owed: list[_Owed] = []
@@ -747,6 +782,11 @@ class _Run:
                         "room": _number(room), "amount_text": str(item.figure.amount),
                         "limit_text": str(limit), "room_text": str(room),
                         "unit": item.figure.unit,
+                        "cap_text": (f"cap per {fact['period_unit']}" if per != "rolling_12_months"
+                                     else "rolling 12-month cap")
+                        + f" of {limit} {item.figure.unit}"
+                        + (f" ({used} of it used by earlier credits)" if used else ""),
+                        "cut_text": str(max(item.figure.amount - room, Decimal(0))),
                     })
             decided = self.stage(stages.CREDIT_CAPS, facts)
             for item in by_start[start]:
@@ -789,6 +829,9 @@ class _Run:
                     "type": stages.MISSED_PERIOD, "key": key, "customer": customer,
                     "period": period, "consecutive_missed": len(run),
                     "missed_in_12_months": within, "run": ", ".join(run),
+                    "period_unit": fact["period_unit"],
+                    "year_text": (f"{explain.day(since, self.tz)} to "
+                                  f"{_last_day(fact['month_end'], self.tz)}"),
                 })
         decided = self.stage(stages.REMEDIES, facts)
         reasons: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -840,6 +883,13 @@ class _Run:
         in_force = intervals.clip(terms.saas, start, end)
         weights = values.impact_weights
         shown = period if period != first else ABSENT  # a month: the row's month says it
+        words = {
+            "period_unit": explain.PERIOD_WORDS.get(values.period, "period"),
+            "term_text": f"{explain.day(run_start, tz)} to {_last_day(run_end, tz)}",
+            "period_end_text": explain.instant(end, tz),
+            "as_of_text": explain.instant(self.as_of, tz),
+            "claim_last_day": _last_day(deadline, tz),
+        }
         for service, services in self._scopes(values, sub):
             # a service with terms of its own (per_service) is judged by the policy
             # resolved for it: its target, its credit
@@ -866,13 +916,17 @@ class _Run:
                 "requested": bool(valid),
                 "claim_deadline": deadline,
                 "as_of": self.as_of,
+                **words,
+                **_budget_words(elapsed_s, counted_s, target),
             }
             if service is not None:
                 fact["service"] = service
             if valid:
                 fact["requested_at"] = min(valid)
+                fact["requested_text"] = explain.instant(min(valid), tz)
             if early:
                 fact["early_request_at"] = min(early)
+                fact["early_request_text"] = explain.instant(min(early), tz)
             month_facts[judged][customer].append(fact)
             measured[key] = {
                 "version": judged, "sub": sub, "fact": fact, "exact": exact,
@@ -966,6 +1020,7 @@ class _Run:
             if ticket.severity is not None:
                 fact["assigned_severity"] = ticket.severity
             fact.update(ticket.impact or dict.fromkeys(IMPACT_FLAGS, False))
+            fact["impact_text"] = _impact_words(ticket.impact)
             first[version][ticket.customer].append(fact)
         severities = self.stage(stages.TICKET_SEVERITY, first)
         del first
@@ -1013,6 +1068,7 @@ class _Run:
                                 ("resolved_at", ticket.resolved_at)):
                 if value is not None:
                     fact[name] = value
+            fact.update(_ticket_words(fact, ticket, self.tz))
             dues[ticket.id] = (clocks.get("response_due"), clocks.get("resolution_due"),
                                clocks.get("update_due"))
             second[version][ticket.customer].append(fact)
@@ -1105,7 +1161,7 @@ class _Run:
             subjects.append((change.id, _SUBJECT_KINDS[change.kind], change.deployed_at,
                              sorted(self.saas)))
         facts = _groups()
-        owed: list[tuple[CompiledPolicy, str, str, str, str]] = []
+        owed: list[tuple[CompiledPolicy, str, str, str, str, float]] = []
         for subject, kind, at, customers in subjects:
             base = self.versions.at(at, f"{subject}")
             for customer in customers:
@@ -1115,16 +1171,24 @@ class _Run:
                 # owed only while a SaaS term of the customer is in force
                 session.append({"type": stages.NOTICE_SUBJECT, "key": key, "subject": subject,
                                 "customer": customer, "kind": kind, "at": at,
-                                "in_term": self.saas[customer].at(at, saas=True) is not None})
+                                "in_term": self.saas[customer].at(at, saas=True) is not None,
+                                "at_text": explain.instant(at, self.tz)})
+                owing = values_of(version.policy).obligations.get(kind)
+                required = (duration_seconds(str(owing.term("lead")))
+                            if owing is not None and owing.has_term("lead") else None)
                 for notice in self.notices_for(subject, customer):
+                    lead = at - notice.sent_at
                     session.append({"type": stages.SUBJECT_NOTICE, "key": notice.id,
                                     "subject": subject, "customer": customer,
                                     "kind": notice.kind, "channel": notice.channel,
-                                    "lead": at - notice.sent_at})
-                owed.append((version, key, subject, customer, kind))
+                                    "lead": lead,
+                                    "lead_text": (explain.lead_words(lead, required)
+                                                  if required is not None
+                                                  else f"{explain.span(lead)} ahead")})
+                owed.append((version, key, subject, customer, kind, at))
         decided = self.stage(stages.OBLIGATIONS, facts)
         verdict_facts = _groups()
-        for version, key, subject, customer, kind in owed:
+        for version, key, subject, customer, kind, at in owed:
             if not decided.get(key, "owed"):
                 continue
             clause = values_of(version.policy).obligations[kind]
@@ -1140,7 +1204,12 @@ class _Run:
             ))
             verdict_facts[version][customer].append(
                 {"type": stages.NOTICE_SUBJECT, "key": key, "subject": subject,
-                 "customer": customer, "kind": kind, "met": met}
+                 "customer": customer, "kind": kind, "met": met,
+                 "at_text": explain.instant(at, self.tz),
+                 "notice_text": _notice_words(
+                     self.notices_for(subject, customer), at, customer,
+                     str(clause.term("notice_kind")), list(clause.term("channels")),
+                     duration_seconds(str(clause.term("lead"))))}
             )
         self.stage(stages.OBLIGATION_VERDICTS, verdict_facts)
 
@@ -1347,6 +1416,136 @@ def _tier_facts(version: CompiledPolicy, key: str, customer: str,
                       "customer": customer, "tier": number, "below": _number(tier["below"]),
                       "at_least": _number(floor), "availability": availability})
     return facts
+
+
+def _clause_of(version: CompiledPolicy, kind: str) -> Any:
+    """The first clause of ``kind`` in a version (document order), or None."""
+    return next((c for c in version.policy.clauses if c.kind == kind), None)
+
+
+def _scheduled_lead(version: CompiledPolicy) -> float | None:
+    """The notice lead (seconds) the version's scheduled-maintenance clause asks, or None."""
+    clause = _clause_of(version, "scheduled_maintenance")
+    if clause is None or not clause.has_term("notice.lead"):
+        return None
+    return duration_seconds(str(clause.term("notice.lead")))
+
+
+def _notice_words(notices: Sequence[Notice], at: float, customer: str, kind: str,
+                  channels: Sequence[str], required: float) -> str:
+    """The best notice about something starting at ``at`` against what a clause asks (a
+    ``kind`` of notice, by one of ``channels``, ``required`` seconds ahead), in words:
+    ``notice n-1 by email 36 h ahead, 12 h short of 48 h``. Among the notices of that kind
+    and channel, the one with the longest lead (then the smallest id) speaks; with none,
+    the longest-lead notice of another kind or channel says why it does not count; with no
+    notice at all: ``no notice about it reached acme``."""
+    def best(candidates: Sequence[Notice]) -> Notice:
+        return min(candidates, key=lambda n: (n.sent_at, n.id))
+
+    fitting = [n for n in notices if n.kind == kind and n.channel in channels]
+    if fitting:
+        notice = best(fitting)
+        return (f"notice {notice.id} by {notice.channel} "
+                f"{explain.lead_words(at - notice.sent_at, required)}")
+    if notices:
+        notice = best(notices)
+        return (f"notice {notice.id} ({notice.kind} by {notice.channel}) does not count: only "
+                f"a {kind} notice by {', '.join(channels)} does")
+    return f"no notice about it reached {customer}"
+
+
+def _credit_words(version: CompiledPolicy, m: Mapping[str, Any], tier: int | None) -> str:
+    """The arithmetic of the credit a missed period would earn (in ``tier``, when the
+    credit has tiers), as the credit clause's kind computes it (:mod:`.explain`); the
+    amount alone for a kind whose terms are not a basis this module knows."""
+    values = values_of(version.policy)
+    assert values.credit is not None
+    fact, sub = m["fact"], m["sub"]
+    period = _period_key(fact)
+    figure = values.credit_for(sub, CreditMeasure(
+        tier=tier, period=period, period_months=_period_months(period),
+        period_seconds=m["month_s"], counted_seconds=m["counted_s"]))
+    terms = values.credit.terms
+    tiers = terms.get("tiers")
+    if tiers and tier is not None:
+        bands = (list(tiers[:tier]) if terms.get("stacking") == "cumulative"
+                 else [tiers[tier - 1]])
+    else:
+        bands = [terms]
+    if figure.basis is None or any(band.get(figure.basis) is None for band in bands):
+        return explain.money(figure.amount, figure.unit)
+    return explain.credit_arithmetic(
+        bands, figure.basis, sub.annual_fee, _period_months(period), m["month_s"],
+        m["counted_s"], figure.amount, figure.unit, str(terms.get("rounding", "half_up")))
+
+
+def _impact_words(impact: Mapping[str, bool] | None) -> str:
+    """The impact flags a ticket reports as set, in words: ``loss of service, critical
+    function``; ``no impact flag set``; ``no impact reported``."""
+    if impact is None:
+        return "no impact reported"
+    flags = [flag.replace("_", " ") for flag in IMPACT_FLAGS if impact.get(flag)]
+    return ", ".join(flags) if flags else "no impact flag set"
+
+
+def _ticket_words(fact: Mapping[str, Any], ticket: Ticket, tz: str) -> dict[str, str]:
+    """The ticket-clocks fact's instants and margins in words (``docs/stages.md``)."""
+    out = {"opened_text": explain.instant(ticket.opened_at, tz),
+           "as_of_text": explain.instant(fact["as_of"], tz)}
+    for name in ("response_due", "resolution_due", "update_due", "response_at_risk",
+                 "resolution_at_risk", "update_at_risk"):
+        if name in fact:
+            out[f"{name}_text"] = explain.instant(fact[name], tz)
+    responded, resolved = ticket.first_response_at, ticket.resolved_at
+    if responded is not None:
+        out["first_response_text"] = explain.instant(responded, tz)
+    if resolved is not None:
+        out["resolved_text"] = explain.instant(resolved, tz)
+    # the response is answered by the first response, or by the resolution when it came
+    # first (support.yaml); unanswered, as-of says how long is left or overdue
+    answer = (responded if responded is not None and (resolved is None or resolved >= responded)
+              else resolved)
+    for name, answered in (("response", answer), ("resolution", resolved),
+                           ("update", resolved)):
+        due_at = fact.get(f"{name}_due")
+        if due_at is None:
+            continue
+        out[f"{name}_margin_text"] = (explain.margin(answered, due_at) if answered is not None
+                                      else explain.waiting(fact["as_of"], due_at))
+    return out
+
+
+def _last_day(midnight: float, tz: str) -> str:
+    """The local day before a local midnight (the last day of a term or window), ISO."""
+    return (timeutil.local_date(midnight, tz) - dt.timedelta(days=1)).isoformat()
+
+
+def _budget_words(elapsed: float, counted: float, target: Any) -> dict[str, str]:
+    """A period's downtime against its error budget, in words: the downtime ``counted``
+    (seconds, weighted), what the commitment allows in ``elapsed`` seconds at ``target``
+    percent (``elapsed × (100 - target) / 100``) and the margin between the two. Exact
+    (Decimal) comparison: nothing to spare is exactly at the target."""
+    out = {"counted_text": explain.span(counted)}
+    if target is None:
+        return out
+    allowed = Decimal(repr(elapsed)) * (100 - Decimal(str(target))) / 100
+    used = Decimal(repr(counted))
+    if used < allowed:
+        budget = f"{explain.span(float(allowed - used))} to spare"
+    elif used > allowed:
+        budget = f"{explain.span(float(used - allowed))} over"
+    else:
+        budget = "nothing to spare"
+    return {**out, "allowed_text": explain.span(float(allowed)), "budget_text": budget}
+
+
+def _counted_words(window: Mapping[str, Any], excluded_up_to: float,
+                   tz: str) -> dict[str, Any]:
+    """``excluded_up_to`` for window-verdicts, with what it leaves counted, in words."""
+    return {"excluded_up_to": excluded_up_to,
+            "excluded_text": explain.span(excluded_up_to),
+            "counted_text": explain.span(window["duration"] - excluded_up_to),
+            "counted_from_text": explain.instant(window["start"] + excluded_up_to, tz)}
 
 
 def reports_remedies(versions: Sequence[CompiledPolicy]) -> bool:
