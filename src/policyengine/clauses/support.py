@@ -382,7 +382,25 @@ def at_risk_problem(threshold: Any, target: Any) -> str | None:
 class SeverityAssignment(ClauseKind):
     section = "support"
     title = "Severity assignment"
-    description = "How severity levels given by the vendor are treated (no further terms)."
+    description = (
+        "How severity levels given by the vendor are treated (no further terms): a level "
+        "recorded on a ticket is used as given, and a reported impact that points to another "
+        "level is noted. Without this clause a recorded level is still used as given, without "
+        "the note."
+    )
+
+    def absence(self, policy: Policy) -> tuple[str, str] | None:
+        """``show``'s line for a policy with severity levels and no such clause."""
+        if not any(clause.kind == "severity" for clause in policy.clauses):
+            return None
+        return ("Assigned levels", "no severity_assignment clause: a level recorded on a "
+                                   "ticket is used as given (the reported impact is not "
+                                   "compared with it)")
+
+    def contribute(self, clause: Clause, values: PolicyValues, policy: Policy) -> None:
+        """The policy's severity-assignment clause (the first wins)."""
+        if values.severity_assignment is None:
+            values.severity_assignment = clause
 
 
 def _count_tests(condition: Any) -> int:

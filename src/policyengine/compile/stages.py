@@ -218,13 +218,23 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
                       kind=NUMBER),
             FieldSpec("renewed", "whether that subscription's order was renewed", kind=BOOLEAN),
             FieldSpec("requested", "whether a credit request made after the month ended "
-                      "names this month", kind=BOOLEAN),
+                      "names this month (a window from: incident: made once its first counted "
+                      "outage had begun)", kind=BOOLEAN),
             FieldSpec("requested_at", "the earliest such request, epoch seconds (only when "
                       "requested)", kind=NUMBER),
             FieldSpec("early_request_at", "the earliest request for this month made before "
-                      "it ended, epoch seconds (only when there is one; it claims nothing)",
+                      "it ended (from: incident: before its first counted outage began), epoch "
+                      "seconds (only when there is one; it claims nothing)",
                       kind=NUMBER),
-            FieldSpec("claim_deadline", "end of the claim window, epoch seconds", kind=NUMBER),
+            FieldSpec("claim_deadline", "end of the claim window, epoch seconds (a window with "
+                      "no deadline: 9999-12-31T23:59:59Z)", kind=NUMBER),
+            FieldSpec("claim_window_words", "the claim window in words, only when it is not a "
+                      "number of days after the period's end (counted from the outage, to the "
+                      "end of a calendar month, or with no deadline); the rules of those "
+                      "windows read it, the plain-days rules require it absent"),
+            FieldSpec("claim_opens_words", "from when a request counts, in words: 'the end of "
+                      "the month' or 'the first counted outage of the month' (with "
+                      "claim_window_words)"),
             FieldSpec("as_of", "the evaluation instant, epoch seconds", kind=NUMBER),
             FieldSpec("covered", "the month has an availability commitment", MONTHS, kind=BOOLEAN),
             FieldSpec("met", "the month met its commitment", MONTHS, kind=BOOLEAN),
@@ -289,6 +299,9 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("customer", "the customer"),
             FieldSpec("assigned", "whether the vendor assigned a severity", kind=BOOLEAN),
             FieldSpec("assigned_severity", "the assigned level (only when assigned)", kind=NUMBER),
+            FieldSpec("assignment_clause", "whether the policy has a severity_assignment "
+                      "clause (without one, an assigned level is still used as given)",
+                      kind=BOOLEAN),
             FieldSpec("has_impact", "whether an impact was reported", kind=BOOLEAN),
             FieldSpec("in_term", "a subscription term of the customer was in force when the "
                       "ticket was opened", kind=BOOLEAN),
@@ -462,8 +475,8 @@ STAGES: Mapping[str, StageSpec] = MappingProxyType({s.name: s for s in (
     StageSpec(
         TICKET_SEVERITY, "each ticket's severity: as assigned, or classified from its impact",
         receives={TICKET: _only(TICKET, "type", "key", "customer", "assigned",
-                                "assigned_severity", "has_impact", "in_term", "license",
-                                "support", *IMPACT_FLAGS)},
+                                "assigned_severity", "assignment_clause", "has_impact",
+                                "in_term", "license", "support", *IMPACT_FLAGS)},
         decides={TICKET: frozenset({"severity", "severity_source", "impact_severity",
                                     "targets"})},
     ),
