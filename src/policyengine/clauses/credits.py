@@ -31,7 +31,7 @@ from policyengine.clauses.registry import (
     register,
 )
 from policyengine.clauses.values import CreditFigure, CreditMeasure, PolicyValues
-from policyengine.clauses.words import period_words
+from policyengine.clauses.words import ordinal, period_words
 from policyengine.clocks.durations import duration_days
 from policyengine.diagnostics import Diagnostic, excerpt
 from policyengine.model.policy import Clause, Policy
@@ -777,18 +777,13 @@ def window_words(terms: Mapping[str, Any]) -> str:
                 else f"with no deadline, after the end of the {noun}")
     if isinstance(window, Mapping):
         months = int(window.get("months", 1))
-        which = "calendar month" if months == 1 else f"{_ordinal(months)} calendar month"
+        which = "calendar month" if months == 1 else f"{ordinal(months)} calendar month"
         base = ("the month the outage ended" if incident
                 else f"the {noun} that missed the target")
         return f"by the end of the {which} after {base}"
     if incident:
         return f"{window} after the day the outage ended"
     return f"{window} after the end of the {noun} that missed the target"
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def claim_last_day(terms: Mapping[str, Any], last_day: dt.date) -> dt.date | None:
