@@ -121,3 +121,25 @@ def test_diff_says_the_window_changes(tmp_path: Path) -> None:
     assert code == 0
     assert "claim: window: 10d → the end of the calendar month after" in output
     assert "claim: from: period_end → incident" in output
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "html"])
+def test_a_credit_without_deadline_reads_as_such_in_every_format(tmp_path: Path,
+                                                                 fmt: str) -> None:
+    facts = tmp_path / "facts.yaml"
+    facts.write_text(
+        "apiVersion: policyengine/v1\nkind: FactSet\nfacts:\n"
+        "  - {type: subscription, customer: acme, plan: production, deployment: saas,\n"
+        "     license: subscription, annual_fee: '120000.00', currency: USD,\n"
+        "     term_start: '2026-01-01', term_end: '2026-12-31', renewed: true,\n"
+        "     support: active}\n"
+        "  - {type: downtime, id: d-mail, start: '2026-10-08T10:00:00Z',\n"
+        "     end: '2026-10-08T11:30:00Z', cause: vendor, maintenance: none,\n"
+        "     services: [mail]}\n", encoding="utf-8")
+    code, output = _run("evaluate", "--policy", str(NO_WINDOW), "--facts", str(facts),
+                        "--as-of", "2027-01-01T00:00:00Z", "--format", fmt)
+    assert code == 0
+    assert "None" not in output
+    assert "1000.00" in output
+    if fmt == "html":
+        assert "<td>no deadline</td>" in output
