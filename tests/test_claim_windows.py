@@ -143,3 +143,19 @@ def test_a_credit_without_deadline_reads_as_such_in_every_format(tmp_path: Path,
     assert "1000.00" in output
     if fmt == "html":
         assert "<td>no deadline</td>" in output
+
+
+def test_a_chart_without_a_catch_all_level_is_a_located_warning(tmp_path: Path) -> None:
+    """The other way a ticket silently got no severity: no recorded level, and an impact
+    that no level's definition matches (the claims policy's level 2 is the catch-all)."""
+    policy = _edited(tmp_path, CLAIMS, "      definition: {all: []}\n",
+                     "      definition: {all: [{production_degraded: true}]}\n")
+    code, output = _run("validate", "--strict", str(policy))
+    assert code == 2
+    line = next(n for n, text in enumerate(policy.read_text().splitlines(), 1)
+                if "production_degraded: true" in text)
+    assert output.strip() == (
+        f"{policy}:{line}:19: $.spec.support[1].definition: no severity level is a "
+        "catch-all (definition: {all: []}): a ticket without a recorded severity whose impact "
+        "matches no level gets no severity and no targets")
+    assert _run("validate", str(policy))[0] == 0  # a warning: the policy still loads

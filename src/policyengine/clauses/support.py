@@ -284,7 +284,21 @@ class Severity(ClauseKind):
                                           f"severity levels run 1..N without gaps: {missing} "
                                           f"below level {level}"))
             expected = level + 1
+        problems += self._catch_all(ctx)
         return problems
+
+    def _catch_all(self, ctx: CheckContext) -> list[Diagnostic]:
+        """A warning when no level is a catch-all (``definition: {all: []}``): a ticket
+        that arrives without a level and whose impact matches no definition would get no
+        severity, no targets and no finding. Located at the last level's ``definition``."""
+        levels = ctx.of_kind(self.name)
+        if not levels or any(_is_catch_all(clause.get("definition")) for _, clause in levels):
+            return []
+        path, _clause = levels[-1]
+        return [ctx.warning((*path, "definition"),
+                            "no severity level is a catch-all (definition: {all: []}): a ticket "
+                            "without a recorded severity whose impact matches no level gets no "
+                            "severity and no targets")]
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
         done.update({"level", "name", "definition", "response", "resolution", "update"})
@@ -401,6 +415,12 @@ class SeverityAssignment(ClauseKind):
         """The policy's severity-assignment clause (the first wins)."""
         if values.severity_assignment is None:
             values.severity_assignment = clause
+
+
+def _is_catch_all(definition: Any) -> bool:
+    """Whether a level's definition holds for every ticket (``{all: []}`` or ``{}``)."""
+    return isinstance(definition, Mapping) and all(
+        key == "all" and not value for key, value in definition.items())
 
 
 def _count_tests(condition: Any) -> int:
