@@ -39,7 +39,7 @@ from policyengine.clocks.periods import first_month, months_in, period_bounds, p
 from policyengine.compile import stages
 from policyengine.compile.compiler import CompiledPolicy
 from policyengine.diagnostics import Diagnostic, InputError
-from policyengine.engine.base import Backend, StageResult, apply_firings
+from policyengine.engine.base import Backend, DecisionError, StageResult, apply_firings
 from policyengine.evaluate.variants import check_subscription, for_service, resolve
 from policyengine.model.facts import (
     IMPACT_FLAGS,
@@ -441,6 +441,9 @@ class _Run:
     def stage(self, name: str, groups: FactGroups) -> StageResult:
         """Run a stage: per version, sessions of whole customers up to SESSION_FACTS facts."""
         merged = StageResult()
+        # a decision that cannot stand is reported once every session has run: the least
+        # (stage, subject, field), whatever the order of sessions, back-ends or workers
+        errors: list[DecisionError] = []
         for version, per_customer in groups.items():
             compiled = version.stage(name)
             if not compiled.rules:
@@ -448,12 +451,24 @@ class _Run:
             batch: list[dict[str, Any]] = []
             for _customer, facts in sorted(per_customer.items()):
                 if batch and len(batch) + len(facts) > SESSION_FACTS:
-                    self._apply(compiled, batch, merged)
+                    self._apply_all(compiled, batch, merged, errors)
                     batch = []
                 batch.extend(facts)
             if batch:
-                self._apply(compiled, batch, merged)
+                self._apply_all(compiled, batch, merged, errors)
+        if errors:
+            least = min(errors, key=lambda error: error.key)
+            order = stages.STAGE_ORDER
+            position = order.index(name) if name in order else len(order)
+            raise DecisionError(str(least), (position, *least.key))
         return merged
+
+    def _apply_all(self, compiled: Any, batch: list[dict[str, Any]], merged: StageResult,
+                   errors: list[DecisionError]) -> None:
+        try:
+            self._apply(compiled, batch, merged)
+        except DecisionError as error:
+            errors.append(error)
 
     def _apply(self, compiled: Any, batch: list[dict[str, Any]], merged: StageResult) -> None:
         if self.custom_types & compiled.fact_types:
