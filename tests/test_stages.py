@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -73,7 +74,7 @@ MISSPELLINGS = {
         "availability.yaml",
         "        requested_at: {lt: {fact: m.claim_deadline}}",
         "        requested_at: {lt: {fact: m.claim_deadlin}}",
-        ":232:35: $.rules[14].when.m.requested_at.lt.fact: 'm.claim_deadlin': unknown field "
+        ":233:35: $.rules[14].when.m.requested_at.lt.fact: 'm.claim_deadlin': unknown field "
         "'claim_deadlin' of customer_month facts in stage credits "
         "(did you mean 'claim_deadline'?)"),
     "set field": (
@@ -360,6 +361,23 @@ def _recorded() -> dict[str, list[Mapping[str, Any]]]:
     tiered_facts = load_document(ROOT / "examples" / "tiered-percent-2026.yaml").data["facts"]
     tiered.evaluate([{**f, **EXTRAS.get(f["type"], {})} for f in tiered_facts],
                     as_of="2026-11-15T00:00:00Z")
+    # a claim window counted from the outage (customer_month's claim_window_words)
+    claims = ROOT / "tests" / "cases" / "claims" / "claims-policy.yaml"
+    with tempfile.TemporaryDirectory() as folder:
+        incident = Path(folder) / "claims.yaml"
+        incident.write_text(claims.read_text(encoding="utf-8").replace(
+            "from: period_end", "from: incident"), encoding="utf-8")
+        Engine(compile_versions(load_policies(incident), load_rule_packs()),
+               recording).evaluate([  # type: ignore[arg-type]
+            {"type": "subscription", "customer": "acme", "plan": "production",
+             "deployment": "saas", "license": "subscription", "annual_fee": "1.00",
+             "currency": "USD", "term_start": "2026-01-01", "term_end": "2026-12-31",
+             "renewed": True, "support": "active"},
+            {"type": "downtime", "id": "d-1", "start": "2026-10-08T10:00:00Z",
+             "end": "2026-10-08T12:00:00Z", "cause": "vendor", "maintenance": "none",
+             **EXTRAS["downtime"]},
+            {"type": "credit_request", "customer": "acme", "month": "2026-10",
+             "requested_at": "2026-10-12T00:00:00Z"}], as_of="2026-11-15T00:00:00Z")
     return recording.seen
 
 

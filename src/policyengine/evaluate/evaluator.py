@@ -23,6 +23,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 from policyengine.clauses import registry
+from policyengine.clauses.credits import claim_last_day, window_words
 from policyengine.clauses.values import (
     CreditMeasure,
     UnknownRegion,
@@ -31,6 +32,7 @@ from policyengine.clauses.values import (
     due,
     values_of,
 )
+from policyengine.clauses.words import period_words, reading_period
 from policyengine.clocks import intervals, timeutil
 from policyengine.clocks.durations import duration_seconds
 from policyengine.clocks.periods import first_month, months_in, period_bounds, period_of
@@ -531,14 +533,15 @@ class _Run:
                 terms = self.saas[customer]
                 in_term = terms.overlaps(down.start, down.end)
                 rank = 0
-                if down.maintenance == "emergency" and in_term:
-                    month = timeutil.month_of(down.start, tz)
-                    emergency_seen[(customer, month)] += 1
-                    rank = emergency_seen[(customer, month)]
                 sub = terms.governing(down.start, down.end)
                 version = self.policy_for(base, sub, down.start)
                 if down.services is not None and not _touches(down, sub, version):
                     continue  # none of the customer's services was affected
+                # (so a window that does not affect the customer uses none of its allowance)
+                if down.maintenance == "emergency" and in_term:
+                    month = timeutil.month_of(down.start, tz)
+                    emergency_seen[(customer, month)] += 1
+                    rank = emergency_seen[(customer, month)]
                 if in_term:
                     self.affects[key] = (down.services, down.impact, down)
                 window = {
@@ -709,7 +712,7 @@ class _Run:
             values = values_of(version.policy)
             assert values.credit is not None  # the credit rules only exist with a credit clause
             status = credits.get(key, "status")
-            if status is None:  # no claim-window clause: the credit is simply owed
+            if status is None:  # no claim-window clause: the credit is owed, no request
                 status = "payable"
             period = _period_key(fact)
             figure = values.credit_for(sub, CreditMeasure(
@@ -723,8 +726,9 @@ class _Run:
             common = dict(
                 customer=fact["customer"], month=fact["month"],
                 amount=str(item.amount), currency=figure.unit, form=item.form,
-                claim_deadline=(timeutil.local_date(item.m["deadline"], self.tz)
-                                - dt.timedelta(days=1)).isoformat(),
+                claim_deadline=(None if item.m["deadline"] is None else
+                                (timeutil.local_date(item.m["deadline"], self.tz)
+                                 - dt.timedelta(days=1)).isoformat()),
                 requested_at=(timeutil.iso(fact["requested_at"], self.tz)
                               if "requested_at" in fact else None),
                 status=item.status,
@@ -865,9 +869,7 @@ class _Run:
         values = values_of(version.policy)
         complete = end <= self.as_of  # else provisional: measured so far, no verdict
         so_far = end if complete else self.as_of
-        claim_days = values.claim_days or 0
-        end_day = timeutil.local_date(end, tz)
-        deadline = timeutil.local_midnight(end_day + dt.timedelta(days=claim_days), tz)
+        window = values.claim_window
         sub = terms.governing(start, end)
         run_start, run_end = terms.run_of(sub, tz)
         # a request names a month; it claims the period that month is in
@@ -877,8 +879,6 @@ class _Run:
         for _ in range(months_in(period)):
             made += requests.get((customer, month), ())
             month = timeutil.next_month(month)
-        valid = [at for at in made if at >= end]
-        early = [at for at in made if at < end]
         # downtime is charged only while a SaaS term is in force
         in_force = intervals.clip(terms.saas, start, end)
         weights = values.impact_weights
@@ -888,7 +888,6 @@ class _Run:
             "term_text": f"{explain.day(run_start, tz)} to {_last_day(run_end, tz)}",
             "period_end_text": explain.instant(end, tz),
             "as_of_text": explain.instant(self.as_of, tz),
-            "claim_last_day": _last_day(deadline, tz),
         }
         for service, services in self._scopes(values, sub):
             # a service with terms of its own (per_service) is judged by the policy
@@ -897,6 +896,11 @@ class _Run:
             target = values_of(judged.policy).availability_target
             counted_s, down_s = _measure(counted.get(customer, ()), excluded.get(customer, ()),
                                          in_force, services, weights, sub)
+            claim = _claim(window, values.period, start, end, tz,
+                           _outages(counted.get(customer, ()), in_force, services, weights,
+                                    start, so_far))
+            valid = [at for at in made if at >= claim.opens]
+            early = [at for at in made if at < claim.opens]
             elapsed_s = so_far - start
             exact = (Decimal(repr(elapsed_s)) - Decimal(repr(counted_s))) * 100 / Decimal(
                 repr(elapsed_s)
@@ -914,11 +918,18 @@ class _Run:
                 "availability_percent": percent_shown(exact, target, _tier_bounds(judged)),
                 "renewed": sub.renewed,
                 "requested": bool(valid),
-                "claim_deadline": deadline,
+                "claim_deadline": claim.fact_deadline,
                 "as_of": self.as_of,
                 **words,
                 **_budget_words(elapsed_s, counted_s, target),
             }
+            if claim.deadline is not None:
+                fact["claim_last_day"] = _last_day(claim.deadline, tz)
+            fact["claim_close_text"] = ("never closes" if claim.deadline is None else
+                                        f"closes at the end of {fact['claim_last_day']}")
+            if claim.words is not None:
+                fact["claim_window_words"] = claim.words
+                fact["claim_opens_words"] = claim.opens_words
             if service is not None:
                 fact["service"] = service
             if valid:
@@ -931,7 +942,7 @@ class _Run:
             measured[key] = {
                 "version": judged, "sub": sub, "fact": fact, "exact": exact,
                 "month_s": end - start, "down_s": down_s, "counted_s": counted_s,
-                "deadline": deadline, "period": shown,
+                "deadline": claim.deadline, "period": shown,
             }
 
     def _scopes(self, values: Any,
@@ -1007,10 +1018,14 @@ class _Run:
             version = self.policy_for(version, sub, ticket.opened_at)
             version_of[ticket.id] = version
             in_term[ticket.id] = sub is not None
+            values = values_of(version.policy)
+            if ticket.severity is not None and ticket.severity not in values.severities:
+                _undefined_severity(ticket, ticket.severity, version)
             fact: dict[str, Any] = {
                 **_scalars(ticket.extra),
                 "type": stages.TICKET, "key": ticket.id, "customer": ticket.customer,
                 "assigned": ticket.severity is not None,
+                "assignment_clause": values.severity_assignment is not None,
                 "has_impact": ticket.impact is not None,
                 "in_term": sub is not None,
             }
@@ -1042,13 +1057,7 @@ class _Run:
             clocks: dict[str, float | None] = {}
             clause = severity_clause(version, level)
             if level is not None and clause is None:
-                raise InputError.single(
-                    ticket.where.file,
-                    f"severity {level} is not defined by policy {version.policy.label}",
-                    line=ticket.where.line, column=ticket.where.column,
-                    subject=ticket.id, path=ticket.where.path("severity"),
-                    code="fact",
-                )
+                _undefined_severity(ticket, level, version)
             if clause is not None:
                 fact["severity"] = level
                 fact["severity_source"] = severities.get(ticket.id, "severity_source")
@@ -1152,20 +1161,30 @@ class _Run:
 
     # -- notice obligations --------------------------------------------------------------------
     def obligations(self, evaluation: Evaluation) -> None:
-        subjects: list[tuple[str, str, float, list[str]]] = []
+        """Notice obligations per subject (a scheduled window, a change) and customer.
+
+        A scheduled window naming ``services`` is owed, as its downtime counts, only to the
+        customers it affects: under a policy with a ``scope``, one that has none of those
+        services (at the window's start) is owed no notice (docs/policy-language.md, 5).
+        """
+        subjects: list[tuple[str, str, float, list[str], Downtime | None]] = []
         for down in self.known.downtimes:
             if down.maintenance == "scheduled":
                 subjects.append((down.id, _SUBJECT_KINDS["scheduled"], down.start,
-                                 self.affected(down)))
+                                 self.affected(down), down))
         for change in self.known.changes:
             subjects.append((change.id, _SUBJECT_KINDS[change.kind], change.deployed_at,
-                             sorted(self.saas)))
+                             sorted(self.saas), None))
         facts = _groups()
         owed: list[tuple[CompiledPolicy, str, str, str, str, float]] = []
-        for subject, kind, at, customers in subjects:
+        for subject, kind, at, customers, down in subjects:
             base = self.versions.at(at, f"{subject}")
             for customer in customers:
-                version = self.policy_for(base, self.saas[customer].at(at, saas=True), at)
+                sub = self.saas[customer].at(at, saas=True)
+                version = self.policy_for(base, sub, at)
+                if (down is not None and down.services is not None and sub is not None
+                        and not _touches(down, sub, version)):
+                    continue  # a window naming none of the customer's services: nothing owed
                 key = f"{customer}/{subject}"
                 session = facts[version][customer]
                 # owed only while a SaaS term of the customer is in force
@@ -1286,6 +1305,90 @@ def percent_shown(exact: Decimal, target: Decimal | float | None,
             context.prec = 50  # 3 digits before the point and 20 after always fit
             shown = exact.quantize(Decimal(1).scaleb(-places), ROUND_FLOOR)
     return _number(shown)
+
+
+# the claim deadline the rules see for a window with no deadline: never reached
+_NO_DEADLINE = 253402300799.0  # 9999-12-31T23:59:59Z
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """How one customer period (or service of it) may be claimed.
+
+    ``opens``: a request made at or after it counts (before it: premature); ``deadline``:
+    the instant the window closes (local midnight after its last day), None for no deadline
+    (no claim window, or ``window: unlimited``); ``fact_deadline``: what the rules compare
+    (the period's end without a window, as always; never reached for ``unlimited``);
+    ``words``/``opens_words``: the window in words for the rules of windows that are not
+    days after the period's end (None for those, and without a window).
+    """
+
+    opens: float
+    deadline: float | None
+    fact_deadline: float
+    words: str | None = None
+    opens_words: str | None = None
+
+
+def _claim(window: Any, period: str, start: float, end: float, tz: str,
+           outages: tuple[float, float] | None) -> _Claim:
+    """The claim window of a period ``[start, end)`` under a ``claim_window`` clause (None:
+    credits are owed without a request). ``outages``: (start of the first, end of the last)
+    counted outage in it, for a window ``from: incident``; a period without one counts from
+    its end. Days are local dates in ``tz`` (docs/policy-language.md, "Claim windows")."""
+    if window is None:
+        return _Claim(opens=end, deadline=None, fact_deadline=end)
+    terms = window.terms
+    incident = terms.get("from") == "incident" and outages is not None
+    opens, until = (outages if incident else (end, end))  # type: ignore[misc]
+    last_day = timeutil.local_date(until, tz)
+    if timeutil.local_midnight(last_day, tz) == until:
+        last_day -= dt.timedelta(days=1)  # ended at midnight: the day before was the last
+    in_time = claim_last_day(terms, last_day)
+    deadline = (None if in_time is None
+                else timeutil.local_midnight(in_time + dt.timedelta(days=1), tz))
+    plain = (terms.get("from", "period_end") == "period_end"
+             and isinstance(terms.get("window"), str) and in_time is not None)
+    if plain:
+        return _Claim(opens=opens, deadline=deadline, fact_deadline=deadline)  # type: ignore[arg-type]
+    with reading_period(period):
+        words = window_words(terms)
+        noun = period_words().noun
+    opens_words = (f"the first counted outage of the {noun} began"
+                   if terms.get("from") == "incident" else f"the end of the {noun}")
+    return _Claim(opens=opens, deadline=deadline,
+                  fact_deadline=_NO_DEADLINE if deadline is None else deadline,
+                  words=words, opens_words=opens_words)
+
+
+def _outages(counted: Sequence[_Piece], in_force: Sequence[intervals.Interval],
+             services: frozenset[str] | None, weights: Mapping[str, Any],
+             start: float, end: float) -> tuple[float, float] | None:
+    """(start of the first, end of the last) downtime record with a counted piece in
+    ``[start, end)`` while a term is in force, for the services measured (a piece whose
+    impact weighs 0 counts nothing and is no outage); None without one. The records' own
+    instants: an outage that runs on past the period ends when it ends."""
+    found: list[Downtime] = []
+    for piece_start, piece_end, named, impact, down in counted:
+        if services is not None and named is not None and services.isdisjoint(named):
+            continue
+        if weights and impact is not None and not float(weights.get(impact, 1)):
+            continue
+        if any(intervals.clip([(piece_start, piece_end)], max(a, start), min(b, end))
+               for a, b in in_force):
+            found.append(down)
+    if not found:
+        return None
+    return (min(d.start for d in found),
+            max(d.end if d.end is not None else d.start for d in found))
+
+
+def _undefined_severity(ticket: Ticket, level: int, version: CompiledPolicy) -> None:
+    """Raise the located input error for a ticket whose severity the policy does not define."""
+    raise InputError.single(
+        ticket.where.file, f"severity {level} is not defined by policy {version.policy.label}",
+        line=ticket.where.line, column=ticket.where.column, subject=ticket.id,
+        path=ticket.where.path("severity"), code="fact")
 
 
 def _touches(down: Downtime, sub: Subscription, version: CompiledPolicy) -> bool:
