@@ -47,3 +47,19 @@ def test_a_built_wheel_reads_its_own_package_data(tmp_path: Path) -> None:
                            text=True, timeout=120, cwd=tmp_path)
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.splitlines() == ["policyengine/_data/schemas", "policyengine/_data/rules"]
+
+
+def test_the_version_is_the_same_everywhere() -> None:
+    """pyproject.toml, ``policyengine.__version__`` and the newest CHANGELOG.md release agree
+    (the release tag ``v<version>`` is made from them; docs/policy-ci.md pins it)."""
+    import re
+    import tomllib
+
+    import policyengine
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    newest = re.search(r"^## (\S+) ", changelog, re.MULTILINE)
+    assert newest is not None
+    assert (declared, policyengine.__version__, newest.group(1)) == (declared,) * 3
+    assert f"rev: v{declared}" in (ROOT / "docs" / "policy-ci.md").read_text(encoding="utf-8")
