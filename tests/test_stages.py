@@ -54,39 +54,39 @@ MISSPELLINGS = {
         "availability.yaml",
         "  - id: credit-for-renewed-order\n    stage: credits\n",
         "  - id: credit-for-renewed-order\n    stage: credit\n",
-        ":198:12: $.rules[12].stage: unknown stage 'credit'; expected one of: "
+        ":201:12: $.rules[12].stage: unknown stage 'credit'; expected one of: "
         f"{STAGE_LIST} (did you mean 'credits'?)"),
     "fact type": (
         "availability.yaml",
         "      m: {type: customer_month, covered: true, met: false, renewed: true}",
         "      m: {type: customer_mnth, covered: true, met: false, renewed: true}",
-        ":201:17: $.rules[12].when.m.type: unknown fact type 'customer_mnth' in stage credits; "
+        ":204:17: $.rules[12].when.m.type: unknown fact type 'customer_mnth' in stage credits; "
         "it receives: customer_month, credit_tier; a policy may declare other fact types in "
         "spec.fact_types (did you mean 'customer_month'?)"),
     "condition field": (
         "availability.yaml",
         "      m: {type: customer_month, covered: true, met: false, renewed: true}",
         "      m: {type: customer_month, coverd: true, met: false, renewed: true}",
-        ":201:33: $.rules[12].when.m.coverd: unknown field 'coverd' of customer_month facts "
+        ":204:33: $.rules[12].when.m.coverd: unknown field 'coverd' of customer_month facts "
         "in stage credits (did you mean 'covered'?)"),
     "join field": (
         "availability.yaml",
         "        requested_at: {lt: {fact: m.claim_deadline}}",
         "        requested_at: {lt: {fact: m.claim_deadlin}}",
-        ":232:35: $.rules[14].when.m.requested_at.lt.fact: 'm.claim_deadlin': unknown field "
+        ":235:35: $.rules[14].when.m.requested_at.lt.fact: 'm.claim_deadlin': unknown field "
         "'claim_deadlin' of customer_month facts in stage credits "
         "(did you mean 'claim_deadline'?)"),
     "set field": (
         "availability.yaml",
         "        - {subject: m, field: form, value: {term: form.renewed}}",
         "        - {subject: m, field: from, value: {term: form.renewed}}",
-        ":204:31: $.rules[12].then.set[0].field: stage credits decides no field 'from' of "
+        ":207:31: $.rules[12].then.set[0].field: stage credits decides no field 'from' of "
         "customer_month facts; it decides: form, status, tier (did you mean 'form'?)"),
     "message placeholder": (
         "availability.yaml",
         'message: "a full month of a {m.plan} {m.deployment} subscription"',
         'message: "a full month of a {m.plan} {m.deploymnet} subscription"',
-        ":118:16: $.rules[6].then.message: placeholder {m.deploymnet}: unknown field "
+        ":121:16: $.rules[6].then.message: placeholder {m.deploymnet}: unknown field "
         "'deploymnet' of customer_month facts in stage months (did you mean 'deployment'?)"),
     # terms: checked against the for_clause kind's schema in the clause registry
     "term in a condition": (
@@ -100,7 +100,7 @@ MISSPELLINGS = {
         "availability.yaml",
         "        - {subject: m, field: form, value: {term: form.renewed}}",
         "        - {subject: m, field: form, value: {term: form.renwed}}",
-        ":204:51: $.rules[12].then.set[0].value.term: term 'form' of clause kind "
+        ":207:51: $.rules[12].then.set[0].value.term: term 'form' of clause kind "
         "'service_credit' has no term 'renwed' (in 'form.renwed'); it has: renewed, "
         "not_renewed (did you mean 'renewed'?)"),
     "term in a message": (
@@ -151,11 +151,11 @@ def _problems(rules: Path) -> list[str]:
 @pytest.mark.parametrize(("old", "new", "expected"), [
     ("      m: {type: customer_month, in_term: true, plan: {in: {term: plans}}}",
      "      m: {type: window, plan: {in: {term: plans}}}",
-     "availability.yaml:158:17: $.rules[9].when.m.type: stage months receives no window facts "
+     "availability.yaml:161:17: $.rules[9].when.m.type: stage months receives no window facts "
      "(they go to window-exclusions, window-verdicts); it receives: customer_month"),
     ("      m: {type: customer_month, in_term: true, plan: {in: {term: plans}}}",
      "      m: {type: customer_month, covered: true}",
-     "availability.yaml:158:33: $.rules[9].when.m.covered: unknown field 'covered' of "
+     "availability.yaml:161:33: $.rules[9].when.m.covered: unknown field 'covered' of "
      "customer_month facts in stage months; this stage decides it, so its own rules cannot "
      "read it"),
     ("      w: {type: window, in_term: true, excluded_up_to: 0}",

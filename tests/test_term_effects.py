@@ -144,6 +144,18 @@ SEP_AND_OCT = [*MISSED, down("d-0", "2026-09-05T10:00:00-04:00", "2026-09-05T18:
 AUG_AND_OCT = [*MISSED, down("d-0", "2026-08-05T10:00:00-04:00", "2026-08-05T18:00:00-04:00")]
 
 
+# a customer whose term starts inside October, 480 min down on 20 October
+LATE = {**ACME, "customer": "late", "term_start": "2026-10-15", "term_end": "2027-10-14"}
+LATE_DOWN = [down("d-l", "2026-10-20T10:00:00-04:00", "2026-10-20T18:00:00-04:00")]
+LATE_OCT = {"customer": "late", "month": "2026-10"}
+
+
+def part_months(doc: Doc) -> None:
+    """Part periods measured, the credit 10% of the monthly fee (a fee the part pro-rates)."""
+    basis("percent_of_monthly_fee", 10)(doc)
+    setter("availability-commitment", "full_months_only", False)(doc)
+
+
 def basis(name: str, value: Any) -> Callable[[Doc], None]:
     """The shipped credit on another basis (days of service are given as service days)."""
     def edit(doc: Doc) -> None:
@@ -395,6 +407,16 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
      setter("availability-commitment", "impact_weights", {"partial_outage": 0.5}),
      report([{**ONE_HOUR[0], "impact": "partial_outage"}], "availability", OCT,
             "counted_downtime_minutes"), 60, 30),
+    # part periods: late's term starts 2026-10-15, so October is a part month (17 days,
+    # 24,480 min): not covered with full months only; measured over its part when false
+    ("availability_commitment.full_months_only", None,
+     setter("availability-commitment", "full_months_only", False),
+     report([LATE, *LATE_DOWN], "availability", LATE_OCT, "covered"), False, True),
+    # 480 min of 24,480: 98.0392% < 99; 10% of the monthly fee 1000.00 / 12 = 8.3333...:
+    # pro-rated 17/31 -> 4.5699 -> 4.57; the whole month's fee -> 8.33
+    ("availability_commitment.part_period_fee", part_months,
+     setter("availability-commitment", "part_period_fee", "full"),
+     report([LATE, *LATE_DOWN], "credits", LATE_OCT, "amount"), "4.57", "8.33"),
     # -- offerings ---------------------------------------------------------------------------
     # acme on the premium offering: 99.8656% meets premium's 99.5, not an override to 99.9
     ("offering.overrides", add_offering({"availability-commitment.target_percent": 99.5}),
@@ -649,10 +671,7 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
 ]
 
 # Terms no evaluation reads, and why they stay.
-DOCUMENTARY = {
-    "availability_commitment.full_months_only": "only true is accepted (const); part months "
-                                                "are not measured",
-}
+DOCUMENTARY: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(("term", "base", "edit", "observe", "before", "after"), ROWS,
@@ -701,8 +720,10 @@ def test_every_term_is_read_or_documentary() -> None:
     assert missing == []
 
 
-def test_full_months_only_false_is_refused(tmp_path: Path) -> None:
+def test_part_period_fee_with_full_months_only_is_refused(tmp_path: Path) -> None:
     doc = copy.deepcopy(SHIPPED)
-    setter("availability-commitment", "full_months_only", False)(doc)
-    with pytest.raises(InputError, match=r"full_months_only: only full months are covered"):
+    setter("availability-commitment", "part_period_fee", "full")(doc)
+    with pytest.raises(InputError, match=r"availability\[0\]\.part_period_fee: "
+                                         r"part_period_fee applies to part periods, and "
+                                         r"full_months_only is true"):
         engine(doc, tmp_path, "refused")

@@ -50,15 +50,26 @@ class AvailabilityCommitment(ClauseKind):
         },
         "full_months_only": {
             "description": (
-                "Always true: only whole periods (months, or quarters or years for a longer "
-                "period) inside the subscription term are covered; a part period at either end "
-                "is not. Part periods are not measured, so false is refused."
+                "true: only whole periods (months, or quarters or years for a longer period) "
+                "inside the subscription term are covered; a part period at either end is not. "
+                "false: a period the term starts or ends in is covered too, measured over its "
+                "part inside the term (availability of the term's minutes), and its credit is "
+                "computed on that part's fee (part_period_fee). Example: true."
             ),
             "type": "boolean",
-            "const": True,
-            "x-messages": {
-                "const": "only full months are covered (part months are not measured); write true"
-            },
+        },
+        "part_period_fee": {
+            "description": (
+                "With full_months_only false: the fee a part period's credit is computed on. "
+                "pro_rated (the default): the period's fee times the days of the period in the "
+                "term over the days of the period; full: the whole period's fee. Applies to the "
+                "bases that are fees for the period (percent_of_monthly_fee, "
+                "percent_of_period_fee, multiple_of_downtime_fees) and to a per-period cap's "
+                "percentage. Example: pro_rated."
+            ),
+            "type": "string",
+            "enum": ["pro_rated", "full"],
+            "x-enum-label": "part-period fee",
         },
         "scope": {
             "description": (
@@ -155,6 +166,14 @@ class AvailabilityCommitment(ClauseKind):
             ("Applies to", f"{join_words(terms.get('plans') or [])} plans, deployed as "
                            f"{deployments}"),
         ]
+        done.add("part_period_fee")
+        if terms.get("full_months_only") is False:
+            fee = ("the whole " + period + "'s fee"
+                   if terms.get("part_period_fee") == "full"
+                   else f"the {period}'s fee pro-rated by the days in the term")
+            lines.append(("Part periods", f"a {period} the subscription term starts or ends "
+                                          "in is measured over its part inside the term; its "
+                                          f"credit is computed on {fee}"))
         services = terms.get("services")
         if services:
             lines.append(("Services", join_words(services, "and")))
@@ -172,9 +191,15 @@ class AvailabilityCommitment(ClauseKind):
 
     def check(self, ctx: CheckContext, path: ClausePath,
               clause: Mapping[str, Any]) -> list[Diagnostic]:
-        """A quarterly or yearly period needs the version to begin on a period's first day
+        """``part_period_fee`` only with ``full_months_only: false``. A quarterly or yearly
+        period needs the version to begin on a period's first day
         (a period is judged by the version in force on its first day, so a version starting
         mid-period would judge part of a period it does not cover)."""
+        if clause.get("part_period_fee") is not None and clause.get("full_months_only") is True:
+            return [ctx.error((*path, "part_period_fee"),
+                              "part_period_fee applies to part periods, and full_months_only "
+                              "is true (only whole periods are covered); write "
+                              "full_months_only: false, or leave part_period_fee out")]
         starts = _PERIOD_STARTS.get(str(clause.get("period")))
         data = ctx.document.data if isinstance(ctx.document.data, Mapping) else {}
         effective = ((data.get("metadata") or {}).get("effective") or {})
@@ -198,6 +223,8 @@ class AvailabilityCommitment(ClauseKind):
             values.scope = clause.terms.get("scope")
             values.services = tuple(clause.terms.get("services") or ())
             values.impact_weights = dict(clause.terms.get("impact_weights") or {})
+            values.part_periods = clause.terms.get("full_months_only") is False
+            values.part_period_fee = str(clause.terms.get("part_period_fee") or "pro_rated")
 
 
 def _differs(first: Mapping[str, Any], second: Mapping[str, Any], term: str) -> bool:

@@ -53,6 +53,9 @@ class PolicyValues:
     - ``offerings``: offering name → its clause (kind ``offering``).
     - ``credit_caps``: the ``credit_cap`` clauses, in document order;
     - ``chronic``: the ``chronic_failure`` clauses, in document order;
+    - ``part_periods``: the commitment covers a period the subscription term starts or
+      ends in (``full_months_only: false``), measured over its part in the term;
+      ``part_period_fee``: ``pro_rated`` or ``full``, the fee such a part's credit is on;
     - ``credit_details``: the policy uses a credit shape beyond a fraction of the annual
       fee (tiers, another basis, a cap): its credit rows carry ``tier``, ``basis`` and the
       cap's cut (the Spirion policy's rows stay as they were).
@@ -74,6 +77,8 @@ class PolicyValues:
     credit_caps: list[Clause] = field(default_factory=list)
     chronic: list[Clause] = field(default_factory=list)
     credit_details: bool = False
+    part_periods: bool = False
+    part_period_fee: str = "pro_rated"
     _calendars: dict[str, BusinessCalendar] = field(default_factory=dict, repr=False)
 
     def calendar(self, clause_id: str) -> BusinessCalendar:

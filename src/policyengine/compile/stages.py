@@ -202,6 +202,11 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
                       kind=NUMBER),
             FieldSpec("month_end", "the next period's first local midnight, epoch seconds",
                       kind=NUMBER),
+            FieldSpec("measured_start", "where the measure starts: month_start, or for a "
+                      "part period (full_months_only: false) the later term_start",
+                      kind=NUMBER),
+            FieldSpec("measured_end", "where the measure ends: month_end, or for a part "
+                      "period the earlier term_end", kind=NUMBER),
             FieldSpec("term_start", "local midnight starting that subscription's term, or the "
                       "earliest term it renews without a gap (same plan and deployment)",
                       kind=NUMBER),

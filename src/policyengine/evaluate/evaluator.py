@@ -665,7 +665,7 @@ class _Run:
             figure = values.credit_for(sub, CreditMeasure(
                 tier=credits.get(key, "tier"), period=period,
                 period_months=_period_months(period), period_seconds=m["month_s"],
-                counted_seconds=m["counted_s"]))
+                counted_seconds=m["counted_s"], share=m["share"]))
             owed.append(_Owed(key, m, form, status, figure))
         self.apply_caps(owed)
         for item in owed:
@@ -717,7 +717,7 @@ class _Run:
                 for order, cap in enumerate(values.credit_caps):
                     kind = registry.kind_of(cap.kind)
                     limit = kind.limit(cap, sub, _period_months(_period_key(fact)),  # type: ignore[attr-defined]
-                                       places)
+                                       places, item.m["share"])
                     per = cap.term("per")
                     used = (sum((amount for at, amount in granted[customer]
                                  if since <= at < start), Decimal(0))
@@ -821,8 +821,22 @@ class _Run:
             month = timeutil.next_month(month)
         valid = [at for at in made if at >= end]
         early = [at for at in made if at < end]
+        # a period the term starts or ends in: with part periods (full_months_only: false)
+        # only its part inside the term is measured, and a pro-rated credit is on the share
+        # of the period's days in the term; else the whole period (the rules then find a
+        # part period not covered)
+        low, high = start, end
+        share = Decimal(1)
+        if values.part_periods and (run_start > start or run_end < end):
+            low, high = max(start, run_start), min(end, run_end)
+            if low < high and values.part_period_fee == "pro_rated":
+                share = Decimal((timeutil.local_date(high, tz)
+                                 - timeutil.local_date(low, tz)).days) / Decimal(
+                    (end_day - timeutil.local_date(start, tz)).days)
+            elif low >= high:  # the governing run misses the period: measure it whole
+                low, high = start, end
         # downtime is charged only while a SaaS term is in force
-        in_force = intervals.clip(terms.saas, start, end)
+        in_force = intervals.clip(terms.saas, low, high)
         weights = values.impact_weights
         shown = period if period != first else ABSENT  # a month: the row's month says it
         for service, services in self._scopes(values, sub):
@@ -832,16 +846,18 @@ class _Run:
             target = values_of(judged.policy).availability_target
             counted_s, down_s = _measure(counted.get(customer, ()), excluded.get(customer, ()),
                                          in_force, services, weights, sub)
-            elapsed_s = so_far - start
-            exact = (Decimal(repr(elapsed_s)) - Decimal(repr(counted_s))) * 100 / Decimal(
-                repr(elapsed_s)
-            )
+            elapsed_s = min(so_far, high) - low
+            # (a part period whose part has not begun at as-of has nothing measured yet)
+            exact = Decimal(100) if elapsed_s <= 0 else (
+                Decimal(repr(elapsed_s)) - Decimal(repr(counted_s))) * 100 / Decimal(
+                repr(elapsed_s))
             key = f"{customer}/{period}" + (f"/{service}" if service is not None else "")
             fact = {
                 "type": stages.CUSTOMER_MONTH, "key": key, "customer": customer,
                 "month": first, "period": period,
                 "plan": sub.plan, "deployment": sub.deployment,
                 "month_start": start, "month_end": end,
+                "measured_start": low, "measured_end": high,
                 "term_start": run_start, "term_end": run_end,
                 "in_term": terms.overlaps(start, end), "complete": complete,
                 # floor to 1e-9 so a period just under the target never rounds up to it
@@ -861,8 +877,8 @@ class _Run:
             month_facts[judged][customer].append(fact)
             measured[key] = {
                 "version": judged, "sub": sub, "fact": fact, "exact": exact,
-                "month_s": end - start, "down_s": down_s, "counted_s": counted_s,
-                "deadline": deadline, "period": shown,
+                "month_s": high - low, "down_s": down_s, "counted_s": counted_s,
+                "deadline": deadline, "period": shown, "share": share,
             }
 
     def _scopes(self, values: Any,
