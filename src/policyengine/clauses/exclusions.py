@@ -15,6 +15,26 @@ from typing import Any
 from policyengine.clauses.registry import ClauseKind, TermLines, register
 from policyengine.clauses.words import describe_notice, join_words
 
+#: ``excluded_up_to: whole_window``: the whole window is excluded, however long (the
+#: contract sets no limit); ``windows_per_month: unlimited``: every window of the month.
+WHOLE_WINDOW = "whole_window"
+UNLIMITED = "unlimited"
+_COUNT_MESSAGE = "expected a number of windows from 1 to 1000, or unlimited (every window)"
+_UP_TO = {
+    "type": "string",
+    "pattern": "^(whole_window|[0-9]+(\\.[0-9]+)?(s|m|h|d|w))$",
+    "patternErrorMessage": "expected a duration like 48h, 7d or 30m, or whole_window (all of "
+                           "the window, however long)",
+    "examples": ["6h", WHOLE_WINDOW],
+}
+
+
+def _up_to(terms: Mapping[str, Any]) -> str:
+    """How much of a window is excluded, in words."""
+    if terms.get("excluded_up_to") == WHOLE_WINDOW:
+        return "all of"
+    return f"the first {terms.get('excluded_up_to')} of"
+
 
 @register("scheduled_maintenance")
 class ScheduledMaintenance(ClauseKind):
@@ -61,9 +81,9 @@ class ScheduledMaintenance(ClauseKind):
         "excluded_up_to": {
             "description": (
                 "How much of each window is excused, at most; the rest counts as downtime. "
-                "Example: 6h."
+                "whole_window: all of it, however long. Example: 6h."
             ),
-            "$ref": "#/definitions/duration",
+            **_UP_TO,
         },
     }
     required = ("notice", "excluded_up_to")
@@ -72,9 +92,10 @@ class ScheduledMaintenance(ClauseKind):
         done.update({"notice", "excluded_up_to"})
         return [
             ("Notice", describe_notice(terms.get("notice") or {})),
-            ("Excluded", f"the first {terms.get('excluded_up_to')} of each window, when notice "
-                         "was given in time; the rest counts, and all of it counts without "
-                         "notice"),
+            ("Excluded", f"{_up_to(terms)} each window, when notice was given in time"
+                         + ("; all of it counts without notice"
+                            if terms.get("excluded_up_to") == WHOLE_WINDOW else
+                            "; the rest counts, and all of it counts without notice")),
         ]
 
 
@@ -91,18 +112,20 @@ class EmergencyMaintenance(ClauseKind):
         "excluded_up_to": {
             "description": (
                 "How much of each excused window is excused, at most; the rest counts as downtime. "
-                "Example: 4h."
+                "whole_window: all of it, however long. Example: 4h."
             ),
-            "$ref": "#/definitions/duration",
+            **_UP_TO,
         },
         "windows_per_month": {
             "description": (
                 "How many emergency windows per calendar month are excused (the earliest ones), "
-                "1 to 1000. Example: 1."
+                "1 to 1000, or unlimited (every one). Example: 1."
             ),
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 1000,
+            "oneOf": [
+                {"type": "integer", "minimum": 1, "maximum": 1000,
+                 "x-messages": {"type": _COUNT_MESSAGE}},
+                {"const": UNLIMITED, "x-messages": {"const": _COUNT_MESSAGE}},
+            ],
         },
     }
     required = ("excluded_up_to", "windows_per_month")
@@ -110,12 +133,16 @@ class EmergencyMaintenance(ClauseKind):
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
         done.update({"excluded_up_to", "windows_per_month"})
         count = terms.get("windows_per_month")
-        windows = "the first emergency window" if count == 1 else f"the first {count} " \
-            "emergency windows"
+        windows = ("every emergency window" if count == UNLIMITED
+                   else "the first emergency window" if count == 1
+                   else f"the first {count} emergency windows")
+        whole = terms.get("excluded_up_to") == WHOLE_WINDOW
+        counted = ([] if whole else ["any overrun"]) + (
+            [] if count == UNLIMITED else ["every further emergency window that month"])
         return [
-            ("Excluded", f"the first {terms.get('excluded_up_to')} of {windows} each calendar "
-                         "month"),
-            ("Counted", "any overrun, and every further emergency window that month"),
+            ("Excluded", f"{_up_to(terms)} {windows}"
+                         + ("" if count == UNLIMITED else " each calendar month")),
+            ("Counted", ", and ".join(counted) if counted else "none of it"),
         ]
 
 
