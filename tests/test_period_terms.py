@@ -54,6 +54,26 @@ def _run(path: Path, command: str = "validate") -> tuple[int, list[str]]:
         "periods, and full_months_only is true (only whole periods are covered); write "
         "full_months_only: false, or leave part_period_fee out",
         id="part-period-fee-with-full-months-only"),
+    pytest.param(
+        "      period: calendar_month", "      period: calendar_month\n"
+        "      year_starts: february",
+        "51:20: $.spec.availability[0].year_starts: year_starts shifts the quarters or the "
+        "year; a calendar month is the same in any year: use it with period: "
+        "calendar_quarter or calendar_year, or leave it out", id="year-starts-on-a-month"),
+    pytest.param(
+        "      period: calendar_month", "      period: calendar_quarter\n"
+        "      year_starts: febuary",
+        "51:20: $.spec.availability[0].year_starts: unknown month 'febuary'; expected one of: "
+        "january, february, march, april, may, june, july, august, september, october, "
+        "november, december (did you mean 'february'?)", id="year-starts-misspelled"),
+    pytest.param(
+        "      period: calendar_month", "      period: calendar_quarter\n"
+        "      year_starts: february",
+        "16:11: $.metadata.effective.from: effective.from 2020-01-01 is not the first day of "
+        "a quarter of a year starting in February (the 1st of February, May, August or "
+        "November); clause 'availability-commitment' measures availability per calendar "
+        "quarter, so a version must begin where one begins",
+        id="version-starting-mid-fiscal-quarter"),
 ])
 def test_refused_with_a_location(tmp_path: Path, old: str, new: str, expected: str) -> None:
     assert _run(_edited(tmp_path, (old, new))) == (2, [expected])
@@ -76,3 +96,29 @@ def test_show_words_for_no_limit_and_part_periods(tmp_path: Path) -> None:
         "month's fee pro-rated by the days in the term",
     ):
         assert line in lines
+
+
+def test_show_words_for_fiscal_quarters(tmp_path: Path) -> None:
+    path = _edited(tmp_path, ("      period: calendar_month",
+                              "      period: calendar_quarter\n      year_starts: february"),
+                   ('    from: "2020-01-01"', '    from: "2020-02-01"'))
+    code, lines = _run(path, "show")
+    assert code == 0
+    assert ("- **Target:** 99.0% of each full fiscal quarter (February-April, May-July, "
+            "August-October, November-January; FY named by the year it ends in)") in lines
+
+
+@pytest.mark.parametrize(("month", "unit", "start", "key", "first"), [
+    ("2026-02", "calendar_quarter", 2, "FY2027-Q1", "2026-02"),
+    ("2027-01", "calendar_quarter", 2, "FY2027-Q4", "2026-11"),
+    ("2026-06", "calendar_quarter", 7, "FY2026-Q4", "2026-04"),
+    ("2026-07", "calendar_year", 7, "FY2027", "2026-07"),
+    ("2026-11", "calendar_quarter", 1, "2026-Q4", "2026-10"),
+])
+def test_fiscal_period_keys(month: str, unit: str, start: int, key: str, first: str) -> None:
+    """A year from July 2026 to June 2027 is FY2027; June 2026 is in FY2026's Q4 (Apr-Jun)."""
+    from policyengine.clocks.periods import first_month, months_in, period_of
+
+    assert period_of(month, unit, start) == key
+    assert first_month(key, start) == first
+    assert months_in(key) == (12 if unit == "calendar_year" else 3)

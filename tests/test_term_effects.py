@@ -150,6 +150,12 @@ LATE_DOWN = [down("d-l", "2026-10-20T10:00:00-04:00", "2026-10-20T18:00:00-04:00
 LATE_OCT = {"customer": "late", "month": "2026-10"}
 
 
+def fiscal_february(doc: Doc) -> None:
+    """Quarters of a year starting in February, from a version beginning on 2020-02-01."""
+    setter("availability-commitment", "year_starts", "february")(doc)
+    doc["metadata"]["effective"]["from"] = "2020-02-01"
+
+
 def part_months(doc: Doc) -> None:
     """Part periods measured, the credit 10% of the monthly fee (a fee the part pro-rates)."""
     basis("percent_of_monthly_fee", 10)(doc)
@@ -407,6 +413,12 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
      setter("availability-commitment", "impact_weights", {"partial_outage": 0.5}),
      report([{**ONE_HOUR[0], "impact": "partial_outage"}], "availability", OCT,
             "counted_downtime_minutes"), 60, 30),
+    # a year starting in February: October is in fiscal Q3 (Aug-Oct) of FY2027, not in the
+    # calendar Q4 (the version is made to begin on a fiscal quarter's first day)
+    ("availability_commitment.year_starts",
+     setter("availability-commitment", "period", "calendar_quarter"), fiscal_february,
+     report(ONE_HOUR, "availability", {"customer": "acme"}, "period"), "2026-Q4",
+     "FY2027-Q3"),
     # part periods: late's term starts 2026-10-15, so October is a part month (17 days,
     # 24,480 min): not covered with full months only; measured over its part when false
     ("availability_commitment.full_months_only", None,

@@ -23,8 +23,17 @@ from policyengine.model.policy import Clause, Policy
 _DEPLOYMENTS = {"saas": "SaaS", "on_premise": "on-premise"}
 _PERIODS = {"calendar_month": "calendar month", "calendar_quarter": "calendar quarter",
             "calendar_year": "calendar year"}
-# the first month of a period of each unit (a version must begin on a period's first day)
+# the first month of a period of each unit (a version must begin on a period's first day),
+# in a year starting in January; a fiscal year shifts them (year_starts)
 _PERIOD_STARTS = {"calendar_quarter": (1, 4, 7, 10), "calendar_year": (1,)}
+MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august",
+               "september", "october", "november", "december")
+
+
+def year_start(terms: Mapping[str, Any]) -> int:
+    """The month (1-12) a commitment's year starts in (``year_starts``; January if not said)."""
+    name = terms.get("year_starts")
+    return MONTH_NAMES.index(name) + 1 if name in MONTH_NAMES else 1
 _NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$",
          "patternErrorMessage": "expected a lower-case name like api or partial_outage"}
 
@@ -47,6 +56,17 @@ class AvailabilityCommitment(ClauseKind):
             "type": "string",
             "enum": ["calendar_month", "calendar_quarter", "calendar_year"],
             "x-enum-label": "period",
+        },
+        "year_starts": {
+            "description": (
+                "For a quarterly or yearly period: the month the year starts in, when it is not "
+                "January (a fiscal year). Quarters then run from that month (february: "
+                "February-April, May-July, August-October, November-January), keyed FY2027-Q1, "
+                "the fiscal year named by the calendar year it ends in. Example: february."
+            ),
+            "type": "string",
+            "enum": list(MONTH_NAMES),
+            "x-enum-label": "month",
         },
         "full_months_only": {
             "description": (
@@ -161,6 +181,18 @@ class AvailabilityCommitment(ClauseKind):
         full = "full " if terms.get("full_months_only") else ""
         target = describe_value(terms.get("target_percent"), "target_percent")
         deployments = join_words(_DEPLOYMENTS.get(d, d) for d in terms.get("deployments") or [])
+        if terms.get("year_starts") in MONTH_NAMES[1:]:
+            first = MONTH_NAMES.index(str(terms["year_starts"]))
+            if terms.get("period") == "calendar_quarter":
+                quarters = ", ".join(
+                    f"{MONTH_NAMES[(first + 3 * q) % 12].capitalize()}-"
+                    f"{MONTH_NAMES[(first + 3 * q + 2) % 12].capitalize()}" for q in range(4))
+                period = f"fiscal quarter ({quarters}; FY named by the year it ends in)"
+            else:
+                period = (f"fiscal year ({MONTH_NAMES[first].capitalize()} to "
+                          f"{MONTH_NAMES[(first + 11) % 12].capitalize()}; FY named by the "
+                          "year it ends in)")
+        done.add("year_starts")
         lines = [
             ("Target", f"{target} of each {full}{period}"),
             ("Applies to", f"{join_words(terms.get('plans') or [])} plans, deployed as "
@@ -200,15 +232,32 @@ class AvailabilityCommitment(ClauseKind):
                               "part_period_fee applies to part periods, and full_months_only "
                               "is true (only whole periods are covered); write "
                               "full_months_only: false, or leave part_period_fee out")]
-        starts = _PERIOD_STARTS.get(str(clause.get("period")))
+        if clause.get("year_starts") is not None and str(clause.get("period")) not in \
+                _PERIOD_STARTS:
+            return [ctx.error((*path, "year_starts"),
+                              "year_starts shifts the quarters or the year; a calendar month "
+                              "is the same in any year: use it with period: calendar_quarter "
+                              "or calendar_year, or leave it out")]
+        shift = year_start(clause) - 1
+        starts = tuple((m - 1 + shift) % 12 + 1
+                       for m in _PERIOD_STARTS.get(str(clause.get("period")), ()))
         data = ctx.document.data if isinstance(ctx.document.data, Mapping) else {}
         effective = ((data.get("metadata") or {}).get("effective") or {})
         begins = effective.get("from") if isinstance(effective, Mapping) else None
-        if starts is None or not isinstance(begins, str) or len(begins) != 10:
+        if not starts or not isinstance(begins, str) or len(begins) != 10:
             return []
         if begins[8:] != "01" or not begins[5:7].isdigit() or int(begins[5:7]) not in starts:
             unit = _PERIODS[str(clause["period"])]
+            if shift:
+                firsts = [MONTH_NAMES[m - 1].capitalize() for m in sorted(starts)]
+                unit = (f"{unit.rpartition(' ')[2]} of a year starting in "
+                        f"{MONTH_NAMES[shift].capitalize()} (the 1st of "
+                        f"{join_words(firsts)})")
             return [ctx.error(("metadata", "effective", "from"),
+                              f"effective.from {begins} is not the first day of a {unit}; "
+                              f"clause {clause.get('id')!r} measures availability per "
+                              f"{_PERIODS[str(clause['period'])]}, so a version must begin "
+                              f"where one begins" if shift else
                               f"effective.from {begins} is not the first day of a {unit}; "
                               f"clause {clause.get('id')!r} measures availability per "
                               f"{unit}, so a version must begin where a {unit} begins")]
@@ -223,6 +272,7 @@ class AvailabilityCommitment(ClauseKind):
             values.scope = clause.terms.get("scope")
             values.services = tuple(clause.terms.get("services") or ())
             values.impact_weights = dict(clause.terms.get("impact_weights") or {})
+            values.year_starts = year_start(clause.terms)
             values.part_periods = clause.terms.get("full_months_only") is False
             values.part_period_fee = str(clause.terms.get("part_period_fee") or "pro_rated")
 

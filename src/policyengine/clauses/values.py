@@ -56,6 +56,8 @@ class PolicyValues:
     - ``part_periods``: the commitment covers a period the subscription term starts or
       ends in (``full_months_only: false``), measured over its part in the term;
       ``part_period_fee``: ``pro_rated`` or ``full``, the fee such a part's credit is on;
+    - ``year_starts``: the month (1-12) a quarterly or yearly period's year starts in (1: the
+      calendar year; else fiscal quarters and years, keyed ``FY2027-Q1``);
     - ``credit_details``: the policy uses a credit shape beyond a fraction of the annual
       fee (tiers, another basis, a cap): its credit rows carry ``tier``, ``basis`` and the
       cap's cut (the Spirion policy's rows stay as they were).
@@ -79,6 +81,7 @@ class PolicyValues:
     credit_details: bool = False
     part_periods: bool = False
     part_period_fee: str = "pro_rated"
+    year_starts: int = 1
     _calendars: dict[str, BusinessCalendar] = field(default_factory=dict, repr=False)
 
     def calendar(self, clause_id: str) -> BusinessCalendar:

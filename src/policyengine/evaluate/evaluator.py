@@ -410,7 +410,8 @@ class _Run:
         start, end = timeutil.month_bounds(month, self.tz)
         version = self.versions.at(start, what)
         version = self.policy_for(version, self.saas[customer].governing(start, end), start)
-        return period_of(month, values_of(version.policy).period), version
+        values = values_of(version.policy)
+        return period_of(month, values.period, values.year_starts), version
 
     def _claim_begun(self, request: CreditRequest) -> bool:
         """Whether the period a credit request's month is in has begun at as-of (its first
@@ -424,12 +425,13 @@ class _Run:
         if request.customer not in self.saas:
             return False
         try:
-            period, _version = self._period_of(request.customer, request.month,
-                                               f"credit request of {request.customer} for "
-                                               f"{request.month}")
+            period, version = self._period_of(request.customer, request.month,
+                                              f"credit request of {request.customer} for "
+                                              f"{request.month}")
         except InputError:
             return False  # no version for that month yet: its period is not known
-        return period_bounds(period, self.tz)[0] < self.as_of
+        year_start = values_of(version.policy).year_starts
+        return period_bounds(period, self.tz, year_start)[0] < self.as_of
 
     def notices_for(self, subject: str, customer: str) -> list[Notice]:
         """Notices about ``subject`` that reached ``customer`` (addressed or broadcast)."""
@@ -616,7 +618,7 @@ class _Run:
                 if period == month:
                     start, end = month_start, month_end
                 else:  # judged by the policy in force on the period's first day
-                    start, end = period_bounds(period, tz)
+                    start, end = period_bounds(period, tz, values_of(version.policy).year_starts)
                     version = self.versions.at(start, f"period {period}")
                     version = self.policy_for(version, terms.governing(start, end), start)
                 self._period(customer, period, start, end, version, counted, excluded,
@@ -813,7 +815,7 @@ class _Run:
         sub = terms.governing(start, end)
         run_start, run_end = terms.run_of(sub, tz)
         # a request names a month; it claims the period that month is in
-        first = first_month(period)
+        first = first_month(period, values.year_starts)
         made: list[float] = []
         month = first
         for _ in range(months_in(period)):
@@ -1301,10 +1303,9 @@ def _period_key(fact: Mapping[str, Any]) -> str:
 
 
 def _period_months(period: str) -> int:
-    """Calendar months in a period key: ``2026-10`` 1, ``2026-Q4`` 3, ``2026`` 12."""
-    if "-Q" in period:
-        return 3
-    return 1 if "-" in period else 12
+    """Calendar months in a period key: ``2026-10`` 1, ``2026-Q4`` 3, ``2026`` 12 (a fiscal
+    ``FY2027-Q1`` 3, ``FY2027`` 12)."""
+    return months_in(period)
 
 
 def _year_before(end: float, tz: str) -> float:
