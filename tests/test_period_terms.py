@@ -74,6 +74,22 @@ def _run(path: Path, command: str = "validate") -> tuple[int, list[str]]:
         "November); clause 'availability-commitment' measures availability per calendar "
         "quarter, so a version must begin where one begins",
         id="version-starting-mid-fiscal-quarter"),
+    pytest.param(
+        "      excluded_up_to: 6h", "      excluded_up_to: 6h\n"
+        "      allowance: {total: 10h, per: year}",
+        "69:36: $.spec.exclusions[0].allowance.per: unknown allowance period 'year'; expected "
+        "one of: calendar_month, calendar_quarter, calendar_year, period",
+        id="allowance-per-not-a-unit"),
+    pytest.param(
+        "      excluded_up_to: 6h", "      excluded_up_to: 6h\n"
+        "      allowance: {per: calendar_year}",
+        "69:18: $.spec.exclusions[0].allowance: missing required field 'total'",
+        id="allowance-without-total"),
+    pytest.param(
+        "      excluded_up_to: 6h", "      excluded_up_to: 6h\n"
+        "      allowance: {total: 400d, per: calendar_year}",
+        "69:26: $.spec.exclusions[0].allowance.total: duration '400d' is longer than the "
+        "longest term allowed, 365d", id="allowance-longer-than-a-year"),
 ])
 def test_refused_with_a_location(tmp_path: Path, old: str, new: str, expected: str) -> None:
     assert _run(_edited(tmp_path, (old, new))) == (2, [expected])
@@ -122,3 +138,12 @@ def test_fiscal_period_keys(month: str, unit: str, start: int, key: str, first: 
     assert period_of(month, unit, start) == key
     assert first_month(key, start) == first
     assert months_in(key) == (12 if unit == "calendar_year" else 3)
+
+
+def test_show_words_for_an_allowance(tmp_path: Path) -> None:
+    path = _edited(tmp_path, ("      excluded_up_to: 6h", "      excluded_up_to: 6h\n"
+                              "      allowance: {total: 10h, per: calendar_year}"))
+    code, lines = _run(path, "show")
+    assert code == 0
+    assert ("- **Allowance:** at most 10h excluded in all per calendar year, across windows "
+            "in the order they start; what is excluded beyond it counts") in lines

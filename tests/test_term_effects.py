@@ -109,6 +109,11 @@ MISSED = [down("d-1", "2026-10-05T10:00:00-04:00", "2026-10-05T18:00:00-04:00")]
 SCHEDULED = [down("s-1", "2026-10-10T01:00:00-04:00", "2026-10-10T06:00:00-04:00",
                   maintenance="scheduled"),
              notice("n-1", "scheduled_downtime", "s-1", "2026-10-08T01:00:00-04:00")]
+# scheduled maintenance 01:00-05:00 on 10 September (240 minutes), emailed 48 h ahead
+SEPTEMBER_SCHEDULED = [
+    down("s-9", "2026-09-10T01:00:00-04:00", "2026-09-10T05:00:00-04:00",
+         maintenance="scheduled"),
+    notice("n-9", "scheduled_downtime", "s-9", "2026-09-08T01:00:00-04:00")]
 # two emergency windows of 5 h in October
 EMERGENCY = [down("e-1", "2026-10-10T01:00:00-04:00", "2026-10-10T06:00:00-04:00",
                   maintenance="emergency"),
@@ -442,6 +447,18 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
     ("scheduled_maintenance.excluded_up_to", None,
      setter("scheduled-downtime", "excluded_up_to", "2h"),
      report(SCHEDULED, "availability", OCT, "excluded_minutes"), 300, 120),
+    # an allowance across windows: 5 h a year leaves all 300 minutes; 2 h leaves 120
+    ("scheduled_maintenance.allowance.total",
+     setter("scheduled-downtime", "allowance", {"total": "5h", "per": "calendar_year"}),
+     setter("scheduled-downtime", "allowance.total", "2h"),
+     report(SCHEDULED, "availability", OCT, "excluded_minutes"), 300, 120),
+    # 6 h per month: October's window is excluded whole (300); 6 h per year: September's
+    # 4 h window used 240 minutes of it, so October gets 120
+    ("scheduled_maintenance.allowance.per",
+     setter("scheduled-downtime", "allowance", {"total": "6h", "per": "calendar_month"}),
+     setter("scheduled-downtime", "allowance.per", "calendar_year"),
+     report([*SCHEDULED, *SEPTEMBER_SCHEDULED], "availability", OCT, "excluded_minutes"),
+     300, 120),
     ("scheduled_maintenance.notice.kind", None,
      setter("scheduled-downtime", "notice.kind", "significant_change"),
      report(SCHEDULED, "availability", OCT, "excluded_minutes"), 300, 0),

@@ -58,6 +58,9 @@ class PolicyValues:
       ``part_period_fee``: ``pro_rated`` or ``full``, the fee such a part's credit is on;
     - ``year_starts``: the month (1-12) a quarterly or yearly period's year starts in (1: the
       calendar year; else fiscal quarters and years, keyed ``FY2027-Q1``);
+    - ``maintenance_allowance``: (total seconds, per) of the scheduled-maintenance
+      allowance across windows (``per``: calendar_month, calendar_quarter, calendar_year or
+      period), None without one;
     - ``credit_details``: the policy uses a credit shape beyond a fraction of the annual
       fee (tiers, another basis, a cap): its credit rows carry ``tier``, ``basis`` and the
       cap's cut (the Spirion policy's rows stay as they were).
@@ -82,6 +85,7 @@ class PolicyValues:
     part_periods: bool = False
     part_period_fee: str = "pro_rated"
     year_starts: int = 1
+    maintenance_allowance: tuple[float, str] | None = None
     _calendars: dict[str, BusinessCalendar] = field(default_factory=dict, repr=False)
 
     def calendar(self, clause_id: str) -> BusinessCalendar:

@@ -165,6 +165,9 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
                       "to window-verdicts)", kind=BOOLEAN),
             FieldSpec("excluded_up_to", "seconds excluded from the start (the whole duration "
                       "when excused; 0 when nothing is)", WINDOW_EXCLUSIONS, kind=NUMBER),
+            FieldSpec("allowance_cut", "seconds of the scheduled exclusion the maintenance "
+                      "allowance did not have left (they count); 0 when none (measured after "
+                      "window-exclusions)", kind=NUMBER),
         ),
         extras_from="downtime",
         record_fields=frozenset({"type", "id", "start", "end", "cause", "maintenance",
@@ -428,7 +431,7 @@ def _only(fact_type: str, *names: str) -> frozenset[str]:
     return frozenset(names)
 
 
-_WINDOW_MEASURED = _all_but(WINDOW, "excluded_up_to")
+_WINDOW_MEASURED = _all_but(WINDOW, "excluded_up_to", "allowance_cut")
 _MONTH_MEASURED = _all_but(CUSTOMER_MONTH, "covered", "met")
 _SUBJECT = _all_but(NOTICE_SUBJECT, "met")
 

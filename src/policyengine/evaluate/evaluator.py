@@ -413,6 +413,15 @@ class _Run:
         values = values_of(version.policy)
         return period_of(month, values.period, values.year_starts), version
 
+    def _allowance_period(self, version: CompiledPolicy, per: str, epoch: float) -> str:
+        """The key of the allowance period (``per``: a calendar unit, or ``period``: the
+        commitment's measurement period) holding the local month of ``epoch``."""
+        month = timeutil.month_of(epoch, self.tz)
+        if per == "period":
+            values = values_of(version.policy)
+            return period_of(month, values.period, values.year_starts)
+        return period_of(month, per)
+
     def _claim_begun(self, request: CreditRequest) -> bool:
         """Whether the period a credit request's month is in has begun at as-of (its first
         instant is before as-of): only then is the period reported, so only then can the
@@ -516,7 +525,8 @@ class _Run:
                     "in_term": in_term,
                 }
                 if not in_term:  # nothing is charged: only the verdict stage says why
-                    out_of_term[version][customer].append({**window, "excluded_up_to": 0})
+                    out_of_term[version][customer].append({**window, "excluded_up_to": 0,
+                                                           "allowance_cut": 0.0})
                     continue
                 session = windows[version][customer]
                 session.append(window)
@@ -531,23 +541,37 @@ class _Run:
         counted: dict[str, list[_Piece]] = defaultdict(list)
         excluded: dict[str, list[_Piece]] = defaultdict(list)
         verdict_input = _groups()
-        for version, per_customer in windows.items():
-            for customer, facts in per_customer.items():
-                for fact in facts:
-                    if fact["type"] != stages.WINDOW:
-                        continue
-                    if exclusions.get(fact["key"], "excused", False):
-                        excluded_up_to = fact["duration"]  # excused in full
-                    else:
-                        excluded_up_to = min(exclusions.get(fact["key"], "excluded_up_to", 0),
-                                             fact["duration"])
-                    cut = fact["start"] + excluded_up_to
-                    services, impact, down = self.affects[fact["key"]]
-                    excluded[customer].append((fact["start"], cut, services, impact, down))
-                    counted[customer].append((cut, fact["end"], services, impact, down))
-                    verdict_input[version][customer].append(
-                        {**fact, "excluded_up_to": excluded_up_to}
-                    )
+        # a scheduled-maintenance allowance across windows: (customer, allowance period)
+        # -> seconds used so far; windows draw on it in the order they start
+        allowance_used: dict[tuple[str, str], float] = defaultdict(float)
+        decided = sorted(((fact["start"], fact["key"], version, customer, fact)
+                          for version, per_customer in windows.items()
+                          for customer, facts in per_customer.items()
+                          for fact in facts if fact["type"] == stages.WINDOW),
+                         key=lambda item: (item[0], item[1]))
+        for _start, _key, version, customer, fact in decided:
+            allowance_cut = 0.0
+            if exclusions.get(fact["key"], "excused", False):
+                excluded_up_to = fact["duration"]  # excused in full
+            else:
+                excluded_up_to = min(exclusions.get(fact["key"], "excluded_up_to", 0),
+                                     fact["duration"])
+                allowance = values_of(version.policy).maintenance_allowance
+                if allowance is not None and fact["maintenance"] == "scheduled" \
+                        and excluded_up_to > 0:
+                    slot = (customer, self._allowance_period(version, allowance[1],
+                                                             fact["start"]))
+                    left = max(allowance[0] - allowance_used[slot], 0.0)
+                    allowance_cut = max(excluded_up_to - left, 0.0)
+                    excluded_up_to -= allowance_cut
+                    allowance_used[slot] += excluded_up_to
+            cut = fact["start"] + excluded_up_to
+            services, impact, down = self.affects[fact["key"]]
+            excluded[customer].append((fact["start"], cut, services, impact, down))
+            counted[customer].append((cut, fact["end"], services, impact, down))
+            verdict_input[version][customer].append(
+                {**fact, "excluded_up_to": excluded_up_to, "allowance_cut": allowance_cut}
+            )
         for version, per_customer in out_of_term.items():
             for customer, facts in per_customer.items():
                 verdict_input[version][customer].extend(facts)
