@@ -147,3 +147,12 @@ def test_show_words_for_an_allowance(tmp_path: Path) -> None:
     assert code == 0
     assert ("- **Allowance:** at most 10h excluded in all per calendar year, across windows "
             "in the order they start; what is excluded beyond it counts") in lines
+
+
+def test_show_words_for_the_share_of_users(tmp_path: Path) -> None:
+    path = _edited(tmp_path, ("      target_percent: 99.0",
+                              "      target_percent: 99.0\n      weigh_affected_share: true"))
+    code, lines = _run(path, "show")
+    assert code == 0
+    assert ("- **Share of users:** a minute of downtime counts at the share of users it "
+            "affected (all of them when not said)") in lines

@@ -434,6 +434,11 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
     ("availability_commitment.part_period_fee", part_months,
      setter("availability-commitment", "part_period_fee", "full"),
      report([LATE, *LATE_DOWN], "credits", LATE_OCT, "amount"), "4.57", "8.33"),
+    # an hour for a quarter of the users counts 15 minutes when the share is weighed
+    ("availability_commitment.weigh_affected_share", None,
+     setter("availability-commitment", "weigh_affected_share", True),
+     report([{**ONE_HOUR[0], "affected_share": 0.25}], "availability", OCT,
+            "counted_downtime_minutes"), 60, 15),
     # -- offerings ---------------------------------------------------------------------------
     # acme on the premium offering: 99.8656% meets premium's 99.5, not an override to 99.9
     ("offering.overrides", add_offering({"availability-commitment.target_percent": 99.5}),

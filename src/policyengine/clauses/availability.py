@@ -124,6 +124,15 @@ class AvailabilityCommitment(ClauseKind):
             "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1},
             "minProperties": 1,
         },
+        "weigh_affected_share": {
+            "description": (
+                "true: a minute of downtime counts at the share of users it affected (the "
+                "downtime's affected_share, 1 when not given), times its impact weight; "
+                "overlapping downtime counts once, at the highest. Left out or false: "
+                "affected_share is ignored. Example: true."
+            ),
+            "type": "boolean",
+        },
         "target_percent": {
             "description": (
                 "The promised availability as a percentage of the period; above 0 and at most 100. "
@@ -214,6 +223,10 @@ class AvailabilityCommitment(ClauseKind):
             lines.append(("Measured", "for each subscribed service on its own"))
         elif scope == "across_services":
             lines.append(("Measured", "across the subscribed services together"))
+        done.add("weigh_affected_share")
+        if terms.get("weigh_affected_share") is True:
+            lines.append(("Share of users", "a minute of downtime counts at the share of users "
+                                            "it affected (all of them when not said)"))
         weights = terms.get("impact_weights")
         if weights:
             lines.append(("Impact weights", ", ".join(
@@ -273,6 +286,7 @@ class AvailabilityCommitment(ClauseKind):
             values.services = tuple(clause.terms.get("services") or ())
             values.impact_weights = dict(clause.terms.get("impact_weights") or {})
             values.year_starts = year_start(clause.terms)
+            values.weigh_affected_share = clause.terms.get("weigh_affected_share") is True
             values.part_periods = clause.terms.get("full_months_only") is False
             values.part_period_fee = str(clause.terms.get("part_period_fee") or "pro_rated")
 

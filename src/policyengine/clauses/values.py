@@ -61,6 +61,8 @@ class PolicyValues:
     - ``maintenance_allowance``: (total seconds, per) of the scheduled-maintenance
       allowance across windows (``per``: calendar_month, calendar_quarter, calendar_year or
       period), None without one;
+    - ``weigh_affected_share``: a minute of downtime counts at its ``affected_share`` (the
+      share of users affected) times its impact weight;
     - ``credit_details``: the policy uses a credit shape beyond a fraction of the annual
       fee (tiers, another basis, a cap): its credit rows carry ``tier``, ``basis`` and the
       cap's cut (the Spirion policy's rows stay as they were).
@@ -86,6 +88,7 @@ class PolicyValues:
     part_period_fee: str = "pro_rated"
     year_starts: int = 1
     maintenance_allowance: tuple[float, str] | None = None
+    weigh_affected_share: bool = False
     _calendars: dict[str, BusinessCalendar] = field(default_factory=dict, repr=False)
 
     def calendar(self, clause_id: str) -> BusinessCalendar:

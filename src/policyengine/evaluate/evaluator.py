@@ -871,7 +871,8 @@ class _Run:
             judged = version if service is None else for_service(version, service)
             target = values_of(judged.policy).availability_target
             counted_s, down_s = _measure(counted.get(customer, ()), excluded.get(customer, ()),
-                                         in_force, services, weights, sub)
+                                         in_force, services, weights, sub,
+                                         values.weigh_affected_share)
             elapsed_s = min(so_far, high) - low
             # (a part period whose part has not begun at as-of has nothing measured yet)
             exact = Decimal(100) if elapsed_s <= 0 else (
@@ -1262,21 +1263,24 @@ _Piece = tuple[float, float, "tuple[str, ...] | None", "str | None", Downtime]
 
 def _measure(counted: Sequence[_Piece], excluded: Sequence[_Piece],
              in_force: Sequence[intervals.Interval], services: frozenset[str] | None,
-             weights: Mapping[str, Any], sub: Subscription) -> tuple[float, float]:
+             weights: Mapping[str, Any], sub: Subscription,
+             share: bool = False) -> tuple[float, float]:
     """(counted seconds, downtime seconds) of a customer's pieces inside ``in_force``.
 
     ``services``: only pieces of downtime naming one of them (or naming none: every service)
     count; None: every piece. ``weights``: impact grade → weight; a piece counts at its
-    weight (a downtime without an impact at 1), overlaps once at the highest. Without
-    weights the sums are plain interval unions, as they always were. Raises InputError for
-    an impact grade the policy does not weigh.
+    weight (a downtime without an impact at 1), overlaps once at the highest. ``share``
+    (the policy weighs the share of users affected): a piece's weight is also multiplied by
+    its downtime's ``affected_share`` (1 when not given). Without weights and share the sums
+    are plain interval unions, as they always were. Raises InputError for an impact grade
+    the policy does not weigh.
     """
     def keep(piece: _Piece) -> bool:
         return services is None or piece[2] is None or not services.isdisjoint(piece[2])
 
     counted = [p for p in counted if keep(p)]
     excluded = [p for p in excluded if keep(p)]
-    if not weights:
+    if not weights and not share:
         counted_in: list[intervals.Interval] = []
         excluded_in: list[intervals.Interval] = []
         for a, b in in_force:
@@ -1287,7 +1291,7 @@ def _measure(counted: Sequence[_Piece], excluded: Sequence[_Piece],
     def weighed(pieces: Sequence[_Piece]) -> list[tuple[float, float, float]]:
         out = []
         for start, end, _services, impact, down in pieces:
-            if impact is None:
+            if impact is None or not weights:
                 weight = 1.0
             elif impact in weights:
                 weight = float(weights[impact])
@@ -1298,6 +1302,8 @@ def _measure(counted: Sequence[_Piece], excluded: Sequence[_Piece],
                     f"its minutes for {sub.customer} is not said",
                     line=down.where.line, column=down.where.column, subject=down.id,
                     path=down.where.path("impact"), code="fact")
+            if share and down.affected_share is not None:
+                weight *= down.affected_share
             for a, b in in_force:
                 out += [(x, y, weight) for x, y in intervals.clip([(start, end)], a, b)]
         return out
