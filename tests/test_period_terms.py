@@ -156,3 +156,19 @@ def test_show_words_for_the_share_of_users(tmp_path: Path) -> None:
     assert code == 0
     assert ("- **Share of users:** a minute of downtime counts at the share of users it "
             "affected (all of them when not said)") in lines
+
+
+def test_diff_words_for_the_new_terms(tmp_path: Path) -> None:
+    path = _edited(tmp_path, ("      excluded_up_to: 6h",
+                              "      excluded_up_to: whole_window\n"
+                              "      allowance: {total: 10h, per: calendar_year}"),
+                   ("      windows_per_month: 1", "      windows_per_month: unlimited"),
+                   ("      full_months_only: true", "      full_months_only: false"))
+    result = CliRunner().invoke(main, ["diff", str(SHIPPED), str(path)])
+    assert result.exit_code == 0, result.output
+    for line in ("  availability-commitment: full months only: yes → no",
+                 "  scheduled-downtime: excluded up to: 6h → the whole window",
+                 "  scheduled-downtime: allowance total: none → 10h",
+                 "  scheduled-downtime: allowance per: none → calendar_year",
+                 "  emergency-maintenance: windows per month: 1 → unlimited"):
+        assert line in result.output.splitlines()
