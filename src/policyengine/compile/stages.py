@@ -171,7 +171,7 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
         ),
         extras_from="downtime",
         record_fields=frozenset({"type", "id", "start", "end", "cause", "maintenance",
-                                 "customers", "services", "impact"}),
+                                 "customers", "services", "impact", "affected_share"}),
     ),
     WINDOW_NOTICE: FactSpec(
         WINDOW_NOTICE, "a notice about a downtime record that reached the window's customer",
