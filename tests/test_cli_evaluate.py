@@ -103,12 +103,13 @@ def test_table_has_customer_rows_and_totals() -> None:
                 "MISSED")
     assert _row(out, "globex", "2026-10", "yes", "44640", "1410", "660", "750", "98.3199",
                 "99", "MISSED")
+    # not covered: no verdict applies (n/a, not "-": docs/report.md)
     assert _row(out, "hooli", "2026-10", "no", "44640", "480", "300", "180", "99.5968", "99",
-                "-")
+                "n/a")
     assert _row(out, "initech", "2026-10", "no")
     assert _row(out, "acme", "2026-10", "10000.00", "USD", "credit", "2026-12-30",
                 "2026-11-05T10:00:00-05:00", "payable")
-    assert _row(out, "globex", "2026-10", "4166.67", "USD", "refund", "2026-12-30", "-",
+    assert _row(out, "globex", "2026-10", "4166.67", "USD", "refund", "2026-12-30", "no",
                 "claimable")
     assert "umbrella  2026-10" not in out
     assert "credits claimable: 4166.67 USD" in out
@@ -126,10 +127,10 @@ def test_markdown_has_customer_rows_and_totals() -> None:
             in out)
     assert ("| globex | 2026-10 | yes | 44640 | 1410 | 660 | 750 | 98.3199 | 99 | MISSED |"
             in out)
-    assert "| hooli | 2026-10 | no | 44640 | 480 | 300 | 180 | 99.5968 | 99 | - |" in out
+    assert "| hooli | 2026-10 | no | 44640 | 480 | 300 | 180 | 99.5968 | 99 | n/a |" in out
     assert ("| acme | 2026-10 | 10000.00 | USD | credit | 2026-12-30 | "
             "2026-11-05T10:00:00-05:00 | payable |") in out
-    assert "| globex | 2026-10 | 4166.67 | USD | refund | 2026-12-30 | - | claimable |" in out
+    assert "| globex | 2026-10 | 4166.67 | USD | refund | 2026-12-30 | no | claimable |" in out
     assert "- credits claimable: 4166.67 USD" in out
     assert "- credits payable: 10000.00 USD" in out
     assert "- months below target: 2;" in out

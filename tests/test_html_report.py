@@ -46,11 +46,15 @@ def test_each_customer_has_its_chart_rows_and_reasons(example_html: str) -> None
     assert "<title>2026-10: 98.3199% (target 99%, missed)</title>" in acme
     assert 'fill="#c0392b"' in acme
     # the month's reason with its clause
+    # ... and by how much: 744 h in October; 99 % allows 1 % of 44,640 min = 446.4 min =
+    # 7 h 26 min 24 s; 750 min = 12 h 30 min counted: 303.6 min = 5 h 3 min 36 s over
     assert ("[availability-commitment]</span> availability 98.3199% is below the 99% "
-            "commitment") in acme
+            "commitment: 12 h 30 min of downtime counted, 7 h 26 min 24 s allowed in the "
+            "month, 5 h 3 min 36 s over") in acme
     # the credit: the amount the report gives, with the clause and reason behind it
     assert '<td class="num">10000.00</td><td>USD</td><td>credit</td><td>payable</td>' in acme
-    assert "[service-credit]</span> one credit of 1/12 of the annual fee, as a credit" in acme
+    assert ("[service-credit]</span> one credit of 1/12 of the annual fee, as a credit: "
+            "1/12 × 120,000.00 = 10,000.00 USD") in acme
     # both tickets missed a target; T-1003 has no resolution target (not "open")
     assert acme.count('<span class="bad">breached</span>') == 2
     t1003 = acme[acme.index("<td>T-1003</td>"):]
@@ -58,7 +62,9 @@ def test_each_customer_has_its_chart_rows_and_reasons(example_html: str) -> None
     # the binding notice missed for dt-103 is listed first, with its reason
     notices = acme[acme.index("<h3>Notices</h3>"):]
     assert notices.index("<td>dt-103</td>") < notices.index("<td>ch-201</td>")
-    assert "no scheduled_downtime notice by email, phone, portal at least 48h ahead" in notices
+    assert ("no scheduled_downtime notice by email, phone, portal at least 48h ahead of "
+            "2026-10-17 02:00 EDT: notice n-103 by portal 47 h ahead, 1 h short of 48 h"
+            ) in notices
     # the downtime windows' decisions
     assert "[excused-downtime]</span> cause &#39;third_party&#39; is excused" in acme
     # hooli's month is not covered (its term begins 10-15): a grey bar, no target mark, no
@@ -68,10 +74,10 @@ def test_each_customer_has_its_chart_rows_and_reasons(example_html: str) -> None
     # dt-102 (10-10) came before the term: its window and its notice say so (not_in_term)
     assert ('<tr><td>hooli/dt-102</td><td><span class="outcome not_in_term">not_in_term</span>'
             '</td><td><span class="clause">[availability-commitment]</span> no SaaS '
-            'subscription term of hooli is in force during this window: it is not '
-            'charged') in hooli
+            'subscription term of hooli is in force during this window (2026-10-10 01:00 EDT '
+            'to 2026-10-10 09:00 EDT): it is not charged') in hooli
     assert ("[scheduled_downtime_notice]</span> no SaaS subscription term of hooli is in "
-            "force then: no notice is owed") in hooli
+            "force at 2026-10-10 01:00 EDT: no notice is owed") in hooli
     assert "stroke-dasharray" not in hooli
     # umbrella has only an update request: still a section, with its reason
     umbrella = _section(example_html, "umbrella")
@@ -141,13 +147,18 @@ def test_provisional_month_and_not_in_term_are_shown_and_escaped(engine: Engine)
     assert 'fill="#d4a017"' in page and "stroke-dasharray" in page
     assert '<td><span class="open">so far, no verdict yet</span></td>' in page
     assert ('<span class="outcome provisional">provisional</span> <span class="clause">'
-            '[availability-commitment]</span> the month is not over at as-of: 99.1266% so far '
-            'against the 99% commitment, no verdict yet') in page
+            '[availability-commitment]</span> the month is not over at as-of 2026-11-10 12:00 '
+            'EST: 99.1266% so far against the 99% commitment (2 h of downtime counted, 2 h 17 '
+            'min 24 s allowed so far, 17 min 24 s to spare), no verdict yet') in page
+    # 11-01 00:00 EDT to 11-10 12:00 EST: 228 h of wall clock + the hour 11-01 repeats =
+    # 229 h; 1 % of it is 2.29 h = 2 h 17 min 24 s; 2 h counted leaves 17 min 24 s
     # late's term begins 11-03: dt-0 (11-01) is not charged to it, said with its name escaped
     assert ("<tr><td>late&lt;b&gt;&amp;co&lt;/b&gt;/dt-&lt;i&gt;0&lt;/i&gt;</td><td>"
             '<span class="outcome not_in_term">not_in_term</span></td>') in page
+    # 10:00Z and 12:00Z on 11-01, after the clocks went back (06:00Z): 05:00 and 07:00 EST
     assert ("no SaaS subscription term of late&lt;b&gt;&amp;co&lt;/b&gt; is in force during "
-            "this window: it is not charged") in page
+            "this window (2026-11-01 05:00 EST to 2026-11-01 07:00 EST): it is not charged"
+            ) in page
     assert "<title>2026-11: 100% (target 99%, not-covered)</title>" in page
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import shutil
 import time
 from pathlib import Path
@@ -272,18 +271,27 @@ def _json_report(rules: Path | None, workers: int, facts: Path = EXAMPLE) -> tup
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="workers need os.fork")
-def test_a_conflicting_decision_in_a_worker_is_the_same_one_line(tmp_path: Path) -> None:
-    """`unique` decisions that disagree: the engine's own message, not a worker traceback,
-    in the same form with 1 or 2 workers (which month meets the conflict first depends on
-    the worker that reports first)."""
+@pytest.mark.parametrize("engine", ["python", "durable"])
+def test_a_conflicting_decision_is_the_same_one_line_everywhere(tmp_path: Path,
+                                                                engine: str) -> None:
+    """`unique` decisions that disagree (acme's and globex's 2026-10 months are both
+    decided 'voucher' here and 'credit'/'refund' by the shipped rule): one line, the
+    engine's own, and the SAME line in memory (table), with 1 and with 2 workers, on both
+    back-ends: the least subject (acme < globex), the values in order ('credit' <
+    'voucher'), the least rule deciding each. (It used to name whichever conflict the
+    back-end, session or worker met first.)"""
     rules = _rules(tmp_path, CONFLICT)
-    for workers in (1, 2):
-        code, lines = _json_report(rules, workers)
-        assert code == 2 and len(lines) == 1, lines
-        assert re.fullmatch(
-            r"policyengine: rule extra\.conflict@service-credit decides form of "
-            r"(acme|globex)/2026-10 as 'voucher', but another rule decided '(credit|refund)'; "
-            r"give the field a combine mode", lines[0]), lines[0]
+    expected = ("policyengine: rule extra.conflict@service-credit decides form of "
+                "acme/2026-10 as 'voucher', but another rule "
+                "(availability.credit-for-renewed-order@service-credit) decided 'credit'; "
+                "give the field a combine mode")
+    runs = [_cli("evaluate", "--policy", str(POLICY), "--facts", str(EXAMPLE), "--as-of",
+                 AS_OF, "--engine", engine, "--rules", str(rules))]
+    runs += [_cli("evaluate", "--policy", str(POLICY), "--facts", str(EXAMPLE), "--as-of",
+                  AS_OF, "--engine", engine, "--rules", str(rules), "--format", "json",
+                  "--workers", str(workers)) for workers in (1, 2)]
+    for code, lines in runs:
+        assert (code, lines) == (2, [expected])
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="workers need os.fork")
@@ -312,3 +320,70 @@ def test_a_worker_error_is_one_line_with_its_cause(tmp_path: Path,
     assert _json_report(None, 2) == (2, [
         "policyengine: an evaluation worker failed: KeyError: 'customer' "
         "(at test_rulepack_limits.py:" + str(bug.__code__.co_firstlineno + 1) + ")"])
+
+
+def _size_rule(conditions: str) -> str:
+    """A rule on tickets whose alias ``t`` also holds ``conditions`` (YAML, 6 spaces)."""
+    return f"""\
+  - id: sized
+    stage: ticket-severity
+    for_clause: severity
+    when:
+      t:
+        type: ticket
+{conditions}
+    then:
+      set:
+        - {{subject: t, field: impact_severity, value: 3, combine: min}}
+"""
+
+
+def _groups(count: int) -> str:
+    # `all` of `count` two-way `any`s on one field (always true, met once per ticket)
+    return "        all:\n" + "".join(
+        "          - any: [{assigned: true}, {assigned: false}]\n" for _ in range(count))
+
+
+@pytest.mark.parametrize("engine", ["python", "durable"])
+@pytest.mark.parametrize(("case", "conditions", "refusal"), [
+    # groups: the alias's own `all` (type + 14 anys) is 1, each any 1: 2 x 15 = 30 <= 31
+    ("14-groups-fit", _groups(14), None),
+    # 2 x 16 = 32 slots: durable-rules refused the ruleset ("error code: 113")
+    ("15-groups-too-many", _groups(15),
+     "the conditions of alias 't' make 16 groups and 0 comparisons with another alias: "
+     "2 x 16 + 0 = 32 slots, more than the 31 durable-rules holds for one alias"),
+    # an `in` list of 500 distinct values: one $or of 500 branches, met at most once
+    ("in-list-500-fits",
+     "        key: {in: [" + ", ".join(f"k{i}" for i in range(500)) + "]}\n", None),
+    # 501 branches refused (durable-rules hangs for ever from the 513th on)
+    ("in-list-501-too-long",
+     "        key: {in: [" + ", ".join(f"k{i}" for i in range(501)) + "]}\n",
+     "the conditions of alias 't' hold an 'any' or 'in' list of 501 branches"),
+    # a value listed twice is one branch: 500 distinct of 600 written
+    ("in-list-repeats-counted-once",
+     "        key: {in: [" + ", ".join(f"k{i % 500}" for i in range(600)) + "]}\n", None),
+    # 64 identical branches: a ticket meets all 64 at once, fires 64 times (+ its sink)
+    ("64-matched-at-once-fit", "        any:\n" + "          - {assigned: true}\n" * 64, None),
+    # 65: durable-rules fails the batch ("error code: 303") or corrupts its heap
+    ("65-matched-at-once-too-many", "        any:\n" + "          - {assigned: true}\n" * 65,
+     "the rule's conditions can be met in 65 alternative ways by the same facts"),
+])
+def test_a_rule_over_a_durable_rules_limit_is_refused_at_load_on_both_back_ends(
+        tmp_path: Path, engine: str, case: str, conditions: str, refusal: str | None) -> None:
+    """Measured limits of durable-rules 2.0.28 (docs/hardening.md): a rule over one is one
+    located line, exit 2, on both back-ends (the Python back-end used to evaluate what
+    durable-rules refused); at the limit both evaluate and agree."""
+    rules = _rules(tmp_path, _size_rule(conditions))
+    code, lines = _evaluate(rules, backend=engine)
+    if refusal is None:
+        assert code in (0, 1), lines
+        other = _evaluate(rules, backend="python" if engine == "durable" else "durable")
+        same = [line for line in lines if '"decision"' not in line and "engine" not in line
+                and not line.startswith("evaluated:")]
+        assert other[0] == code
+        assert [line for line in other[1] if '"decision"' not in line
+                and "engine" not in line and not line.startswith("evaluated:")] == same
+        return
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].startswith(f"{rules / 'extra.yaml'}:11:7: $.rules[0].when.t: {refusal}")
+    assert "(compiling for clause 'severity-1' of" in lines[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -73,7 +74,7 @@ MISSPELLINGS = {
         "availability.yaml",
         "        requested_at: {lt: {fact: m.claim_deadline}}",
         "        requested_at: {lt: {fact: m.claim_deadlin}}",
-        ":238:35: $.rules[14].when.m.requested_at.lt.fact: 'm.claim_deadlin': unknown field "
+        ":239:35: $.rules[14].when.m.requested_at.lt.fact: 'm.claim_deadlin': unknown field "
         "'claim_deadlin' of customer_month facts in stage credits "
         "(did you mean 'claim_deadline'?)"),
     "set field": (
@@ -84,8 +85,10 @@ MISSPELLINGS = {
         "customer_month facts; it decides: form, status, tier (did you mean 'form'?)"),
     "message placeholder": (
         "availability.yaml",
-        'message: "a full month of a {m.plan} {m.deployment} subscription"',
-        'message: "a full month of a {m.plan} {m.deploymnet} subscription"',
+        'message: "a full {m.period_unit} of a {m.plan} {m.deployment} subscription (term '
+        '{m.term_text})"',
+        'message: "a full {m.period_unit} of a {m.plan} {m.deploymnet} subscription (term '
+        '{m.term_text})"',
         ":124:16: $.rules[6].then.message: placeholder {m.deploymnet}: unknown field "
         "'deploymnet' of customer_month facts in stage months (did you mean 'deployment'?)"),
     # terms: checked against the for_clause kind's schema in the clause registry
@@ -105,8 +108,8 @@ MISSPELLINGS = {
         "not_renewed (did you mean 'renewed'?)"),
     "term in a message": (
         "notices.yaml",
-        "by {term:channels} at",
-        "by {term:chanels} at",
+        "by {term:channels} at least {term:lead} ahead of {s.at_text}: {s.notice_text}\"",
+        "by {term:chanels} at least {term:lead} ahead of {s.at_text}: {s.notice_text}\"",
         ":65:16: $.rules[3].then.message: clause kind 'notice_obligation' has no term "
         "'chanels'; it has: subject, notice_kind, lead, channels, strength "
         "(did you mean 'channels'?)"),
@@ -169,7 +172,8 @@ def _problems(rules: Path) -> list[str]:
      "availability.yaml:87:31: $.rules[4].then.set[0].field: stage window-verdicts decides "
      "nothing about window facts, so a set here would never be read; its rules only report "
      "findings"),
-    ('message: "no exclusion applies: the whole window counts as downtime"',
+    ('message: "no exclusion applies ({w.exclusion_text}): the whole window counts as '
+     'downtime, {w.counted_text} from {w.start_text} to {w.end_text}"',
      'message: "window {x.key} counts as downtime"',
      "availability.yaml:88:16: $.rules[4].then.message: placeholder {x.key} names no alias of "
      "the rule (aliases: w)"),
@@ -357,6 +361,23 @@ def _recorded() -> dict[str, list[Mapping[str, Any]]]:
     tiered_facts = load_document(ROOT / "examples" / "tiered-percent-2026.yaml").data["facts"]
     tiered.evaluate([{**f, **EXTRAS.get(f["type"], {})} for f in tiered_facts],
                     as_of="2026-11-15T00:00:00Z")
+    # a claim window counted from the outage (customer_month's claim_window_words)
+    claims = ROOT / "tests" / "cases" / "claims" / "claims-policy.yaml"
+    with tempfile.TemporaryDirectory() as folder:
+        incident = Path(folder) / "claims.yaml"
+        incident.write_text(claims.read_text(encoding="utf-8").replace(
+            "from: period_end", "from: incident"), encoding="utf-8")
+        Engine(compile_versions(load_policies(incident), load_rule_packs()),
+               recording).evaluate([  # type: ignore[arg-type]
+            {"type": "subscription", "customer": "acme", "plan": "production",
+             "deployment": "saas", "license": "subscription", "annual_fee": "1.00",
+             "currency": "USD", "term_start": "2026-01-01", "term_end": "2026-12-31",
+             "renewed": True, "support": "active"},
+            {"type": "downtime", "id": "d-1", "start": "2026-10-08T10:00:00Z",
+             "end": "2026-10-08T12:00:00Z", "cause": "vendor", "maintenance": "none",
+             **EXTRAS["downtime"]},
+            {"type": "credit_request", "customer": "acme", "month": "2026-10",
+             "requested_at": "2026-10-12T00:00:00Z"}], as_of="2026-11-15T00:00:00Z")
     return recording.seen
 
 

@@ -555,6 +555,14 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
     # the deadline shown is the last day: 60 days after 31 October is 30 December
     ("claim_window.window", None, setter("credit-claim-window", "window", "30d"),
      report(MISSED, "credits", OCT, "claim_deadline"), "2026-12-30", "2026-11-30"),
+    # to the end of the calendar month after October: 30 November; of the 2nd: 31 December
+    ("claim_window.window.months",
+     setter("credit-claim-window", "window", {"months": 1, "to": "end_of_month"}),
+     setter("credit-claim-window", "window.months", 2),
+     report(MISSED, "credits", OCT, "claim_deadline"), "2026-11-30", "2026-12-31"),
+    # from the outage: it ended on 5 October, + 60 days = 4 December
+    ("claim_window.from", None, setter("credit-claim-window", "from", "incident"),
+     report(MISSED, "credits", OCT, "claim_deadline"), "2026-12-30", "2026-12-04"),
     # -- severity ---------------------------------------------------------------------------
     # levels run 1..N without gaps, so the edit swaps 2 and 3: severity 2 is then the
     # clause without a resolution target (48 support hours from Wednesday 2026-10-14
@@ -567,8 +575,10 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
          [ACME, ticket("C-1", "2026-10-14T10:00:00-04:00",
                        impact={"loss_of_service": True, "workaround_available": False})],
          as_of=AS_OF).findings if f.rule == "support.severity-from-impact"),
-     ["impact matches the definition of severity 1 (Critical Impact)"],
-     ["impact matches the definition of severity 1 (Sky Falling)"]),
+     ["the reported impact (loss of service) matches the definition of severity 1 "
+      "(Critical Impact)"],
+     ["the reported impact (loss of service) matches the definition of severity 1 "
+      "(Sky Falling)"]),
     ("severity.definition", None,
      setter("severity-2", "definition", {"all": [{"critical_function": True}]}),
      report([ticket("C-4", "2026-10-14T10:00:00-04:00",
@@ -705,7 +715,10 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
 ]
 
 # Terms no evaluation reads, and why they stay.
-DOCUMENTARY: dict[str, str] = {}
+DOCUMENTARY = {
+    "claim_window.window.to": "only end_of_month is accepted (enum): it marks a window of "
+                              "calendar months, which claim_window.window.months exercises",
+}
 
 
 @pytest.mark.parametrize(("term", "base", "edit", "observe", "before", "after"), ROWS,

@@ -192,6 +192,13 @@ class ClauseKind:
     # schema takes each with its own term's schema); docs/policy-language.md, shape 5.
     per_service_terms: ClassVar[tuple[str, ...]] = ()
 
+    def absence(self, policy: Policy) -> tuple[str, str] | None:
+        """What ``policy`` means by having no clause of this kind, as a ``(label, words)``
+        line ``policyengine show`` prints at the end of the kind's section (for example "no
+        claim window: every credit is owed without a request"); None (the default) when the
+        absence needs no words. Only called for a policy without a clause of the kind."""
+        return None
+
     def single_hint(self, first: Mapping[str, Any], second: Mapping[str, Any]) -> str:
         """For a ``single`` kind: what to write instead of ``second``, a second clause for
         the same subscriptions as ``first`` (both raw mappings), as a sentence ending the

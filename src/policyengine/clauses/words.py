@@ -80,6 +80,12 @@ def join_words(items: Iterable[Any], last: str = "or") -> str:
     return f"{', '.join(words[:-1])} {last} {words[-1]}"
 
 
+def ordinal(n: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``, ``12th``..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def describe_value(value: Any, key: str | int | None = None) -> str:
     """A term value as written, in words: ``99.0`` under ``*_percent`` → ``99.0%``."""
     if value is None:
@@ -94,6 +100,10 @@ def describe_value(value: Any, key: str | int | None = None) -> str:
     if isinstance(value, Mapping):
         if set(value) == {"from", "to"}:
             return f"{value['from']}–{value['to']}"
+        if set(value) == {"months", "to"} and value["to"] == "end_of_month":  # a claim window
+            months = int(value["months"])
+            which = "" if months == 1 else f"{ordinal(months)} "
+            return f"the end of the {which}calendar month after"
         if key == "definition" or {"all", "any"} & set(value):
             return describe_condition(value)
         return "; ".join(f"{term_label([k])} {describe_value(v, k)}" for k, v in value.items())
@@ -167,4 +177,5 @@ def describe_notice(notice: Mapping[str, Any]) -> str:
 
 
 __all__ = ["PERIOD_WORDS", "PeriodWords", "describe_condition", "describe_notice",
-           "describe_value", "join_words", "period_words", "reading_period", "term_label"]
+           "describe_value", "join_words", "ordinal", "period_words", "reading_period",
+           "term_label"]

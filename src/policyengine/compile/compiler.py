@@ -22,6 +22,7 @@ from policyengine.compile.packcheck import (
     PackProblem,
     check_field,
     check_pack,
+    engine_limit_problem,
     json_path,
     rule_views,
     value_kind_problem,
@@ -301,6 +302,7 @@ class _ClauseCompiler:
             ]
             if not isinstance(values, list):
                 raise _RuleError(f"'{op}' needs a list", at)
+            values = _distinct(values)  # a value listed twice would match (and fire) twice
             if op == "in":
                 if not values:
                     return {field_name: _NEVER}
@@ -425,6 +427,7 @@ def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) 
     stages: dict[str, list[CompiledRule]] = {}
     fact_types: dict[str, set[str]] = {}
     problems: list[Diagnostic] = []
+    too_large_rules: set[tuple[str, int]] = set()
     for pack in packs:
         # stages, fact types and fields against compile.stages: never a rule deciding nothing
         found, bad = check_pack(pack, policy.fact_types)
@@ -457,6 +460,21 @@ def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) 
                         )
                     )
                     continue
+                too_large = engine_limit_problem(compiled.conditions)
+                if too_large is not None and (pack.file, index) in too_large_rules:
+                    continue  # one line per rule: the first clause it is too large for
+                if too_large is not None:
+                    too_large_rules.add((pack.file, index))
+                    alias, message = too_large
+                    where = ("rules", index, "when", alias)
+                    line, column = pack.locate(where) if pack.locate else (0, 0)
+                    problems.append(Diagnostic(
+                        file=pack.file, line=line, column=column, path=json_path(where),
+                        message=f"{message} (compiling for clause {clause.id!r} of "
+                        f"{policy.file or policy.label})", code="compile",
+                        hint="write the condition with fewer any/all groups and shorter "
+                        "in lists, or split it into several rules"))
+                    continue
                 stages.setdefault(compiled.stage, []).append(compiled)
                 fact_types.setdefault(compiled.stage, set()).update(
                     t for t in compiled.alias_types if t and t != _NEVER)
@@ -472,6 +490,23 @@ def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) 
         fingerprint=fingerprint,
         packs=tuple(packs),
     )
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    """``values`` without repeats, in their order (``1`` and ``1.0`` are one value for the
+    engines; ``true`` and ``1`` are two)."""
+    seen: set[tuple[bool, Any]] = set()
+    kept = []
+    for value in values:
+        key = (type(value) is bool, value)
+        try:
+            if key in seen:
+                continue
+            seen.add(key)
+        except TypeError:  # not hashable: keep it, the check of its kind reports it
+            pass
+        kept.append(value)
+    return kept
 
 
 def _collect_fields(spec: Any, found: set[str]) -> None:

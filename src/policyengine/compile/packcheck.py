@@ -572,3 +572,129 @@ __all__ = ["FactView", "PackProblem", "check_field", "check_pack", "fact_view", 
 
 __all__ = ["FIELD_PLACEHOLDER", "TERM_PLACEHOLDER", "FactView", "PackProblem", "check_field",
            "check_pack", "fact_view", "json_path", "rule_views"]
+
+
+# -- what one compiled rule may hold (durable-rules 2.0.28, measured) -------------------------
+# Measured on bare rulesets (bench/durable_limits.py; docs/hardening.md "Rule packs"):
+# - each alias of a rule keeps its $and/$or groups and its comparisons with another alias's
+#   field in one sequence of 32 slots, two per group (its start and end) and one per
+#   comparison, and refuses the ruleset when the sequence fills ("error code: 113"): a
+#   sequence of 31 is the most it takes;
+# - the tests that follow one node of its network (the branches of an $or, an `in` list)
+#   live in a hash table of 512 entries probed without end: a 513th distinct value in one
+#   `in` list hangs `create_ruleset` for ever;
+# - one fact that matches more than 64 alternatives of one ruleset fails the batch
+#   ("error code: 303") or corrupts the heap.
+# The Python back-end has none of these limits; a rule over any of them is refused at load
+# on both, so the two never disagree.
+MAX_ALIAS_SLOTS = 31  # 2 per group + 1 per comparison with another alias, per alias
+MAX_ALIAS_ALTERNATIVES = 500  # branches of one $or (they share a table of 512)
+MAX_MATCHED_ALTERNATIVES = 64  # alternatives of one rule one set of facts can meet at once
+
+
+@dataclass(frozen=True)
+class ConditionSize:
+    """The size of a compiled (durable-rules JSON) alias condition.
+
+    ``groups``: ``$and``/``$or`` groups; ``comparisons``: tests against another alias's
+    field; ``alternatives``: the branches of its widest ``$or`` (an ``$or`` directly in
+    another adds its branches to it: durable-rules hangs them on one node); ``at_once``:
+    how many ways one fact can meet the condition together (``$or`` adds, ``$and``
+    multiplies; an ``$or`` of equalities of one field with distinct plain values, which an
+    ``in`` list compiles to, is met at most once).
+    """
+
+    groups: int = 0
+    comparisons: int = 0
+    alternatives: int = 1
+    at_once: int = 1
+
+    @property
+    def slots(self) -> int:
+        return 2 * self.groups + self.comparisons
+
+
+_CAP = 10**9  # sizes beyond any limit: stop multiplying
+
+
+def condition_size(condition: Any) -> ConditionSize:
+    """:class:`ConditionSize` of a compiled condition (``None``, always true, is empty)."""
+    if not isinstance(condition, Mapping):
+        return ConditionSize()
+    if set(condition) in ({"$and"}, {"$or"}):
+        ((op, parts),) = condition.items()
+        sizes = [condition_size(part) for part in parts]
+        groups = 1 + sum(s.groups for s in sizes)
+        comparisons = sum(s.comparisons for s in sizes)
+        widest = max((s.alternatives for s in sizes), default=1)
+        if op == "$and":
+            at_once = 1
+            for size in sizes:
+                at_once = min(_CAP, at_once * size.at_once)
+            return ConditionSize(groups, comparisons, widest, at_once)
+        alternatives = max(widest, sum(
+            s.alternatives if isinstance(p, Mapping) and set(p) == {"$or"} else 1
+            for p, s in zip(parts, sizes, strict=True)))
+        at_once = 1 if _one_field_values(parts) else min(_CAP, sum(s.at_once for s in sizes))
+        return ConditionSize(groups, comparisons, alternatives, at_once)
+    comparisons = 0
+    for key, value in condition.items():
+        operand = value
+        if key in ("$neq", "$lt", "$lte", "$gt", "$gte") and isinstance(value, Mapping):
+            operand = next(iter(value.values()), None)
+        elif key.startswith("$"):
+            continue
+        if isinstance(operand, Mapping) and set(operand) != {"$m"}:
+            comparisons += 1  # {alias: field}: a join
+    return ConditionSize(comparisons=comparisons)
+
+
+def _one_field_values(parts: Sequence[Any]) -> bool:
+    """Whether ``parts`` are equalities of one field with distinct plain values."""
+    names, values = set(), set()
+    for part in parts:
+        if not (isinstance(part, Mapping) and len(part) == 1):
+            return False
+        ((name, value),) = part.items()
+        if name.startswith("$") or isinstance(value, Mapping | list):
+            return False
+        names.add(name)
+        values.add((type(value) is bool, value))
+    return len(names) == 1 and len(values) == len(parts)
+
+
+def engine_limit_problem(conditions: Sequence[Mapping[str, Any]]) -> tuple[str, str] | None:
+    """``(alias, message)`` for a compiled rule (its ``{alias: condition}`` list) that is
+    over one of durable-rules' limits (:data:`MAX_ALIAS_SLOTS`,
+    :data:`MAX_ALIAS_ALTERNATIVES`, :data:`MAX_MATCHED_ALTERNATIVES`), else None."""
+    at_once = 1
+    for item in conditions:
+        for alias, condition in item.items():
+            size = condition_size(condition)
+            if size.slots > MAX_ALIAS_SLOTS:
+                return alias, (
+                    f"the conditions of alias {alias!r} make {size.groups} groups and "
+                    f"{size.comparisons} comparisons with another alias: 2 x {size.groups} + "
+                    f"{size.comparisons} = {size.slots} slots, more than the "
+                    f"{MAX_ALIAS_SLOTS} durable-rules holds for one alias (a group is an "
+                    "any/all of two or more parts, an in/not_in list of two or more values, "
+                    "or two or more tests together)")
+            if size.alternatives > MAX_ALIAS_ALTERNATIVES:
+                return alias, (
+                    f"the conditions of alias {alias!r} hold an 'any' or 'in' list of "
+                    f"{_count(size.alternatives)} branches (an 'any' directly inside another "
+                    f"adds its branches to it); at most {MAX_ALIAS_ALTERNATIVES} "
+                    "(durable-rules hangs on more than 512)")
+            at_once = min(_CAP, at_once * size.at_once)
+            if at_once > MAX_MATCHED_ALTERNATIVES:
+                return alias, (
+                    f"the rule's conditions can be met in {_count(at_once)} alternative ways "
+                    "by the same facts (each 'any' adds its branches, each 'all' multiplies "
+                    f"them; an 'in' list counts once); at most {MAX_MATCHED_ALTERNATIVES}: "
+                    "the rule fires once for each, and durable-rules fails a fact that fires "
+                    f"more than {MAX_MATCHED_ALTERNATIVES} times")
+    return None
+
+
+def _count(number: int) -> str:
+    return f"more than {_CAP:,}" if number >= _CAP else f"{number:,}"

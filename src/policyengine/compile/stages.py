@@ -168,6 +168,18 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("allowance_cut", "seconds of the scheduled exclusion the maintenance "
                       "allowance did not have left (they count); 0 when none (measured after "
                       "window-exclusions)", kind=NUMBER),
+            FieldSpec("start_text", "the start in words (an instant in the policy's timezone)"),
+            FieldSpec("end_text", "the end in words"),
+            FieldSpec("duration_text", "the duration in words"),
+            FieldSpec("exclusion_text", "what could have excused the window and why it did "
+                      "not: scheduled maintenance and its best notice against the lead the "
+                      "scheduled-maintenance clause asks, emergency maintenance and its rank, "
+                      "or unplanned downtime and its cause"),
+            FieldSpec("excluded_text", "excluded_up_to in words"),
+            FieldSpec("counted_text", "the time counted as downtime (duration less "
+                      "excluded_up_to) in words"),
+            FieldSpec("counted_from_text", "the instant counting starts (start + "
+                      "excluded_up_to) in words"),
         ),
         extras_from="downtime",
         record_fields=frozenset({"type", "id", "start", "end", "cause", "maintenance",
@@ -184,6 +196,8 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("channel", "how it was sent, e.g. email"),
             FieldSpec("lead", "seconds from sending to the window's start (negative: late)",
                       kind=NUMBER),
+            FieldSpec("lead_text", "the lead in words against the lead the scheduled-"
+                      "maintenance clause asks (\"72 h ahead, 24 h more than 48 h\")"),
         ),
     ),
     CUSTOMER_MONTH: FactSpec(
@@ -226,16 +240,46 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
                       kind=NUMBER),
             FieldSpec("renewed", "whether that subscription's order was renewed", kind=BOOLEAN),
             FieldSpec("requested", "whether a credit request made after the month ended "
-                      "names this month", kind=BOOLEAN),
+                      "names this month (a window from: incident: made once its first counted "
+                      "outage had begun)", kind=BOOLEAN),
             FieldSpec("requested_at", "the earliest such request, epoch seconds (only when "
                       "requested)", kind=NUMBER),
             FieldSpec("early_request_at", "the earliest request for this month made before "
-                      "it ended, epoch seconds (only when there is one; it claims nothing)",
+                      "it ended (from: incident: before its first counted outage began), epoch "
+                      "seconds (only when there is one; it claims nothing)",
                       kind=NUMBER),
-            FieldSpec("claim_deadline", "end of the claim window, epoch seconds", kind=NUMBER),
+            FieldSpec("claim_deadline", "end of the claim window, epoch seconds (a window with "
+                      "no deadline: 9999-12-31T23:59:59Z)", kind=NUMBER),
+            FieldSpec("claim_window_words", "the claim window in words, only when it is not a "
+                      "number of days after the period's end (counted from the outage, to the "
+                      "end of a calendar month, or with no deadline); the rules of those "
+                      "windows read it, the plain-days rules require it absent"),
+            FieldSpec("claim_opens_words", "from when a request counts, in words: 'the end of "
+                      "the month' or 'the first counted outage of the month' (with "
+                      "claim_window_words)"),
             FieldSpec("as_of", "the evaluation instant, epoch seconds", kind=NUMBER),
             FieldSpec("covered", "the month has an availability commitment", MONTHS, kind=BOOLEAN),
             FieldSpec("met", "the month met its commitment", MONTHS, kind=BOOLEAN),
+            FieldSpec("period_unit", "the period's unit in words: month, quarter or year"),
+            FieldSpec("term_text", "the subscription run (term_start to term_end) as dates"),
+            FieldSpec("period_end_text", "month_end in words (the instant the period ends)"),
+            FieldSpec("as_of_text", "as_of in words"),
+            FieldSpec("counted_text", "the downtime counted in the period (up to as-of while "
+                      "not complete), in words"),
+            FieldSpec("allowed_text", "the downtime the commitment allows in that time (the "
+                      "error budget: elapsed × (100 - target) / 100), in words"),
+            FieldSpec("budget_text", "counted against allowed: \"2 h to spare\", \"nothing "
+                      "to spare\" or \"5 h 3 min over\""),
+            FieldSpec("requested_text", "requested_at in words (only when requested)"),
+            FieldSpec("early_request_text", "early_request_at in words (only when there is "
+                      "one)"),
+            FieldSpec("claim_last_day", "the last day of the claim window, YYYY-MM-DD (only "
+                      "when the window has a deadline)"),
+            FieldSpec("claim_close_text", "when the claim window closes, in words: 'closes "
+                      "at the end of 2026-11-30' or 'never closes'"),
+            FieldSpec("credit_text", "the credit's arithmetic (\"1/12 × 120,000.00 = "
+                      "10,000.00 USD\"; a credit without tiers, for a period that missed its "
+                      "commitment)"),
         ),
     ),
     CREDIT_TIER: FactSpec(
@@ -254,6 +298,8 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
                       kind=NUMBER),
             FieldSpec("availability", "the period's availability, exact (its customer_month's)",
                       kind=NUMBER),
+            FieldSpec("credit_text", "the credit's arithmetic if the period falls in this band "
+                      "(stacked bands added up)"),
         ),
     ),
     CREDIT_CAP: FactSpec(
@@ -272,6 +318,11 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("limit_text", "limit as written in the report"),
             FieldSpec("room_text", "room as written in the report"),
             FieldSpec("unit", "the credit's unit: a currency, or days"),
+            FieldSpec("cap_text", "the cap in words: \"cap per month of 500.00 USD\", or "
+                      "\"rolling 12-month cap of 6000.00 USD (3500.00 of it used by earlier "
+                      "credits)\""),
+            FieldSpec("cut_text", "how much the cap cuts: amount less room, as written in "
+                      "the report"),
         ),
     ),
     MISSED_PERIOD: FactSpec(
@@ -287,6 +338,8 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("missed_in_12_months", "missed periods in the 12 months ending with this "
                       "one's end, this one included", kind=NUMBER),
             FieldSpec("run", "the consecutive missed periods, comma-separated"),
+            FieldSpec("period_unit", "the period's unit in words: month, quarter or year"),
+            FieldSpec("year_text", "the 12 months ending with this period, as dates"),
         ),
     ),
     TICKET: FactSpec(
@@ -297,6 +350,9 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("customer", "the customer"),
             FieldSpec("assigned", "whether the vendor assigned a severity", kind=BOOLEAN),
             FieldSpec("assigned_severity", "the assigned level (only when assigned)", kind=NUMBER),
+            FieldSpec("assignment_clause", "whether the policy has a severity_assignment "
+                      "clause (without one, an assigned level is still used as given)",
+                      kind=BOOLEAN),
             FieldSpec("has_impact", "whether an impact was reported", kind=BOOLEAN),
             FieldSpec("in_term", "a subscription term of the customer was in force when the "
                       "ticket was opened", kind=BOOLEAN),
@@ -333,6 +389,26 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("update_at_risk", "when the pending update becomes at risk, epoch "
                       "seconds (with update_due, in a policy with at-risk thresholds)",
                       kind=NUMBER),
+            FieldSpec("impact_text", "the reported impact flags that are set, in words (\"no "
+                      "impact reported\" when none was)"),
+            FieldSpec("opened_text", "when the ticket was opened, in words"),
+            FieldSpec("as_of_text", "as_of in words"),
+            FieldSpec("response_due_text", "response_due in words"),
+            FieldSpec("resolution_due_text", "resolution_due in words"),
+            FieldSpec("update_due_text", "update_due in words"),
+            FieldSpec("first_response_text", "first_response_at in words"),
+            FieldSpec("resolved_text", "resolved_at in words"),
+            FieldSpec("response_margin_text", "the answer (the first response, or the "
+                      "resolution when it came first) against response_due: \"6 h 5 min "
+                      "late\", \"2 h to spare\", \"exactly on time\"; unanswered, as_of "
+                      "against it: \"3 h overdue\", \"3 h left\""),
+            FieldSpec("resolution_margin_text", "resolved_at (else as_of) against "
+                      "resolution_due, in the words of response_margin_text"),
+            FieldSpec("update_margin_text", "resolved_at (else as_of) against update_due, in "
+                      "the words of response_margin_text"),
+            FieldSpec("response_at_risk_text", "response_at_risk in words"),
+            FieldSpec("resolution_at_risk_text", "resolution_at_risk in words"),
+            FieldSpec("update_at_risk_text", "update_at_risk in words"),
         ),
         extras_from="ticket",
         record_fields=frozenset({"type", "id", "customer", "opened_at", "severity", "impact",
@@ -353,6 +429,10 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("in_term", "a SaaS subscription term of the customer is in force at `at`",
                       kind=BOOLEAN),
             FieldSpec("met", "a qualifying notice gave enough lead", OBLIGATIONS, kind=BOOLEAN),
+            FieldSpec("at_text", "`at` in words"),
+            FieldSpec("notice_text", "the best notice against the obligation's kind, channels "
+                      "and lead (\"notice n-1 by email 36 h ahead, 12 h short of 48 h\"), or "
+                      "that none reached the customer"),
         ),
     ),
     SUBJECT_NOTICE: FactSpec(
@@ -366,6 +446,8 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("channel", "how it was sent"),
             FieldSpec("lead", "seconds from sending to the subject's instant (negative: late)",
                       kind=NUMBER),
+            FieldSpec("lead_text", "the lead in words against the lead the obligation for "
+                      "the subject's kind asks"),
         ),
     ),
     UPDATE_REQUEST: FactSpec(
@@ -431,9 +513,17 @@ def _only(fact_type: str, *names: str) -> frozenset[str]:
     return frozenset(names)
 
 
-_WINDOW_MEASURED = _all_but(WINDOW, "excluded_up_to", "allowance_cut")
-_MONTH_MEASURED = _all_but(CUSTOMER_MONTH, "covered", "met")
-_SUBJECT = _all_but(NOTICE_SUBJECT, "met")
+# the words of what the window-exclusions stage decided reach only window-verdicts
+_WINDOW_DECIDED_TEXT = ("excluded_text", "counted_text", "counted_from_text")
+_WINDOW_MEASURED = _all_but(WINDOW, "excluded_up_to", "allowance_cut", *_WINDOW_DECIDED_TEXT)
+# a credit's arithmetic is worked out only for a period that missed (stage credits)
+_MONTH_MEASURED = _all_but(CUSTOMER_MONTH, "covered", "met", "credit_text")
+_SUBJECT = _all_but(NOTICE_SUBJECT, "met", "notice_text")
+
+_TICKET_TEXT = ("opened_text", "as_of_text", "response_due_text", "resolution_due_text",
+                "update_due_text", "first_response_text", "resolved_text",
+                "response_margin_text", "resolution_margin_text", "update_margin_text",
+                "response_at_risk_text", "resolution_at_risk_text", "update_at_risk_text")
 
 STAGES: Mapping[str, StageSpec] = MappingProxyType({s.name: s for s in (
     StageSpec(
@@ -470,8 +560,9 @@ STAGES: Mapping[str, StageSpec] = MappingProxyType({s.name: s for s in (
     StageSpec(
         TICKET_SEVERITY, "each ticket's severity: as assigned, or classified from its impact",
         receives={TICKET: _only(TICKET, "type", "key", "customer", "assigned",
-                                "assigned_severity", "has_impact", "in_term", "license",
-                                "support", *IMPACT_FLAGS)},
+                                "assigned_severity", "assignment_clause", "has_impact",
+                                "in_term", "license", "support", "impact_text",
+                                *IMPACT_FLAGS)},
         decides={TICKET: frozenset({"severity", "severity_source", "impact_severity",
                                     "targets"})},
     ),
@@ -482,7 +573,8 @@ STAGES: Mapping[str, StageSpec] = MappingProxyType({s.name: s for s in (
                                 "severity_source",
                                 "impact_severity", "response_due", "resolution_due",
                                 "first_response_at", "resolved_at", "update_due",
-                                "response_at_risk", "resolution_at_risk", "update_at_risk")},
+                                "response_at_risk", "resolution_at_risk", "update_at_risk",
+                                *_TICKET_TEXT)},
         decides={TICKET: frozenset({"response_met", "resolution_met", "update_met",
                                     "at_risk"})},
     ),
@@ -494,7 +586,7 @@ STAGES: Mapping[str, StageSpec] = MappingProxyType({s.name: s for s in (
     StageSpec(
         OBLIGATION_VERDICTS, "breaches and misses of owed obligations (findings only)",
         receives={NOTICE_SUBJECT: _only(NOTICE_SUBJECT, "type", "key", "subject", "customer",
-                                        "kind", "met")},
+                                        "kind", "met", "at_text", "notice_text")},
         decides={},
     ),
     StageSpec(

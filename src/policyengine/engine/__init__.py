@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from policyengine.engine.base import Backend, Finding, Firing, StageResult, apply_firings
+from policyengine.engine.base import (
+    Backend,
+    DecisionError,
+    Finding,
+    Firing,
+    StageResult,
+    apply_firings,
+)
 
-__all__ = ["Backend", "Finding", "Firing", "StageResult", "apply_firings", "get_backend"]
+__all__ = ["Backend", "DecisionError", "Finding", "Firing", "StageResult", "apply_firings",
+           "get_backend"]
 
 
 def get_backend(name: str = "auto") -> Backend:

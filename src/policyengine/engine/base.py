@@ -93,8 +93,28 @@ def _render_message(template: str, bindings: Mapping[str, Mapping[str, Any]]) ->
     return rendered
 
 
-def _checked(rule: str, effect: Any, fact: Mapping[str, Any], subject: str, value: Any) -> Any:
-    """``value`` if it is of the decision's declared kind (or null), else EngineError.
+class DecisionError(EngineError):
+    """Rules that decide a field in a way that cannot stand: values that a ``unique``
+    decision must agree on and do not, values ``combine`` cannot compare, a value of the
+    wrong kind.
+
+    ``key`` orders such errors so that the one reported never depends on the order facts,
+    rules, sessions or workers ran in: ``(subject, field, message)``, prefixed by the
+    stage's position once the evaluator knows it. Every engine, in one process or in
+    workers, reports the least.
+    """
+
+    def __init__(self, message: str, key: tuple[Any, ...]):
+        super().__init__(message)
+        self.key = key
+
+    def __reduce__(self) -> tuple[Any, ...]:  # keeps ``key`` across a process boundary
+        return (type(self), (str(self), self.key))
+
+
+def _checked(rule: str, effect: Any, fact: Mapping[str, Any], subject: str,
+             value: Any) -> str:
+    """``""`` if ``value`` is of the decision's declared kind (or null), else the problem.
 
     Rule packs are checked at load (:mod:`policyengine.compile.packcheck`); this is the
     backstop for a value read at run time from a field with no declared kind (an extension
@@ -103,10 +123,10 @@ def _checked(rule: str, effect: Any, fact: Mapping[str, Any], subject: str, valu
     kind = field_kind(str(fact.get("type")), effect.field)
     found = kind_of_value(value)
     if kind is None or value is None or found == kind:
-        return value
-    raise EngineError(f"rule {rule} decides {effect.field} of {subject} as {_short(value)} "
-                      f"({a_kind(found) if found else type(value).__name__}), but "
-                      f"{effect.field} is {a_kind(kind)}")
+        return ""
+    return (f"rule {rule} decides {effect.field} of {subject} as {_short(value)} "
+            f"({a_kind(found) if found else type(value).__name__}), but "
+            f"{effect.field} is {a_kind(kind)}")
 
 
 def _short(value: Any) -> str:
@@ -126,15 +146,70 @@ def _combine(mode: str, old: Any, new: Any) -> Any:
     return old
 
 
+def _order(value: Any) -> tuple[str, str]:
+    """A total order on decided values (of any kinds), for choosing what to report."""
+    return (type(value).__name__, repr(value))
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - values that cannot be compared are different
+        return False
+
+
+def _settle(subject: str, name: str, votes: list[tuple[str, Any, str]]) -> tuple[Any, str]:
+    """The decision of several rules on one field, and ``""``; or ``(None, problem)``.
+
+    ``votes``: ``(combine mode, value, rule name)``. The same for any order of the votes:
+    values that all agree stand whatever the modes; otherwise a ``unique`` among them is a
+    conflict, and two different modes (``max`` and ``min``) too; one mode folds the values.
+    """
+    values: list[tuple[tuple[str, str], Any]] = []  # distinct (as == sees them), in order
+    for order, value in sorted({_order(v): v for _m, v, _r in votes}.items()):
+        if not any(_same(value, kept) for _o, kept in values):
+            values.append((order, value))
+    if len(values) == 1:
+        return values[0][1], ""
+    modes = sorted({m for m, _v, _r in votes})
+    if "unique" in modes or len(modes) > 1:
+        first, second = values[0][1], values[1][1]
+        rule = min(r for _m, v, r in votes if _same(v, second))
+        other = min(r for _m, v, r in votes if _same(v, first))
+        if "unique" in modes:
+            return None, (f"rule {rule} decides {name} of {subject} as {second!r}, but "
+                          f"another rule ({other}) decided {first!r}; give the field a "
+                          "combine mode")
+        return None, (f"rule {rule} decides {name} of {subject} with combine "
+                      f"{modes[1]!r} but another rule ({other}) with {modes[0]!r}; the "
+                      "rules deciding one field give it one combine mode")
+    result = values[0][1]
+    for _key, value in values[1:]:
+        try:
+            result = _combine(modes[0], result, value)
+        except TypeError:  # e.g. max of text and a number: no order between them
+            rules = sorted(r for _m, v, r in votes if _same(v, value))
+            return None, (f"rule {rules[-1]} decides {name} of {subject} as {_short(value)}, "
+                          f"which combine {modes[0]!r} cannot compare with "
+                          f"{_short(values[0][1])}")
+    return result, ""
+
+
 def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResult:
     """Turn firings into decisions and findings, independent of firing order.
 
-    Every combine mode is order-independent, so firings are not sorted; findings are
-    sorted with the rest of the results.
+    Decisions are settled per field from every rule's value (:func:`_settle`), so neither
+    the result nor the error depends on the order rules fired in; findings are sorted with
+    the rest of the results. Raises :class:`DecisionError` for the least problem
+    (by subject, field and message) when some decision cannot stand.
     """
     result = StageResult()
     decisions = result.decisions
     seen: set[tuple[str, str, str, str, str]] = set()
+    # first decision of a (subject, field): its mode and rule; later ones collect all votes
+    first: dict[tuple[str, str], tuple[str, str]] = {}
+    votes: dict[tuple[str, str], list[tuple[str, Any, str]]] = {}
+    problems: list[tuple[str, str, str]] = []
     # a finding stands only if every decision its rule made is the final one: a rule whose
     # value lost (a 6 h cap beaten by an excused cause, `covered: true` beaten by an
     # excluded plan) was overridden, and the report shows what decided (README)
@@ -147,29 +222,26 @@ def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResul
             subject = bindings[effect.alias]["key"]
             value = effect.value
             if isinstance(value, FactRef):
-                value = _checked(rule.name, effect, bindings[effect.alias], subject,
-                                 bindings[value.alias].get(value.field))
+                value = bindings[value.alias].get(value.field)
+                wrong = _checked(rule.name, effect, bindings[effect.alias], subject, value)
+                if wrong:
+                    problems.append((subject, effect.field, wrong))
+                    continue
             fields = decisions.get(subject)
             if fields is None:
                 fields = decisions[subject] = {}
             made.append((subject, effect.field, value))
-            if effect.field not in fields:
-                fields[effect.field] = value
-            elif effect.combine == "unique":
-                if fields[effect.field] != value:
-                    raise EngineError(
-                        f"rule {rule.name} decides {effect.field} of {subject} as {value!r}, "
-                        f"but another rule decided {fields[effect.field]!r}; give the field "
-                        "a combine mode"
-                    )
-            else:
-                try:
-                    fields[effect.field] = _combine(effect.combine, fields[effect.field], value)
-                except TypeError:  # e.g. max of null and a number: no order between them
-                    raise EngineError(
-                        f"rule {rule.name} decides {effect.field} of {subject} as "
-                        f"{_short(value)}, which combine {effect.combine!r} cannot compare "
-                        f"with {_short(fields[effect.field])}") from None
+            name = effect.field
+            if name not in fields:
+                fields[name] = value
+                first[(subject, name)] = (effect.combine, rule.name)
+                continue
+            key = (subject, name)
+            pending = votes.get(key)
+            if pending is None:
+                mode, by = first[key]
+                pending = votes[key] = [(mode, fields[name], by)]
+            pending.append((effect.combine, value, rule.name))
         if rule.outcome and rule.subject:
             subject = bindings[rule.subject]["key"]
             finding = Finding(
@@ -184,6 +256,15 @@ def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResul
             if identity not in seen:
                 seen.add(identity)
                 claims.append((finding, made))
+    for (subject, name), pending in votes.items():
+        settled, problem = _settle(subject, name, pending)
+        if problem:
+            problems.append((subject, name, problem))
+        else:
+            decisions[subject][name] = settled
+    if problems:
+        least = min(problems)
+        raise DecisionError(least[2], least)
     result.findings = [
         finding for finding, made in claims
         if all(result.decisions[s][f] == v for s, f, v in made)

@@ -23,6 +23,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 from policyengine.clauses import registry
+from policyengine.clauses.credits import claim_last_day, window_words
 from policyengine.clauses.values import (
     CreditMeasure,
     UnknownRegion,
@@ -31,13 +32,15 @@ from policyengine.clauses.values import (
     due,
     values_of,
 )
+from policyengine.clauses.words import period_words, reading_period
 from policyengine.clocks import intervals, timeutil
 from policyengine.clocks.durations import duration_seconds
 from policyengine.clocks.periods import first_month, months_in, period_bounds, period_of
 from policyengine.compile import stages
 from policyengine.compile.compiler import CompiledPolicy
 from policyengine.diagnostics import Diagnostic, InputError
-from policyengine.engine.base import Backend, StageResult, apply_firings
+from policyengine.engine.base import Backend, DecisionError, StageResult, apply_firings
+from policyengine.evaluate import explain
 from policyengine.evaluate.variants import check_subscription, for_service, resolve
 from policyengine.model.facts import (
     IMPACT_FLAGS,
@@ -446,10 +449,33 @@ class _Run:
         """Notices about ``subject`` that reached ``customer`` (addressed or broadcast)."""
         return self._notices.get((subject, None), []) + self._notices.get((subject, customer), [])
 
+    def _exclusion_words(self, version: CompiledPolicy, down: Downtime, customer: str,
+                         rank: int) -> str:
+        """What could have excused a downtime window for ``customer``, in words (the
+        window fact's ``exclusion_text``): scheduled maintenance and its best notice against
+        the scheduled-maintenance clause, emergency maintenance and its rank in the month,
+        or unplanned downtime and its cause."""
+        if down.maintenance == "scheduled":
+            clause = _clause_of(version, "scheduled_maintenance")
+            if clause is None:
+                return "scheduled maintenance, which this policy does not exclude"
+            notice = clause.terms.get("notice") or {}
+            return "scheduled maintenance: " + _notice_words(
+                self.notices_for(down.id, customer), down.start, customer,
+                str(notice.get("kind")), list(notice.get("channels") or ()),
+                duration_seconds(str(notice.get("lead"))))
+        if down.maintenance == "emergency":
+            return (f"emergency maintenance, emergency window {rank} of its month" if rank
+                    else "emergency maintenance")
+        return f"unplanned downtime, cause '{down.cause}'"
+
     # -- running stages ------------------------------------------------------------------
     def stage(self, name: str, groups: FactGroups) -> StageResult:
         """Run a stage: per version, sessions of whole customers up to SESSION_FACTS facts."""
         merged = StageResult()
+        # a decision that cannot stand is reported once every session has run: the least
+        # (stage, subject, field), whatever the order of sessions, back-ends or workers
+        errors: list[DecisionError] = []
         for version, per_customer in groups.items():
             compiled = version.stage(name)
             if not compiled.rules:
@@ -457,12 +483,24 @@ class _Run:
             batch: list[dict[str, Any]] = []
             for _customer, facts in sorted(per_customer.items()):
                 if batch and len(batch) + len(facts) > SESSION_FACTS:
-                    self._apply(compiled, batch, merged)
+                    self._apply_all(compiled, batch, merged, errors)
                     batch = []
                 batch.extend(facts)
             if batch:
-                self._apply(compiled, batch, merged)
+                self._apply_all(compiled, batch, merged, errors)
+        if errors:
+            least = min(errors, key=lambda error: error.key)
+            order = stages.STAGE_ORDER
+            position = order.index(name) if name in order else len(order)
+            raise DecisionError(str(least), (position, *least.key))
         return merged
+
+    def _apply_all(self, compiled: Any, batch: list[dict[str, Any]], merged: StageResult,
+                   errors: list[DecisionError]) -> None:
+        try:
+            self._apply(compiled, batch, merged)
+        except DecisionError as error:
+            errors.append(error)
 
     def _apply(self, compiled: Any, batch: list[dict[str, Any]], merged: StageResult) -> None:
         if self.custom_types & compiled.fact_types:
@@ -506,14 +544,15 @@ class _Run:
                 terms = self.saas[customer]
                 in_term = terms.overlaps(down.start, down.end)
                 rank = 0
-                if down.maintenance == "emergency" and in_term:
-                    month = timeutil.month_of(down.start, tz)
-                    emergency_seen[(customer, month)] += 1
-                    rank = emergency_seen[(customer, month)]
                 sub = terms.governing(down.start, down.end)
                 version = self.policy_for(base, sub, down.start)
                 if down.services is not None and not _touches(down, sub, version):
                     continue  # none of the customer's services was affected
+                # (so a window that does not affect the customer uses none of its allowance)
+                if down.maintenance == "emergency" and in_term:
+                    month = timeutil.month_of(down.start, tz)
+                    emergency_seen[(customer, month)] += 1
+                    rank = emergency_seen[(customer, month)]
                 if in_term:
                     self.affects[key] = (down.services, down.impact, down)
                 window = {
@@ -523,18 +562,26 @@ class _Run:
                     "start": down.start, "end": down.end, "duration": down.end - down.start,
                     "emergency_rank": rank, "plan": sub.plan, "deployment": sub.deployment,
                     "in_term": in_term,
+                    "start_text": explain.instant(down.start, tz),
+                    "end_text": explain.instant(down.end, tz),
+                    "duration_text": explain.span(down.end - down.start),
+                    "exclusion_text": self._exclusion_words(version, down, customer, rank),
                 }
                 if not in_term:  # nothing is charged: only the verdict stage says why
-                    out_of_term[version][customer].append({**window, "excluded_up_to": 0,
-                                                           "allowance_cut": 0.0})
+                    out_of_term[version][customer].append(
+                        {**window, **_counted_words(window, 0, tz), "allowance_cut": 0.0})
                     continue
                 session = windows[version][customer]
                 session.append(window)
+                required = _scheduled_lead(version)
                 for notice in self.notices_for(down.id, customer):
+                    lead = down.start - notice.sent_at
                     session.append({
                         "type": stages.WINDOW_NOTICE, "key": notice.id, "window": key,
                         "customer": customer, "kind": notice.kind, "channel": notice.channel,
-                        "lead": down.start - notice.sent_at,
+                        "lead": lead,
+                        "lead_text": (explain.lead_words(lead, required) if required is not None
+                                      else f"{explain.span(lead)} ahead"),
                     })
         exclusions = self.stage(stages.WINDOW_EXCLUSIONS, windows)
         # write the exclusion decision onto each window, then decide what counts
@@ -570,7 +617,8 @@ class _Run:
             excluded[customer].append((fact["start"], cut, services, impact, down))
             counted[customer].append((cut, fact["end"], services, impact, down))
             verdict_input[version][customer].append(
-                {**fact, "excluded_up_to": excluded_up_to, "allowance_cut": allowance_cut}
+                {**fact, **_counted_words(fact, excluded_up_to, tz),
+                 "allowance_cut": allowance_cut}
             )
         for version, per_customer in out_of_term.items():
             for customer, facts in per_customer.items():
@@ -670,10 +718,15 @@ class _Run:
             ))
             if met is not None:
                 session = credit_facts[version][fact["customer"]]
-                session.append({**fact, "covered": covered, "met": met})
+                judged = {**fact, "covered": covered, "met": met}
+                session.append(judged)
                 if met is False:
-                    session.extend(_tier_facts(version, key, fact["customer"],
-                                               fact["availability"]))
+                    tiers = _tier_facts(version, key, fact["customer"], fact["availability"])
+                    for tier in tiers:
+                        tier["credit_text"] = _credit_words(version, m, tier["tier"])
+                    if not tiers and values_of(version.policy).credit is not None:
+                        judged["credit_text"] = _credit_words(version, m, None)
+                    session.extend(tiers)
                 m["met"] = met if covered else None
         credits = self.stage(stages.CREDITS, credit_facts)
         owed: list[_Owed] = []
@@ -685,7 +738,7 @@ class _Run:
             values = values_of(version.policy)
             assert values.credit is not None  # the credit rules only exist with a credit clause
             status = credits.get(key, "status")
-            if status is None:  # no claim-window clause: the credit is simply owed
+            if status is None:  # no claim-window clause: the credit is owed, no request
                 status = "payable"
             period = _period_key(fact)
             figure = values.credit_for(sub, CreditMeasure(
@@ -699,8 +752,9 @@ class _Run:
             common = dict(
                 customer=fact["customer"], month=fact["month"],
                 amount=str(item.amount), currency=figure.unit, form=item.form,
-                claim_deadline=(timeutil.local_date(item.m["deadline"], self.tz)
-                                - dt.timedelta(days=1)).isoformat(),
+                claim_deadline=(None if item.m["deadline"] is None else
+                                (timeutil.local_date(item.m["deadline"], self.tz)
+                                 - dt.timedelta(days=1)).isoformat()),
                 requested_at=(timeutil.iso(fact["requested_at"], self.tz)
                               if "requested_at" in fact else None),
                 status=item.status,
@@ -758,6 +812,11 @@ class _Run:
                         "room": _number(room), "amount_text": str(item.figure.amount),
                         "limit_text": str(limit), "room_text": str(room),
                         "unit": item.figure.unit,
+                        "cap_text": (f"cap per {fact['period_unit']}" if per != "rolling_12_months"
+                                     else "rolling 12-month cap")
+                        + f" of {limit} {item.figure.unit}"
+                        + (f" ({used} of it used by earlier credits)" if used else ""),
+                        "cut_text": str(max(item.figure.amount - room, Decimal(0))),
                     })
             decided = self.stage(stages.CREDIT_CAPS, facts)
             for item in by_start[start]:
@@ -800,6 +859,9 @@ class _Run:
                     "type": stages.MISSED_PERIOD, "key": key, "customer": customer,
                     "period": period, "consecutive_missed": len(run),
                     "missed_in_12_months": within, "run": ", ".join(run),
+                    "period_unit": fact["period_unit"],
+                    "year_text": (f"{explain.day(since, self.tz)} to "
+                                  f"{_last_day(fact['month_end'], self.tz)}"),
                 })
         decided = self.stage(stages.REMEDIES, facts)
         reasons: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -833,9 +895,7 @@ class _Run:
         values = values_of(version.policy)
         complete = end <= self.as_of  # else provisional: measured so far, no verdict
         so_far = end if complete else self.as_of
-        claim_days = values.claim_days or 0
-        end_day = timeutil.local_date(end, tz)
-        deadline = timeutil.local_midnight(end_day + dt.timedelta(days=claim_days), tz)
+        window = values.claim_window
         sub = terms.governing(start, end)
         run_start, run_end = terms.run_of(sub, tz)
         # a request names a month; it claims the period that month is in
@@ -845,8 +905,6 @@ class _Run:
         for _ in range(months_in(period)):
             made += requests.get((customer, month), ())
             month = timeutil.next_month(month)
-        valid = [at for at in made if at >= end]
-        early = [at for at in made if at < end]
         # a period the term starts or ends in: with part periods (full_months_only: false)
         # only its part inside the term is measured, and a pro-rated credit is on the share
         # of the period's days in the term; else the whole period (the rules then find a
@@ -858,13 +916,19 @@ class _Run:
             if low < high and values.part_period_fee == "pro_rated":
                 share = Decimal((timeutil.local_date(high, tz)
                                  - timeutil.local_date(low, tz)).days) / Decimal(
-                    (end_day - timeutil.local_date(start, tz)).days)
+                    (timeutil.local_date(end, tz) - timeutil.local_date(start, tz)).days)
             elif low >= high:  # the governing run misses the period: measure it whole
                 low, high = start, end
         # downtime is charged only while a SaaS term is in force
         in_force = intervals.clip(terms.saas, low, high)
         weights = values.impact_weights
         shown = period if period != first else ABSENT  # a month: the row's month says it
+        words = {
+            "period_unit": explain.PERIOD_WORDS.get(values.period, "period"),
+            "term_text": f"{explain.day(run_start, tz)} to {_last_day(run_end, tz)}",
+            "period_end_text": explain.instant(end, tz),
+            "as_of_text": explain.instant(self.as_of, tz),
+        }
         for service, services in self._scopes(values, sub):
             # a service with terms of its own (per_service) is judged by the policy
             # resolved for it: its target, its credit
@@ -873,6 +937,11 @@ class _Run:
             counted_s, down_s = _measure(counted.get(customer, ()), excluded.get(customer, ()),
                                          in_force, services, weights, sub,
                                          values.weigh_affected_share)
+            claim = _claim(window, values.period, start, end, tz,
+                           _outages(counted.get(customer, ()), in_force, services, weights,
+                                    start, so_far))
+            valid = [at for at in made if at >= claim.opens]
+            early = [at for at in made if at < claim.opens]
             elapsed_s = min(so_far, high) - low
             # (a part period whose part has not begun at as-of has nothing measured yet)
             exact = Decimal(100) if elapsed_s <= 0 else (
@@ -892,20 +961,31 @@ class _Run:
                 "availability_percent": percent_shown(exact, target, _tier_bounds(judged)),
                 "renewed": sub.renewed,
                 "requested": bool(valid),
-                "claim_deadline": deadline,
+                "claim_deadline": claim.fact_deadline,
                 "as_of": self.as_of,
+                **words,
+                **_budget_words(elapsed_s, counted_s, target),
             }
+            if claim.deadline is not None:
+                fact["claim_last_day"] = _last_day(claim.deadline, tz)
+            fact["claim_close_text"] = ("never closes" if claim.deadline is None else
+                                        f"closes at the end of {fact['claim_last_day']}")
+            if claim.words is not None:
+                fact["claim_window_words"] = claim.words
+                fact["claim_opens_words"] = claim.opens_words
             if service is not None:
                 fact["service"] = service
             if valid:
                 fact["requested_at"] = min(valid)
+                fact["requested_text"] = explain.instant(min(valid), tz)
             if early:
                 fact["early_request_at"] = min(early)
+                fact["early_request_text"] = explain.instant(min(early), tz)
             month_facts[judged][customer].append(fact)
             measured[key] = {
                 "version": judged, "sub": sub, "fact": fact, "exact": exact,
                 "month_s": high - low, "down_s": down_s, "counted_s": counted_s,
-                "deadline": deadline, "period": shown, "share": share,
+                "deadline": claim.deadline, "period": shown, "share": share,
             }
 
     def _scopes(self, values: Any,
@@ -981,10 +1061,14 @@ class _Run:
             version = self.policy_for(version, sub, ticket.opened_at)
             version_of[ticket.id] = version
             in_term[ticket.id] = sub is not None
+            values = values_of(version.policy)
+            if ticket.severity is not None and ticket.severity not in values.severities:
+                _undefined_severity(ticket, ticket.severity, version)
             fact: dict[str, Any] = {
                 **_scalars(ticket.extra),
                 "type": stages.TICKET, "key": ticket.id, "customer": ticket.customer,
                 "assigned": ticket.severity is not None,
+                "assignment_clause": values.severity_assignment is not None,
                 "has_impact": ticket.impact is not None,
                 "in_term": sub is not None,
             }
@@ -994,6 +1078,7 @@ class _Run:
             if ticket.severity is not None:
                 fact["assigned_severity"] = ticket.severity
             fact.update(ticket.impact or dict.fromkeys(IMPACT_FLAGS, False))
+            fact["impact_text"] = _impact_words(ticket.impact)
             first[version][ticket.customer].append(fact)
         severities = self.stage(stages.TICKET_SEVERITY, first)
         del first
@@ -1015,13 +1100,7 @@ class _Run:
             clocks: dict[str, float | None] = {}
             clause = severity_clause(version, level)
             if level is not None and clause is None:
-                raise InputError.single(
-                    ticket.where.file,
-                    f"severity {level} is not defined by policy {version.policy.label}",
-                    line=ticket.where.line, column=ticket.where.column,
-                    subject=ticket.id, path=ticket.where.path("severity"),
-                    code="fact",
-                )
+                _undefined_severity(ticket, level, version)
             if clause is not None:
                 fact["severity"] = level
                 fact["severity_source"] = severities.get(ticket.id, "severity_source")
@@ -1041,6 +1120,7 @@ class _Run:
                                 ("resolved_at", ticket.resolved_at)):
                 if value is not None:
                     fact[name] = value
+            fact.update(_ticket_words(fact, ticket, self.tz))
             dues[ticket.id] = (clocks.get("response_due"), clocks.get("resolution_due"),
                                clocks.get("update_due"))
             second[version][ticket.customer].append(fact)
@@ -1124,35 +1204,53 @@ class _Run:
 
     # -- notice obligations --------------------------------------------------------------------
     def obligations(self, evaluation: Evaluation) -> None:
-        subjects: list[tuple[str, str, float, list[str]]] = []
+        """Notice obligations per subject (a scheduled window, a change) and customer.
+
+        A scheduled window naming ``services`` is owed, as its downtime counts, only to the
+        customers it affects: under a policy with a ``scope``, one that has none of those
+        services (at the window's start) is owed no notice (docs/policy-language.md, 5).
+        """
+        subjects: list[tuple[str, str, float, list[str], Downtime | None]] = []
         for down in self.known.downtimes:
             if down.maintenance == "scheduled":
                 subjects.append((down.id, _SUBJECT_KINDS["scheduled"], down.start,
-                                 self.affected(down)))
+                                 self.affected(down), down))
         for change in self.known.changes:
             subjects.append((change.id, _SUBJECT_KINDS[change.kind], change.deployed_at,
-                             sorted(self.saas)))
+                             sorted(self.saas), None))
         facts = _groups()
-        owed: list[tuple[CompiledPolicy, str, str, str, str]] = []
-        for subject, kind, at, customers in subjects:
+        owed: list[tuple[CompiledPolicy, str, str, str, str, float]] = []
+        for subject, kind, at, customers, down in subjects:
             base = self.versions.at(at, f"{subject}")
             for customer in customers:
-                version = self.policy_for(base, self.saas[customer].at(at, saas=True), at)
+                sub = self.saas[customer].at(at, saas=True)
+                version = self.policy_for(base, sub, at)
+                if (down is not None and down.services is not None and sub is not None
+                        and not _touches(down, sub, version)):
+                    continue  # a window naming none of the customer's services: nothing owed
                 key = f"{customer}/{subject}"
                 session = facts[version][customer]
                 # owed only while a SaaS term of the customer is in force
                 session.append({"type": stages.NOTICE_SUBJECT, "key": key, "subject": subject,
                                 "customer": customer, "kind": kind, "at": at,
-                                "in_term": self.saas[customer].at(at, saas=True) is not None})
+                                "in_term": self.saas[customer].at(at, saas=True) is not None,
+                                "at_text": explain.instant(at, self.tz)})
+                owing = values_of(version.policy).obligations.get(kind)
+                required = (duration_seconds(str(owing.term("lead")))
+                            if owing is not None and owing.has_term("lead") else None)
                 for notice in self.notices_for(subject, customer):
+                    lead = at - notice.sent_at
                     session.append({"type": stages.SUBJECT_NOTICE, "key": notice.id,
                                     "subject": subject, "customer": customer,
                                     "kind": notice.kind, "channel": notice.channel,
-                                    "lead": at - notice.sent_at})
-                owed.append((version, key, subject, customer, kind))
+                                    "lead": lead,
+                                    "lead_text": (explain.lead_words(lead, required)
+                                                  if required is not None
+                                                  else f"{explain.span(lead)} ahead")})
+                owed.append((version, key, subject, customer, kind, at))
         decided = self.stage(stages.OBLIGATIONS, facts)
         verdict_facts = _groups()
-        for version, key, subject, customer, kind in owed:
+        for version, key, subject, customer, kind, at in owed:
             if not decided.get(key, "owed"):
                 continue
             clause = values_of(version.policy).obligations[kind]
@@ -1168,7 +1266,12 @@ class _Run:
             ))
             verdict_facts[version][customer].append(
                 {"type": stages.NOTICE_SUBJECT, "key": key, "subject": subject,
-                 "customer": customer, "kind": kind, "met": met}
+                 "customer": customer, "kind": kind, "met": met,
+                 "at_text": explain.instant(at, self.tz),
+                 "notice_text": _notice_words(
+                     self.notices_for(subject, customer), at, customer,
+                     str(clause.term("notice_kind")), list(clause.term("channels")),
+                     duration_seconds(str(clause.term("lead"))))}
             )
         self.stage(stages.OBLIGATION_VERDICTS, verdict_facts)
 
@@ -1245,6 +1348,90 @@ def percent_shown(exact: Decimal, target: Decimal | float | None,
             context.prec = 50  # 3 digits before the point and 20 after always fit
             shown = exact.quantize(Decimal(1).scaleb(-places), ROUND_FLOOR)
     return _number(shown)
+
+
+# the claim deadline the rules see for a window with no deadline: never reached
+_NO_DEADLINE = 253402300799.0  # 9999-12-31T23:59:59Z
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """How one customer period (or service of it) may be claimed.
+
+    ``opens``: a request made at or after it counts (before it: premature); ``deadline``:
+    the instant the window closes (local midnight after its last day), None for no deadline
+    (no claim window, or ``window: unlimited``); ``fact_deadline``: what the rules compare
+    (the period's end without a window, as always; never reached for ``unlimited``);
+    ``words``/``opens_words``: the window in words for the rules of windows that are not
+    days after the period's end (None for those, and without a window).
+    """
+
+    opens: float
+    deadline: float | None
+    fact_deadline: float
+    words: str | None = None
+    opens_words: str | None = None
+
+
+def _claim(window: Any, period: str, start: float, end: float, tz: str,
+           outages: tuple[float, float] | None) -> _Claim:
+    """The claim window of a period ``[start, end)`` under a ``claim_window`` clause (None:
+    credits are owed without a request). ``outages``: (start of the first, end of the last)
+    counted outage in it, for a window ``from: incident``; a period without one counts from
+    its end. Days are local dates in ``tz`` (docs/policy-language.md, "Claim windows")."""
+    if window is None:
+        return _Claim(opens=end, deadline=None, fact_deadline=end)
+    terms = window.terms
+    incident = terms.get("from") == "incident" and outages is not None
+    opens, until = (outages if incident else (end, end))  # type: ignore[misc]
+    last_day = timeutil.local_date(until, tz)
+    if timeutil.local_midnight(last_day, tz) == until:
+        last_day -= dt.timedelta(days=1)  # ended at midnight: the day before was the last
+    in_time = claim_last_day(terms, last_day)
+    deadline = (None if in_time is None
+                else timeutil.local_midnight(in_time + dt.timedelta(days=1), tz))
+    plain = (terms.get("from", "period_end") == "period_end"
+             and isinstance(terms.get("window"), str) and in_time is not None)
+    if plain:
+        return _Claim(opens=opens, deadline=deadline, fact_deadline=deadline)  # type: ignore[arg-type]
+    with reading_period(period):
+        words = window_words(terms)
+        noun = period_words().noun
+    opens_words = (f"the first counted outage of the {noun} began"
+                   if terms.get("from") == "incident" else f"the end of the {noun}")
+    return _Claim(opens=opens, deadline=deadline,
+                  fact_deadline=_NO_DEADLINE if deadline is None else deadline,
+                  words=words, opens_words=opens_words)
+
+
+def _outages(counted: Sequence[_Piece], in_force: Sequence[intervals.Interval],
+             services: frozenset[str] | None, weights: Mapping[str, Any],
+             start: float, end: float) -> tuple[float, float] | None:
+    """(start of the first, end of the last) downtime record with a counted piece in
+    ``[start, end)`` while a term is in force, for the services measured (a piece whose
+    impact weighs 0 counts nothing and is no outage); None without one. The records' own
+    instants: an outage that runs on past the period ends when it ends."""
+    found: list[Downtime] = []
+    for piece_start, piece_end, named, impact, down in counted:
+        if services is not None and named is not None and services.isdisjoint(named):
+            continue
+        if weights and impact is not None and not float(weights.get(impact, 1)):
+            continue
+        if any(intervals.clip([(piece_start, piece_end)], max(a, start), min(b, end))
+               for a, b in in_force):
+            found.append(down)
+    if not found:
+        return None
+    return (min(d.start for d in found),
+            max(d.end if d.end is not None else d.start for d in found))
+
+
+def _undefined_severity(ticket: Ticket, level: int, version: CompiledPolicy) -> None:
+    """Raise the located input error for a ticket whose severity the policy does not define."""
+    raise InputError.single(
+        ticket.where.file, f"severity {level} is not defined by policy {version.policy.label}",
+        line=ticket.where.line, column=ticket.where.column, subject=ticket.id,
+        path=ticket.where.path("severity"), code="fact")
 
 
 def _touches(down: Downtime, sub: Subscription, version: CompiledPolicy) -> bool:
@@ -1379,6 +1566,136 @@ def _tier_facts(version: CompiledPolicy, key: str, customer: str,
                       "customer": customer, "tier": number, "below": _number(tier["below"]),
                       "at_least": _number(floor), "availability": availability})
     return facts
+
+
+def _clause_of(version: CompiledPolicy, kind: str) -> Any:
+    """The first clause of ``kind`` in a version (document order), or None."""
+    return next((c for c in version.policy.clauses if c.kind == kind), None)
+
+
+def _scheduled_lead(version: CompiledPolicy) -> float | None:
+    """The notice lead (seconds) the version's scheduled-maintenance clause asks, or None."""
+    clause = _clause_of(version, "scheduled_maintenance")
+    if clause is None or not clause.has_term("notice.lead"):
+        return None
+    return duration_seconds(str(clause.term("notice.lead")))
+
+
+def _notice_words(notices: Sequence[Notice], at: float, customer: str, kind: str,
+                  channels: Sequence[str], required: float) -> str:
+    """The best notice about something starting at ``at`` against what a clause asks (a
+    ``kind`` of notice, by one of ``channels``, ``required`` seconds ahead), in words:
+    ``notice n-1 by email 36 h ahead, 12 h short of 48 h``. Among the notices of that kind
+    and channel, the one with the longest lead (then the smallest id) speaks; with none,
+    the longest-lead notice of another kind or channel says why it does not count; with no
+    notice at all: ``no notice about it reached acme``."""
+    def best(candidates: Sequence[Notice]) -> Notice:
+        return min(candidates, key=lambda n: (n.sent_at, n.id))
+
+    fitting = [n for n in notices if n.kind == kind and n.channel in channels]
+    if fitting:
+        notice = best(fitting)
+        return (f"notice {notice.id} by {notice.channel} "
+                f"{explain.lead_words(at - notice.sent_at, required)}")
+    if notices:
+        notice = best(notices)
+        return (f"notice {notice.id} ({notice.kind} by {notice.channel}) does not count: only "
+                f"a {kind} notice by {', '.join(channels)} does")
+    return f"no notice about it reached {customer}"
+
+
+def _credit_words(version: CompiledPolicy, m: Mapping[str, Any], tier: int | None) -> str:
+    """The arithmetic of the credit a missed period would earn (in ``tier``, when the
+    credit has tiers), as the credit clause's kind computes it (:mod:`.explain`); the
+    amount alone for a kind whose terms are not a basis this module knows."""
+    values = values_of(version.policy)
+    assert values.credit is not None
+    fact, sub = m["fact"], m["sub"]
+    period = _period_key(fact)
+    figure = values.credit_for(sub, CreditMeasure(
+        tier=tier, period=period, period_months=_period_months(period),
+        period_seconds=m["month_s"], counted_seconds=m["counted_s"]))
+    terms = values.credit.terms
+    tiers = terms.get("tiers")
+    if tiers and tier is not None:
+        bands = (list(tiers[:tier]) if terms.get("stacking") == "cumulative"
+                 else [tiers[tier - 1]])
+    else:
+        bands = [terms]
+    if figure.basis is None or any(band.get(figure.basis) is None for band in bands):
+        return explain.money(figure.amount, figure.unit)
+    return explain.credit_arithmetic(
+        bands, figure.basis, sub.annual_fee, _period_months(period), m["month_s"],
+        m["counted_s"], figure.amount, figure.unit, str(terms.get("rounding", "half_up")))
+
+
+def _impact_words(impact: Mapping[str, bool] | None) -> str:
+    """The impact flags a ticket reports as set, in words: ``loss of service, critical
+    function``; ``no impact flag set``; ``no impact reported``."""
+    if impact is None:
+        return "no impact reported"
+    flags = [flag.replace("_", " ") for flag in IMPACT_FLAGS if impact.get(flag)]
+    return ", ".join(flags) if flags else "no impact flag set"
+
+
+def _ticket_words(fact: Mapping[str, Any], ticket: Ticket, tz: str) -> dict[str, str]:
+    """The ticket-clocks fact's instants and margins in words (``docs/stages.md``)."""
+    out = {"opened_text": explain.instant(ticket.opened_at, tz),
+           "as_of_text": explain.instant(fact["as_of"], tz)}
+    for name in ("response_due", "resolution_due", "update_due", "response_at_risk",
+                 "resolution_at_risk", "update_at_risk"):
+        if name in fact:
+            out[f"{name}_text"] = explain.instant(fact[name], tz)
+    responded, resolved = ticket.first_response_at, ticket.resolved_at
+    if responded is not None:
+        out["first_response_text"] = explain.instant(responded, tz)
+    if resolved is not None:
+        out["resolved_text"] = explain.instant(resolved, tz)
+    # the response is answered by the first response, or by the resolution when it came
+    # first (support.yaml); unanswered, as-of says how long is left or overdue
+    answer = (responded if responded is not None and (resolved is None or resolved >= responded)
+              else resolved)
+    for name, answered in (("response", answer), ("resolution", resolved),
+                           ("update", resolved)):
+        due_at = fact.get(f"{name}_due")
+        if due_at is None:
+            continue
+        out[f"{name}_margin_text"] = (explain.margin(answered, due_at) if answered is not None
+                                      else explain.waiting(fact["as_of"], due_at))
+    return out
+
+
+def _last_day(midnight: float, tz: str) -> str:
+    """The local day before a local midnight (the last day of a term or window), ISO."""
+    return (timeutil.local_date(midnight, tz) - dt.timedelta(days=1)).isoformat()
+
+
+def _budget_words(elapsed: float, counted: float, target: Any) -> dict[str, str]:
+    """A period's downtime against its error budget, in words: the downtime ``counted``
+    (seconds, weighted), what the commitment allows in ``elapsed`` seconds at ``target``
+    percent (``elapsed × (100 - target) / 100``) and the margin between the two. Exact
+    (Decimal) comparison: nothing to spare is exactly at the target."""
+    out = {"counted_text": explain.span(counted)}
+    if target is None:
+        return out
+    allowed = Decimal(repr(elapsed)) * (100 - Decimal(str(target))) / 100
+    used = Decimal(repr(counted))
+    if used < allowed:
+        budget = f"{explain.span(float(allowed - used))} to spare"
+    elif used > allowed:
+        budget = f"{explain.span(float(used - allowed))} over"
+    else:
+        budget = "nothing to spare"
+    return {**out, "allowed_text": explain.span(float(allowed)), "budget_text": budget}
+
+
+def _counted_words(window: Mapping[str, Any], excluded_up_to: float,
+                   tz: str) -> dict[str, Any]:
+    """``excluded_up_to`` for window-verdicts, with what it leaves counted, in words."""
+    return {"excluded_up_to": excluded_up_to,
+            "excluded_text": explain.span(excluded_up_to),
+            "counted_text": explain.span(window["duration"] - excluded_up_to),
+            "counted_from_text": explain.instant(window["start"] + excluded_up_to, tz)}
 
 
 def reports_remedies(versions: Sequence[CompiledPolicy]) -> bool:

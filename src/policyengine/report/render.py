@@ -46,9 +46,16 @@ def markdown_text(text: str) -> str:
     return plain_text(text).translate(_MARKDOWN)
 
 
+# what a cell with no value says: the row has no such thing (a month not covered has no
+# verdict, a severity without a resolution target no due time); "open" is a verdict still
+# to come (docs/report.md, "Table and markdown")
+NOT_APPLICABLE = "n/a"
+OPEN = "open"
+
+
 def _cell(value: Any) -> str:
     if value is None:
-        return "-"
+        return NOT_APPLICABLE
     if value is True:
         return "yes"
     if value is False:
@@ -109,12 +116,14 @@ def _sections(evaluation: Evaluation) -> list[tuple[str, list[str], list[list[An
         e.availability, ["customer", "month", "covered", "minutes", "downtime", "excluded",
                          "counted", "availability %", "target %", "verdict"], availability)
     credits = [[r.customer, r.month, r.amount, r.currency, r.form, r.claim_deadline,
-                r.requested_at, r.status] for r in e.credits]
+                "no" if r.requested_at is None else r.requested_at, r.status]
+               for r in e.credits]
     credit_headers, credits = _shapes(
         e.credits, ["customer", "month", "amount", "currency", "form", "claim by",
                     "requested", "status"], credits)
     tickets = [[r.id, r.customer, r.severity, r.severity_source, r.response_due,
-                _verdict(r.response_met), r.resolution_due, _verdict(r.resolution_met)]
+                _verdict(r.response_met, due=r.response_due), r.resolution_due,
+                _verdict(r.resolution_met, due=r.resolution_due)]
                for r in e.tickets]
     ticket_headers = ["ticket", "customer", "sev", "source", "response due", "response",
                       "resolution due", "resolution"]
@@ -122,12 +131,13 @@ def _sections(evaluation: Evaluation) -> list[tuple[str, list[str], list[list[An
     if any(r.update_due is not ABSENT for r in e.tickets):
         ticket_headers += ["update due", "updates"]
         for row, r in zip(tickets, e.tickets, strict=True):
-            row += [r.update_due, _verdict(r.update_met)]
+            row += [r.update_due, _verdict(r.update_met, due=r.update_due)]
     if any(r.at_risk is not ABSENT for r in e.tickets):
         ticket_headers.append("at risk")
         for row, r in zip(tickets, e.tickets, strict=True):
-            row.append("AT RISK" if r.at_risk is True else "-")
-    obligations = [[r.obligation, r.subject, r.customer, r.required_lead_hours, r.lead_hours,
+            row.append("AT RISK" if r.at_risk is True else "no")
+    obligations = [[r.obligation, r.subject, r.customer, r.required_lead_hours,
+                    "none" if r.lead_hours is None else r.lead_hours,
                     _verdict(r.met, r.strength), r.strength] for r in e.obligations]
     entitlements = [[r.id, r.customer, r.entitled, r.reason] for r in e.entitlements]
     remedies: list[tuple[str, list[str], list[list[Any]]]] = []
@@ -143,12 +153,16 @@ def _sections(evaluation: Evaluation) -> list[tuple[str, list[str], list[list[An
                      "strength"], obligations),
         ("Entitlements", ["request", "customer", "entitled", "reason"], entitlements),
         *remedies,
+        ("Findings", ["subject", "outcome", "clause", "reason"],
+         [[f.subject, f.outcome, f.clause, f.message] for f in e.findings]),
     ]
 
 
-def _verdict(met: bool | None, strength: str = "binding") -> str:
+def _verdict(met: bool | None, strength: str = "binding", *, due: Any = None) -> str:
+    """``met``, ``MISSED`` (``missed (best efforts)``), ``open`` (no verdict yet: a ``due``
+    instant is set and has not been answered or passed) or ``n/a`` (nothing is due)."""
     if met is None:
-        return "-"
+        return OPEN if due is not None else NOT_APPLICABLE
     if met:
         return "met"
     return "MISSED" if strength == "binding" else "missed (best efforts)"
@@ -168,15 +182,42 @@ def _totals(evaluation: Evaluation) -> list[str]:
     return lines
 
 
+def _decision_line(evaluation: Evaluation) -> str | None:
+    """The JSON report's ``decision`` header in one line: the decision id, the first 12
+    hex digits of each fingerprint (the JSON report has them whole) and the months asked
+    for; None without an audit."""
+    decision = evaluation.decision()
+    if decision is None:
+        return None
+    parts = [f"decision {decision['decision_id']}"]
+    parts += [f"{name} sha256 {str(decision[f'{name}_sha256'])[:12]}"
+              for name in ("policy", "rules", "facts") if decision.get(f"{name}_sha256")]
+    if decision.get("months"):
+        parts.append(f"months {decision['months']}")
+    return "; ".join(parts)
+
+
 def render_table(evaluation: Evaluation, *, markdown: bool = False,
                  explain: bool = False) -> str:
+    """The report for people (``table``) or for tickets and wikis (``markdown``): the
+    header (policy, as-of, the decision line), a section per kind of row, FINDINGS (every
+    finding, sorted by subject, with its clause and its reason) and TOTALS; with
+    ``explain``, DECISIONS (each finding with its rule and the facts it used). A cell
+    with no value reads ``n/a``; a verdict still to come ``open`` (docs/report.md)."""
     policies = plain_text(", ".join(f"{n} {v}" for n, v in evaluation.policies))
+    decision = _decision_line(evaluation)
     out: list[str] = []
     if markdown:
         policies = policies.translate(_MARKDOWN)
-        out += [f"# Evaluation at {evaluation.as_of}", "", f"Policy: {policies}", ""]
+        out += [f"# Evaluation at {markdown_text(evaluation.as_of)}", "",
+                f"Policy: {policies}", ""]
+        if decision is not None:
+            out += [markdown_text("D" + decision[1:]), ""]
     else:
-        out += [f"policy {policies}; as of {evaluation.as_of}", ""]
+        out += [f"policy {policies}; as of {plain_text(evaluation.as_of)}"]
+        if decision is not None:
+            out.append(plain_text(decision))
+        out.append("")
     draw: Callable[..., list[str]] = _markdown if markdown else _aligned
     for title, headers, rows in _sections(evaluation):
         if not rows:
@@ -190,6 +231,9 @@ def render_table(evaluation: Evaluation, *, markdown: bool = False,
     if markdown:
         out.append("")
     out.extend(f"- {t}" if markdown else t for t in _totals(evaluation))
+    legend = (f"{NOT_APPLICABLE}: not applicable (nothing is due); {OPEN}: not yet due, no "
+              "verdict yet")
+    out.append(f"- {legend}" if markdown else legend)
     if explain:
         out += ["", "## Decisions" if markdown else "DECISIONS (rule [clause] subject: outcome)"]
         if markdown:

@@ -43,7 +43,7 @@ from typing import IO, Any, NamedTuple
 
 from policyengine.compile.compiler import CompiledPolicy
 from policyengine.diagnostics import Diagnostic, EngineError, InputError, as_errors
-from policyengine.engine.base import Backend
+from policyengine.engine.base import Backend, DecisionError
 from policyengine.evaluate.evaluator import (
     Cutoff,
     VersionSet,
@@ -238,14 +238,24 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
                           dict.fromkeys((*ALL_ROW_SECTIONS, "findings"), 0))
     row_files = {name: open(plan.directory / f"w{worker}-{name}.rows", "wb")  # noqa: SIM115
                  for name in ALL_ROW_SECTIONS}
+    # a decision that cannot stand in one shard: the other shards still run, and the least
+    # of them is reported (as an in-memory evaluation of all shards reports it)
+    conflicts: list[DecisionError] = []
     try:
         for shard in shards:
             facts = _shard_facts(plan, shard)
-            evaluation, used = evaluate_parts(plan.versions, facts, as_of=plan.as_of,
-                                              backend=plan.backend, months=plan.months,
-                                              downtime_months=plan.downtime_months,
-                                              cutoff=output.cutoff, count_fleet=False)
-            del facts
+            try:
+                evaluation, used = evaluate_parts(plan.versions, facts, as_of=plan.as_of,
+                                                  backend=plan.backend, months=plan.months,
+                                                  downtime_months=plan.downtime_months,
+                                                  cutoff=output.cutoff, count_fleet=False)
+            except DecisionError as error:
+                conflicts.append(error)
+                continue
+            finally:
+                del facts
+            if conflicts:
+                continue
             output.used |= used
             stats = evaluation_stats(evaluation)
             output.customers += stats.customers  # a customer's rows are all in one shard
@@ -284,6 +294,8 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
     finally:
         for file in row_files.values():
             file.close()
+    if conflicts:
+        raise min(conflicts, key=lambda error: error.key)
     return output
 
 
@@ -363,9 +375,10 @@ def _run_workers(plan: _Plan, assignment: list[list[int]]) -> list[_ShardOutput]
                 os.close(end)
     outputs: list[_ShardOutput] = []
     unshardable: list[str] = []
+    failures = [value for value in results if isinstance(value, WorkerFailure)]
+    if failures:  # any other failure first, in worker order; else the least decision error
+        raise min(failures, key=lambda f: (f.key is not None, f.key or ())).error()
     for value in results:
-        if isinstance(value, WorkerFailure):
-            raise value.error()
         if isinstance(value, str):
             unshardable.append(value)
         else:
@@ -400,6 +413,7 @@ class WorkerFailure:
 
     message: str
     engine: bool = False
+    key: tuple[Any, ...] | None = None  # a DecisionError's order: the least is reported
 
     def error(self) -> EngineError:
         if self.engine:
@@ -409,7 +423,8 @@ class WorkerFailure:
     @classmethod
     def of(cls, error: BaseException) -> WorkerFailure:
         if isinstance(error, EngineError):
-            return cls(" ".join(str(error).split()), engine=True)
+            return cls(" ".join(str(error).split()), engine=True,
+                       key=error.key if isinstance(error, DecisionError) else None)
         if isinstance(error, OSError) and error.strerror:
             where = f" ({error.filename})" if error.filename else ""
             return cls(f"{error.strerror}{where}")
