@@ -462,13 +462,18 @@ def _raw(basis: str, value: Any, annual_fee: Decimal, measure: CreditMeasure) ->
         fraction = Fraction(str(value))
         return annual_fee * Decimal(fraction.numerator) / Decimal(fraction.denominator)
     number = Decimal(str(value))
+    # the bases that are the fees for the period take a part period's share of them
+    # (measure.share: 1 for a whole period; days in the term / days of the period when
+    # pro-rated)
+    share = measure.share
     if basis == "percent_of_monthly_fee":
-        return annual_fee * number / 1200
+        return annual_fee * number * share / 1200
     if basis == "percent_of_period_fee":
-        return annual_fee * measure.period_months * number / 1200
-    # multiple_of_downtime_fees: the period's fees per elapsed second × counted seconds
-    return (annual_fee * measure.period_months * Decimal(repr(measure.counted_seconds)) * number
-            / (12 * Decimal(repr(measure.period_seconds))))
+        return annual_fee * measure.period_months * number * share / 1200
+    # multiple_of_downtime_fees: the period's (or its part's) fees per elapsed second of it
+    # × counted seconds
+    return (annual_fee * measure.period_months * share * Decimal(repr(measure.counted_seconds))
+            * number / (12 * Decimal(repr(measure.period_seconds))))
 
 
 @register("credit_cap")
@@ -569,18 +574,20 @@ class CreditCap(ClauseKind):
         values.credit_details = True
 
     def limit(self, clause: Clause, subscription: Subscription, period_months: int,
-              places: int) -> Decimal:
+              places: int, share: Decimal = Decimal(1)) -> Decimal:
         """The cap in the credit's unit: the amount, or the percentage of the fees for the
-        period (``per: period``) or for 12 months (the annual fee), to ``places`` decimals
-        rounded down (a cap never grows by rounding; an amount of 750 is 750.00, as the
-        credit it cuts is written)."""
+        period (``per: period``; of a part period, its ``share`` of them) or for 12 months
+        (the annual fee), to ``places`` decimals rounded down (a cap never grows by
+        rounding; an amount of 750 is 750.00, as the credit it cuts is written)."""
         with decimal.localcontext() as context:
             context.prec = 50
             if clause.has_term("amount"):
                 raw = Decimal(str(clause.term("amount")))
+            elif clause.term("per") == "period":
+                fees = subscription.annual_fee * period_months * share / 12
+                raw = fees * Decimal(str(clause.term("percent_of_fees"))) / 100
             else:
-                months = period_months if clause.term("per") == "period" else 12
-                fees = subscription.annual_fee * months / 12
+                fees = subscription.annual_fee
                 raw = fees * Decimal(str(clause.term("percent_of_fees"))) / 100
             return raw.quantize(Decimal(1).scaleb(-places), rounding=decimal.ROUND_DOWN)
 

@@ -59,6 +59,16 @@ class PolicyValues:
       when the reported impact points to another level).
     - ``credit_caps``: the ``credit_cap`` clauses, in document order;
     - ``chronic``: the ``chronic_failure`` clauses, in document order;
+    - ``part_periods``: the commitment covers a period the subscription term starts or
+      ends in (``full_months_only: false``), measured over its part in the term;
+      ``part_period_fee``: ``pro_rated`` or ``full``, the fee such a part's credit is on;
+    - ``year_starts``: the month (1-12) a quarterly or yearly period's year starts in (1: the
+      calendar year; else fiscal quarters and years, keyed ``FY2027-Q1``);
+    - ``maintenance_allowance``: (total seconds, per) of the scheduled-maintenance
+      allowance across windows (``per``: calendar_month, calendar_quarter, calendar_year or
+      period), None without one;
+    - ``weigh_affected_share``: a minute of downtime counts at its ``affected_share`` (the
+      share of users affected) times its impact weight;
     - ``credit_details``: the policy uses a credit shape beyond a fraction of the annual
       fee (tiers, another basis, a cap): its credit rows carry ``tier``, ``basis`` and the
       cap's cut (the Spirion policy's rows stay as they were).
@@ -82,6 +92,11 @@ class PolicyValues:
     credit_caps: list[Clause] = field(default_factory=list)
     chronic: list[Clause] = field(default_factory=list)
     credit_details: bool = False
+    part_periods: bool = False
+    part_period_fee: str = "pro_rated"
+    year_starts: int = 1
+    maintenance_allowance: tuple[float, str] | None = None
+    weigh_affected_share: bool = False
     _calendars: dict[str, BusinessCalendar] = field(default_factory=dict, repr=False)
 
     def calendar(self, clause_id: str) -> BusinessCalendar:

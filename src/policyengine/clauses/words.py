@@ -92,6 +92,8 @@ def describe_value(value: Any, key: str | int | None = None) -> str:
         return "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if value == "whole_window":  # excluded_up_to: all of the window, however long
+        return "the whole window"
     if isinstance(key, str) and key.endswith("_percent") and isinstance(value, int | float
                                                                            | Decimal):
         return f"{value}%"

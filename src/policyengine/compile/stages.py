@@ -165,6 +165,9 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
                       "to window-verdicts)", kind=BOOLEAN),
             FieldSpec("excluded_up_to", "seconds excluded from the start (the whole duration "
                       "when excused; 0 when nothing is)", WINDOW_EXCLUSIONS, kind=NUMBER),
+            FieldSpec("allowance_cut", "seconds of the scheduled exclusion the maintenance "
+                      "allowance did not have left (they count); 0 when none (measured after "
+                      "window-exclusions)", kind=NUMBER),
             FieldSpec("start_text", "the start in words (an instant in the policy's timezone)"),
             FieldSpec("end_text", "the end in words"),
             FieldSpec("duration_text", "the duration in words"),
@@ -180,7 +183,7 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
         ),
         extras_from="downtime",
         record_fields=frozenset({"type", "id", "start", "end", "cause", "maintenance",
-                                 "customers", "services", "impact"}),
+                                 "customers", "services", "impact", "affected_share"}),
     ),
     WINDOW_NOTICE: FactSpec(
         WINDOW_NOTICE, "a notice about a downtime record that reached the window's customer",
@@ -216,6 +219,11 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
                       kind=NUMBER),
             FieldSpec("month_end", "the next period's first local midnight, epoch seconds",
                       kind=NUMBER),
+            FieldSpec("measured_start", "where the measure starts: month_start, or for a "
+                      "part period (full_months_only: false) the later term_start",
+                      kind=NUMBER),
+            FieldSpec("measured_end", "where the measure ends: month_end, or for a part "
+                      "period the earlier term_end", kind=NUMBER),
             FieldSpec("term_start", "local midnight starting that subscription's term, or the "
                       "earliest term it renews without a gap (same plan and deployment)",
                       kind=NUMBER),
@@ -507,7 +515,7 @@ def _only(fact_type: str, *names: str) -> frozenset[str]:
 
 # the words of what the window-exclusions stage decided reach only window-verdicts
 _WINDOW_DECIDED_TEXT = ("excluded_text", "counted_text", "counted_from_text")
-_WINDOW_MEASURED = _all_but(WINDOW, "excluded_up_to", *_WINDOW_DECIDED_TEXT)
+_WINDOW_MEASURED = _all_but(WINDOW, "excluded_up_to", "allowance_cut", *_WINDOW_DECIDED_TEXT)
 # a credit's arithmetic is worked out only for a period that missed (stage credits)
 _MONTH_MEASURED = _all_but(CUSTOMER_MONTH, "covered", "met", "credit_text")
 _SUBJECT = _all_but(NOTICE_SUBJECT, "met", "notice_text")

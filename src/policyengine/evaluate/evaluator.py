@@ -413,7 +413,17 @@ class _Run:
         start, end = timeutil.month_bounds(month, self.tz)
         version = self.versions.at(start, what)
         version = self.policy_for(version, self.saas[customer].governing(start, end), start)
-        return period_of(month, values_of(version.policy).period), version
+        values = values_of(version.policy)
+        return period_of(month, values.period, values.year_starts), version
+
+    def _allowance_period(self, version: CompiledPolicy, per: str, epoch: float) -> str:
+        """The key of the allowance period (``per``: a calendar unit, or ``period``: the
+        commitment's measurement period) holding the local month of ``epoch``."""
+        month = timeutil.month_of(epoch, self.tz)
+        if per == "period":
+            values = values_of(version.policy)
+            return period_of(month, values.period, values.year_starts)
+        return period_of(month, per)
 
     def _claim_begun(self, request: CreditRequest) -> bool:
         """Whether the period a credit request's month is in has begun at as-of (its first
@@ -427,12 +437,13 @@ class _Run:
         if request.customer not in self.saas:
             return False
         try:
-            period, _version = self._period_of(request.customer, request.month,
-                                               f"credit request of {request.customer} for "
-                                               f"{request.month}")
+            period, version = self._period_of(request.customer, request.month,
+                                              f"credit request of {request.customer} for "
+                                              f"{request.month}")
         except InputError:
             return False  # no version for that month yet: its period is not known
-        return period_bounds(period, self.tz)[0] < self.as_of
+        year_start = values_of(version.policy).year_starts
+        return period_bounds(period, self.tz, year_start)[0] < self.as_of
 
     def notices_for(self, subject: str, customer: str) -> list[Notice]:
         """Notices about ``subject`` that reached ``customer`` (addressed or broadcast)."""
@@ -558,7 +569,7 @@ class _Run:
                 }
                 if not in_term:  # nothing is charged: only the verdict stage says why
                     out_of_term[version][customer].append(
-                        {**window, **_counted_words(window, 0, tz)})
+                        {**window, **_counted_words(window, 0, tz), "allowance_cut": 0.0})
                     continue
                 session = windows[version][customer]
                 session.append(window)
@@ -577,23 +588,38 @@ class _Run:
         counted: dict[str, list[_Piece]] = defaultdict(list)
         excluded: dict[str, list[_Piece]] = defaultdict(list)
         verdict_input = _groups()
-        for version, per_customer in windows.items():
-            for customer, facts in per_customer.items():
-                for fact in facts:
-                    if fact["type"] != stages.WINDOW:
-                        continue
-                    if exclusions.get(fact["key"], "excused", False):
-                        excluded_up_to = fact["duration"]  # excused in full
-                    else:
-                        excluded_up_to = min(exclusions.get(fact["key"], "excluded_up_to", 0),
-                                             fact["duration"])
-                    cut = fact["start"] + excluded_up_to
-                    services, impact, down = self.affects[fact["key"]]
-                    excluded[customer].append((fact["start"], cut, services, impact, down))
-                    counted[customer].append((cut, fact["end"], services, impact, down))
-                    verdict_input[version][customer].append(
-                        {**fact, **_counted_words(fact, excluded_up_to, tz)}
-                    )
+        # a scheduled-maintenance allowance across windows: (customer, allowance period)
+        # -> seconds used so far; windows draw on it in the order they start
+        allowance_used: dict[tuple[str, str], float] = defaultdict(float)
+        decided = sorted(((fact["start"], fact["key"], version, customer, fact)
+                          for version, per_customer in windows.items()
+                          for customer, facts in per_customer.items()
+                          for fact in facts if fact["type"] == stages.WINDOW),
+                         key=lambda item: (item[0], item[1]))
+        for _start, _key, version, customer, fact in decided:
+            allowance_cut = 0.0
+            if exclusions.get(fact["key"], "excused", False):
+                excluded_up_to = fact["duration"]  # excused in full
+            else:
+                excluded_up_to = min(exclusions.get(fact["key"], "excluded_up_to", 0),
+                                     fact["duration"])
+                allowance = values_of(version.policy).maintenance_allowance
+                if allowance is not None and fact["maintenance"] == "scheduled" \
+                        and excluded_up_to > 0:
+                    slot = (customer, self._allowance_period(version, allowance[1],
+                                                             fact["start"]))
+                    left = max(allowance[0] - allowance_used[slot], 0.0)
+                    allowance_cut = max(excluded_up_to - left, 0.0)
+                    excluded_up_to -= allowance_cut
+                    allowance_used[slot] += excluded_up_to
+            cut = fact["start"] + excluded_up_to
+            services, impact, down = self.affects[fact["key"]]
+            excluded[customer].append((fact["start"], cut, services, impact, down))
+            counted[customer].append((cut, fact["end"], services, impact, down))
+            verdict_input[version][customer].append(
+                {**fact, **_counted_words(fact, excluded_up_to, tz),
+                 "allowance_cut": allowance_cut}
+            )
         for version, per_customer in out_of_term.items():
             for customer, facts in per_customer.items():
                 verdict_input[version][customer].extend(facts)
@@ -664,7 +690,7 @@ class _Run:
                 if period == month:
                     start, end = month_start, month_end
                 else:  # judged by the policy in force on the period's first day
-                    start, end = period_bounds(period, tz)
+                    start, end = period_bounds(period, tz, values_of(version.policy).year_starts)
                     version = self.versions.at(start, f"period {period}")
                     version = self.policy_for(version, terms.governing(start, end), start)
                 self._period(customer, period, start, end, version, counted, excluded,
@@ -718,7 +744,7 @@ class _Run:
             figure = values.credit_for(sub, CreditMeasure(
                 tier=credits.get(key, "tier"), period=period,
                 period_months=_period_months(period), period_seconds=m["month_s"],
-                counted_seconds=m["counted_s"]))
+                counted_seconds=m["counted_s"], share=m["share"]))
             owed.append(_Owed(key, m, form, status, figure))
         self.apply_caps(owed)
         for item in owed:
@@ -771,7 +797,7 @@ class _Run:
                 for order, cap in enumerate(values.credit_caps):
                     kind = registry.kind_of(cap.kind)
                     limit = kind.limit(cap, sub, _period_months(_period_key(fact)),  # type: ignore[attr-defined]
-                                       places)
+                                       places, item.m["share"])
                     per = cap.term("per")
                     used = (sum((amount for at, amount in granted[customer]
                                  if since <= at < start), Decimal(0))
@@ -873,14 +899,28 @@ class _Run:
         sub = terms.governing(start, end)
         run_start, run_end = terms.run_of(sub, tz)
         # a request names a month; it claims the period that month is in
-        first = first_month(period)
+        first = first_month(period, values.year_starts)
         made: list[float] = []
         month = first
         for _ in range(months_in(period)):
             made += requests.get((customer, month), ())
             month = timeutil.next_month(month)
+        # a period the term starts or ends in: with part periods (full_months_only: false)
+        # only its part inside the term is measured, and a pro-rated credit is on the share
+        # of the period's days in the term; else the whole period (the rules then find a
+        # part period not covered)
+        low, high = start, end
+        share = Decimal(1)
+        if values.part_periods and (run_start > start or run_end < end):
+            low, high = max(start, run_start), min(end, run_end)
+            if low < high and values.part_period_fee == "pro_rated":
+                share = Decimal((timeutil.local_date(high, tz)
+                                 - timeutil.local_date(low, tz)).days) / Decimal(
+                    (timeutil.local_date(end, tz) - timeutil.local_date(start, tz)).days)
+            elif low >= high:  # the governing run misses the period: measure it whole
+                low, high = start, end
         # downtime is charged only while a SaaS term is in force
-        in_force = intervals.clip(terms.saas, start, end)
+        in_force = intervals.clip(terms.saas, low, high)
         weights = values.impact_weights
         shown = period if period != first else ABSENT  # a month: the row's month says it
         words = {
@@ -895,22 +935,25 @@ class _Run:
             judged = version if service is None else for_service(version, service)
             target = values_of(judged.policy).availability_target
             counted_s, down_s = _measure(counted.get(customer, ()), excluded.get(customer, ()),
-                                         in_force, services, weights, sub)
+                                         in_force, services, weights, sub,
+                                         values.weigh_affected_share)
             claim = _claim(window, values.period, start, end, tz,
                            _outages(counted.get(customer, ()), in_force, services, weights,
                                     start, so_far))
             valid = [at for at in made if at >= claim.opens]
             early = [at for at in made if at < claim.opens]
-            elapsed_s = so_far - start
-            exact = (Decimal(repr(elapsed_s)) - Decimal(repr(counted_s))) * 100 / Decimal(
-                repr(elapsed_s)
-            )
+            elapsed_s = min(so_far, high) - low
+            # (a part period whose part has not begun at as-of has nothing measured yet)
+            exact = Decimal(100) if elapsed_s <= 0 else (
+                Decimal(repr(elapsed_s)) - Decimal(repr(counted_s))) * 100 / Decimal(
+                repr(elapsed_s))
             key = f"{customer}/{period}" + (f"/{service}" if service is not None else "")
             fact = {
                 "type": stages.CUSTOMER_MONTH, "key": key, "customer": customer,
                 "month": first, "period": period,
                 "plan": sub.plan, "deployment": sub.deployment,
                 "month_start": start, "month_end": end,
+                "measured_start": low, "measured_end": high,
                 "term_start": run_start, "term_end": run_end,
                 "in_term": terms.overlaps(start, end), "complete": complete,
                 # floor to 1e-9 so a period just under the target never rounds up to it
@@ -941,8 +984,8 @@ class _Run:
             month_facts[judged][customer].append(fact)
             measured[key] = {
                 "version": judged, "sub": sub, "fact": fact, "exact": exact,
-                "month_s": end - start, "down_s": down_s, "counted_s": counted_s,
-                "deadline": claim.deadline, "period": shown,
+                "month_s": high - low, "down_s": down_s, "counted_s": counted_s,
+                "deadline": claim.deadline, "period": shown, "share": share,
             }
 
     def _scopes(self, values: Any,
@@ -1407,21 +1450,24 @@ _Piece = tuple[float, float, "tuple[str, ...] | None", "str | None", Downtime]
 
 def _measure(counted: Sequence[_Piece], excluded: Sequence[_Piece],
              in_force: Sequence[intervals.Interval], services: frozenset[str] | None,
-             weights: Mapping[str, Any], sub: Subscription) -> tuple[float, float]:
+             weights: Mapping[str, Any], sub: Subscription,
+             share: bool = False) -> tuple[float, float]:
     """(counted seconds, downtime seconds) of a customer's pieces inside ``in_force``.
 
     ``services``: only pieces of downtime naming one of them (or naming none: every service)
     count; None: every piece. ``weights``: impact grade → weight; a piece counts at its
-    weight (a downtime without an impact at 1), overlaps once at the highest. Without
-    weights the sums are plain interval unions, as they always were. Raises InputError for
-    an impact grade the policy does not weigh.
+    weight (a downtime without an impact at 1), overlaps once at the highest. ``share``
+    (the policy weighs the share of users affected): a piece's weight is also multiplied by
+    its downtime's ``affected_share`` (1 when not given). Without weights and share the sums
+    are plain interval unions, as they always were. Raises InputError for an impact grade
+    the policy does not weigh.
     """
     def keep(piece: _Piece) -> bool:
         return services is None or piece[2] is None or not services.isdisjoint(piece[2])
 
     counted = [p for p in counted if keep(p)]
     excluded = [p for p in excluded if keep(p)]
-    if not weights:
+    if not weights and not share:
         counted_in: list[intervals.Interval] = []
         excluded_in: list[intervals.Interval] = []
         for a, b in in_force:
@@ -1432,7 +1478,7 @@ def _measure(counted: Sequence[_Piece], excluded: Sequence[_Piece],
     def weighed(pieces: Sequence[_Piece]) -> list[tuple[float, float, float]]:
         out = []
         for start, end, _services, impact, down in pieces:
-            if impact is None:
+            if impact is None or not weights:
                 weight = 1.0
             elif impact in weights:
                 weight = float(weights[impact])
@@ -1443,6 +1489,8 @@ def _measure(counted: Sequence[_Piece], excluded: Sequence[_Piece],
                     f"its minutes for {sub.customer} is not said",
                     line=down.where.line, column=down.where.column, subject=down.id,
                     path=down.where.path("impact"), code="fact")
+            if share and down.affected_share is not None:
+                weight *= down.affected_share
             for a, b in in_force:
                 out += [(x, y, weight) for x, y in intervals.clip([(start, end)], a, b)]
         return out
@@ -1472,10 +1520,9 @@ def _period_key(fact: Mapping[str, Any]) -> str:
 
 
 def _period_months(period: str) -> int:
-    """Calendar months in a period key: ``2026-10`` 1, ``2026-Q4`` 3, ``2026`` 12."""
-    if "-Q" in period:
-        return 3
-    return 1 if "-" in period else 12
+    """Calendar months in a period key: ``2026-10`` 1, ``2026-Q4`` 3, ``2026`` 12 (a fiscal
+    ``FY2027-Q1`` 3, ``FY2027`` 12)."""
+    return months_in(period)
 
 
 def _year_before(end: float, tz: str) -> float:
