@@ -583,6 +583,10 @@ class CreditCap(ClauseKind):
             return raw.quantize(Decimal(1).scaleb(-places), rounding=decimal.ROUND_DOWN)
 
 
+# how many measurement periods 12 months hold, by availability_commitment.period
+_PERIODS_IN_12_MONTHS = {"calendar_month": 12, "calendar_quarter": 4, "calendar_year": 1}
+
+
 @register("chronic_failure")
 class ChronicFailure(ClauseKind):
     section = "credits"
@@ -626,6 +630,26 @@ class ChronicFailure(ClauseKind):
             return [ctx.error(path, "a chronic failure needs consecutive_missed, "
                                     "missed_in_12_months, or both")]
         return ()
+
+    def check_policy(self, ctx: CheckContext) -> Iterable[Diagnostic]:
+        """``missed_in_12_months`` at most the periods 12 months hold (12 calendar months, 4
+        quarters, 1 year): more can never be missed in 12 months, so the term could never
+        take effect. With several commitments (offerings) the period with the most."""
+        periods = {str(c.get("period") or "calendar_month")
+                   for _, c in ctx.of_kind("availability_commitment")} or {"calendar_month"}
+        most = max(_PERIODS_IN_12_MONTHS.get(p, 12) for p in periods)
+        unit = next(p for p in sorted(periods) if _PERIODS_IN_12_MONTHS.get(p, 12) == most)
+        problems = []
+        for path, clause in ctx.of_kind(self.name):
+            count = clause.get("missed_in_12_months")
+            if isinstance(count, int) and not isinstance(count, bool) and count > most:
+                noun = unit.replace("calendar_", "calendar ")
+                problems.append(ctx.error(
+                    (*path, "missed_in_12_months"),
+                    f"missed_in_12_months {count} can never be reached: 12 months hold "
+                    f"{most} {noun}{'s' if most != 1 else ''} (the commitment's period is "
+                    f"{unit}); at most {most}"))
+        return problems
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
         done.update({"consecutive_missed", "missed_in_12_months", "remedy", "exercise_within"})

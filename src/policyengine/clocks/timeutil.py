@@ -10,6 +10,10 @@ import datetime as dt
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+# Years every clock and calendar handles (the business-hour index covers 1970..2200): facts,
+# importers, CLI instants and policy dates outside them are refused.
+FIRST_YEAR, LAST_YEAR = 1971, 2199
+
 
 @lru_cache(maxsize=64)
 def zone(name: str) -> ZoneInfo:

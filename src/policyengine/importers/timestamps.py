@@ -36,6 +36,11 @@ class Clock:
 
     def __init__(self, timezone: str | None = None, formats: tuple[str, ...] = (),
                  epoch: str | None = None) -> None:
+        from policyengine.clocks.zones import zone_problem
+
+        problem = zone_problem(timezone) if timezone else None
+        if problem:  # load_mapping refuses it first, located; this guards the library API
+            raise ValueError(problem)
         self.zone = pendulum.timezone(timezone) if timezone else None
         self.zone_name = timezone
         self.formats = formats

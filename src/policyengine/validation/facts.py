@@ -144,7 +144,7 @@ def _nested_unknown(raw: Mapping[str, Any]) -> list[tuple[str, str, str, bool]]:
 
 
 # Years every clock and calendar handles (the business-hour index covers 1970..2200).
-FIRST_YEAR, LAST_YEAR = 1971, 2199
+from policyengine.clocks.timeutil import FIRST_YEAR, LAST_YEAR  # noqa: E402
 
 
 def _check_year(year: int, field_name: str, text: str) -> None:

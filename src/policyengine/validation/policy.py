@@ -73,16 +73,15 @@ def check_policy_semantics(document: Any, *, services: bool = True) -> list[Diag
     terms per service each service's (``services=False``: not, for a policy that is itself
     resolved for a service).
     """
-    from zoneinfo import available_timezones
+    from policyengine.clocks.zones import known_zones, zone_problem
 
     problems: list[Diagnostic] = []
     data = document.data
     spec = data.get("spec") or {}
-    zones = available_timezones()
-    if spec.get("timezone") not in zones:
-        problems.append(_diag(document, ("spec", "timezone"),
-                              f"unknown timezone {excerpt(spec.get('timezone'))} (use an IANA name "
-                              "such as America/New_York)", "semantic"))
+    zones = known_zones()
+    zone_error = zone_problem(spec.get("timezone"))
+    if zone_error:
+        problems.append(_diag(document, ("spec", "timezone"), zone_error, "semantic"))
     effective = (data.get("metadata") or {}).get("effective") or {}
     try:
         start = dt.date.fromisoformat(effective.get("from", "1970-01-01"))

@@ -126,7 +126,8 @@ def is_amount(value: object) -> bool:
 
 
 def is_timezone(value: object) -> bool:
-    """Format ``iana-timezone``: a zone name ``zoneinfo`` knows."""
+    """Format ``iana-timezone``: a zone name ``zoneinfo`` knows that means the same on every
+    host (not ``localtime``, ``Factory``, ...: :mod:`policyengine.clocks.zones`)."""
     return not isinstance(value, str) or _is_timezone(value)
 
 
@@ -170,13 +171,9 @@ def _draft7() -> Any:
 
 
 def _is_timezone(name: str) -> bool:
-    import zoneinfo
+    from policyengine.clocks.zones import zone_problem
 
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return True
+    return zone_problem(name) is None
 
 
 def _validator(name: str) -> Draft7Validator:
@@ -481,10 +478,12 @@ def _format_problem(path: list, format_name: str, value: Any) -> _Problem:
         message = (f"{_show(value)} is not an amount: at most {AMOUNT_INTEGER_DIGITS} digits "
                    f"before the decimal point and {AMOUNT_PLACES} after it")
     elif format_name == "iana-timezone":
-        message = f"unknown time zone {_show(value)}"
-        import zoneinfo
+        from policyengine.clocks.zones import HOST_DEPENDENT, known_zones, zone_problem
 
-        close = difflib.get_close_matches(str(value), sorted(zoneinfo.available_timezones()),
+        if str(value) in HOST_DEPENDENT or str(value).startswith(("posix/", "right/")):
+            return _Problem(path, str(zone_problem(value)), validator="format")
+        message = f"unknown time zone {_show(value)}"
+        close = difflib.get_close_matches(str(value), sorted(known_zones()),
                                           n=1, cutoff=_CUTOFF)
         hint = f"did you mean {close[0]!r}?" if close else "use a name like America/New_York"
     else:
