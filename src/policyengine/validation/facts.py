@@ -144,7 +144,11 @@ def _nested_unknown(raw: Mapping[str, Any]) -> list[tuple[str, str, str, bool]]:
 
 
 # Years every clock and calendar handles (the business-hour index covers 1970..2200).
-from policyengine.clocks.timeutil import FIRST_YEAR, LAST_YEAR  # noqa: E402
+from policyengine.clocks.timeutil import (  # noqa: E402
+    FIRST_YEAR,
+    LAST_YEAR,
+    timestamp_form_problem,
+)
 
 
 def _check_year(year: int, field_name: str, text: str) -> None:
@@ -194,6 +198,9 @@ def parse_instant(text: Any, field_name: str = "timestamp") -> float:
     """ISO 8601 with an offset or Z → epoch seconds; naive or impossible → error."""
     if not isinstance(text, str):
         raise FieldError(field_name, f"{field_name} must be an ISO 8601 timestamp string")
+    form = timestamp_form_problem(text)
+    if form:
+        raise FieldError(field_name, f"{field_name} {form}")
     try:
         parsed = _FROM_ISO(text)
     except ValueError:

@@ -456,7 +456,13 @@ def _enum_problem(path: list, schema: Mapping[str, Any], options: list, value: A
 
 
 def _pattern_problem(path: list, schema: Mapping[str, Any], value: Any) -> _Problem:
-    if schema.get("format") == "date-time" and isinstance(value, str) and _is_naive(value):
+    from policyengine.clocks.timeutil import timestamp_form_problem
+
+    form = (timestamp_form_problem(value) if schema.get("format") == "date-time"
+            and isinstance(value, str) else None)
+    if form:
+        message = f"timestamp {form}"
+    elif schema.get("format") == "date-time" and isinstance(value, str) and _is_naive(value):
         message = (
             f"timestamp {excerpt(value)} has no offset; a timestamp without an offset is refused "
             f"(write e.g. {value}Z or {value}-05:00)"
