@@ -147,6 +147,7 @@ def _nested_unknown(raw: Mapping[str, Any]) -> list[tuple[str, str, str, bool]]:
 from policyengine.clocks.timeutil import (  # noqa: E402
     FIRST_YEAR,
     LAST_YEAR,
+    TIMESTAMP_FORM,
     timestamp_form_problem,
 )
 
@@ -220,6 +221,10 @@ def parse_instant(text: Any, field_name: str = "timestamp") -> float:
             "refused; "
             f"write e.g. {text}Z or {text}-05:00",
         )
+    if not TIMESTAMP_FORM.fullmatch(text):  # basic format, +0100, a bare hour: as the schema
+        raise FieldError(field_name, f"{field_name} {excerpt(text)} is not written as the "
+                         "facts write timestamps: YYYY-MM-DDTHH:MM[:SS[.ffffff]] and Z or "
+                         "an offset ±HH:MM, like 2026-10-05T14:00:00-04:00")
     if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
         _check_year(parsed.year, field_name, text)
     return parsed.timestamp()
