@@ -800,6 +800,20 @@ REFUSED: list[tuple[str, Callable[[Doc], None], str, str]] = [
 ]
 
 
+def _elapsed_with_calendar(doc: Doc) -> None:
+    clause(doc, "severity-1")["resolution"] = {"target": "24h", "clock": "elapsed",
+                                               "calendar": "support-hours"}
+
+
+# the sweep: terms that validated and were silently ignored
+REFUSED += [
+    # an excused-cause clause excusing nothing
+    ("excused-causes-empty", setter("excused-downtime", "causes", []),
+     "$.spec.exclusions[2].causes",
+     "causes [] excuses nothing; list the causes that excuse downtime, or remove the clause"),
+]
+
+
 @pytest.mark.parametrize(("edit", "path", "message"), [r[1:] for r in REFUSED],
                          ids=[r[0] for r in REFUSED])
 def test_term_that_cannot_take_effect_is_refused(tmp_path: Path, edit: Callable[[Doc], None],
@@ -840,3 +854,48 @@ def test_added_closure_of_a_closed_day_is_a_warning(tmp_path: Path) -> None:
         ("$.spec.calendars[0].added_closures[1]", "2026-11-26 is already closed "
          "(Thanksgiving Day): closing it again changes nothing"),
     ]
+
+
+def test_downtime_causes_are_the_fact_vocabulary() -> None:
+    import json
+
+    from policyengine.clauses.exclusions import DOWNTIME_CAUSES
+
+    schema = json.loads((ROOT / "schemas" / "facts.schema.json").read_text())
+    found = [node["properties"]["cause"]["enum"] for node in schema["definitions"].values()
+             if isinstance(node, dict) and "cause" in (node.get("properties") or {})]
+    assert found and all(tuple(e) == DOWNTIME_CAUSES for e in found)
+
+
+@pytest.mark.parametrize(("edit", "path", "message"), [
+    # a cause no downtime fact can have (facts refuse it) never excuses anything
+    pytest.param(setter("excused-downtime", "causes", ["customer", "acts_of_god"]),
+                 "$.spec.exclusions[2].causes[1]",
+                 "no downtime fact can give cause 'acts_of_god' (a downtime's cause is one "
+                 "of: vendor, customer, third_party, force_majeure): it excuses nothing",
+                 id="excused-cause-outside-the-vocabulary"),
+    # the elapsed clock counts every hour: the calendar was never read (show never said
+    # it was: a leftover, warned)
+    pytest.param(_elapsed_with_calendar, "$.spec.support[0].resolution.calendar",
+                 "calendar 'support-hours' is not read on the elapsed clock, which counts "
+                 "every hour; use clock: business to count its opening hours, or remove the "
+                 "calendar", id="calendar-on-elapsed-clock"),
+    # severity 1 holds for every ticket: levels 2-3 are never classified (min wins)
+    pytest.param(setter("severity-1", "definition", {"all": []}),
+                 "$.spec.support[0].definition",
+                 "severity 1's definition holds for every ticket: the definitions of levels "
+                 "2-3 never classify one (only an assigned severity reaches them); make the "
+                 "catch-all the last level", id="catch-all-above-other-levels"),
+])
+def test_term_that_can_only_partly_take_effect_is_warned(
+        tmp_path: Path, edit: Callable[[Doc], None], path: str, message: str) -> None:
+    from policyengine.validation.policy import load_policy_document
+
+    doc = copy.deepcopy(SHIPPED)
+    edit(doc)
+    file = tmp_path / "warned.yaml"
+    file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    loaded = load_policy_document(file)
+    assert loaded.policy is not None
+    assert [(d.path, d.message) for d in loaded.problems if d.severity == "warning"] == \
+        [(path, message)]
