@@ -807,6 +807,20 @@ def _elapsed_with_calendar(doc: Doc) -> None:
 
 # the sweep: terms that validated and were silently ignored
 REFUSED += [
+    # lists choosing what a clause applies to, empty: the clause applies to nothing
+    ("commitment-plans-empty", setter("availability-commitment", "plans", []),
+     "$.spec.availability[0].plans",
+     "plans [] covers no plan: the clause could never take effect; list what it applies "
+     "to, or remove the clause"),
+    ("commitment-deployments-empty", setter("availability-commitment", "deployments", []),
+     "$.spec.availability[0].deployments",
+     "deployments [] covers no deployment: the clause could never take effect"),
+    ("excluded-plans-empty", setter("non-production-plans", "plans", []),
+     "$.spec.exclusions[3].plans", "plans [] excludes no plan: the clause could never take "
+     "effect"),
+    ("support-lapse-licenses-empty", setter("perpetual-lapsed-support", "licenses", []),
+     "$.spec.entitlements[1].licenses", "licenses [] applies to no licence: the clause could "
+     "never take effect"),
     # an excused-cause clause excusing nothing
     ("excused-causes-empty", setter("excused-downtime", "causes", []),
      "$.spec.exclusions[2].causes",
