@@ -254,9 +254,9 @@ def test_due_last_update_before_opened_is_refused(engine: Engine) -> None:
 
 
 def test_due_answer_after_the_supported_years_is_refused(engine: Engine) -> None:
-    """Thursday 2199-12-31 17:00 EST: one support hour that day, then 3 from the next open
-    day; 2200-01-01 (New Year's Day) is closed, Friday 01-02... the answer is in 2200, past
-    the supported years: refused at the option it runs from (was answered)."""
+    """2199-12-31 17:00 EST, severity 2 (4 support hours): one hour that day, the other 3
+    in 2200, past the supported years: refused at the option it runs from (it used to be
+    answered, 2200-01-01T12:00:00-05:00)."""
     with pytest.raises(InputError) as caught:
         engine.due(2, "2199-12-31T17:00:00-05:00")
     (problem,) = caught.value.diagnostics
