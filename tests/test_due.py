@@ -237,3 +237,61 @@ def test_cli_due_naive_opened_at_names_the_option() -> None:
     assert result.exit_code == 2
     assert "opened-at" in result.stderr or "opened_at" in result.stderr
     assert "as-of" not in result.stderr
+
+
+# -- one timestamp rule for the options (attack16 F11, F15) ---------------------------------
+
+
+def test_due_last_update_before_opened_is_refused(engine: Engine) -> None:
+    """As a fact's update before opened_at: a usage error at the option, not an answer."""
+    with pytest.raises(InputError) as caught:
+        engine.due(2, "2026-10-13T10:00:00-04:00", last_update_at="2026-10-12T10:00:00-04:00")
+    (problem,) = caught.value.diagnostics
+    assert (problem.file, problem.message) == (
+        "last-update-at", "last-update-at 2026-10-12T10:00:00-04:00 is before opened-at "
+        "2026-10-13T10:00:00-04:00: a ticket's first response or update comes after it was "
+        "opened")
+
+
+def test_due_answer_after_the_supported_years_is_refused(engine: Engine) -> None:
+    """2199-12-31 17:00 EST, severity 2 (4 support hours): one hour that day, the other 3
+    in 2200, past the supported years: refused at the option it runs from (it used to be
+    answered, 2200-01-01T12:00:00-05:00)."""
+    with pytest.raises(InputError) as caught:
+        engine.due(2, "2199-12-31T17:00:00-05:00")
+    (problem,) = caught.value.diagnostics
+    assert problem.file == "opened-at"
+    assert problem.message.startswith("the response target cannot be placed: it falls at 2200-")
+    assert problem.message.endswith(", after the supported years 1971-2199")
+
+
+@pytest.mark.parametrize(("value", "fragment"), [
+    pytest.param("2026-10-13T10:00:00.1234567-04:00",
+                 "gives 7 digits after the seconds' decimal point; at most 6", id="7-digits"),
+    pytest.param("2026-W42-2T10:00:00-04:00", "is an ISO week date", id="week-date"),
+    pytest.param("2026-286T10:00:00-04:00", "is an ISO ordinal date", id="ordinal-date"),
+    pytest.param("20261013T100000-04:00", "is not written as the facts write timestamps",
+                 id="basic-format"),
+    pytest.param(1.0, "(epoch seconds) is outside the supported years 1971-2199",
+                 id="epoch-1970"),
+    pytest.param(dt.datetime(2200, 1, 1, 12, tzinfo=dt.UTC),
+                 "is outside the supported years 1971-2199", id="datetime-2200"),
+])
+def test_due_opened_at_one_timestamp_rule(engine: Engine, value: object,
+                                          fragment: str) -> None:
+    with pytest.raises(InputError) as caught:
+        engine.due(2, value)  # type: ignore[arg-type]
+    (problem,) = caught.value.diagnostics
+    assert problem.file == "opened_at" and fragment in problem.message
+
+
+def test_cli_due_last_update_before_opened_exits_2() -> None:
+    result = CliRunner().invoke(main, [
+        "due", "--policy", str(POLICY_DIR), "--severity", "2",
+        "--opened-at", "2026-10-13T10:00:00-04:00",
+        "--last-update-at", "2026-10-12T10:00:00-04:00"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "last-update-at:0:0: $: last-update-at 2026-10-12T10:00:00-04:00 is before opened-at "
+        "2026-10-13T10:00:00-04:00: a ticket's first response or update comes after it was "
+        "opened"]

@@ -152,7 +152,17 @@ SHAPES = {
     "fee-nan": (0, "annual_fee", "NaN", "expected an amount like 120000.00"),
     "iso-week-date": (0, "term_start", "2026-W01-1", "expected a date written YYYY-MM-DD"),
     "iso-week-timestamp": (1, "start", "2026-W41-1T10:00:00Z",
-                           "expected a timestamp with an offset or Z"),
+                           "timestamp '2026-W41-1T10:00:00Z' is an ISO week date; write the "
+                           "calendar date"),
+    # 13 digits after the point: read as ...00.123456 before (the rest silently cut)
+    "timestamp-13-fraction-digits": (1, "start", "2026-10-01T00:00:00.1234567890123Z",
+                                     "gives 13 digits after the seconds' decimal point; at "
+                                     "most 6 (microseconds) can be kept exactly"),
+    "timestamp-nanoseconds": (4, "opened_at", "2026-10-06T10:00:00.123456789-04:00",
+                              "gives 9 digits after the seconds' decimal point"),
+    "timestamp-comma-fraction": (1, "start", "2026-10-05T10:00:00,5Z",
+                                 "uses a comma as decimal sign"),
+    "ordinal-date-timestamp": (1, "start", "2026-278T10:00:00Z", "is an ISO ordinal date"),
     "offset-with-seconds": (1, "start", "2026-10-05T10:00:00+01:00:30",
                             "expected a timestamp with an offset or Z"),
     "offset-without-colon": (4, "opened_at", "2026-10-06T10:00:00+0100",

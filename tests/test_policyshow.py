@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,40 @@ def test_cli_show_bad_policy_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["show", str(bad)])
     assert result.exit_code == 2
     assert "bad.yaml:" in result.output
+
+
+# -- numbers in words are positional (attack16 F18) -----------------------------------------
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    pytest.param(Decimal("1.0E-24"), "0.000000000000000000000001", id="decimal-exponent"),
+    pytest.param(1e-05, "0.00001", id="float-exponent"),
+    pytest.param(Decimal("1E+3"), "1000", id="positive-exponent"),
+    pytest.param(Decimal("99.0"), "99.0", id="as-written"),
+    pytest.param(Decimal("2.50"), "2.50", id="trailing-zero-kept"),
+    pytest.param(12, "12", id="int"),
+    pytest.param("1e5", "1e5", id="text-left-alone"),
+])
+def test_plain_number(value: object, words: str) -> None:
+    from policyengine.clauses.words import plain_number
+
+    assert plain_number(value) == words
+
+
+def test_tiny_target_is_shown_and_diffed_positionally(tmp_path: Path) -> None:
+    """target_percent 1e-24 was shown as "1.0E-24%" by show, diff and the finding message,
+    and as 1e-24 in the table."""
+    path = tmp_path / "tiny.yaml"
+    path.write_text((SHIPPED / "1.0.0.yaml").read_text().replace("target_percent: 99.0",
+                                                                 "target_percent: 1.0e-24"))
+    (tiny,) = load_policies(path)
+    assert "- **Target:** 0.000000000000000000000001% of each full calendar month" in \
+        render_policy(tiny).splitlines()
+    result = CliRunner().invoke(main, ["diff", str(SHIPPED / "1.0.0.yaml"), str(path)])
+    assert ("  availability-commitment: target percent: 99.0% → 0.000000000000000000000001%"
+            in result.output.splitlines()), result.output
+    table = CliRunner().invoke(main, [
+        "evaluate", "--policy", str(path), "--facts", str(ROOT / "examples" / "october-2026.yaml"),
+        "--as-of", "2026-11-20T00:00:00Z", "--format", "table", "--explain"])
+    assert "E-24" not in table.output and "e-24" not in table.output
+    assert "meets the 0.000000000000000000000001% commitment" in table.output

@@ -700,7 +700,8 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
     ("update_entitlement.licenses_requiring_support", None,
      setter("support-updates", "licenses_requiring_support", []),
      report(UPDATE_WAYNE, "entitlements", {"id": "UR-2"}, "entitled"), True, False),
-    ("support_lapse.licenses", None, setter("perpetual-lapsed-support", "licenses", []),
+    ("support_lapse.licenses", None,
+     setter("perpetual-lapsed-support", "licenses", ["subscription"]),
      report(LAPSED, "entitlements", {"id": "UR-2"}, "reason"),
      "perpetual-lapsed-support: support lapsed: the perpetual licence stays in force but "
      "updates are not included", "no entitlement clause covers this licence"),
@@ -774,3 +775,208 @@ def test_part_period_fee_with_full_months_only_is_refused(tmp_path: Path) -> Non
                                          r"part_period_fee applies to part periods, and "
                                          r"full_months_only is true"):
         engine(doc, tmp_path, "refused")
+
+
+# -- terms that validate must be able to take effect (attack16 F16, F17, F22) ----------------
+# Each edit made a term that `show` described while no evaluation could ever act on it (or
+# acted on the host's settings); each is now refused at the term's own line, one problem.
+
+
+def _zone(where: str, name: str) -> Callable[[Doc], None]:
+    def edit(doc: Doc) -> None:
+        if where == "spec":
+            doc["spec"]["timezone"] = name
+        else:
+            clause(doc, "support-hours")["timezone"] = name
+    return edit
+
+
+def _quarterly_chronic(period: str, count: int) -> Callable[[Doc], None]:
+    def edit(doc: Doc) -> None:
+        setter("availability-commitment", "period", period)(doc)
+        chronic(missed_in_12_months=count)(doc)
+    return edit
+
+
+REFUSED: list[tuple[str, Callable[[Doc], None], str, str]] = [
+    # Independence Day 2026 is Saturday 07-04 (the calendar is closed on Saturdays anyway);
+    # it is observed on Friday 07-03, which stays closed: removing 07-04 opened nothing
+    ("removed-closure-weekend-holiday",
+     setter("support-hours", "removed_closures", ["2026-07-04"]),
+     "$.spec.calendars[0].removed_closures[0]",
+     "2026-07-04 (Independence Day) is a Saturday, when calendar 'support-hours' has no "
+     "opening hours: removing it opens nothing; it is observed on 2026-07-03: remove that "
+     "date to open on the observed day"),
+    # Wednesday 2026-07-08 is no US holiday: nothing to reopen
+    ("removed-closure-not-a-holiday",
+     setter("support-hours", "removed_closures", ["2026-07-08"]),
+     "$.spec.calendars[0].removed_closures[0]",
+     "2026-07-08 is no closure of calendar 'support-hours' (no holiday of its country, nor "
+     "an added closure): removing it opens nothing"),
+    # Saturday 2026-07-04 itself, with observed: false: still the Saturday, still closed;
+    # the nearest open holiday date is none (07-03 is no holiday then)
+    ("removed-closure-weekend-holiday-not-observed",
+     both(setter("support-hours", "holidays.observed", False),
+          setter("support-hours", "removed_closures", ["2026-07-04"])),
+     "$.spec.calendars[0].removed_closures[0]",
+     "2026-07-04 (Independence Day) is a Saturday, when calendar 'support-hours' has no "
+     "opening hours: removing it opens nothing"),
+    # a closure no clock can reach (clocks run 1971..2200)
+    ("added-closure-year-9999", setter("support-hours", "added_closures", ["9999-12-31"]),
+     "$.spec.calendars[0].added_closures[0]",
+     "9999-12-31 is outside the years a clock can reach (1971-2200): it can never take "
+     "effect"),
+    ("removed-closure-year-1", setter("support-hours", "removed_closures", ["0001-01-01"]),
+     "$.spec.calendars[0].removed_closures[0]",
+     "0001-01-01 is outside the years a clock can reach (1971-2200): it can never take "
+     "effect"),
+    # an empty list used to be read as the default [public]
+    ("holiday-categories-empty", setter("support-hours", "holidays.categories", []),
+     "$.spec.calendars[0].holidays.categories",
+     "categories [] names no kind of holiday; leave the key out for the default [public], "
+     "or leave out 'holidays' for a calendar closed on no holiday"),
+    # 12 months hold 4 quarters or 1 year: 12 missed periods in 12 months never happen
+    ("chronic-missed-in-12-months-quarterly", _quarterly_chronic("calendar_quarter", 12),
+     "$.spec.credits[3].missed_in_12_months",
+     "missed_in_12_months 12 can never be reached: 12 months hold 4 calendar quarters (the "
+     "commitment's period is calendar_quarter); at most 4"),
+    ("chronic-missed-in-12-months-yearly", _quarterly_chronic("calendar_year", 2),
+     "$.spec.credits[3].missed_in_12_months",
+     "missed_in_12_months 2 can never be reached: 12 months hold 1 calendar year (the "
+     "commitment's period is calendar_year); at most 1"),
+    # host-dependent zones: results would change with the machine's /etc/localtime
+    ("timezone-localtime", _zone("spec", "localtime"), "$.spec.timezone",
+     "time zone 'localtime' is the host's own time zone, which differs from machine to "
+     "machine, not a place a policy or mapping can name (name the zone, e.g. "
+     "America/New_York or UTC)"),
+    ("calendar-timezone-localtime", _zone("calendar", "localtime"),
+     "$.spec.calendars[0].timezone",
+     "time zone 'localtime' is the host's own time zone, which differs from machine to "
+     "machine, not a place a policy or mapping can name (name the zone, e.g. "
+     "America/New_York or UTC)"),
+    ("calendar-timezone-factory", _zone("calendar", "Factory"),
+     "$.spec.calendars[0].timezone",
+     "time zone 'Factory' is tzdata's placeholder zone, whose local time is '-00' (no time "
+     "at all), not a place a policy or mapping can name (name the zone, e.g. "
+     "America/New_York or UTC)"),
+    ("timezone-posix-copy", _zone("spec", "posix/Europe/Berlin"), "$.spec.timezone",
+     "time zone 'posix/Europe/Berlin' is a copy of the database that depends on the host, "
+     "not a place a policy or mapping can name (use 'Europe/Berlin')"),
+    ("timezone-misspelt", _zone("spec", "America/New_Yrok"), "$.spec.timezone",
+     "unknown time zone 'America/New_Yrok'"),
+]
+
+
+def _elapsed_with_calendar(doc: Doc) -> None:
+    clause(doc, "severity-1")["resolution"] = {"target": "24h", "clock": "elapsed",
+                                               "calendar": "support-hours"}
+
+
+# the sweep: terms that validated and were silently ignored
+REFUSED += [
+    # lists choosing what a clause applies to, empty: the clause applies to nothing
+    ("commitment-plans-empty", setter("availability-commitment", "plans", []),
+     "$.spec.availability[0].plans",
+     "plans [] covers no plan: the clause could never take effect; list what it applies "
+     "to, or remove the clause"),
+    ("commitment-deployments-empty", setter("availability-commitment", "deployments", []),
+     "$.spec.availability[0].deployments",
+     "deployments [] covers no deployment: the clause could never take effect"),
+    ("excluded-plans-empty", setter("non-production-plans", "plans", []),
+     "$.spec.exclusions[3].plans", "plans [] excludes no plan: the clause could never take "
+     "effect"),
+    ("support-lapse-licenses-empty", setter("perpetual-lapsed-support", "licenses", []),
+     "$.spec.entitlements[1].licenses", "licenses [] applies to no licence: the clause could "
+     "never take effect"),
+    # an excused-cause clause excusing nothing
+    ("excused-causes-empty", setter("excused-downtime", "causes", []),
+     "$.spec.exclusions[2].causes",
+     "causes [] excuses nothing; list the causes that excuse downtime, or remove the clause"),
+]
+
+
+@pytest.mark.parametrize(("edit", "path", "message"), [r[1:] for r in REFUSED],
+                         ids=[r[0] for r in REFUSED])
+def test_term_that_cannot_take_effect_is_refused(tmp_path: Path, edit: Callable[[Doc], None],
+                                                 path: str, message: str) -> None:
+    doc = copy.deepcopy(SHIPPED)
+    edit(doc)
+    with pytest.raises(InputError) as caught:
+        engine(doc, tmp_path, "refused")
+    (problem,) = caught.value.diagnostics
+    assert problem.path == path
+    assert problem.message.startswith(message)
+    assert problem.line > 1 and problem.file.endswith("refused.yaml")
+
+
+def test_removed_closure_of_an_observed_day_takes_effect(tmp_path: Path) -> None:
+    """The fix the message names: removing the observed Friday 2026-07-03 opens it. Severity
+    2 (4 support hours) opened Thursday 07-02 17:00: 1 h that day, then 3 h from Friday 09:00
+    = 12:00 (before: Monday 07-06 12:00)."""
+    doc = copy.deepcopy(SHIPPED)
+    setter("support-hours", "removed_closures", ["2026-07-03"])(doc)
+    assert due(2, "2026-07-02T17:00:00-04:00")(engine(doc, tmp_path, "open")) == \
+        "2026-07-03T12:00:00-04:00"
+
+
+def test_added_closure_of_a_closed_day_is_a_warning(tmp_path: Path) -> None:
+    """Closing a Saturday or a holiday again changes nothing: a located warning each
+    (Thanksgiving is Thursday 2026-11-26), the policy still loads."""
+    from policyengine.validation.policy import load_policy_document
+
+    doc = copy.deepcopy(SHIPPED)
+    setter("support-hours", "added_closures", ["2026-10-17", "2026-11-26", "2026-10-14"])(doc)
+    path = tmp_path / "warned.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    warnings = [d for d in load_policy_document(path).problems if d.severity == "warning"]
+    assert [(d.path, d.message) for d in warnings] == [
+        ("$.spec.calendars[0].added_closures[0]", "2026-10-17 is a Saturday, when calendar "
+         "'support-hours' has no opening hours: closing it changes nothing"),
+        ("$.spec.calendars[0].added_closures[1]", "2026-11-26 is already closed "
+         "(Thanksgiving Day): closing it again changes nothing"),
+    ]
+
+
+def test_downtime_causes_are_the_fact_vocabulary() -> None:
+    import json
+
+    from policyengine.clauses.exclusions import DOWNTIME_CAUSES
+
+    schema = json.loads((ROOT / "schemas" / "facts.schema.json").read_text())
+    found = [node["properties"]["cause"]["enum"] for node in schema["definitions"].values()
+             if isinstance(node, dict) and "cause" in (node.get("properties") or {})]
+    assert found and all(tuple(e) == DOWNTIME_CAUSES for e in found)
+
+
+@pytest.mark.parametrize(("edit", "path", "message"), [
+    # a cause no downtime fact can have (facts refuse it) never excuses anything
+    pytest.param(setter("excused-downtime", "causes", ["customer", "acts_of_god"]),
+                 "$.spec.exclusions[2].causes[1]",
+                 "no downtime fact can give cause 'acts_of_god' (a downtime's cause is one "
+                 "of: vendor, customer, third_party, force_majeure): it excuses nothing",
+                 id="excused-cause-outside-the-vocabulary"),
+    # the elapsed clock counts every hour: the calendar was never read (show never said
+    # it was: a leftover, warned)
+    pytest.param(_elapsed_with_calendar, "$.spec.support[0].resolution.calendar",
+                 "calendar 'support-hours' is not read on the elapsed clock, which counts "
+                 "every hour; use clock: business to count its opening hours, or remove the "
+                 "calendar", id="calendar-on-elapsed-clock"),
+    # severity 1 holds for every ticket: levels 2-3 are never classified (min wins)
+    pytest.param(setter("severity-1", "definition", {"all": []}),
+                 "$.spec.support[0].definition",
+                 "severity 1's definition holds for every ticket: the definitions of levels "
+                 "2-3 never classify one (only an assigned severity reaches them); make the "
+                 "catch-all the last level", id="catch-all-above-other-levels"),
+])
+def test_term_that_can_only_partly_take_effect_is_warned(
+        tmp_path: Path, edit: Callable[[Doc], None], path: str, message: str) -> None:
+    from policyengine.validation.policy import load_policy_document
+
+    doc = copy.deepcopy(SHIPPED)
+    edit(doc)
+    file = tmp_path / "warned.yaml"
+    file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    loaded = load_policy_document(file)
+    assert loaded.policy is not None
+    assert [(d.path, d.message) for d in loaded.problems if d.severity == "warning"] == \
+        [(path, message)]

@@ -457,8 +457,20 @@ def test_update_due_past_the_supported_years_is_a_located_error(tmp_path: Path) 
     (problem,) = caught.value.diagnostics
     assert problem.path == "$.facts[1].first_response_at" and problem.code == "fact"
     assert "fact 'T-1': the 468h target cannot be placed: " in problem.message
-    # opened at the same instant, the response is placed (10:00 + 4 support hours); the
-    # update from 10:30 is not
+    # `due` answers only instants of the supported years (1971-2199): opened at the same
+    # instant, severity 2's resolution (48 support hours) falls in 2200 and is refused
+    with pytest.raises(InputError) as caught:
+        engine.due(2, "2199-12-30T10:00:00-05:00")
+    (problem,) = caught.value.diagnostics
+    assert (problem.file, problem.message) == (
+        "opened-at", "the resolution target cannot be placed: it falls at "
+        "2200-02-24T13:00:00-05:00, after the supported years 1971-2199")
+    # with a 24h elapsed resolution (2199-12-31T10:00) the response is placed (10:00 + 4
+    # support hours); the update from 10:30 is not
+    doc = edited(edit)
+    doc["spec"]["support"][1]["resolution"] = {"target": "24h", "clock": "elapsed"}
+    (tmp_path / "b").mkdir()
+    engine = Engine.load(write(doc, tmp_path / "b"), backend="python")
     due = engine.due(2, "2199-12-30T10:00:00-05:00")
     assert due.response_due == "2199-12-30T14:00:00-05:00"
     with pytest.raises(InputError) as caught:

@@ -181,12 +181,16 @@ def parse_as_of(value: str | float | dt.datetime | None, name: str = "as_of") ->
     word = name.lstrip("-")
     if value is None:
         return dt.datetime.now(dt.UTC).timestamp()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            raise InputError.single(name, f"{word} needs a timezone offset", code="usage")
-        return value.timestamp()
+    if isinstance(value, int | float) and not isinstance(value, bool) or \
+            isinstance(value, dt.datetime):
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                raise InputError.single(name, f"{word} needs a timezone offset", code="usage")
+            epoch = value.timestamp()
+        else:
+            epoch = float(value)
+        _check_epoch(epoch, name, word)
+        return epoch
     if not isinstance(value, str):
         raise TypeError(f"{word}: expected an ISO 8601 timestamp with an offset, an aware "
                         f"datetime or epoch seconds, got {type(value).__name__}")
@@ -194,6 +198,18 @@ def parse_as_of(value: str | float | dt.datetime | None, name: str = "as_of") ->
         return parse_instant(value, word)
     except Exception as error:
         raise InputError.single(name, str(error), code="usage") from None
+
+
+def _check_epoch(epoch: float, name: str, word: str) -> None:
+    """An instant given as a number or datetime: within the supported years (1971-2199,
+    as for text) and not finer than a microsecond is kept; InputError located at ``name``."""
+    from policyengine.clocks.timeutil import FIRST_YEAR, LAST_YEAR
+
+    low = dt.datetime(FIRST_YEAR, 1, 1, tzinfo=dt.UTC).timestamp()
+    high = dt.datetime(LAST_YEAR + 1, 1, 1, tzinfo=dt.UTC).timestamp()
+    if not low <= epoch < high:  # also NaN
+        raise InputError.single(name, f"{word} {epoch!r} (epoch seconds) is outside the "
+                                f"supported years {FIRST_YEAR}-{LAST_YEAR}", code="usage")
 
 
 @dataclass(frozen=True)
@@ -410,6 +426,12 @@ class Engine:
         last = parse_as_of(last_update_at, "last_update_at") if last_update_at is not None \
             else None
         version = VersionSet(self.versions).at(opened, "opened_at")
+        if last is not None and last < opened:  # as a fact's update before opened_at
+            tz = version.policy.timezone
+            raise InputError.single("last-update-at", f"last-update-at "
+                                    f"{timeutil.iso(last, tz)} is before opened-at "
+                                    f"{timeutil.iso(opened, tz)}: a ticket's first response "
+                                    "or update comes after it was opened", code="usage")
         values = values_of(version.policy)
         clause = values.severities.get(severity)
         if clause is None:
@@ -439,12 +461,20 @@ class Engine:
             year a calendar indexes, a usage error at the option the instant runs from
             (never a traceback)."""
             try:
-                return iso(instant(policy, target, start, region=region))
+                placed = instant(policy, target, start, region=region)
             except UnknownRegion as error:  # pragma: no cover - every map names the regions
                 raise InputError.single("region", str(error), code="usage") from None
             except ValueError as error:  # past the calendar's last supported year
                 raise InputError.single(where, f"the {what} cannot be placed: {error}",
                                         code="usage") from None
+            text = iso(placed)
+            if text is not None and int(text[:4]) > timeutil.LAST_YEAR:
+                # the answer itself must be an instant facts may hold (1971-2199)
+                raise InputError.single(where, f"the {what} cannot be placed: it falls at "
+                                        f"{text}, after the supported years "
+                                        f"{timeutil.FIRST_YEAR}-{timeutil.LAST_YEAR}",
+                                        code="usage")
+            return text
 
         result = {name: place(f"{name} target", "opened-at", due, clause.terms.get(name),
                               opened)

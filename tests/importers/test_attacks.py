@@ -57,7 +57,7 @@ def test_dst_fall_back_hour_is_a_located_warning_not_a_traceback(tmp_path: Path)
     assert result.exit_code == 0, result.stderr
     assert read_facts(out)[0]["opened_at"] == "2026-11-01T01:30:00-04:00"
     assert result.stderr.splitlines()[0] == (
-        f"{export}:2:1: $.opened_at: warning: fact '7': opened_at: '2026-11-01 01:30:00' "
+        f"{export}:2:13: $.opened_at: warning: fact '7': opened_at: '2026-11-01 01:30:00' "
         "occurs twice in America/New_York (the clocks fall back); read as the earlier "
         "instant 2026-11-01T01:30:00-04:00, not 2026-11-01T01:30:00-05:00")
 
@@ -67,7 +67,7 @@ def test_dst_fall_back_hour_with_strict_is_an_error(tmp_path: Path) -> None:
         tmp_path, f"{HEADER}\n7,Acme Corp,2026-11-01 01:30:00,\n", "--strict")
     assert result.exit_code == 2
     assert not out.exists()
-    assert result.stderr.startswith(f"{export}:2:1: $.opened_at: fact '7': opened_at: ")
+    assert result.stderr.startswith(f"{export}:2:13: $.opened_at: fact '7': opened_at: ")
 
 
 FORMAT_MAPPING = TICKET_MAPPING.replace("fact: ticket",
@@ -82,7 +82,7 @@ def test_dst_spring_forward_in_a_declared_format_is_an_error_not_shifted(tmp_pat
     assert result.exit_code == 2
     assert not out.exists()
     assert result.stderr.splitlines() == [
-        f"{export}:2:1: $.opened_at: fact '8': opened_at: '08/Mar/26 2:30 AM' does not exist "
+        f"{export}:2:13: $.opened_at: fact '8': opened_at: '08/Mar/26 2:30 AM' does not exist "
         "in America/New_York (the clocks skip that hour)"]
 
 
@@ -434,17 +434,31 @@ def test_signal_mid_import_leaves_the_old_output_and_no_temporary_file(
     assert output.read_text("utf-8") == "old\n"
 
 
-def test_value_table_miss_names_the_record(tmp_path: Path) -> None:
-    # the warning said "Kind value 'weird' is not in ..." without the record's id
+def test_value_table_miss_is_a_located_error_at_its_cell(tmp_path: Path) -> None:
+    # was a warning ("not imported", exit 0): a downtime vanished for one odd value. Now an
+    # error at the cell (line 2, column 51: "D7,2026-10-19 10:00:00,2026-10-19 11:00:00,"
+    # is 43 characters, "vendor," 7 more), exit 2, nothing written
     mapping = DOWNTIME_MAPPING.replace(
         "cause: Cause}", "cause: Cause, maintenance: {column: Kind, values: {Planned: scheduled}}}")
     result, out, export = csv_import(
         tmp_path, "Ref,Start,End,Cause,Kind\n"
                   "D7,2026-10-19 10:00:00,2026-10-19 11:00:00,vendor,weird\n", mapping=mapping)
+    assert result.exit_code == 2
+    assert not out.exists()
+    assert result.stderr.splitlines() == [
+        f"{export}:2:51: $.maintenance: fact 'D7': Kind value 'weird' is not in the "
+        "mapping's values for maintenance ('Planned'); list it, or give the field a 'default'"]
+
+
+def test_value_table_miss_takes_the_declared_default(tmp_path: Path) -> None:
+    mapping = DOWNTIME_MAPPING.replace(
+        "cause: Cause}", "cause: Cause, maintenance: {column: Kind, values: {Planned: scheduled}, "
+                         "default: none}}")
+    result, out, _ = csv_import(
+        tmp_path, "Ref,Start,End,Cause,Kind\n"
+                  "D7,2026-10-19 10:00:00,2026-10-19 11:00:00,vendor,weird\n", mapping=mapping)
     assert result.exit_code == 0, result.stderr
-    assert result.stderr.splitlines()[0] == (
-        f"{export}:2:1: $.maintenance: warning: fact 'D7': Kind value 'weird' is not in the "
-        "mapping's values for maintenance; not imported")
+    assert read_facts(out)[0]["maintenance"] == "none"
 
 
 @pytest.mark.parametrize(("source", "extra", "reads"), [

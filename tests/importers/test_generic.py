@@ -23,14 +23,61 @@ def test_csv_naive_times_take_the_declared_zone_and_keep_provenance(imported) ->
     # F-3's subject spans lines 4-5 (a quoted newline): the record starts on line 4
     assert facts["F-3"]["provenance"] == {"source": "csv", "id": "F-3", "file": str(CSV),
                                           "line": 4}
-    assert "severity" not in facts["F-5"]  # 'Blocker' is not in the severity table
+    assert "severity" not in facts["F-5"]  # 'Blocker': the table's "*" says none
     stderr = result.stderr.splitlines()
     assert stderr[0] == (f"{CSV}:6:1: $.customer: warning: fact 'F-4': record has no "
                          "organisation, company or requester: no customer to place it with; "
                          "not imported")
-    assert stderr[1].startswith(f"{CSV}:7:1: $.severity: warning: fact 'F-5': priority "
-                                "'Blocker' is not in the mapping's 'severity' table")
-    assert stderr[-1] == "imported 4 facts from 5 csv records; 2 warning(s)"
+    assert stderr[-1] == "imported 4 facts from 5 csv records; 1 warning(s)"
+
+
+def test_unlisted_priority_without_a_default_is_an_error_at_its_cell(tmp_path: Path) -> None:
+    """Was a warning (the ticket kept no severity, exit 0). Line 7 is F-5's row:
+    "F-5,Dashboard widget broken,Open," is 33 characters, so Priority starts at column 34."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING.read_text("utf-8").replace(', "*": null}', "}"), "utf-8")
+    result = run_import("csv", [CSV], mapping, tmp_path / "o.ndjson")
+    assert result.exit_code == 2
+    assert not (tmp_path / "o.ndjson").exists()
+    assert result.stderr.splitlines()[-1] == (
+        f"{CSV}:7:34: $.severity: fact 'F-5': priority 'Blocker' is not in the mapping's "
+        "'severity' table ('Urgent', 'High', 'Medium', 'Low'); list it, or declare a default "
+        'for every other priority ("*": a level, or null for none: the policy classifies the '
+        "ticket from its impact)")
+
+
+def test_an_unreadable_flag_does_not_hide_the_records_other_errors(tmp_path: Path) -> None:
+    """attack16 F10: 'maybe' in Outage dropped the whole (severity-1) ticket with a warning,
+    exit 0, and its real error (a response before creation) was never said. Now both are
+    errors at their cells: "F-7,a,Resolved,Urgent,Acme Corp,2026-10-14 10:00:00," is 52
+    characters (First responded time at 53), then 20 for that cell and 1 for the empty
+    Resolved time: Outage at 74."""
+    export = tmp_path / "x.csv"
+    export.write_text(CSV.read_text("utf-8").splitlines()[0] + "\n"
+                      "F-7,a,Resolved,Urgent,Acme Corp,2026-10-14 10:00:00,"
+                      "2026-10-13 10:00:00,,maybe\n", "utf-8")
+    result = run_import("csv", [export], MAPPING, tmp_path / "o.ndjson")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"{export}:2:53: $.first_response_at: fact 'F-7': first_response_at "
+        "2026-10-13T10:00:00-04:00 is before the ticket was created (2026-10-14T10:00:00-04:00)",
+        f"{export}:2:74: $.impact.loss_of_service: fact 'F-7': impact.loss_of_service 'maybe' "
+        "is not yes/no, true/false, 1/0 or x/empty; fix the export, or give the field a "
+        "'default' (true or false)"]
+
+
+def test_an_unreadable_flag_takes_the_declared_default(tmp_path: Path) -> None:
+    export = tmp_path / "x.csv"
+    export.write_text(CSV.read_text("utf-8").splitlines()[0] + "\n"
+                      "F-7,a,Resolved,Urgent,Acme Corp,2026-10-14 10:00:00,,,maybe\n", "utf-8")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING.read_text("utf-8").replace(
+        "impact.loss_of_service: Outage",
+        "impact.loss_of_service: {column: Outage, default: true}"), "utf-8")
+    out = tmp_path / "o.ndjson"
+    result = run_import("csv", [export], mapping, out)
+    assert result.exit_code == 0, result.stderr
+    assert read_facts(out)[0]["impact"]["loss_of_service"] is True
 
 
 def test_csv_import_then_evaluate_hand_computed(imported) -> None:
@@ -83,7 +130,7 @@ def test_naive_times_without_a_zone_are_refused(tmp_path: Path) -> None:
     result = run_import("csv", [CSV], mapping, tmp_path / "o.ndjson")
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == (
-        f"{CSV}:2:1: $.opened_at: fact 'F-1': opened_at: '2026-10-14 10:00:00' has no UTC "
+        f"{CSV}:2:57: $.opened_at: fact 'F-1': opened_at: '2026-10-14 10:00:00' has no UTC "
         "offset and the mapping declares no 'timezone' for this source; add e.g. "
         "timezone: America/New_York (never assumed)")
 
@@ -94,7 +141,7 @@ def test_resolution_before_creation_is_a_located_error(tmp_path: Path) -> None:
         "2026-10-15 09:00:00", "2026-10-13 09:00:00"), "utf-8")
     result = run_import("csv", [export], MAPPING, tmp_path / "o.ndjson")
     assert result.exit_code == 2
-    assert (f"{export}:2:1: $.resolved_at: fact 'F-1': resolved_at 2026-10-13T09:00:00-04:00 "
+    assert (f"{export}:2:97: $.resolved_at: fact 'F-1': resolved_at 2026-10-13T09:00:00-04:00 "
             "is before the ticket was created (2026-10-14T10:00:00-04:00)") in result.stderr
 
 
@@ -105,7 +152,7 @@ def test_bad_mapping_is_one_located_line(tmp_path: Path) -> None:
     result = run_import("csv", [CSV], mapping, tmp_path / "o.ndjson")
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"{mapping}:8:")
+    assert len(lines) == 1 and lines[0].startswith(f"{mapping}:10:")
     assert "$.severity.Urgent" in lines[0]
 
 
@@ -152,3 +199,31 @@ def test_the_documented_mapping_is_valid(tmp_path: Path) -> None:
     assert (mapping.timezone, mapping.epoch, mapping.components["Search"]) == (
         "America/New_York", "milliseconds", None)
     assert mapping.impact["outage"]["loss_of_service"] is True
+
+
+def test_json_record_problems_are_located_at_the_field(tmp_path: Path) -> None:
+    """The same strictness for a JSON export: the bad flag and the bad source verdict of
+    record T-9 are errors at their own keys (line 3: the record's second line), the
+    ticket's error too; exit 2."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "apiVersion: policyengine/v1\nkind: ImportMapping\nsource: json\n"
+        "fact: ticket\nrecords: items\n"
+        "fields: {id: key, customer: org, opened_at: created, first_response_at: replied,"
+        " impact.loss_of_service: outage, source_sla.response_met: met}\n", "utf-8")
+    export = tmp_path / "x.json"
+    export.write_text('{"items": [\n'
+                      '{"key": "T-9", "org": "acme", "created": "2026-10-14T10:00:00-04:00",\n'
+                      ' "replied": "2026-10-13T10:00:00-04:00", "outage": "maybe", "met": 2}\n'
+                      ']}\n', "utf-8")
+    result = run_import("json", [export], mapping, tmp_path / "o.ndjson")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"{export}:3:13: $.first_response_at: fact 'T-9': first_response_at "
+        "2026-10-13T10:00:00-04:00 is before the ticket was created (2026-10-14T10:00:00-04:00)",
+        f"{export}:3:52: $.impact.loss_of_service: fact 'T-9': impact.loss_of_service 'maybe' "
+        "is not yes/no, true/false, 1/0 or x/empty; fix the export, or give the field a "
+        "'default' (true or false)",
+        f"{export}:3:68: $.source_sla.response_met: fact 'T-9': source_sla.response_met "
+        "2 is not yes/no, true/false, 1/0 or x/empty; fix the export, or give the "
+        "field a 'default' (true or false)"]

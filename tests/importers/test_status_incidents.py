@@ -118,3 +118,24 @@ def test_a_log_entry_of_another_shape_is_a_located_error(imported, tmp_path) -> 
     assert result.stderr.splitlines()[0] == (
         f"{entries}:2:3: $: record is not of the documented shape (AttributeError: 'str' "
         "object has no attribute 'get')")
+
+
+def test_pagerduty_cause_without_label_or_default_is_an_error(imported, tmp_path) -> None:
+    """Was a warning that dropped the incident (exit 0): a mapped field (cause) with no
+    value and no declared default. Now an error at each placed incident, exit 2."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text((PD / "mapping.yaml").read_text("utf-8").replace(
+        "cause: {default: vendor}\n", ""), "utf-8")
+    result, out = imported("pagerduty", [PD / "log_entries.json", PD / "incidents.json"],
+                           mapping)
+    assert result.exit_code == 2
+    assert not out.exists()
+    errors = [line for line in result.stderr.splitlines() if ": warning: " not in line]
+    assert errors and all(
+        line.startswith(f"{PD / 'incidents.json'}:") and "$.cause: fact '" in line
+        and line.endswith("no label gives the cause and the mapping declares no "
+                          "'cause.default' (add one, or a label for this record)")
+        for line in errors)
+    # the three placed incidents (PQ1A2B3, PQ3J4K5 and the still-open PQ7E8F9, which will
+    # need a cause when it is imported once resolved)
+    assert len(errors) == 3

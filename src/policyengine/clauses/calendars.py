@@ -172,7 +172,10 @@ class Calendar(ClauseKind):
                                           "closed or open"))
         tz = clause.get("timezone")
         if tz is not None and tz not in ctx.zones:
-            problems.append(ctx.error((*path, "timezone"), f"unknown timezone {tz!r}"))
+            from policyengine.clocks.zones import zone_problem
+
+            problems.append(ctx.error((*path, "timezone"),
+                                      zone_problem(tz) or f"unknown timezone {tz!r}"))
         for day, spans in (clause.get("weekly_hours") or {}).items():
             for i, span in enumerate(spans or ()):
                 if str(span.get("from")) >= str(span.get("to")):
@@ -181,19 +184,30 @@ class Calendar(ClauseKind):
                                               "end before they start"))
         holidays_spec = clause.get("holidays") or {}
         country = holidays_spec.get("country")
+        usable = True
+        if "categories" in holidays_spec and not holidays_spec.get("categories"):
+            usable = False
+            problems.append(ctx.error((*path, "holidays", "categories"),
+                                      "categories [] names no kind of holiday; leave the key "
+                                      "out for the default [public], or leave out 'holidays' "
+                                      "for a calendar closed on no holiday"))
         if country:
             import holidays
 
             if country not in holidays.list_supported_countries():
+                usable = False
                 problems.append(ctx.error((*path, "holidays", "country"),
                                           f"no holiday calendar for country {country!r}"))
-            else:
+            elif usable:
                 try:
                     holidays.country_holidays(country, subdiv=holidays_spec.get("subdivision"),
                                               categories=tuple(holidays_spec.get("categories")
                                                                or ("public",)), years=2026)
                 except (NotImplementedError, ValueError) as error:
+                    usable = False
                     problems.append(ctx.error((*path, "holidays"), str(error)))
+        if usable and not problems:
+            problems.extend(_closure_problems(ctx, path, clause))
         return problems
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
@@ -256,6 +270,99 @@ def build_calendar(clause: Clause, default_timezone: str) -> BusinessCalendar:
         added_closures=_dates(terms.get("added_closures")),
         removed_closures=_dates(terms.get("removed_closures")),
     )
+
+
+def _closure_problems(ctx: CheckContext, path: ClausePath,
+                      clause: Mapping[str, Any]) -> list[Diagnostic]:
+    """Closures that cannot do what ``show`` says (issue 16 §2: every term does what it says).
+
+    A removed closure must reopen something: a date outside the years a clock can reach, a date
+    that is no holiday of the calendar (nor an added closure), or a holiday on a weekday the
+    calendar has no opening hours is an error naming what to write instead (a weekend
+    holiday's observed date). An added closure outside those years is an error; one
+    on a day already closed (a holiday, a day without opening hours) a warning.
+    """
+    from policyengine.clocks.calendar import MAX_YEAR
+    from policyengine.clocks.timeutil import FIRST_YEAR
+
+    problems: list[Diagnostic] = []
+    calendar_id = clause.get("id")
+    open_days = {day for day, spans in (clause.get("weekly_hours") or {}).items() if spans}
+    added = {str(day) for day in clause.get("added_closures") or ()}
+    for term in ("added_closures", "removed_closures"):
+        for i, value in enumerate(clause.get(term) or ()):
+            text = str(value)
+            try:
+                day = dt.date.fromisoformat(text)
+            except ValueError:
+                continue  # the schema's date format reports it
+            where = (*path, term, i)
+            # facts end in 1971..2199; a due time may run on into 2200, the last year indexed
+            if not FIRST_YEAR <= day.year <= MAX_YEAR:
+                problems.append(ctx.error(where, f"{text} is outside the years a clock can "
+                                          f"reach ({FIRST_YEAR}-{MAX_YEAR}): it can never take "
+                                          "effect"))
+                continue
+            if term == "removed_closures" and text in added:
+                continue  # reported as a date both added and removed
+            weekday = WEEKDAYS[day.weekday()]
+            names = _holidays_on(clause, day)
+            if term == "added_closures":
+                if weekday not in open_days:
+                    problems.append(ctx.warning(where, f"{text} is a {weekday.capitalize()}, "
+                                                f"when calendar {calendar_id!r} has no opening "
+                                                "hours: closing it changes nothing"))
+                elif names:
+                    problems.append(ctx.warning(where, f"{text} is already closed "
+                                                f"({names}): closing it again changes "
+                                                "nothing"))
+                continue
+            if not names:
+                near = _observed_near(clause, day)
+                hint = f"; did you mean {near[0]} ({near[1]})?" if near else ""
+                problems.append(ctx.error(where, f"{text} is no closure of calendar "
+                                          f"{calendar_id!r} (no holiday of its country, nor an "
+                                          f"added closure): removing it opens nothing{hint}"))
+            elif weekday not in open_days:
+                near = _observed_near(clause, day, exclude=day)
+                hint = (f"; it is observed on {near[0]}: remove that date to open on the "
+                        "observed day" if near else "")
+                problems.append(ctx.error(where, f"{text} ({names}) is a "
+                                          f"{weekday.capitalize()}, when calendar "
+                                          f"{calendar_id!r} has no opening hours: removing it "
+                                          f"opens nothing{hint}"))
+    return problems
+
+
+def _holiday_source(clause: Mapping[str, Any], year: int) -> Mapping[dt.date, str]:
+    holidays_spec = clause.get("holidays") or {}
+    if not holidays_spec.get("country"):
+        return {}
+    import holidays
+
+    return holidays.country_holidays(
+        holidays_spec["country"], subdiv=holidays_spec.get("subdivision"),
+        categories=tuple(holidays_spec.get("categories") or ("public",)),
+        observed=bool(holidays_spec.get("observed", True)), years=(year - 1, year, year + 1))
+
+
+def _holidays_on(clause: Mapping[str, Any], day: dt.date) -> str:
+    """The names of the calendar's holidays on ``day`` ("" when none)."""
+    return str(_holiday_source(clause, day.year).get(day) or "")
+
+
+def _observed_near(clause: Mapping[str, Any], day: dt.date,
+                   exclude: dt.date | None = None) -> tuple[str, str] | None:
+    """The nearest holiday of the calendar within three days of ``day`` on a weekday it is
+    open, as (date, name): ``("2026-07-03", "Independence Day (observed)")``; or None."""
+    source = _holiday_source(clause, day.year)
+    open_days = {d for d, spans in (clause.get("weekly_hours") or {}).items() if spans}
+    for distance in (1, 2, 3):
+        for sign in (-1, 1):
+            other = day + dt.timedelta(days=sign * distance)
+            if other != exclude and other in source and WEEKDAYS[other.weekday()] in open_days:
+                return other.isoformat(), str(source[other])
+    return None
 
 
 def weekly_open_seconds(terms: Mapping[str, Any]) -> int:

@@ -32,6 +32,7 @@ from policyengine.clauses.registry import (
 )
 from policyengine.clauses.values import CreditFigure, CreditMeasure, PolicyValues
 from policyengine.clauses.words import ordinal, period_words
+from policyengine.clauses.words import plain_number as _n  # a number in words
 from policyengine.clocks.durations import duration_days
 from policyengine.diagnostics import Diagnostic, excerpt
 from policyengine.model.policy import Clause, Policy
@@ -266,13 +267,13 @@ class ServiceCredit(ClauseKind):
                 goal = Decimal(str(target))
                 where = (*path, "tiers", 0, "below")
                 if top > goal:
-                    problems.append(ctx.error(where, f"the first tier starts below {top}%, above "
-                                              f"the {goal}% commitment at line "
+                    problems.append(ctx.error(where, f"the first tier starts below {_n(top)}%, "
+                                              f"above the {_n(goal)}% commitment at line "
                                               f"{ctx.line(target_path)}: a month that meets "
                                               "the commitment cannot earn a credit"))
                 elif top < goal:
-                    problems.append(ctx.warning(where, f"the first tier starts below {top}%, "
-                                                f"under the {goal}% commitment at line "
+                    problems.append(ctx.warning(where, f"the first tier starts below {_n(top)}%, "
+                                                f"under the {_n(goal)}% commitment at line "
                                                 f"{ctx.line(target_path)}: a month between "
                                                 "the two misses the commitment and earns no "
                                                 "credit"))
@@ -320,16 +321,17 @@ class ServiceCredit(ClauseKind):
         lines: TermLines = []
         own = basis_of(terms)
         if own:
-            lines.append(("Amount", f"{_BASIS_WORDS[own[0]].format(v=terms[own[0]])} for each "
+            lines.append(("Amount", f"{_BASIS_WORDS[own[0]].format(v=_n(terms[own[0]]))} for each "
                                     f"missed {period_words().noun}, rounded {rounding} to "
                                     f"{places} decimal places"))
         for number, tier in enumerate(terms.get("tiers") or (), start=1):
             if not isinstance(tier, Mapping):
                 continue
             floor = tier.get("at_least")
-            band = f"below {tier.get('below')}%" + (f", at least {floor}%" if floor else "")
+            band = (f"below {_n(tier.get('below'))}%"
+                    + (f", at least {_n(floor)}%" if floor else ""))
             basis = basis_of(tier)
-            amount = _BASIS_WORDS[basis[0]].format(v=tier[basis[0]]) if basis else "nothing"
+            amount = _BASIS_WORDS[basis[0]].format(v=_n(tier[basis[0]])) if basis else "nothing"
             lines.append((f"Tier {number}", f"{band}: {amount}"))
         if terms.get("tiers"):
             noun = period_words().noun
@@ -383,8 +385,8 @@ def _check_tiers(ctx: CheckContext, path: ClausePath,
             above_below, above_amount = previous
             if below >= above_below:
                 problems.append(ctx.error((*here, "below"), f"tiers go from the highest "
-                                          f"availability down: below {below}% must be under "
-                                          f"the tier above's {above_below}%"))
+                                          f"availability down: below {_n(below)}% must be under "
+                                          f"the tier above's {_n(above_below)}%"))
             elif amount <= above_amount:
                 problems.append(ctx.error((*here, basis), f"amounts rise as availability falls: "
                                           f"{tier[basis]} is not more than the tier above's"))
@@ -395,17 +397,17 @@ def _check_tiers(ctx: CheckContext, path: ClausePath,
             nxt_below = (Decimal(str(nxt.get("below"))) if isinstance(nxt, Mapping)
                          and nxt.get("below") is not None else Decimal(0))
             if floor >= below:
-                problems.append(ctx.error((*here, "at_least"), f"at_least {floor}% must be "
-                                          f"under below {below}%: the band is empty"))
+                problems.append(ctx.error((*here, "at_least"), f"at_least {_n(floor)}% must be "
+                                          f"under below {_n(below)}%: the band is empty"))
             elif floor < nxt_below:
-                problems.append(ctx.error((*here, "at_least"), f"this band (from {floor}%) "
-                                          f"overlaps the next one (below {nxt_below}%): a "
+                problems.append(ctx.error((*here, "at_least"), f"this band (from {_n(floor)}%) "
+                                          f"overlaps the next one (below {_n(nxt_below)}%): a "
                                           "period would fall in both"))
             elif floor > nxt_below:
                 what = ("the next tier's" if nxt is not None else "0, the last band's floor")
                 problems.append(ctx.error((*here, "at_least"), f"a gap: availability from "
-                                          f"{nxt_below}% up to {floor}% falls in no band "
-                                          f"(at_least must be {what} {nxt_below}%)"))
+                                          f"{_n(nxt_below)}% up to {_n(floor)}% falls in no band "
+                                          f"(at_least must be {what} {_n(nxt_below)}%)"))
         previous = (below, amount)
     return basis, problems
 
@@ -564,8 +566,9 @@ class CreditCap(ClauseKind):
         words = period_words()
         per = (f"one {words.noun}" if terms.get("per") == "period"
                else f"the {words.plural} of any 12 months (rolling)")
-        limit = (f"{terms.get('percent_of_fees')}% of the fees for that time"
-                 if terms.get("percent_of_fees") is not None else f"{terms.get('amount')}")
+        limit = (f"{_n(terms.get('percent_of_fees'))}% of the fees for that time"
+                 if terms.get("percent_of_fees") is not None
+                 else _n(terms.get("amount")))
         return [("Cap", f"the credits of {per} add up to at most {limit}; a credit over it "
                         "is cut to what is left")]
 
@@ -590,6 +593,10 @@ class CreditCap(ClauseKind):
                 fees = subscription.annual_fee
                 raw = fees * Decimal(str(clause.term("percent_of_fees"))) / 100
             return raw.quantize(Decimal(1).scaleb(-places), rounding=decimal.ROUND_DOWN)
+
+
+# how many measurement periods 12 months hold, by availability_commitment.period
+_PERIODS_IN_12_MONTHS = {"calendar_month": 12, "calendar_quarter": 4, "calendar_year": 1}
 
 
 @register("chronic_failure")
@@ -635,6 +642,26 @@ class ChronicFailure(ClauseKind):
             return [ctx.error(path, "a chronic failure needs consecutive_missed, "
                                     "missed_in_12_months, or both")]
         return ()
+
+    def check_policy(self, ctx: CheckContext) -> Iterable[Diagnostic]:
+        """``missed_in_12_months`` at most the periods 12 months hold (12 calendar months, 4
+        quarters, 1 year): more can never be missed in 12 months, so the term could never
+        take effect. With several commitments (offerings) the period with the most."""
+        periods = {str(c.get("period") or "calendar_month")
+                   for _, c in ctx.of_kind("availability_commitment")} or {"calendar_month"}
+        most = max(_PERIODS_IN_12_MONTHS.get(p, 12) for p in periods)
+        unit = next(p for p in sorted(periods) if _PERIODS_IN_12_MONTHS.get(p, 12) == most)
+        problems = []
+        for path, clause in ctx.of_kind(self.name):
+            count = clause.get("missed_in_12_months")
+            if isinstance(count, int) and not isinstance(count, bool) and count > most:
+                noun = unit.replace("calendar_", "calendar ")
+                problems.append(ctx.error(
+                    (*path, "missed_in_12_months"),
+                    f"missed_in_12_months {count} can never be reached: 12 months hold "
+                    f"{most} {noun}{'s' if most != 1 else ''} (the commitment's period is "
+                    f"{unit}); at most {most}"))
+        return problems
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
         done.update({"consecutive_missed", "missed_in_12_months", "remedy", "exercise_within"})

@@ -12,12 +12,19 @@ allowance").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from policyengine.clauses.registry import ClauseKind, TermLines, register
+from policyengine.clauses.registry import (
+    CheckContext,
+    ClauseKind,
+    ClausePath,
+    TermLines,
+    register,
+)
 from policyengine.clauses.words import describe_notice, join_words
 from policyengine.clocks.durations import duration_seconds
+from policyengine.diagnostics import Diagnostic
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from policyengine.model.policy import Clause, Policy
@@ -203,6 +210,10 @@ class EmergencyMaintenance(ClauseKind):
         ]
 
 
+# a downtime fact's `cause` (schemas/facts.schema.json; a test keeps the two equal)
+DOWNTIME_CAUSES = ("vendor", "customer", "third_party", "force_majeure")
+
+
 @register("excused_cause")
 class ExcusedCause(ClauseKind):
     section = "exclusions"
@@ -211,9 +222,9 @@ class ExcusedCause(ClauseKind):
     terms = {
         "causes": {
             "description": (
-                "The causes that excuse downtime: vendor, customer, third_party, force_majeure, or "
-                "another lowercase name the facts use. Example: [customer, third_party, "
-                "force_majeure]."
+                "The causes that excuse downtime, among those a downtime fact may give: "
+                "vendor, customer, third_party, force_majeure. Example: [customer, "
+                "third_party, force_majeure]."
             ),
             "type": "array",
             "items": {
@@ -228,6 +239,24 @@ class ExcusedCause(ClauseKind):
         }
     }
     required = ("causes",)
+
+    def check(self, ctx: CheckContext, path: ClausePath,
+              clause: Mapping[str, Any]) -> Iterable[Diagnostic]:
+        """``causes: []`` excuses nothing (an error); a cause no downtime fact can give (the
+        fact vocabulary's ``cause``, :data:`DOWNTIME_CAUSES`) never matches (a warning: a
+        rule pack of one's own may still read it)."""
+        causes = clause.get("causes")
+        if causes == []:
+            return [ctx.error((*path, "causes"), "causes [] excuses nothing; list the causes "
+                              "that excuse downtime, or remove the clause")]
+        problems = []
+        for i, cause in enumerate(causes or ()):
+            if isinstance(cause, str) and cause not in DOWNTIME_CAUSES:
+                problems.append(ctx.warning((*path, "causes", i), f"no downtime fact can give "
+                                            f"cause {cause!r} (a downtime's cause is one of: "
+                                            f"{', '.join(DOWNTIME_CAUSES)}): it excuses "
+                                            "nothing"))
+        return problems
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
         done.add("causes")

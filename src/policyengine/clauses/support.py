@@ -30,6 +30,27 @@ from policyengine.model.policy import Clause, Policy
 
 #: A severity's time targets, in the order a ticket meets them.
 TARGETS = ("response", "update", "resolution")
+
+
+def _dead_definitions(ctx: CheckContext) -> list[Diagnostic]:
+    """A warning at a definition that holds for every ticket (``all: []``, ``{}``) on a level
+    above others: classification takes the most severe level that holds, so the
+    definitions of the levels after it never classify a ticket (an assigned severity still
+    reaches them)."""
+    levels = sorted((clause.get("level"), path, clause.get("definition"))
+                    for path, clause in ctx.of_kind("severity")
+                    if isinstance(clause.get("level"), int)
+                    and not isinstance(clause.get("level"), bool))
+    for index, (level, path, definition) in enumerate(levels[:-1]):
+        if definition in ({}, {"all": []}):
+            later = [str(other) for other, _, _ in levels[index + 1:]]
+            span = f"level {later[0]}" if len(later) == 1 else \
+                f"levels {later[0]}-{later[-1]}"
+            return [ctx.warning((*path, "definition"), f"severity {level}'s definition holds "
+                                f"for every ticket: the definitions of {span} never "
+                                "classify one (only an assigned severity reaches them); make "
+                                "the catch-all the last level")]
+    return []
 #: Kinds a target's ``calendar`` may name.
 CALENDAR_KINDS = ("calendar", "regional_calendar")
 #: A business-clock target may ask for at most this many weeks of its calendar's opening
@@ -252,6 +273,13 @@ class Severity(ClauseKind):
                 by_level.setdefault(level, path)
             for target_name in TARGETS:
                 target = clause.get(target_name)
+                if isinstance(target, dict) and target.get("clock") != "business" \
+                        and "calendar" in target:
+                    problems.append(ctx.warning(  # a leftover, not a wrong promise
+                        (*path, target_name, "calendar"),
+                        f"calendar {target.get('calendar')!r} is not read on the "
+                        f"{target.get('clock')} clock, which counts every hour; use clock: "
+                        "business to count its opening hours, or remove the calendar"))
                 if not isinstance(target, dict) or target.get("clock") != "business":
                     continue
                 calendar = target.get("calendar")
@@ -275,6 +303,7 @@ class Severity(ClauseKind):
                             f"{MAX_TARGET_WEEKS} weeks of calendar {runs!r}{via} (open "
                             f"{open_seconds / 3600:g}h a week)"))
                         break
+        problems.extend(_dead_definitions(ctx))
         expected = 1
         for level in sorted(by_level):
             if level != expected:

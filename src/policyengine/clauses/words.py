@@ -86,6 +86,25 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+def plain_number(value: Any) -> str:
+    """A number in positional notation, as people read it: ``Decimal("1.0E-24")`` →
+    ``0.000000000000000000000001``, ``1e-05`` → ``0.00001``, ``Decimal("1E+3")`` → ``1000``;
+    a number Python already writes positionally keeps its written form (``99.0``, ``2.50``).
+    Anything else (text, a boolean, NaN) as ``str``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    text = repr(value) if isinstance(value, float) else str(value)
+    if "e" not in text.lower() or text.lower() in ("nan", "inf", "-inf", "infinity",
+                                                    "-infinity"):
+        return text
+    number = Decimal(text)
+    if not number.is_finite():
+        return text
+    return format(number.normalize(), "f")
+
+
 def describe_value(value: Any, key: str | int | None = None) -> str:
     """A term value as written, in words: ``99.0`` under ``*_percent`` → ``99.0%``."""
     if value is None:
@@ -96,7 +115,7 @@ def describe_value(value: Any, key: str | int | None = None) -> str:
         return "the whole window"
     if isinstance(key, str) and key.endswith("_percent") and isinstance(value, int | float
                                                                            | Decimal):
-        return f"{value}%"
+        return f"{plain_number(value)}%"
     if isinstance(value, Mapping):
         if set(value) == {"from", "to"}:
             return f"{value['from']}–{value['to']}"
@@ -109,7 +128,7 @@ def describe_value(value: Any, key: str | int | None = None) -> str:
         return "; ".join(f"{term_label([k])} {describe_value(v, k)}" for k, v in value.items())
     if isinstance(value, list | tuple):
         return ", ".join(describe_value(item) for item in value) if value else "none"
-    return str(value)
+    return plain_number(value)
 
 
 def describe_condition(condition: Any) -> str:

@@ -23,7 +23,9 @@ def _one_version(path: str) -> Policy:
 
     policies = load_policies(path)
     if len(policies) != 1:
-        versions = ", ".join(p.version for p in policies)
+        # in the order they come into force (1.2.0 before 1.10.0), not as file names sort
+        versions = ", ".join(p.version for p in sorted(policies,
+                                                        key=lambda p: p.effective_from))
         raise InputError.single(path, f"holds {len(policies)} versions ({versions}); give "
                                 "the file of one version", code="usage")
     return policies[0]

@@ -262,6 +262,11 @@ class BusinessCalendar(_PausableClock):
         added_closures: Iterable[datetime.date] = (),
         removed_closures: Iterable[datetime.date] = (),
     ) -> None:
+        from policyengine.clocks.zones import zone_problem
+
+        problem = zone_problem(timezone)
+        if problem:
+            raise ValueError(problem)
         try:
             self._tz = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:

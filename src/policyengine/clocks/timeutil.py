@@ -7,8 +7,55 @@ boundaries (midnight, the first of a month), each converted to UTC on its own.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+# Years every clock and calendar handles (the business-hour index covers 1970..2200): facts,
+# importers, CLI instants and policy dates outside them are refused.
+FIRST_YEAR, LAST_YEAR = 1971, 2199
+
+
+# The one written form of a timestamp (facts in every format, CLI and API options): an ISO 8601
+# calendar date, a time to the minute, second or microsecond, and Z or an offset ±HH:MM.
+TIMESTAMP_FORM = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})")
+_WEEK_DATE = re.compile(r"[0-9]{4}-?W[0-9]{2}(-?[0-9])?([T ]|$)")
+_ORDINAL_DATE = re.compile(r"[0-9]{4}-?[0-9]{3}([T ]|$)")
+_FRACTION = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}[.,]([0-9]+)")
+
+
+def timestamp_form_problem(text: str, *, comma: bool = False) -> str | None:
+    """Why ``text`` is not a timestamp in the one accepted form (None when it is); one line.
+
+    Named: an ISO week date (``2026-W41-1T10:00Z``) or ordinal date (``2026-278``), which
+    the standard library would read silently; more than six digits after the seconds'
+    decimal point (nanoseconds: the engine keeps microseconds, so the instant could not be
+    kept exactly and was silently cut); a comma as the decimal sign. Others (no offset, an
+    offset without a colon) are left to the caller's own message. ``comma``: a comma as
+    decimal sign is no problem (the importers read a source's own spelling of ISO 8601).
+    """
+    if TIMESTAMP_FORM.fullmatch(text):
+        return None
+    stripped = text.strip()
+    if _WEEK_DATE.match(stripped):
+        return (f"{_show(text)} is an ISO week date; write the calendar date, like "
+                "2026-10-05T10:00:00-04:00")
+    if _ORDINAL_DATE.match(stripped):
+        return (f"{_show(text)} is an ISO ordinal date (day of the year); write the calendar "
+                "date, like 2026-10-05T10:00:00-04:00")
+    fraction = _FRACTION.search(stripped)
+    if fraction and len(fraction.group(1)) > 6:
+        return (f"{_show(text)} gives {len(fraction.group(1))} digits after the seconds' "
+                "decimal point; at most 6 (microseconds) can be kept exactly: round it")
+    if fraction and "," in fraction.group(0) and not comma:
+        return f"{_show(text)} uses a comma as decimal sign; write a point, like 10:00:00.5"
+    return None
+
+
+def _show(text: str) -> str:
+    return repr(text) if len(text) <= 60 else repr(text[:57] + "...")
 
 
 @lru_cache(maxsize=64)

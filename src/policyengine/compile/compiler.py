@@ -14,6 +14,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
+from policyengine.clauses.words import plain_number
 from policyengine.clocks.durations import duration_seconds, is_duration
 from policyengine.compile.packcheck import (
     FIELD_PLACEHOLDER,
@@ -191,8 +192,9 @@ def display_term(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(display_term(v) for v in value)
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
-    return str(value)
+        return format(value.normalize(), "f") if value == value.to_integral_value() \
+            else plain_number(value)
+    return plain_number(value)
 
 
 class _ClauseCompiler:

@@ -89,16 +89,40 @@ class At:
     # (a changelog entry): None for NDJSON and CSV, where the record's line is the place.
     path: tuple[str | int, ...] = field(default=(), compare=False, repr=False)
     document: Any = field(default=None, compare=False, repr=False)
+    # a CSV row's columns: column name -> (line, column) of its cell
+    cells: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False,
+                                                 repr=False)
 
     def named(self, source_id: Any) -> At:
         """The same place, naming the record's source id."""
         return replace(self, source_id="" if source_id is None else str(source_id))
 
+    def cell(self, column: str) -> At:
+        """The place of a column (CSV) or a dotted field path (JSON) of this record (the
+        record's own place when unknown)."""
+        if column in self.cells:
+            line, col = self.cells[column]
+            return replace(self, line=line, column=col)
+        if self.document is not None and column:
+            return self.inner(*(int(p) if p.isdigit() else p for p in column.split(".")))
+        return self
+
+    def of(self, name: str) -> At:
+        """The place of a fact field's cell when the importer knows it (the generic CSV
+        importer names each mapped field's cell), else this record's place."""
+        if name in self.cells:
+            line, col = self.cells[name]
+            return replace(self, line=line, column=col)
+        return self
+
     def inner(self, *path: str | int) -> At:
         """The place of ``path`` inside this record (the record's own place when unknown)."""
         if self.document is None:
             return self
-        line, column = self.document.locate((*self.path, *path))
+        try:
+            line, column = self.document.locate((*self.path, *path))
+        except (KeyError, IndexError, TypeError):  # pragma: no cover - a path not in it
+            return self
         return replace(self, line=line, column=column, path=(*self.path, *path))
 
 
@@ -161,10 +185,10 @@ class Run:
         try:
             instant = self.clock.instant(value)
         except TimestampError as error:
-            self.problem(at, f"{field}: {error}", field)
+            self.problem(at.of(field), f"{field}: {error}", field)
             return None
         if self.clock.last_ambiguous:  # a fall-back hour: located, an error with --strict
-            self.warn(at, f"{field}: {self.clock.last_ambiguous}", field)
+            self.warn(at.of(field), f"{field}: {self.clock.last_ambiguous}", field)
         return instant
 
     def order(self, value: Any) -> float:
@@ -203,15 +227,26 @@ class Run:
         return None
 
     def severity(self, priority: Any, at: At) -> int | None:
-        """The mapped severity of a priority; None (with a warning when unknown)."""
+        """The mapped severity of a priority; None when there is none.
+
+        A priority the ``severity`` table does not list is an error (it is a value of a
+        mapped field the mapping cannot read) unless the table declares a default with the
+        key ``"*"``: a level, or null for "no assigned severity (the policy classifies the
+        ticket from its impact)".
+        """
         if priority in (None, ""):
             return None
-        level = self.mapping.severity.get(str(priority))
-        if level is None:
-            self.warn(at, f"priority {str(priority)!r} is not in the mapping's 'severity' "
-                      "table; the ticket keeps no assigned severity (the policy classifies "
-                      "it from impact)", "severity")
-        return level
+        table = self.mapping.severity
+        if str(priority) in table:
+            return table[str(priority)]
+        if "*" in table:
+            return table["*"]
+        listed = ", ".join(repr(k) for k in table)
+        self.problem(at, f"priority {str(priority)!r} is not in the mapping's 'severity' "
+                     f"table ({listed}); list it, or declare a default for every other "
+                     "priority (\"*\": a level, or null for none: the policy classifies the "
+                     "ticket from its impact)", "severity")
+        return None
 
     def impact(self, keys: Iterable[Any]) -> dict[str, bool] | None:
         """Impact flags set by any of ``keys`` (priority, tags, labels); None if none apply."""
@@ -256,8 +291,8 @@ class Run:
         choice = getattr(self.mapping, name)
         value = choice.pick(labels)
         if value is None:
-            self.warn(at, f"no label gives the {name} and the mapping declares no "
-                      f"'{name}.default'; not imported", name)
+            self.problem(at, f"no label gives the {name} and the mapping declares no "
+                         f"'{name}.default' (add one, or a label for this record)", name)
         return value
 
     # -- facts -----------------------------------------------------------------------------
@@ -306,8 +341,10 @@ class Run:
         opened = self.instant(opened_at, at, "opened_at") if opened_at is not None else None
         if opened_at is None:
             self.problem(at, "ticket has no creation time", "opened_at")
-        if customer is None or opened is None:
+        if opened is None:
             return None
+        # a record not placed (customer None, warned) is still checked: its errors are
+        # reported whatever its warnings (nothing is written from an import with errors)
         fact: dict[str, Any] = {"type": "ticket", "id": self.fact_id(source_id),
                                 "customer": customer, "opened_at": opened}
         if severity is not None:
@@ -324,7 +361,7 @@ class Run:
             if value is None:
                 ok = False
             elif _order(value) < opened_key:
-                self.problem(at, f"{name} {value} is before the ticket was created "
+                self.problem(at.of(name), f"{name} {value} is before the ticket was created "
                              f"({opened})", name)
                 ok = False
             else:
@@ -345,7 +382,7 @@ class Run:
             fact["status_history"] = entries
         if source_sla is not None and any(v is not None for v in source_sla.values()):
             fact["source_sla"] = dict(source_sla)
-        return self.fact(fact, at) if ok else None
+        return self.fact(fact, at) if ok and customer is not None else None
 
     def downtime(self, at: At, *, source_id: Any, start: Any, end: Any, cause: str | None,
                  maintenance: str | None, customers: list[str] | None) -> str | None:
@@ -358,10 +395,12 @@ class Run:
                       "(import again once it is resolved)", "end")
             return None
         finish = self.instant(end, at, "end")
-        if begin is None or finish is None or cause is None or maintenance is None:
+        if begin is None or finish is None:
             return None
         if _order(finish) < _order(begin):
-            self.problem(at, f"ends ({finish}) before it starts ({begin})", "end")
+            self.problem(at.of("end"), f"ends ({finish}) before it starts ({begin})", "end")
+            return None
+        if cause is None or maintenance is None:
             return None
         fact: dict[str, Any] = {"type": "downtime", "id": self.fact_id(source_id),
                                 "start": begin, "end": finish, "cause": cause,
@@ -375,8 +414,8 @@ class Run:
         """A notice fact line (``about`` is a fact id already prefixed)."""
         sent = self.instant(sent_at, at, "sent_at")
         if channel is None:
-            self.warn(at, "the mapping's 'channels' table gives no channel for this notice; "
-                      "not imported", "channel")
+            self.problem(at, "the mapping's 'channels' table gives no channel for this "
+                         "notice (add the source's channel to it)", "channel")
         if sent is None or channel is None:
             return None
         fact: dict[str, Any] = {"type": "notice", "id": notice_id, "kind": kind,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from policyengine.diagnostics import InputError
@@ -65,7 +66,14 @@ def _csv_file(run: Run, path: str) -> Iterator[str]:
         raise InputError.single(path, f"cannot read file: {error.strerror}", code="import") \
             from None
     with handle:
-        reader = csv.reader(_text_lines(handle, path), strict=True)
+        seen: list[str] = []  # the text lines of the record being read
+
+        def remembered() -> Iterator[str]:
+            for text in _text_lines(handle, path):
+                seen.append(text)
+                yield text
+
+        reader = csv.reader(remembered(), strict=True)
         try:
             header = next(reader)
         except StopIteration:
@@ -75,6 +83,7 @@ def _csv_file(run: Run, path: str) -> Iterator[str]:
             raise InputError.single(path, f"not a CSV file: {error}", line=1, column=1,
                                     code="import") from None
         check_columns(run, header, path)
+        seen.clear()
         start = reader.line_num + 1
         while True:
             try:
@@ -85,14 +94,30 @@ def _csv_file(run: Run, path: str) -> Iterator[str]:
                 raise InputError.single(path, f"bad CSV: {error}", line=start, column=1,
                                         code="import") from None
             line, start = start, reader.line_num + 1
+            record_lines, seen[:] = list(seen), []
             if not row or row == [""]:
                 continue
             if len(row) != len(header):
                 raise InputError.single(path, f"row has {len(row)} columns, the header "
                                         f"{len(header)}", line=line, column=1, code="import")
-            fact = build(run, dict(zip(header, row, strict=True)), At(path, line))
+            cells = dict(zip(header, _cell_places(record_lines, line), strict=False))
+            fact = build(run, dict(zip(header, row, strict=True)), At(path, line, cells=cells))
             if fact is not None:
                 yield fact
+
+
+def _cell_places(lines: list[str], first_line: int) -> list[tuple[int, int]]:
+    """(line, column) where each field of a CSV record starts (RFC 4180 quoting: a comma
+    inside quotes, or a quoted line break, belongs to the field)."""
+    places = [(first_line, 1)]
+    quoted = False
+    for offset, text in enumerate(lines):
+        for index, char in enumerate(text):
+            if char == '"':
+                quoted = not quoted  # a doubled quote toggles twice
+            elif char == "," and not quoted:
+                places.append((first_line + offset, index + 2))
+    return places
 
 
 def check_columns(run: Run, header: list[str], path: str) -> None:
@@ -132,7 +157,8 @@ def read_json(run: Run, files: Iterable[str]) -> Iterator[str]:
             if not isinstance(record, Mapping):
                 raise InputError.single(path, "a record must be an object", line=line,
                                         column=column, code="import")
-            fact = build(run, record, At(path, line, column))
+            fact = build(run, record, At(path, line, column, path=(*prefix, index),
+                                         document=document))
             if fact is not None:
                 yield fact
 
@@ -167,22 +193,36 @@ def build(run: Run, record: Mapping[str, Any], at: At) -> str | None:
                 at = at.named(raw_id)
                 break
     values: dict[str, Any] = {}
+    columns: dict[str, str] = {}  # fact field -> the column (path) it came from
     for name, spec in mapping.fields.items():
         raw, table, column = _value(record, spec)
+        columns[name] = column
         if table is not None and raw not in (None, ""):
             raws = raw if isinstance(raw, list) else [raw]
             mapped = []
             for item in raws:
-                if str(item) not in table:
-                    run.warn(at, f"{column} value {item!r} is not in the mapping's values for "
-                             f"{name}; not imported", name)
-                    return None
-                mapped.append(table[str(item)])
+                if str(item) in table:
+                    mapped.append(table[str(item)])
+                elif isinstance(spec, Mapping) and "default" in spec:
+                    mapped.append(spec["default"])
+                else:
+                    listed = ", ".join(repr(k) for k in table)
+                    run.problem(at.cell(column), f"{column} value {_shown(item)} is not in the "
+                                f"mapping's values for {name} ({listed}); list it, or give the "
+                                "field a 'default'", name)
+                    mapped.append(None)
             raw = mapped if isinstance(raw, list) else mapped[0]
         values[name] = raw
+    if at.cells:  # name each fact field's cell too, for the located problems
+        at = replace(at, cells={**at.cells, **{name: at.cells[column]
+                                              for name, column in columns.items()
+                                              if column in at.cells}})
+    elif at.document is not None:
+        places = {name: at.cell(column) for name, column in columns.items() if column}
+        at = replace(at, cells={name: (p.line, p.column) for name, p in places.items()})
     kind = mapping.fact
     if kind == "ticket":
-        return _ticket(run, values, at)
+        return _ticket(run, values, at, columns)
     if kind == "downtime":
         return _downtime(run, values, at)
     if kind == "notice":
@@ -228,7 +268,22 @@ def _channel(run: Run, raw: Any) -> str | None:
                                     else None)
 
 
-def _flag(run: Run, value: Any, at: At, name: str) -> bool | None:
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 62 else text[:60] + "...'"
+
+
+def _default(run: Run, name: str) -> tuple[bool, Any]:
+    """(declared, value) of a field's ``default`` in the mapping."""
+    spec = run.mapping.fields.get(name)
+    if isinstance(spec, Mapping) and "default" in spec:
+        return True, spec["default"]
+    return False, None
+
+
+def _flag(run: Run, value: Any, at: At, name: str, column: str = "") -> bool | None:
+    """A yes/no cell as a boolean; the field's declared default when unreadable, else a
+    located error at the cell (None)."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower() if value is not None else ""
@@ -236,44 +291,57 @@ def _flag(run: Run, value: Any, at: At, name: str) -> bool | None:
         return True
     if text in _FALSE:
         return False
-    run.warn(at, f"{name} {value!r} is not yes/no, true/false or 1/0; not imported", name)
+    declared, default = _default(run, name)
+    if declared and isinstance(default, bool):
+        return default
+    run.problem(at.cell(column), f"{name} {_shown(value)} is not yes/no, true/false, 1/0 or "
+                "x/empty; fix the export, or give the field a 'default' (true or false)", name)
     return None
 
 
-def _ticket(run: Run, values: Mapping[str, Any], at: At) -> str | None:
+def _ticket(run: Run, values: Mapping[str, Any], at: At,
+            columns: Mapping[str, str]) -> str | None:
+    """A ticket from a record; every problem of the record is reported (a bad flag does
+    not hide an error in a timestamp), and a record with an error is not written."""
+    mark = len(run.errors)
     customer = _customer(run, values, at)
     priority = values.get("severity")
     if run.mapping.severity:
-        severity = run.severity(priority, at)
+        severity = run.severity(priority, at.cell(columns.get("severity", "")))
     elif priority in (None, ""):
         severity = None
     else:
         try:
             severity = int(str(priority))
         except ValueError:
-            run.warn(at, f"severity {priority!r} is not a whole number and the mapping has no "
-                     "'severity' table; the ticket keeps no assigned severity", "severity")
-            severity = None
+            declared, severity = _default(run, "severity")
+            if not declared:
+                run.problem(at.cell(columns.get("severity", "")),
+                            f"severity {_shown(priority)} is not a whole number and the "
+                            "mapping has no 'severity' table; add one, or give the field a "
+                            "'default' (a level, or null for none)", "severity")
     impact: dict[str, bool] | None = run.impact([priority]) if run.mapping.impact else None
     for flag in IMPACT_FLAGS:
         name = f"impact.{flag}"
         if name in values:
-            parsed = _flag(run, values[name], at, name)
+            parsed = _flag(run, values[name], at, name, columns.get(name, ""))
             if parsed is None:
-                return None
+                continue
             impact = impact or dict.fromkeys(IMPACT_FLAGS, False)
             impact[flag] = impact[flag] or parsed
     history = [(entry.get("at"), str(entry.get("status")), at)
                for entry in values.get("status_history") or ()
                if isinstance(entry, Mapping)]
-    sla = {name: _flag(run, values[f"source_sla.{name}"], at, f"source_sla.{name}")
+    sla = {name: _flag(run, values[f"source_sla.{name}"], at, f"source_sla.{name}",
+                       columns.get(f"source_sla.{name}", ""))
            for name in ("response_met", "resolution_met")
            if values.get(f"source_sla.{name}") not in (None, "")}
-    return run.ticket(at, source_id=values.get("id"), customer=customer,
+    line = run.ticket(at, source_id=values.get("id"), customer=customer,
                       opened_at=values.get("opened_at") or None, severity=severity,
                       impact=impact, first_response_at=values.get("first_response_at"),
                       resolved_at=values.get("resolved_at"), history=history,
                       source_sla=sla or None)
+    return None if len(run.errors) > mark else line
 
 
 def _downtime(run: Run, values: Mapping[str, Any], at: At) -> str | None:

@@ -16,6 +16,8 @@ import pendulum
 import pendulum.parsing
 from pendulum.tz.exceptions import AmbiguousTime, NonExistingTime
 
+from policyengine.clocks.timeutil import timestamp_form_problem
+
 # Epoch numbers are read only when they land in this range (2000-01-01 to 2100-01-01 UTC):
 # a number outside it is almost always the other unit (seconds read as milliseconds land in
 # January 1970) or a placeholder such as 0, and reading it would move a deadline by decades.
@@ -36,6 +38,11 @@ class Clock:
 
     def __init__(self, timezone: str | None = None, formats: tuple[str, ...] = (),
                  epoch: str | None = None) -> None:
+        from policyengine.clocks.zones import zone_problem
+
+        problem = zone_problem(timezone) if timezone else None
+        if problem:  # load_mapping refuses it first, located; this guards the library API
+            raise ValueError(problem)
         self.zone = pendulum.timezone(timezone) if timezone else None
         self.zone_name = timezone
         self.formats = formats
@@ -55,6 +62,13 @@ class Clock:
         self.last_ambiguous = None
         if isinstance(value, bool):
             raise TimestampError(f"{value!r} is not a timestamp")
+        if isinstance(value, Decimal) and self.epoch is not None:
+            places = -int(value.as_tuple().exponent) if value.is_finite() else 0
+            most = 6 if self.epoch == "seconds" else 3
+            if places > most:  # finer than a microsecond: could not be kept exactly
+                raise TimestampError(f"{value} as epoch {self.epoch} has {places} decimal "
+                                     f"places; at most {most} (microseconds) can be kept "
+                                     "exactly")
         if isinstance(value, int | float | Decimal):
             return self._epoch(float(value) if isinstance(value, Decimal) else value)
         if not isinstance(value, str) or not value.strip():
@@ -62,6 +76,11 @@ class Clock:
         text = value.strip()
         if text.isdigit():
             return self._epoch(int(text))
+        # the facts' rule (clocks.timeutil): no ISO week or ordinal dates, nothing finer
+        # than a microsecond (pendulum reads both, and cut nanoseconds silently)
+        inexact = timestamp_form_problem(text, comma=True)
+        if inexact:
+            raise TimestampError(inexact)
         parsed = self._parse(text)
         if parsed.tzinfo is None:
             parsed = self._localise(parsed, text)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
+from policyengine.clauses.words import plain_number
 from policyengine.diagnostics import Diagnostic
 from policyengine.model.json_report import ABSENT
 from policyengine.model.results import Evaluation
@@ -60,7 +61,7 @@ def _cell(value: Any) -> str:
         return "yes"
     if value is False:
         return "no"
-    return plain_text(str(value))
+    return plain_text(plain_number(value))  # 1e-24 as 0.000000000000000000000001
 
 
 def _aligned(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:

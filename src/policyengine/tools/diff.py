@@ -33,6 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 from policyengine.clauses import registry
+from policyengine.clauses.words import plain_number
 from policyengine.model.policy import Clause, Policy
 from policyengine.model.results import OUTCOME, ROW_TYPES, Evaluation, diff_key, diff_roles
 from policyengine.tools.show import describe_condition, describe_value, term_label
@@ -384,9 +385,11 @@ class OutcomeChange:
             return f"{self.subject}: only under the old version ({self._summary(self.old)})"
         text = f"{self.subject}: {self._fields_text()}"
         if self.section == "availability" and self.old and self.new:
-            text += (f" (availability {self.old['availability_percent']}% vs target "
-                     f"{self.old['target_percent']}% {ARROW} {self.new['availability_percent']}%"
-                     f" vs target {self.new['target_percent']}%)")
+            old, new = self.old, self.new
+            text += (f" (availability {plain_number(old['availability_percent'])}% vs target "
+                     f"{plain_number(old['target_percent'])}% {ARROW} "
+                     f"{plain_number(new['availability_percent'])}% vs target "
+                     f"{plain_number(new['target_percent'])}%)")
         return text
 
     def _describe_credit(self) -> str:
@@ -446,7 +449,7 @@ def _outcome_word(name: str, value: Any) -> str:
         return "yes" if value else "no"
     if value is None:
         return "none"
-    return str(value)
+    return plain_number(value)
 
 
 @dataclass(frozen=True)

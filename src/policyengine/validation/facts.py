@@ -144,7 +144,12 @@ def _nested_unknown(raw: Mapping[str, Any]) -> list[tuple[str, str, str, bool]]:
 
 
 # Years every clock and calendar handles (the business-hour index covers 1970..2200).
-FIRST_YEAR, LAST_YEAR = 1971, 2199
+from policyengine.clocks.timeutil import (  # noqa: E402
+    FIRST_YEAR,
+    LAST_YEAR,
+    TIMESTAMP_FORM,
+    timestamp_form_problem,
+)
 
 
 def _check_year(year: int, field_name: str, text: str) -> None:
@@ -194,6 +199,9 @@ def parse_instant(text: Any, field_name: str = "timestamp") -> float:
     """ISO 8601 with an offset or Z → epoch seconds; naive or impossible → error."""
     if not isinstance(text, str):
         raise FieldError(field_name, f"{field_name} must be an ISO 8601 timestamp string")
+    form = timestamp_form_problem(text)
+    if form:
+        raise FieldError(field_name, f"{field_name} {form}")
     try:
         parsed = _FROM_ISO(text)
     except ValueError:
@@ -213,6 +221,10 @@ def parse_instant(text: Any, field_name: str = "timestamp") -> float:
             "refused; "
             f"write e.g. {text}Z or {text}-05:00",
         )
+    if not TIMESTAMP_FORM.fullmatch(text):  # basic format, +0100, a bare hour: as the schema
+        raise FieldError(field_name, f"{field_name} {excerpt(text)} is not written as the "
+                         "facts write timestamps: YYYY-MM-DDTHH:MM[:SS[.ffffff]] and Z or "
+                         "an offset ±HH:MM, like 2026-10-05T14:00:00-04:00")
     if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
         _check_year(parsed.year, field_name, text)
     return parsed.timestamp()

@@ -73,16 +73,15 @@ def check_policy_semantics(document: Any, *, services: bool = True) -> list[Diag
     terms per service each service's (``services=False``: not, for a policy that is itself
     resolved for a service).
     """
-    from zoneinfo import available_timezones
+    from policyengine.clocks.zones import known_zones, zone_problem
 
     problems: list[Diagnostic] = []
     data = document.data
     spec = data.get("spec") or {}
-    zones = available_timezones()
-    if spec.get("timezone") not in zones:
-        problems.append(_diag(document, ("spec", "timezone"),
-                              f"unknown timezone {excerpt(spec.get('timezone'))} (use an IANA name "
-                              "such as America/New_York)", "semantic"))
+    zones = known_zones()
+    zone_error = zone_problem(spec.get("timezone"))
+    if zone_error:
+        problems.append(_diag(document, ("spec", "timezone"), zone_error, "semantic"))
     effective = (data.get("metadata") or {}).get("effective") or {}
     try:
         start = dt.date.fromisoformat(effective.get("from", "1970-01-01"))
@@ -115,6 +114,11 @@ def check_policy_semantics(document: Any, *, services: bool = True) -> list[Diag
             problems.extend(check_per_service(context, path, clause))
         for duration_path, text in _walk_durations(clause, path):
             problems.extend(_check_duration(document, duration_path, text))
+        for term, effect in _EMPTY_SELECTS_NOTHING.get(clause.get("kind"), {}).items():
+            if clause.get(term) == []:
+                problems.append(_diag(document, (*path, term), f"{term} [] {effect}: the "
+                                      "clause could never take effect; list what it applies "
+                                      "to, or remove the clause", "semantic"))
     problems.extend(_check_single_kinds(document, clauses))
     present = {clause.get("kind") for _, clause in clauses}
     for kind in registry.kinds():
@@ -129,6 +133,17 @@ def check_policy_semantics(document: Any, *, services: bool = True) -> list[Diag
         problems.extend(check_service_variants(
             document, functools.partial(check_policy_semantics, services=False)))
     return problems
+
+
+# Lists that choose what a clause applies to: empty, the clause applies to nothing (issue 16
+# §2, a term that cannot take effect is refused). An empty list of update_entitlement's
+# licences is a real statement ("no licence is entitled"), so it is not here.
+_EMPTY_SELECTS_NOTHING = {
+    "availability_commitment": {"plans": "covers no plan",
+                                "deployments": "covers no deployment"},
+    "excluded_plan": {"plans": "excludes no plan"},
+    "support_lapse": {"licenses": "applies to no licence"},
+}
 
 
 def _check_duration(document: Any, path: tuple, text: str) -> list[Diagnostic]:

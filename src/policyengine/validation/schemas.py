@@ -112,7 +112,8 @@ def is_amount(value: object) -> bool:
 
 
 def is_timezone(value: object) -> bool:
-    """Format ``iana-timezone``: a zone name ``zoneinfo`` knows."""
+    """Format ``iana-timezone``: a zone name ``zoneinfo`` knows that means the same on every
+    host (not ``localtime``, ``Factory``, ...: :mod:`policyengine.clocks.zones`)."""
     return not isinstance(value, str) or _is_timezone(value)
 
 
@@ -156,13 +157,9 @@ def _draft7() -> Any:
 
 
 def _is_timezone(name: str) -> bool:
-    import zoneinfo
+    from policyengine.clocks.zones import zone_problem
 
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return True
+    return zone_problem(name) is None
 
 
 def _validator(name: str) -> Draft7Validator:
@@ -445,7 +442,13 @@ def _enum_problem(path: list, schema: Mapping[str, Any], options: list, value: A
 
 
 def _pattern_problem(path: list, schema: Mapping[str, Any], value: Any) -> _Problem:
-    if schema.get("format") == "date-time" and isinstance(value, str) and _is_naive(value):
+    from policyengine.clocks.timeutil import timestamp_form_problem
+
+    form = (timestamp_form_problem(value) if schema.get("format") == "date-time"
+            and isinstance(value, str) else None)
+    if form:
+        message = f"timestamp {form}"
+    elif schema.get("format") == "date-time" and isinstance(value, str) and _is_naive(value):
         message = (
             f"timestamp {excerpt(value)} has no offset; a timestamp without an offset is refused "
             f"(write e.g. {value}Z or {value}-05:00)"
@@ -467,10 +470,12 @@ def _format_problem(path: list, format_name: str, value: Any) -> _Problem:
         message = (f"{_show(value)} is not an amount: at most {AMOUNT_INTEGER_DIGITS} digits "
                    f"before the decimal point and {AMOUNT_PLACES} after it")
     elif format_name == "iana-timezone":
-        message = f"unknown time zone {_show(value)}"
-        import zoneinfo
+        from policyengine.clocks.zones import HOST_DEPENDENT, known_zones, zone_problem
 
-        close = difflib.get_close_matches(str(value), sorted(zoneinfo.available_timezones()),
+        if str(value) in HOST_DEPENDENT or str(value).startswith(("posix/", "right/")):
+            return _Problem(path, str(zone_problem(value)), validator="format")
+        message = f"unknown time zone {_show(value)}"
+        close = difflib.get_close_matches(str(value), sorted(known_zones()),
                                           n=1, cutoff=_CUTOFF)
         hint = f"did you mean {close[0]!r}?" if close else "use a name like America/New_York"
     else:
