@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from policyengine.api import Engine, facts_from_dicts
+from policyengine.model.results import AvailabilityRow, CreditRow, RemedyRow, diff_key
+from policyengine.report import html as html_report
 from policyengine.report.html import chart, render_html
 from policyengine.report.saved import load_report
 
@@ -102,7 +104,7 @@ def test_open_not_yet_due_ticket_is_distinct_from_no_target(engine: Engine) -> N
     page = render_html(engine.evaluate([EXAMPLE], as_of="2026-10-28T10:00:00-04:00").to_dict())
     t1003 = page[page.index("<td>T-1003</td>"):page.index("</tr>", page.index("<td>T-1003"))]
     assert '<span class="open">open, not yet due</span>' in t1003
-    assert "<td>2026-10-28T13:30:00-04:00</td>" in t1003
+    assert "<td>2026-10-28 13:30 (UTC-04:00)</td>" in t1003
     assert "tickets open, not yet due: 1" in page
 
 
@@ -140,7 +142,10 @@ def test_provisional_month_and_not_in_term_are_shown_and_escaped(engine: Engine)
         and "<i>" not in page
     summary = page[:page.index('<section class="customer"')]
     assert "periods below target: 0" in summary
-    assert "periods not over, no verdict yet: 1" in summary  # the late one is not covered
+    # both months are not over at as-of (as the summary line counts them); late's is also
+    # not covered (its term begins 11-03): "not covered (so far)", no verdict either way
+    assert "periods not over at as-of (so far, provisional): 2" in summary
+    assert '<span class="na">not covered (so far)</span>' in page
     # elapsed 11-01 00:00 -04:00 .. 11-10 12:00 -05:00 = 229 h = 13740 min, 120 counted:
     # (13740 - 120) / 13740 = 99.1266 % so far, against 99 %: amber, target marked, no verdict
     assert "<title>2026-11: 99.1266% (target 99%, provisional)</title>" in page
@@ -234,6 +239,205 @@ def test_report_command_bad_input_is_one_located_line(tmp_path: Path, name: str,
     if where != "other":
         assert where in done.stderr
     assert not out.exists() and list(tmp_path.iterdir()) == [path]
+
+
+# -- every shape of period: rows keyed as the report keys them ------------------------------
+FORGE = ROOT / "policies" / "examples" / "forge-quarterly"
+FORGE_FACTS = FORGE / "tests" / "q4-2026.yaml"
+FORGE_AS_OF = "2027-01-15T12:00:00-05:00"
+TIERED = ROOT / "policies" / "examples" / "tiered-percent"
+TIERED_FACTS = ROOT / "examples" / "tiered-percent-2026.yaml"
+
+
+def test_row_keys_are_the_models() -> None:
+    """The page keys period rows by the model's key fields; a new key field (a new shape of
+    period) must be taught to period_subject, so it fails here first."""
+    assert html_report.PERIOD_KEY == ("customer", "month", "period", "service")
+    assert diff_key(CreditRow) == html_report.PERIOD_KEY
+    assert html_report.REMEDY_KEY == diff_key(RemedyRow) == ("customer", "period", "clause")
+    assert html_report.CAP_PERS == ("period", "rolling_12_months")
+    assert html_report.period_subject({"customer": "a", "month": "2026-10"}) == "a/2026-10"
+    assert html_report.period_subject({"customer": "a", "month": "2026-10", "period": "2026-Q4",
+                                       "service": "pages"}) == "a/2026-Q4/pages"
+    assert html_report.period_subject({"customer": "a/b", "month": "2026-01",
+                                       "period": "2026"}) == "a/b/2026"
+    assert diff_key(AvailabilityRow) == html_report.PERIOD_KEY
+
+
+def _edited_policy(tmp_path: Path, period: str) -> Path:
+    text = (POLICY / "1.0.0.yaml").read_text(encoding="utf-8")
+    assert text.count("period: calendar_month") == 1
+    target = tmp_path / "spirion" / "1.0.0.yaml"
+    target.parent.mkdir()
+    target.write_text(text.replace("period: calendar_month", f"period: {period}"),
+                      encoding="utf-8")
+    return target.parent
+
+
+SHAPES = {
+    "monthly": lambda tmp: (POLICY, [EXAMPLE], AS_OF),
+    "quarterly": lambda tmp: (_edited_policy(tmp, "calendar_quarter"), [EXAMPLE],
+                              "2027-01-15T12:00:00-05:00"),
+    "yearly": lambda tmp: (_edited_policy(tmp, "calendar_year"), [EXAMPLE],
+                           "2027-01-15T12:00:00-05:00"),
+    "quarterly-per-service-offerings": lambda tmp: (FORGE, [FORGE_FACTS], FORGE_AS_OF),
+    "tiers-caps-remedies": lambda tmp: (TIERED, [TIERED_FACTS], "2026-11-15T00:00:00Z"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_every_period_finding_is_on_its_row_for_every_shape(tmp_path: Path, shape: str) -> None:
+    """Monthly, quarterly, yearly, per service, per offering, tiered and capped: each finding
+    about a customer period sits on that period's availability, credit or remedy row (a cap's
+    on its credit row), never under the downtime windows or "other"; every availability row
+    has a reason."""
+    policy, facts, as_of = SHAPES[shape](tmp_path)
+    document = Engine.load(policy).evaluate(facts, as_of=as_of).to_dict()
+    assert document["availability"], shape
+    views = html_report._customers(document)
+    periods = {html_report.period_subject(r) for r in document["availability"]}
+    placed = 0
+    for view in views:
+        for row in view.availability:
+            assert row.reasons, (shape, row.data)
+            placed += len(row.reasons)
+        for credit in view.credits:
+            assert any(f["outcome"] == "credit" for f in credit.reasons), (shape, credit.data)
+            if credit.data.get("capped_by"):
+                assert [f["clause"] for f in credit.extra] == [credit.data["capped_by"]]
+        loose = [f["subject"] for f in (*view.windows, *view.other)
+                 if html_report._about_a_period(f["subject"], periods)]
+        assert loose == [], (shape, loose)
+    assert placed >= len(document["availability"])
+
+
+def test_quarterly_per_service_page(tmp_path: Path) -> None:
+    """forge-quarterly, Q4 2026 (132,540 min): bars and rows name 2026-Q4 and the service;
+    git_operations 210 min counted: (132540 - 210) / 132540 = 99.8416 % against 99.9 %;
+    the credit 1/40 × 48,000.00 = 1,200.00 sits on its credit row, not under windows."""
+    page = render_html(Engine.load(FORGE).evaluate([FORGE_FACTS], as_of=FORGE_AS_OF).to_dict())
+    acme = _section(page, "acme")
+    assert ("<title>2026-Q4 git_operations: 99.8416% (target 99.9%, missed)</title>") in acme
+    assert '>2026-Q4</text>' in acme and '>git_operations</text>' in acme
+    assert "2026-10" not in acme.split("<h3>Downtime windows</h3>")[0].split("<h3>Availability")[1]
+    credits = acme[acme.index("<h3>Credits</h3>"):]
+    row = credits[credits.index("<td>2026-Q4</td><td>git_operations</td>"):]
+    row = row[:row.index("</tr>")]
+    assert '<td class="num">1200.00</td><td>USD</td>' in row
+    assert "1/40 × 48,000.00 = 1,200.00 USD" in row
+    windows = acme[acme.index("<h3>Downtime windows</h3>"):acme.index("<h3>Credits</h3>")]
+    assert "acme/2026-Q4" not in windows and "acme/d-git" in windows
+    assert 'class="na">no finding' not in acme
+
+
+def test_ticket_states_count_updates_and_at_risk(tmp_path: Path) -> None:
+    """Case 3 of tests/cases/explain/support.test.yaml at 16:00: T-C missed its response
+    (due 11:00), T-F its update (due 12:30, 3 h 30 min overdue): 2 breached. At risk: T-C
+    and T-F (resolution due 18:00, at risk since 16:00), T-E (response due 16:10, since
+    15:55), T-H (update due 16:20, since 15:50): 4. Open, not yet due: T-D, T-E, T-G, T-H."""
+    import yaml
+
+    suite = yaml.safe_load((ROOT / "tests" / "cases" / "explain" / "support.test.yaml")
+                           .read_text(encoding="utf-8"))
+    case = suite["cases"][2]
+    assert case["as_of"] == "2026-10-05T16:00:00-04:00"
+    engine = Engine.load(ROOT / "tests" / "policies" / "support-levels.yaml")
+    page = render_html(engine.evaluate(facts_from_dicts(case["facts"]),
+                                       as_of=case["as_of"]).to_dict())
+    summary = page[:page.index('<section class="customer"')]
+    assert "tickets breached: 2" in summary
+    assert "tickets at risk: 4" in summary
+    assert "tickets open, not yet due: 4" in summary
+
+    def row(ticket: str) -> str:
+        start = page.index(f"<td>{ticket}</td>")
+        return page[start:page.index("</tr>", start)]
+
+    t_f = row("T-F")
+    assert '<span class="bad">breached</span>' in t_f
+    # response met, update missed (due 12:30), resolution open; at risk with its instant
+    assert ('<td>2026-10-05 12:30 (UTC-04:00)</td><td><span class="bad">missed</span></td>'
+            ) in t_f
+    assert ("is at risk since 2026-10-05 16:00 EDT (2 h left at as-of)") in t_f
+    t_e = row("T-E")
+    assert '<span class="open">at risk, not yet due</span>' in t_e
+    assert "at risk since 2026-10-05 15:55 EDT (10 min left at as-of)" in t_e
+    assert '<span class="open">open, not yet due</span></td>' in row("T-D")
+    # the order: breached, at risk, open
+    assert page.index("<td>T-C</td>") < page.index("<td>T-E</td>") < page.index("<td>T-D</td>")
+
+
+def test_provisional_months_read_as_the_summary_line_counts(engine: Engine) -> None:
+    """At 2026-10-28 12:00 -04:00 October is not over for all four customer-periods (the
+    summary line: 4 provisional); hooli and initech are not covered: no verdict, "not
+    covered (so far)", never "so far, no verdict yet"."""
+    page = render_html(engine.evaluate([EXAMPLE], as_of="2026-10-28T12:00:00-04:00").to_dict())
+    summary = page[:page.index('<section class="customer"')]
+    assert "periods not over at as-of (so far, provisional): 4" in summary
+    hooli = _section(page, "hooli")
+    assert '<span class="na">not covered (so far)</span>' in hooli
+    assert "so far, no verdict yet" not in hooli
+    acme = _section(page, "acme")
+    assert '<span class="open">so far, no verdict yet</span>' in acme
+    assert "not over the whole period's minutes shown in its row" in acme
+    # the table says the same: "so far" for a covered month, n/a for one not covered
+    from policyengine.report.render import render_table
+
+    table = render_table(engine.evaluate([EXAMPLE], as_of="2026-10-28T12:00:00-04:00"))
+    verdicts = {line.split()[0]: line.split()[-1] for line in table.splitlines()
+                if line.split()[:2] in (["acme", "2026-10"], ["hooli", "2026-10"],
+                                        ["initech", "2026-10"], ["globex", "2026-10"])}
+    assert verdicts == {"acme": "far", "globex": "far", "hooli": "n/a", "initech": "n/a"}
+
+
+def test_capped_credit_and_remedy_are_on_their_rows() -> None:
+    """tiered-percent, October 2026: tier 3, 50 % × 120,000.00 / 12 = 5,000.00; the rolling
+    12-month cap 6,000.00 less 1,000.00 + 2,500.00 granted leaves 2,500.00: 5,000.00 −
+    2,500.00 = 2,500.00. Three months missed in a row: termination_right, to be used by
+    2026-11-30 (30 days from 11-01)."""
+    page = render_html(Engine.load(TIERED).evaluate(
+        [TIERED_FACTS], as_of="2026-11-15T00:00:00Z").to_dict())
+    acme = _section(page, "acme")
+    credits = acme[acme.index("<h3>Credits</h3>"):]
+    start = credits.index("<td>2026-10</td>")
+    october = credits[start:credits.index("</tr>", start)]
+    assert ('<td class="num">2500.00<br><span class="na">capped from 5000.00</span></td>'
+            ) in october
+    assert ('<span class="open">capped by [yearly-credit-cap]</span>: 5000.00 − 2500.00 = '
+            '2500.00') in october
+    assert "the credit of 5000.00 is cut to 2500.00, 2500.00 less" in october
+    assert "50% × 120,000.00 / 12 = 5,000.00 USD" in october
+    remedies = acme[acme.index("<h3>Remedies for chronic failure</h3>"):]
+    assert ("<td>2026-10</td><td>termination_right</td><td>by the end of 2026-11-30</td>"
+            ) in remedies
+    assert "3 consecutive months missed the commitment (2026-08, 2026-09, 2026-10)" in remedies
+    assert "remedies for chronic failure: 1" in page
+    assert "<h3>Other decisions</h3>" not in acme
+
+
+@pytest.mark.parametrize(("y", "target_y", "expected"), [
+    (105.61, 69.33, 102.61),  # far from the mark: 3 above the bar
+    (16.0, 69.33, 26.0),  # a full bar: 10 under the plot's top, clear of the mark
+    (20.0, 26.0, 37.0),  # label at 26 would cross the mark at 26: above leaves the plot,
+                         # so 11 below it: 26 + 11
+    (60.0, 55.0, 51.0),  # label at 57 crosses the mark at 55: 4 above it
+    (40.0, None, 37.0),  # no mark (not covered)
+])
+def test_value_label_clears_the_target_mark(y: float, target_y: float | None,
+                                            expected: float) -> None:
+    assert html_report._value_y(y, target_y, 16.0) == expected
+
+
+def test_report_for_an_unknown_customer_is_an_error(tmp_path: Path, engine: Engine) -> None:
+    saved = tmp_path / "r.json"
+    saved.write_text(engine.evaluate([EXAMPLE], as_of=AS_OF).to_json(), encoding="utf-8")
+    out = tmp_path / "x.html"
+    done = subprocess.run([*CLI, "report", str(saved), "--customer", "nobody", "--output",
+                           str(out)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr == (f"{saved}:0:0: $: no customer 'nobody' in this report (it has "
+                           "acme, globex, hooli, initech, umbrella)\n")
+    assert not out.exists()
 
 
 # -- as a person sees it --------------------------------------------------------------------

@@ -111,7 +111,7 @@ def _sections(evaluation: Evaluation) -> list[tuple[str, list[str], list[list[An
     e = evaluation
     availability = [[r.customer, r.month, r.covered, r.minutes_in_month, r.downtime_minutes,
                      r.excluded_minutes, r.counted_downtime_minutes, r.availability_percent,
-                     r.target_percent, "so far" if r.provisional else _verdict(r.met)]
+                     r.target_percent, "so far" if r.provisional and r.covered else _verdict(r.met)]
                     for r in e.availability]
     availability_headers, availability = _shapes(
         e.availability, ["customer", "month", "covered", "minutes", "downtime", "excluded",

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from policyengine.diagnostics import InputError
-from policyengine.model.json_report import ROW_SECTIONS
+from policyengine.model.json_report import OPTIONAL_SECTIONS, ROW_SECTIONS
 
 _LISTS = ("policy", *ROW_SECTIONS, "findings")
 
@@ -27,7 +27,8 @@ def load_report(path: str | os.PathLike[str],
     ``customers``: keep only rows of these customers and the findings about them (a finding's
     customer is read from its subject: ``customer/...``, or the ticket or update request it
     names). Raises :class:`InputError` (FILE:LINE:COL) for a file that is not JSON or not a
-    policyengine report, ``OSError`` when it cannot be read.
+    policyengine report, or when one of ``customers`` has no row and no finding in it (a
+    misspelt name would otherwise give an empty page); ``OSError`` when it cannot be read.
     """
     name = str(path)
     with open(path, encoding="utf-8") as stream:
@@ -41,8 +42,32 @@ def load_report(path: str | os.PathLike[str],
             document = _whole(stream.read(), name)
     _check(document, name)
     if customers is not None:
-        document = only_customers(document, set(customers))
+        wanted = set(customers)
+        unknown = sorted(wanted - set(customers_in(document)))
+        if unknown:
+            known = customers_in(document)
+            raise InputError.single(
+                name, f"no customer {unknown[0]!r} in this report (it has "
+                + (", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
+                   if known else "no customer") + ")", code="load")
+        document = only_customers(document, wanted)
     return document
+
+
+def customers_in(document: dict[str, Any]) -> list[str]:
+    """The customers the report has rows or findings about, sorted."""
+    find = customer_of(document)
+    names = {row["customer"] for name in _row_sections(document) for row in document[name]
+             if isinstance(row.get("customer"), str)}
+    names.update(c for c in map(find, document["findings"]) if c is not None)
+    return sorted(names)
+
+
+def _row_sections(document: dict[str, Any]) -> tuple[str, ...]:
+    """The row sections the report has: every one of ROW_SECTIONS, and the optional ones
+    (``remedies``) when present."""
+    return (*ROW_SECTIONS, *(name for name in OPTIONAL_SECTIONS
+                             if isinstance(document.get(name), list)))
 
 
 class _OtherLayout(Exception):
@@ -96,7 +121,7 @@ def _check(document: dict[str, Any], name: str) -> None:
     if missing:
         raise InputError.single(name, "not a policyengine JSON report: no "
                                 + ", ".join(repr(m) for m in missing), code="load")
-    for key in _LISTS:
+    for key in (*_LISTS, *(o for o in OPTIONAL_SECTIONS if o in document)):
         if not isinstance(document[key], list) or not all(
                 isinstance(item, dict) for item in document[key]):
             raise InputError.single(name, f"not a policyengine JSON report: {key!r} is not "
@@ -109,7 +134,7 @@ def customer_of(document: dict[str, Any]) -> Callable[[dict[str, Any]], str | No
     A subject ``customer/...`` names its customer (the longest known customer name that
     prefixes it wins); a ticket id or an update-request id is looked up in its section.
     """
-    customers = {row["customer"] for name in ROW_SECTIONS for row in document[name]
+    customers = {row["customer"] for name in _row_sections(document) for row in document[name]
                  if isinstance(row.get("customer"), str)}
     tickets = {row.get("id"): row["customer"] for row in document["tickets"]}
     requests = {row.get("id"): row["customer"] for row in document["entitlements"]}
@@ -133,10 +158,10 @@ def only_customers(document: dict[str, Any], customers: set[str]) -> dict[str, A
     """The report with only these customers' rows and findings (header kept)."""
     find = customer_of(document)
     kept = dict(document)
-    for name in ROW_SECTIONS:
+    for name in _row_sections(document):
         kept[name] = [row for row in document[name] if row.get("customer") in customers]
     kept["findings"] = [f for f in document["findings"] if find(f) in customers]
     return kept
 
 
-__all__ = ["customer_of", "load_report", "only_customers"]
+__all__ = ["customer_of", "customers_in", "load_report", "only_customers"]
