@@ -73,6 +73,16 @@ def test_lead_words_short_more_exact_and_after_the_start() -> None:
     assert explain.lead_words(-2 * h, 48 * h) == "2 h after the start, 50 h short of 48 h"
 
 
+def test_form_and_band_words_are_for_people_not_identifiers() -> None:
+    # the clause writes form: service_days and a lowest band "at least 0"; a finding says
+    # "as days of service added to the term" and "below 95%" (no "at least 0%")
+    assert [explain.form_words(f) for f in ("credit", "refund", "service_days")] == [
+        "a credit", "a refund", "days of service added to the term"]
+    assert explain.band(Decimal("99.95"), Decimal("99")) == "below 99.95%, at least 99%"
+    assert explain.band(95, 0) == "below 95%"
+    assert explain.band(Decimal("99.0"), Decimal("95.50")) == "below 99%, at least 95.5%"
+
+
 def test_money_groups_thousands_and_days_of_service() -> None:
     assert explain.money(Decimal("120000.00"), "USD") == "120,000.00 USD"
     assert explain.money(Decimal("7"), "days") == "7 days"

@@ -277,6 +277,10 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
                       "when the window has a deadline)"),
             FieldSpec("claim_close_text", "when the claim window closes, in words: 'closes "
                       "at the end of 2026-11-30' or 'never closes'"),
+            FieldSpec("form_renewed_text", "how the credit is given for a renewed order, in "
+                      "words: 'a credit', 'a refund', 'days of service added to the term'"),
+            FieldSpec("form_not_renewed_text", "how the credit is given for an order not "
+                      "renewed, in words"),
             FieldSpec("credit_text", "the credit's arithmetic (\"1/12 × 120,000.00 = "
                       "10,000.00 USD\"; a credit without tiers, for a period that missed its "
                       "commitment)"),
@@ -296,6 +300,8 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
                       kind=NUMBER),
             FieldSpec("at_least", "the band holds availability at or above this percentage",
                       kind=NUMBER),
+            FieldSpec("band_text", "the band in words: 'below 99.95%, at least 99%', the "
+                      "lowest band 'below 95%'"),
             FieldSpec("availability", "the period's availability, exact (its customer_month's)",
                       kind=NUMBER),
             FieldSpec("credit_text", "the credit's arithmetic if the period falls in this band "

@@ -965,6 +965,7 @@ class _Run:
                 "as_of": self.as_of,
                 **words,
                 **_budget_words(elapsed_s, counted_s, target),
+                **_form_words(judged),
             }
             if claim.deadline is not None:
                 fact["claim_last_day"] = _last_day(claim.deadline, tz)
@@ -1536,6 +1537,15 @@ def _year_before(end: float, tz: str) -> float:
     return timeutil.local_midnight(earlier, tz)
 
 
+def _form_words(version: CompiledPolicy) -> dict[str, str]:
+    """How the version's service credit is given, in words, for a renewed order and for one
+    not renewed (``form_renewed_text``, ``form_not_renewed_text``; none without a credit)."""
+    credit = values_of(version.policy).credit
+    return {f"form_{case}_text": explain.form_words(credit.term(f"form.{case}"))
+            for case in ("renewed", "not_renewed")
+            if credit is not None and credit.has_term(f"form.{case}")}
+
+
 def _tier_bounds(version: CompiledPolicy) -> list[Any]:
     """The ``below`` and ``at_least`` of each band of the version's tiered credit (none
     without tiers): thresholds a shown percentage must not cross (:func:`percent_shown`)."""
@@ -1564,7 +1574,8 @@ def _tier_facts(version: CompiledPolicy, key: str, customer: str,
             floor = tiers[number]["below"] if number < len(tiers) else 0
         facts.append({"type": stages.CREDIT_TIER, "key": f"{key}#{number}", "credit": key,
                       "customer": customer, "tier": number, "below": _number(tier["below"]),
-                      "at_least": _number(floor), "availability": availability})
+                      "at_least": _number(floor), "availability": availability,
+                      "band_text": explain.band(tier["below"], floor)})
     return facts
 
 

@@ -33,6 +33,24 @@ PERIOD_WORDS = {"calendar_month": "month", "calendar_quarter": "quarter",
                 "calendar_year": "year"}
 
 
+#: How a credit is given, in words (``docs/stages.md``: ``form_renewed_text``): the clause's
+#: ``form`` values are identifiers, the findings are read by people.
+FORM_WORDS = {"credit": "a credit", "refund": "a refund",
+              "service_days": "days of service added to the term"}
+
+
+def form_words(form: Any) -> str:
+    """``credit`` → ``a credit``; a form the table does not know is given as written."""
+    return FORM_WORDS.get(str(form), str(form))
+
+
+def band(below: Any, at_least: Any) -> str:
+    """A tier's availability band in words: ``below 99.95%, at least 99%``; the lowest band
+    (``at_least`` 0) is ``below 95%`` alone."""
+    low = "" if Decimal(str(at_least)) == 0 else f", at least {_plain(Decimal(str(at_least)))}%"
+    return f"below {_plain(Decimal(str(below)))}%{low}"
+
+
 #: From this many seconds (96 h) on, a duration is told in days and hours: ``72 h`` and
 #: ``48 h`` read as the policy writes its targets, a month overdue reads ``29 d 23 h``.
 DAYS_FROM = 96 * 3600
