@@ -387,6 +387,7 @@ class Engine:
                 decision=evaluation.decision(), outcome_counts=dict(sorted(counts.items())),
                 customers=stats.customers, periods_missed=stats.missed,
                 periods_provisional=stats.provisional, credits=stats.credits,
+                credits_by_status=stats.credits_by_status,
             )
 
     def due(self, severity: int, opened_at: str | float | dt.datetime, *,

@@ -157,7 +157,7 @@ def execute(run: Run, output: str | None, *, workers: int, quiet: bool = False,
             len(summary.warnings)
         rows = summary.rows
         stats = Stats(summary.customers, summary.periods_missed, summary.periods_provisional,
-                      summary.credits)
+                      summary.credits, summary.credits_by_status)
     else:
         with paused_gc():  # the report is millions of small objects too, and forms no cycles
             evaluation = engine.evaluate(run.facts, as_of=instant, months=months,
@@ -173,7 +173,8 @@ def execute(run: Run, output: str | None, *, workers: int, quiet: bool = False,
         rows = (decision or {}).get("counts", {})
         stats = evaluation_stats(evaluation)
     seconds = time.perf_counter() - started
-    line = summary_line(rows, stats.missed, counts.get("breach", 0), stats.credits, seconds,
+    line = summary_line(rows, stats.missed, counts.get("breach", 0), stats.credits_by_status,
+                        seconds,
                         stats.customers, provisional=stats.provisional)
     return Result(run, decision, digest.sha.hexdigest(), digest.size, counts, warnings, line,
                   ran_at, seconds)

@@ -105,6 +105,8 @@ class ReportSummary:
     periods_missed: int = 0  # availability rows with met false
     periods_provisional: int = 0  # availability rows of a month not over at as-of (no verdict)
     credits: dict[str, Decimal] = field(default_factory=dict)  # credit amounts per currency
+    # the same per (status, currency): payable, claimable and expired credits apart
+    credits_by_status: dict[tuple[str, str], Decimal] = field(default_factory=dict)
 
     def has_outcome(self, outcome: str) -> bool:
         return outcome in self.outcomes
@@ -172,6 +174,7 @@ class _ShardOutput:
     periods_missed: int = 0
     periods_provisional: int = 0
     credits: dict[str, Decimal] = field(default_factory=dict)
+    credits_by_status: dict[tuple[str, str], Decimal] = field(default_factory=dict)
 
 
 class Stats(NamedTuple):
@@ -181,6 +184,8 @@ class Stats(NamedTuple):
     missed: int  # availability rows with met false (a verdict: below the target)
     provisional: int  # availability rows of a month not over at as-of: no verdict yet
     credits: dict[str, Decimal]  # credit amounts per currency (every status)
+    # per (status, currency): what is payable, claimable or expired, apart
+    credits_by_status: dict[tuple[str, str], Decimal]
 
 
 def evaluation_stats(evaluation: Evaluation) -> Stats:
@@ -190,9 +195,13 @@ def evaluation_stats(evaluation: Evaluation) -> Stats:
     missed = sum(1 for row in evaluation.availability if row.met is False)
     provisional = sum(1 for row in evaluation.availability if row.provisional)
     credits: dict[str, Decimal] = {}
+    by_status: dict[tuple[str, str], Decimal] = {}
     for row in evaluation.credits:
-        credits[row.currency] = credits.get(row.currency, Decimal(0)) + Decimal(row.amount)
-    return Stats(len(customers), missed, provisional, credits)
+        amount = Decimal(row.amount)
+        credits[row.currency] = credits.get(row.currency, Decimal(0)) + amount
+        key = (row.status, row.currency)
+        by_status[key] = by_status.get(key, Decimal(0)) + amount
+    return Stats(len(customers), missed, provisional, credits, dict(sorted(by_status.items())))
 
 
 def _shard_facts(plan: _Plan, shard: int) -> FactSet:
@@ -263,6 +272,9 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
             output.periods_provisional += stats.provisional
             for currency, amount in stats.credits.items():
                 output.credits[currency] = output.credits.get(currency, Decimal(0)) + amount
+            for key, amount in stats.credits_by_status.items():
+                output.credits_by_status[key] = output.credits_by_status.get(
+                    key, Decimal(0)) + amount
             for name in ALL_ROW_SECTIONS:
                 rows = getattr(evaluation, name) or []
                 output.rows[name] += len(rows)
@@ -608,11 +620,12 @@ def write_json(
             periods_missed=sum(output.periods_missed for output in outputs),
             periods_provisional=sum(output.periods_provisional for output in outputs),
             credits=_sum_counts(output.credits for output in outputs),
+            credits_by_status=_sum_counts(output.credits_by_status for output in outputs),
         )
 
 
-def _sum_counts(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    total: dict[str, Any] = {}
+def _sum_counts(parts: Iterable[Mapping[Any, Any]]) -> dict[Any, Any]:
+    total: dict[Any, Any] = {}
     for part in parts:
         for key, value in part.items():
             total[key] = total[key] + value if key in total else value
