@@ -61,7 +61,8 @@ def validate(paths: tuple[str, ...], fmt: str, skip_unknown: bool, strict: bool)
     from policyengine.report.render import render_diagnostics
     from policyengine.tools.check import validate_paths
 
-    problems = validate_paths(paths, skip_unknown=skip_unknown)
+    skipped: list[str] = []
+    problems = validate_paths(paths, skip_unknown=skip_unknown, skipped=skipped)
     if strict:
         problems = as_errors(problems)
     errors = [p for p in problems if p.severity == "error"]
@@ -70,7 +71,14 @@ def validate(paths: tuple[str, ...], fmt: str, skip_unknown: bool, strict: bool)
     if errors:
         return EXIT_INPUT
     if fmt == "text":
-        click.echo(f"ok: {', '.join(paths)}", err=True)
+        # what was checked is "ok"; what --skip-unknown passed over was not checked: said so
+        checked = [path for path in paths if path not in skipped]
+        if checked:
+            click.echo(f"ok: {', '.join(checked)}", err=True)
+        if skipped:
+            what = "file" if len(skipped) == 1 else "files"
+            click.echo(f"skipped {len(skipped)} {what} (not policyengine documents, not "
+                       f"checked): {', '.join(skipped)}", err=True)
     return EXIT_OK
 
 
