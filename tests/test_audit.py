@@ -131,6 +131,37 @@ def test_decision_log_and_replay_byte_for_byte(tmp_path: Path) -> None:
     assert out.read_bytes() == report.read_bytes()
 
 
+def test_replay_takes_a_unique_prefix_of_the_decision_id(tmp_path: Path) -> None:
+    log, report = tmp_path / "decisions.log", tmp_path / "report.json"
+    done = _cli("evaluate", "--policy", POLICY, "--facts", EXAMPLE, "--as-of", AS_OF,
+                "--output", report, "--decision-log", log)
+    assert done.returncode == 0, done.stderr
+    line = log.read_text()
+    decision_id = json.loads(line)["decision"]["decision_id"]
+    # the first 8 digits, as docs/report.md shows them (any case, like git)
+    for prefix in (decision_id[:8], decision_id[:4].upper()):
+        replayed = _cli("replay", log, "--decision", prefix)
+        assert replayed.returncode == 0, replayed.stderr
+        assert f"decision {decision_id}" in replayed.stderr
+    too_short = _cli("replay", log, "--decision", decision_id[:3])
+    assert too_short.returncode == 2 and too_short.stderr == (
+        f"--decision:0:0: $: decision id {decision_id[:3]!r} is too short: give at least 4 "
+        "of its hex digits\n")
+    # two decisions that share the prefix: ambiguous, both named, nothing replayed
+    entry = json.loads(line)
+    other = {**entry, "decision": {**entry["decision"],
+                                   "decision_id": decision_id[:8] + "0" * 24}}
+    if other["decision"]["decision_id"] == decision_id:  # pragma: no cover - 1 in 2**96
+        other["decision"]["decision_id"] = decision_id[:8] + "1" * 24
+    log.write_text(line + json.dumps(other) + "\n")
+    ambiguous = _cli("replay", log, "--decision", decision_id[:8])
+    assert ambiguous.returncode == 2 and ambiguous.stderr.count("\n") == 1
+    assert "is ambiguous: 2 decisions start with it" in ambiguous.stderr
+    assert decision_id in ambiguous.stderr and "give more digits" in ambiguous.stderr
+    missing = _cli("replay", log, "--decision", "ffff0000")
+    assert missing.returncode == 2 and "no decision 'ffff0000' in this log" in missing.stderr
+
+
 def test_replay_names_a_changed_policy_or_input(tmp_path: Path) -> None:
     facts, policy, log = tmp_path / "facts.yaml", tmp_path / "policy", tmp_path / "d.log"
     shutil.copy(EXAMPLE, facts)

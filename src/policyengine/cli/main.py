@@ -165,7 +165,8 @@ def report(report_path: str, output: str | None, customers: tuple[str, ...]) -> 
 @main.command()
 @click.argument("logline", metavar="DECISION")
 @click.option("--decision", "decision_id", default=None,
-              help="Which decision of the log file (default: its last line).")
+              help="Which decision of the log file: its id, or a unique prefix of at least "
+              "4 hex digits (default: the log's last line).")
 @click.option("--output", default=None, type=click.Path(),
               help="Also write the replayed report here.")
 @click.option("--policy", "policy_path", default=None, type=click.Path(),
