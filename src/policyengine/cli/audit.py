@@ -159,9 +159,14 @@ def execute(run: Run, output: str | None, *, workers: int, quiet: bool = False,
         stats = Stats(summary.customers, summary.periods_missed, summary.periods_provisional,
                       summary.credits, summary.credits_by_status)
     else:
+        progress = None if quiet else Progress()
         with paused_gc():  # the report is millions of small objects too, and forms no cycles
-            evaluation = engine.evaluate(run.facts, as_of=instant, months=months,
-                                         strict=run.strict)
+            try:
+                evaluation = engine.evaluate(run.facts, as_of=instant, months=months,
+                                             strict=run.strict, progress=progress)
+            finally:
+                if progress is not None:
+                    progress.close()
             if evaluation.warnings:
                 click.echo(render_diagnostics(evaluation.warnings), nl=False, err=True)
             emit(digest.pieces(render_evaluation(evaluation, run.fmt, explain=run.explain)),

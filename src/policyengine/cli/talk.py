@@ -16,21 +16,39 @@ from tqdm import tqdm
 
 
 class Progress:
-    """Bars for ``facts read`` and ``shards evaluated``; silent off a terminal.
+    """Bars for facts read, shards or stages evaluated; silent off a terminal.
 
-    Call it as the library's ``progress(stage, done, total)`` callback.
+    Call it as the library's ``progress(stage, done, total)`` callback. Stages: ``bytes``
+    (the "facts read" bar, in bytes of the input, with the number of facts beside it),
+    ``facts`` (facts read: beside the bytes, or a bar of its own when the size is not
+    known), ``shards`` (shards evaluated, streamed) and ``stages`` (evaluation stages done,
+    in memory). Each bar is drawn as soon as its stage is first heard of; the reading bar
+    is removed when evaluation begins.
     """
+
+    LABELS = {"bytes": "facts read", "facts": "facts read", "shards": "shards evaluated",
+              "stages": "stages evaluated"}
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.bars: dict[str, tqdm] = {}
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if stage == "facts" and "bytes" in self.bars:  # the count beside the bytes
+            bar = self.bars["bytes"]
+            bar.set_postfix_str(f"{done:,} facts", refresh=False)
+            return
         bar = self.bars.get(stage)
         if bar is None:
-            label = {"facts": "facts read", "shards": "shards evaluated"}.get(stage, stage)
-            bar = tqdm(total=total, desc=label, unit=" " + stage, file=self.stream,
-                       disable=None, leave=False, dynamic_ncols=True, mininterval=0.2)
+            if stage in ("shards", "stages"):  # reading is over: its bar gives way
+                for reading in ("bytes", "facts"):
+                    if reading in self.bars:
+                        self.bars.pop(reading).close()
+            label = self.LABELS.get(stage, stage)
+            units = ({"unit": "B", "unit_scale": True, "unit_divisor": 1024}
+                     if stage == "bytes" else {"unit": " " + stage})
+            bar = tqdm(total=total, desc=label, file=self.stream, disable=None, leave=False,
+                       dynamic_ncols=True, mininterval=0.2, **units)
             self.bars[stage] = bar
         if total is not None and bar.total != total:
             bar.total = total

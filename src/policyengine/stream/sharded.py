@@ -540,8 +540,10 @@ def write_json(
     are stopped first); one left by a killed run is removed by the next
     (:func:`policyengine.lifecycle.sweep_stale`). ``audit``: what the report's
     ``decision`` header is made of. ``progress``: called as ``progress(stage, done,
-    total)`` (stage ``"facts"``: facts read so far, total None; ``"shards"``: shards
-    evaluated of all). Raises :class:`InputError` for bad facts
+    total)`` as facts are read (stage ``"bytes"``: bytes of the files read of their total
+    size, None when not known; ``"facts"``: facts read so far, total None; from the
+    parallel NDJSON readers as from the sequential reader) and shards evaluated
+    (``"shards"``: of all). Raises :class:`InputError` for bad facts
     (found while reading, as :func:`load_facts` reports them) and :class:`Unshardable`
     when the in-memory evaluation must be used instead.
     """
@@ -562,14 +564,12 @@ def write_json(
         parallel.mkdir()
         spool = FactSpool(parallel, count)
         builder = spooling_builder(allow_types, spool)
-        fleet = read_parallel(sources, builder, spool, workers)
+        fleet = read_parallel(sources, builder, spool, workers, progress)
         if fleet is None:  # small, not NDJSON, or a problem to report: read it here
             shutil.rmtree(parallel)
             spool = FactSpool(where, count)
             builder = spooling_builder(allow_types, spool)
-            if progress is not None:
-                _count_facts(builder, progress)
-            fleet = read_sequential(sources, builder, spool)
+            fleet = read_sequential(sources, builder, spool, progress)
         if strict and fleet.warnings:  # --strict: a warning is bad input; nothing written
             raise InputError(as_errors(fleet.warnings))
         plan = _Plan(version_set, fleet, spool, as_of, backend,
@@ -630,18 +630,6 @@ def _sum_counts(parts: Iterable[Mapping[Any, Any]]) -> dict[Any, Any]:
         for key, value in part.items():
             total[key] = total[key] + value if key in total else value
     return dict(sorted(total.items()))
-
-
-def _count_facts(builder: Any, progress: Any, every: int = 5000) -> None:
-    """Have ``builder.add`` report the facts read so far, every ``every`` facts."""
-    add = builder.add
-
-    def counting_add(raw: Any, where: Any) -> None:
-        add(raw, where)
-        if builder.counter % every == 0:
-            progress("facts", builder.counter, None)
-
-    builder.add = counting_add
 
 
 def evaluation_rows(evaluation: Evaluation) -> dict[str, int]:
