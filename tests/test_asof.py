@@ -101,7 +101,7 @@ def test_the_streamed_report_warns_the_same_and_writes_the_same_bytes(tmp_path: 
 # customer-period is provisional (met null), never counted as missed; 8 findings = the month
 # covered + provisional (2), three windows counted (d-known, d-open, d-span: 3), t-1's
 # severity assigned, response open, no resolution target (3); nothing after as-of
-SUMMARY = re.compile(r"evaluated: 1 customers, 1 customer-periods \(0 missed, 1 provisional\), "
+SUMMARY = re.compile(r"evaluated: 1 customer, 1 customer-period \(0 missed, 1 provisional\), "
                      r"0 breaches, 8 findings, credits none, \d+\.\d s")
 
 

@@ -28,8 +28,11 @@ CLI = [sys.executable, "-m", "policyengine"]
 # 64 findings: hooli's term begins 10-15, so dt-102 (10-10) is neither charged to it nor
 # owed a notice: its three findings (excluded, partly_counted, notice met) become two
 # not_in_term ones (window, obligation)
+# credits by status, never added across statuses: acme's October 1/12 x 120,000.00 =
+# 10,000.00 requested in time (payable); globex's 50,000.00 / 12 = 4,166.67 not requested,
+# its window open to 12-30 (claimable)
 SUMMARY = ("evaluated: 5 customers, 4 customer-periods (2 missed), 8 breaches, 64 findings, "
-           "credits 14166.67 USD, ")
+           "credits payable 10000.00 USD, claimable 4166.67 USD, ")
 
 
 def _cli(*args: str | Path, **options: object) -> subprocess.CompletedProcess[str]:
@@ -128,6 +131,37 @@ def test_decision_log_and_replay_byte_for_byte(tmp_path: Path) -> None:
     assert out.read_bytes() == report.read_bytes()
 
 
+def test_replay_takes_a_unique_prefix_of_the_decision_id(tmp_path: Path) -> None:
+    log, report = tmp_path / "decisions.log", tmp_path / "report.json"
+    done = _cli("evaluate", "--policy", POLICY, "--facts", EXAMPLE, "--as-of", AS_OF,
+                "--output", report, "--decision-log", log)
+    assert done.returncode == 0, done.stderr
+    line = log.read_text()
+    decision_id = json.loads(line)["decision"]["decision_id"]
+    # the first 8 digits, as docs/report.md shows them (any case, like git)
+    for prefix in (decision_id[:8], decision_id[:4].upper()):
+        replayed = _cli("replay", log, "--decision", prefix)
+        assert replayed.returncode == 0, replayed.stderr
+        assert f"decision {decision_id}" in replayed.stderr
+    too_short = _cli("replay", log, "--decision", decision_id[:3])
+    assert too_short.returncode == 2 and too_short.stderr == (
+        f"--decision:0:0: $: decision id {decision_id[:3]!r} is too short: give at least 4 "
+        "of its hex digits\n")
+    # two decisions that share the prefix: ambiguous, both named, nothing replayed
+    entry = json.loads(line)
+    other = {**entry, "decision": {**entry["decision"],
+                                   "decision_id": decision_id[:8] + "0" * 24}}
+    if other["decision"]["decision_id"] == decision_id:  # pragma: no cover - 1 in 2**96
+        other["decision"]["decision_id"] = decision_id[:8] + "1" * 24
+    log.write_text(line + json.dumps(other) + "\n")
+    ambiguous = _cli("replay", log, "--decision", decision_id[:8])
+    assert ambiguous.returncode == 2 and ambiguous.stderr.count("\n") == 1
+    assert "is ambiguous: 2 decisions start with it" in ambiguous.stderr
+    assert decision_id in ambiguous.stderr and "give more digits" in ambiguous.stderr
+    missing = _cli("replay", log, "--decision", "ffff0000")
+    assert missing.returncode == 2 and "no decision 'ffff0000' in this log" in missing.stderr
+
+
 def test_replay_names_a_changed_policy_or_input(tmp_path: Path) -> None:
     facts, policy, log = tmp_path / "facts.yaml", tmp_path / "policy", tmp_path / "d.log"
     shutil.copy(EXAMPLE, facts)
@@ -186,6 +220,46 @@ def test_stderr_off_a_terminal_summary_and_fail_on(tmp_path: Path, engine: Engin
     assert quiet.returncode == 0 and "tripped" not in quiet.stderr
 
 
+DAYS = ROOT / "policies" / "examples" / "days-of-service"
+DAYS_FACTS = ROOT / "examples" / "days-of-service-2026.yaml"
+
+
+@pytest.mark.parametrize("fmt", ["json", "table"])  # streamed and in-memory
+@pytest.mark.parametrize(("as_of", "credits"), [
+    # days-of-service.test.yaml: October 7 days requested in time (payable); November 15
+    # days not requested, window open to 12-30 (claimable) ...
+    ("2026-12-15T00:00:00-08:00", "credits payable 7 days, claimable 15 days, "),
+    # ... and after 12-30 November's 15 days are forfeited: never added to the 7 owed
+    ("2027-02-01T00:00:00-08:00", "credits payable 7 days, expired 15 days, "),
+])
+def test_summary_credits_by_status_never_added_across_statuses_one_customer_singular(
+        tmp_path: Path, fmt: str, as_of: str, credits: str) -> None:
+    done = _cli("evaluate", "--policy", DAYS, "--facts", DAYS_FACTS, "--as-of", as_of,
+                "--format", fmt, "--output", tmp_path / "r")
+    assert done.returncode == 0, done.stderr
+    # one customer (hooli), two months both below target (98.6559 %, 94.4521 %)
+    assert done.stderr.startswith(
+        "evaluated: 1 customer, 2 customer-periods (2 missed), 2 breaches, 10 findings, "
+        + credits), done.stderr
+    assert "22 days" not in done.stderr
+
+
+def test_summary_line_words() -> None:
+    from decimal import Decimal
+
+    from policyengine.cli.talk import summary_line
+
+    line = summary_line({"availability": 1, "findings": 1}, 1, 1,
+                        {("expired", "EUR"): Decimal("5.00"), ("payable", "USD"): Decimal("1"),
+                         ("payable", "EUR"): Decimal("2.50")}, 0.04, 1)
+    # statuses in the order payable, claimable, expired; currencies sorted within each
+    assert line == ("evaluated: 1 customer, 1 customer-period (1 missed), 1 breach, "
+                    "1 finding, credits payable 2.50 EUR, 1 USD, expired 5.00 EUR, 0.0 s")
+    assert summary_line({}, 0, 0, {}, 1.0, 0) == (
+        "evaluated: 0 customers, 0 customer-periods (0 missed), 0 breaches, 0 findings, "
+        "credits none, 1.0 s")
+
+
 def test_progress_on_a_terminal_and_stdout_unchanged(tmp_path: Path) -> None:
     facts = tmp_path / "many.ndjson"
     lines = [json.dumps({"type": "subscription", "customer": f"c{i}", "plan": "production",
@@ -221,7 +295,8 @@ def test_progress_on_a_terminal_and_stdout_unchanged(tmp_path: Path) -> None:
     assert "facts read" in text and "shards evaluated" in text
     # 12,000 customers, each 2026-10 missed: 12 h of 744 h; 1/12 of 1200.00 EUR each
     assert "evaluated: 12000 customers, 12000 customer-periods (12000 missed)" in text
-    assert "credits 1200000.00 EUR" in text
+    # none requested, the window open at as-of: 12,000 x 100.00 = 1,200,000.00 claimable
+    assert "credits claimable 1200000.00 EUR" in text
     assert b"shards evaluated" not in plain.stderr
 
 

@@ -59,7 +59,7 @@ def test_unknown_field_is_a_located_warning_with_did_you_mean(tmp_path: Path) ->
     code, out, err = _run("evaluate", "--policy", POLICY, "--facts", facts, "--as-of", AS_OF)
     assert code == 0
     *_, warning, summary = err.splitlines()  # then evaluate's summary line
-    assert warning.endswith(WARNING) and summary.startswith("evaluated: 1 customers")
+    assert warning.endswith(WARNING) and summary.startswith("evaluated: 1 customer, ")
     assert '"id": "t-1"' in out  # evaluated: the warning changes nothing by itself
     code, _, err = _run("validate", facts)
     assert code == 0 and WARNING in err

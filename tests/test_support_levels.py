@@ -308,3 +308,54 @@ def test_a_misspelt_support_field_is_a_warning_with_did_you_mean(
     assert code == 0 and expected in output, output
     code, output = _run("validate", "--strict", str(facts))
     assert code == 2 and expected.replace("warning: ", "") in output, output
+
+
+NO_UPDATE = "  update due:     no target (severity {} has no periodic update target)"
+
+
+@pytest.mark.parametrize(("policy", "args", "expected"), [
+    # Spirion has no update target: a --last-update-at places nothing (never "from the
+    # first response"); response Mon 13:00 after a Friday 19:00 opening, resolution 24 h
+    pytest.param(ROOT / "policies" / "spirion", ["1", "--last-update-at",
+                                                 "2026-10-17T10:00:00-04:00"], [
+        "severity 1 opened 2026-10-16T19:00:00-04:00 (policy 1.0.0)",
+        "  response due:   2026-10-19T13:00:00-04:00",
+        NO_UPDATE.format(1),
+        "  resolution due: 2026-10-17T19:00:00-04:00"], id="spirion-no-update-target"),
+    # severity 1: 1 h around the clock (at risk at 75 %: 45 min); an update target of 2 h,
+    # nothing to count it from yet; 8 h elapsed, at risk 2 h before (its own at_risk)
+    pytest.param(LEVELS, ["1"], [
+        "severity 1 opened 2026-10-16T19:00:00-04:00 (policy 1.0.0)",
+        "  response due:   2026-10-16T20:00:00-04:00",
+        "    at risk from: 2026-10-16T19:45:00-04:00",
+        "  update due:     counted from the first response or latest update "
+        "(give --last-update-at)",
+        "  resolution due: 2026-10-17T03:00:00-04:00",
+        "    at risk from: 2026-10-17T01:00:00-04:00"], id="update-target-no-last-update"),
+    # last update 10:00: 2 h elapsed -> 12:00, at risk at 75 % (1 h 30 min) -> 11:30
+    pytest.param(LEVELS, ["1", "--last-update-at", "2026-10-17T10:00:00-04:00"], [
+        "severity 1 opened 2026-10-16T19:00:00-04:00 (policy 1.0.0)",
+        "  response due:   2026-10-16T20:00:00-04:00",
+        "    at risk from: 2026-10-16T19:45:00-04:00",
+        "  update due:     2026-10-17T12:00:00-04:00",
+        "    at risk from: 2026-10-17T11:30:00-04:00",
+        "  resolution due: 2026-10-17T03:00:00-04:00",
+        "    at risk from: 2026-10-17T01:00:00-04:00"], id="update-target-and-last-update"),
+    # severity 3, EMEA: 8 support hours from Mon 08:00 Berlin = 16:00 CEST = 10:00 EDT (at
+    # risk after 6 h: 08:00 EDT); no update and no resolution target: said once each, no
+    # at-risk line under a target that does not exist
+    pytest.param(LEVELS, ["3", "--region", "emea", "--last-update-at",
+                          "2026-10-17T10:00:00-04:00"], [
+        "severity 3 opened 2026-10-16T19:00:00-04:00 in region emea (policy 1.0.0)",
+        "  response due:   2026-10-19T10:00:00-04:00",
+        "    at risk from: 2026-10-19T08:00:00-04:00",
+        NO_UPDATE.format(3),
+        "  resolution due: no target"], id="no-update-no-resolution-target"),
+])
+def test_due_text_says_when_a_target_is_absent(policy: Path, args: list[str],
+                                               expected: list[str]) -> None:
+    severity, *rest = args
+    code, output = _run("due", "--policy", str(policy), "--severity", severity,
+                        "--opened-at", "2026-10-16T19:00:00-04:00", *rest)
+    assert code == 0, output
+    assert output.splitlines() == expected

@@ -252,6 +252,22 @@ def test_skip_unknown_passes_over_foreign_yaml_named_by_pre_commit(tmp_path: Pat
     assert code == 2 and f"{config}:" in output
     code, output = _validate("--skip-unknown", str(config), str(workflow), str(SHIPPED))
     assert code == 0 and "warning" not in output
+    # "ok" only for what was checked; the two skipped files are named and counted as such
+    assert output.splitlines() == [
+        f"ok: {SHIPPED}",
+        f"skipped 2 files (not policyengine documents, not checked): {config}, {workflow}"]
+    # a directory: ok for it, its foreign file named as skipped (one: the singular)
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    (folder / "policy.yaml").write_text(SHIPPED.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "ci.yml").write_text("on: push\n", encoding="utf-8")
+    code, output = _validate("--skip-unknown", str(folder))
+    assert code == 0 and output.splitlines() == [
+        f"ok: {folder}",
+        f"skipped 1 file (not policyengine documents, not checked): {folder / 'ci.yml'}"]
+    # nothing but foreign files: nothing is said to be ok
+    code, output = _validate("--skip-unknown", str(config))
+    assert code == 0 and not output.startswith("ok") and output.startswith("skipped 1 file")
     code, output = _validate("--skip-unknown", str(config), str(workflow), str(broken))
     assert code == 2
     assert f"{broken}:52:" in output and str(config) not in output

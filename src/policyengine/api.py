@@ -306,9 +306,14 @@ class Engine:
         as_of: str | float | dt.datetime | None = None,
         months: Sequence[str] | str | None = None,
         strict: bool = False,
+        progress: Callable[[str, int, int | None], None] | None = None,
     ) -> Evaluation:
         """Evaluate facts (a FactSet, one fact file, fact files, or fact dicts) at ``as_of``.
 
+        ``progress(stage, done, total)``, when given, is called as facts are read (stages
+        ``"bytes"``: bytes of the files read, of their total size or None; ``"facts"``:
+        facts read, total None) and as the evaluation's stages are done (``"stages"``:
+        done of 4).
         ``strict``: warnings about the facts (an unknown field, a zero-length window) are
         raised as errors (InputError) instead of returned in ``Evaluation.warnings``.
         TypeError when ``facts`` is none of these. The result's ``audit`` holds the
@@ -327,11 +332,12 @@ class Engine:
             else:
                 sources = fact_sources(facts)
                 digest = facts_digest(sources)
-                fact_set = load_facts(sources, allow_types=self._allowed)
+                fact_set = load_facts(sources, allow_types=self._allowed, progress=progress)
             if strict and fact_set.warnings:
                 raise InputError(as_errors(fact_set.warnings))
             evaluation = evaluate_facts(self.versions, fact_set, as_of=instant,
-                                        backend=self.backend, months=month_list)
+                                        backend=self.backend, months=month_list,
+                                        progress=progress)
         evaluation.audit = self.audit(digest, month_list)
         return evaluation
 
@@ -358,8 +364,9 @@ class Engine:
         defaults to one per ~8 MB of input (at least four per worker). Nothing is written
         when the input is bad (with ``strict``, warnings are bad input too). Returns the
         policies used, warnings, outcomes and the report's ``decision`` header.
-        ``progress(stage, done, total)`` is called as facts are read (stage ``"facts"``) and
-        shards evaluated (``"shards"``).
+        ``progress(stage, done, total)`` is called as facts are read (stages ``"bytes"`` and
+        ``"facts"``, as :meth:`evaluate` calls it, by the parallel NDJSON readers too) and
+        shards evaluated (``"shards"``; ``"stages"`` when it falls back to memory).
         """
         from policyengine.evaluate.evaluator import evaluate_facts
         from policyengine.evaluate.perf import paused_gc
@@ -385,11 +392,12 @@ class Engine:
                                   progress=progress)
             except Unshardable:
                 pass  # e.g. an error only evaluation finds: report it as in memory
-            fact_set = load_facts(sources, allow_types=self._allowed)
+            fact_set = load_facts(sources, allow_types=self._allowed, progress=progress)
             if strict and fact_set.warnings:
                 raise InputError(as_errors(fact_set.warnings))
             evaluation = evaluate_facts(self.versions, fact_set, as_of=instant,
-                                        backend=self.backend, months=month_list)
+                                        backend=self.backend, months=month_list,
+                                        progress=progress)
             evaluation.audit = audit
             write(evaluation.iter_json())
             counts: dict[str, int] = {}
@@ -403,6 +411,7 @@ class Engine:
                 decision=evaluation.decision(), outcome_counts=dict(sorted(counts.items())),
                 customers=stats.customers, periods_missed=stats.missed,
                 periods_provisional=stats.provisional, credits=stats.credits,
+                credits_by_status=stats.credits_by_status,
             )
 
     def due(self, severity: int, opened_at: str | float | dt.datetime, *,

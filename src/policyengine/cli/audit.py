@@ -157,11 +157,16 @@ def execute(run: Run, output: str | None, *, workers: int, quiet: bool = False,
             len(summary.warnings)
         rows = summary.rows
         stats = Stats(summary.customers, summary.periods_missed, summary.periods_provisional,
-                      summary.credits)
+                      summary.credits, summary.credits_by_status)
     else:
+        progress = None if quiet else Progress()
         with paused_gc():  # the report is millions of small objects too, and forms no cycles
-            evaluation = engine.evaluate(run.facts, as_of=instant, months=months,
-                                         strict=run.strict)
+            try:
+                evaluation = engine.evaluate(run.facts, as_of=instant, months=months,
+                                             strict=run.strict, progress=progress)
+            finally:
+                if progress is not None:
+                    progress.close()
             if evaluation.warnings:
                 click.echo(render_diagnostics(evaluation.warnings), nl=False, err=True)
             emit(digest.pieces(render_evaluation(evaluation, run.fmt, explain=run.explain)),
@@ -173,7 +178,8 @@ def execute(run: Run, output: str | None, *, workers: int, quiet: bool = False,
         rows = (decision or {}).get("counts", {})
         stats = evaluation_stats(evaluation)
     seconds = time.perf_counter() - started
-    line = summary_line(rows, stats.missed, counts.get("breach", 0), stats.credits, seconds,
+    line = summary_line(rows, stats.missed, counts.get("breach", 0), stats.credits_by_status,
+                        seconds,
                         stats.customers, provisional=stats.provisional)
     return Result(run, decision, digest.sha.hexdigest(), digest.size, counts, warnings, line,
                   ran_at, seconds)
@@ -203,7 +209,8 @@ def append_line(path: str, line: str) -> None:
 
 def read_entry(source: str, decision_id: str | None = None) -> dict[str, Any]:
     """A decision-log entry: ``source`` is the JSON line itself or a log file (then the
-    line of ``decision_id``, the last such, or the file's last line). InputError (located)
+    line of ``decision_id`` (or of the one decision whose id starts with it), the last
+    such, or the file's last line). InputError (located)
     when it is not a decision-log line."""
     if source.lstrip().startswith("{"):
         entries = [(_parse(source, "<decision>", 1), 1)]
@@ -220,16 +227,35 @@ def read_entry(source: str, decision_id: str | None = None) -> dict[str, Any]:
         if not entries:
             raise InputError.single(source, "the decision log is empty", code="load")
     if decision_id is not None:
-        found = [(e, n) for e, n in entries
-                 if isinstance(e.get("decision"), dict)
-                 and e["decision"].get("decision_id") == decision_id]
-        if not found:
-            raise InputError.single(name, f"no decision {decision_id!r} in this log",
-                                    code="usage")
-        entries = found
+        entries = _decision(entries, decision_id, name)
     entry, number = entries[-1]
     _check_entry(entry, name, number)
     return entry
+
+
+MIN_PREFIX = 4  # hex digits of a decision id that select it, as git takes a commit's
+
+
+def _decision(entries: list[tuple[dict[str, Any], int]], wanted: str,
+              name: str) -> list[tuple[dict[str, Any], int]]:
+    """The lines of the decision whose id is ``wanted`` or starts with it (a unique prefix
+    of at least :data:`MIN_PREFIX` hex digits, any case). InputError (usage) when no
+    decision or more than one matches, or the prefix is too short."""
+    prefix = wanted.strip().lower()
+    if len(prefix) < MIN_PREFIX:
+        raise InputError.single("--decision", f"decision id {wanted!r} is too short: give "
+                                f"at least {MIN_PREFIX} of its hex digits", code="usage")
+    found = [(e, n) for e, n in entries
+             if isinstance(e.get("decision"), dict)
+             and str(e["decision"].get("decision_id", "")).startswith(prefix)]
+    ids = sorted({str(e["decision"]["decision_id"]) for e, _ in found})
+    if not ids:
+        raise InputError.single(name, f"no decision {wanted!r} in this log", code="usage")
+    if len(ids) > 1:
+        raise InputError.single(name, f"decision id prefix {wanted!r} is ambiguous: "
+                                f"{len(ids)} decisions start with it ({', '.join(ids)}); give "
+                                "more digits", code="usage")
+    return found
 
 
 def _parse(text: str, name: str, number: int) -> dict[str, Any]:

@@ -61,7 +61,8 @@ def validate(paths: tuple[str, ...], fmt: str, skip_unknown: bool, strict: bool)
     from policyengine.report.render import render_diagnostics
     from policyengine.tools.check import validate_paths
 
-    problems = validate_paths(paths, skip_unknown=skip_unknown)
+    skipped: list[str] = []
+    problems = validate_paths(paths, skip_unknown=skip_unknown, skipped=skipped)
     if strict:
         problems = as_errors(problems)
     errors = [p for p in problems if p.severity == "error"]
@@ -70,7 +71,14 @@ def validate(paths: tuple[str, ...], fmt: str, skip_unknown: bool, strict: bool)
     if errors:
         return EXIT_INPUT
     if fmt == "text":
-        click.echo(f"ok: {', '.join(paths)}", err=True)
+        # what was checked is "ok"; what --skip-unknown passed over was not checked: said so
+        checked = [path for path in paths if path not in skipped]
+        if checked:
+            click.echo(f"ok: {', '.join(checked)}", err=True)
+        if skipped:
+            what = "file" if len(skipped) == 1 else "files"
+            click.echo(f"skipped {len(skipped)} {what} (not policyengine documents, not "
+                       f"checked): {', '.join(skipped)}", err=True)
     return EXIT_OK
 
 
@@ -157,7 +165,8 @@ def report(report_path: str, output: str | None, customers: tuple[str, ...]) -> 
 @main.command()
 @click.argument("logline", metavar="DECISION")
 @click.option("--decision", "decision_id", default=None,
-              help="Which decision of the log file (default: its last line).")
+              help="Which decision of the log file: its id, or a unique prefix of at least "
+              "4 hex digits (default: the log's last line).")
 @click.option("--output", default=None, type=click.Path(),
               help="Also write the replayed report here.")
 @click.option("--policy", "policy_path", default=None, type=click.Path(),
@@ -257,16 +266,34 @@ def due(policy_path: str, severity: int, opened_at: str, region: str | None,
                    + (f"in region {result.region} " if "region" in data else "")
                    + f"(policy {result.policy_version})")
         click.echo(f"  response due:   {result.response_due or 'no target'}")
-        if "response_at_risk" in data:
-            click.echo(f"    at risk from: {result.response_at_risk or '-'}")
+        if "response_at_risk" in data and result.response_due is not None:
+            click.echo("    at risk from: "
+                       f"{_at_risk(result.response_due, result.response_at_risk)}")
         if "update_due" in data:
-            click.echo(f"  update due:     {result.update_due or 'from the first response'}")
-            if result.update_due and "update_at_risk" in data:
-                click.echo(f"    at risk from: {result.update_at_risk or '-'}")
+            # None: no update target for this severity (a --last-update-at is then placed
+            # against nothing), or a target with no last update given to count from
+            if result.update_due is not None:
+                click.echo(f"  update due:     {result.update_due}")
+                if "update_at_risk" in data:  # (there is a target: a due time)
+                    click.echo("    at risk from: "
+                               f"{_at_risk(result.update_due, result.update_at_risk)}")
+            elif last is not None:
+                click.echo(f"  update due:     no target (severity {result.severity} has no "
+                           "periodic update target)")
+            else:
+                click.echo("  update due:     counted from the first response or latest "
+                           "update (give --last-update-at)")
         click.echo(f"  resolution due: {result.resolution_due or 'no target'}")
-        if "resolution_at_risk" in data:
-            click.echo(f"    at risk from: {result.resolution_at_risk or '-'}")
+        if "resolution_at_risk" in data and result.resolution_due is not None:
+            click.echo("    at risk from: "
+                       f"{_at_risk(result.resolution_due, result.resolution_at_risk)}")
     return EXIT_OK
+
+
+def _at_risk(due_at: str, at_risk: str | None) -> str:
+    """An at-risk line's value (under a due time: there is a target): the instant, or
+    that the policy sets no at-risk threshold for it."""
+    return at_risk if at_risk is not None else "no at-risk threshold"
 
 
 def _register_policy_commands() -> None:

@@ -1769,15 +1769,18 @@ def evaluate_facts(
     as_of: float,
     backend: Backend,
     months: Sequence[str] | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> Evaluation:
     """Run every stage and return sorted, typed results.
 
     ``evaluation.warnings`` holds the facts' warnings and, when facts or parts of facts are
-    dated after ``as_of`` (they are not used), one warning that counts them.
+    dated after ``as_of`` (they are not used), one warning that counts them. ``progress``:
+    see :func:`evaluate_parts`.
     """
     cutoff = Cutoff()
     evaluation, used = evaluate_parts(VersionSet(versions), facts, as_of=as_of,
-                                      backend=backend, months=months, cutoff=cutoff)
+                                      backend=backend, months=months, cutoff=cutoff,
+                                      progress=progress)
     evaluation.policies = sorted(used) or default_policies(versions)
     warning = cutoff.warning(evaluation.as_of)
     if warning is not None:
@@ -1801,21 +1804,27 @@ def evaluate_parts(
     downtime_months: Sequence[str] | None = None,
     cutoff: Cutoff | None = None,
     count_fleet: bool = True,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> tuple[Evaluation, set[tuple[str, str]]]:
     """Every stage over ``facts``: sorted results and the (name, version) pairs they used.
 
     What is dated after ``as_of`` is noted into ``cutoff`` (fleet-wide facts only when
     ``count_fleet``). The streamed evaluation calls this once per customer shard, with
-    ``count_fleet`` false, and merges the parts.
+    ``count_fleet`` false, and merges the parts. ``progress``, when given, is called as
+    ``progress("stages", done, 4)`` before the first and after each of the four parts
+    (availability and credits, tickets, obligations, entitlements).
     """
     run = _Run(versions, facts, as_of, backend, list(months) if months else None,
                downtime_months, cutoff if cutoff is not None else Cutoff(), count_fleet)
     evaluation = Evaluation(as_of=timeutil.iso(as_of, run.tz),
                             remedies=[] if reports_remedies(versions.versions) else None)
-    run.availability(evaluation)
-    run.tickets(evaluation)
-    run.obligations(evaluation)
-    run.entitlements(evaluation)
+    parts = (run.availability, run.tickets, run.obligations, run.entitlements)
+    for done, part in enumerate(parts):
+        if progress is not None:
+            progress("stages", done, len(parts))
+        part(evaluation)
+    if progress is not None:
+        progress("stages", len(parts), len(parts))
     evaluation.findings = run.findings
     evaluation.warnings = list(facts.warnings)
     evaluation.sort()

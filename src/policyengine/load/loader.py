@@ -254,6 +254,7 @@ def iter_ndjson(
     display_name: str | None = None,
     limits: Limits = LIMITS,
     byte_range: tuple[int, int | None, int] = (0, None, 1),
+    tell: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Stream an NDJSON file: yield ``(line number, object)`` for each non-blank line.
 
@@ -264,6 +265,8 @@ def iter_ndjson(
     unreadable file is reported when iteration starts. ``byte_range`` is
     ``(start, stop, number of the line at start)``: the lines that begin in
     ``[start, stop)``, for reading one file in parts (``start`` must begin a line).
+    ``tell``, when given, is called with the byte offset read up to (in the file) every
+    256 lines and once at the end of what is read: for progress displays.
     """
     name = display_name if display_name is not None else os.fspath(path)
     start, stop, first_line = byte_range
@@ -282,9 +285,11 @@ def iter_ndjson(
             except OSError as exc:
                 raise _error(name, 0, 0, f"cannot read file: {_os_reason(exc)}") from None
             if not raw:
-                return
+                break
             position += len(raw)
             lineno += 1
+            if tell is not None and not lineno & 255:
+                tell(position)
             content = raw[:-1] if raw.endswith(b"\n") else raw
             if content.endswith(b"\r"):
                 content = content[:-1]
@@ -309,6 +314,8 @@ def iter_ndjson(
                 col = len(text) - len(text.lstrip(" \t\r")) + 1
                 raise _error(name, lineno, col, "each line must hold a JSON object")
             yield lineno, value
+        if tell is not None:
+            tell(position)
 
 
 # ------------------------------------------------------------------------------ helpers

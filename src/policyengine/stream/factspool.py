@@ -11,11 +11,13 @@ back part by part, so input order holds.
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass
+from multiprocessing.sharedctypes import RawArray
 from operator import attrgetter
 from pathlib import Path
 from types import MappingProxyType
@@ -30,6 +32,7 @@ from policyengine.validation.facts import (
     FactSet,
     FactSetBuilder,
     Notice,
+    Progress,
     impact_mapping,
     iter_raw_facts,
     read_facts,
@@ -173,11 +176,12 @@ class _PartReader(FactSetBuilder):
 
 
 def read_sequential(sources: Sequence[Any], builder: FactSetBuilder,
-                    spool: FactSpool) -> FactSet:
+                    spool: FactSpool, progress: Progress | None = None) -> FactSet:
     """Read every source in this process (any format, fact dicts too), as
-    :func:`load_facts` does; ``builder`` is a :func:`spooling_builder` of ``spool``."""
+    :func:`load_facts` does; ``builder`` is a :func:`spooling_builder` of ``spool``.
+    ``progress``: as :func:`read_facts` calls it (bytes and facts read)."""
     try:
-        return read_facts(builder, sources)
+        return read_facts(builder, sources, progress)
     finally:
         spool.close()
 
@@ -254,21 +258,32 @@ def _count_newlines(file: IO[bytes], size: int) -> int:
 
 
 def read_parallel(
-    sources: Sequence[Any], builder: FactSetBuilder, spool: FactSpool, readers: int
+    sources: Sequence[Any], builder: FactSetBuilder, spool: FactSpool, readers: int,
+    progress: Progress | None = None,
 ) -> FactSet | None:
     """Read NDJSON files in ``readers`` forked processes, each into its part of ``spool``.
 
     ``builder`` (a :func:`spooling_builder` of ``spool``) takes over what the readers
     kept. None when the input does not qualify or any reader met a problem: the caller
     then reads sequentially, so that problems are reported exactly as they always are.
+    ``progress`` is called in this process, about ten times a second while the readers
+    run, as :func:`read_facts` calls it: ``("bytes", read, total)`` (bytes read by all
+    readers of the files' total size) and ``("facts", count, None)``; each reader adds
+    its counts into shared memory (:class:`ReadCounters`).
     """
     runs = split_ndjson(sources, readers)
     if runs is None or not CAN_FORK:
         return None
+    counters = ReadCounters(readers)
+    total = sum(stop - start for run in runs for _, start, stop, _ in run)
+    poll = None
+    if progress is not None:
+        poll = functools.partial(counters.report, progress, total)
+        progress("bytes", 0, total)
     try:
         results = run_forked(_read_part, (spool.directory, spool.shards, readers,
-                                          builder.allow_types),
-                             [(run, part) for part, run in enumerate(runs)])
+                                          builder.allow_types, counters),
+                             [(run, part) for part, run in enumerate(runs)], poll=poll)
     except WorkerFailed:
         return None
     parts: list[ReadPart] = []
@@ -318,19 +333,44 @@ def _absorb(builder: FactSetBuilder, spool: FactSpool, part: ReadPart) -> None:
         spool.counts[shard] += count
 
 
-def _read_part(shared: tuple[Path, int, int, Iterable[str]], run: Run,
+class ReadCounters:
+    """Bytes and facts read by each parallel reader, in memory shared with the readers
+    (created before they are forked; each writes only its own two slots)."""
+
+    def __init__(self, readers: int) -> None:
+        self.slots = RawArray("q", 2 * readers)  # [bytes, facts] per reader
+
+    def set(self, part: int, read: int, facts: int) -> None:
+        self.slots[2 * part] = read
+        self.slots[2 * part + 1] = facts
+
+    def report(self, progress: Progress, total: int) -> None:
+        values = self.slots[:]
+        progress("bytes", min(total, sum(values[0::2])), total)
+        progress("facts", sum(values[1::2]), None)
+
+
+def _read_part(shared: tuple[Path, int, int, Iterable[str], ReadCounters], run: Run,
                part: int) -> Path | None:
     """A forked reader's job: read its run and spool it; None when it met a problem.
 
-    Its :class:`ReadPart` is pickled by :class:`FactPickler` to the file it returns.
+    Its :class:`ReadPart` is pickled by :class:`FactPickler` to the file it returns. How
+    far it has read goes to its slots of the shared :class:`ReadCounters`.
     """
-    directory, shards, parts, allow_types = shared
+    directory, shards, parts, allow_types, counters = shared
     own = FactSpool(directory, shards, part=part, parts=parts)
     reader = _PartReader(allow_types, own)
+    done = 0  # bytes of the runs read before this one
     for path, start, stop, first_line in run:
+        def tell(position: int, before: int = done - start) -> None:
+            counters.set(part, before + position, reader.counter)
+
         for raw, place, _ in iter_raw_facts(Path(path), path, reader.allow_types,
-                                            byte_range=(start, stop, first_line)):
+                                            byte_range=(start, stop, first_line),
+                                            tell=tell):
             reader.add(raw, place)
+        done += stop - start
+        counters.set(part, done, reader.counter)
     own.close()
     if reader.problems:
         return None
@@ -343,5 +383,6 @@ def _read_part(shared: tuple[Path, int, int, Iterable[str]], run: Run,
     return result
 
 
-__all__ = ["BATCH", "PARALLEL_READ_BYTES", "FactPickler", "FactSpool", "read_parallel",
+__all__ = ["BATCH", "PARALLEL_READ_BYTES", "FactPickler", "FactSpool", "ReadCounters",
+           "read_parallel",
            "read_sequential", "shard_of", "split_ndjson", "spooling_builder"]

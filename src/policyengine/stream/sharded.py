@@ -105,6 +105,8 @@ class ReportSummary:
     periods_missed: int = 0  # availability rows with met false
     periods_provisional: int = 0  # availability rows of a month not over at as-of (no verdict)
     credits: dict[str, Decimal] = field(default_factory=dict)  # credit amounts per currency
+    # the same per (status, currency): payable, claimable and expired credits apart
+    credits_by_status: dict[tuple[str, str], Decimal] = field(default_factory=dict)
 
     def has_outcome(self, outcome: str) -> bool:
         return outcome in self.outcomes
@@ -172,6 +174,7 @@ class _ShardOutput:
     periods_missed: int = 0
     periods_provisional: int = 0
     credits: dict[str, Decimal] = field(default_factory=dict)
+    credits_by_status: dict[tuple[str, str], Decimal] = field(default_factory=dict)
 
 
 class Stats(NamedTuple):
@@ -181,6 +184,8 @@ class Stats(NamedTuple):
     missed: int  # availability rows with met false (a verdict: below the target)
     provisional: int  # availability rows of a month not over at as-of: no verdict yet
     credits: dict[str, Decimal]  # credit amounts per currency (every status)
+    # per (status, currency): what is payable, claimable or expired, apart
+    credits_by_status: dict[tuple[str, str], Decimal]
 
 
 def evaluation_stats(evaluation: Evaluation) -> Stats:
@@ -190,9 +195,13 @@ def evaluation_stats(evaluation: Evaluation) -> Stats:
     missed = sum(1 for row in evaluation.availability if row.met is False)
     provisional = sum(1 for row in evaluation.availability if row.provisional)
     credits: dict[str, Decimal] = {}
+    by_status: dict[tuple[str, str], Decimal] = {}
     for row in evaluation.credits:
-        credits[row.currency] = credits.get(row.currency, Decimal(0)) + Decimal(row.amount)
-    return Stats(len(customers), missed, provisional, credits)
+        amount = Decimal(row.amount)
+        credits[row.currency] = credits.get(row.currency, Decimal(0)) + amount
+        key = (row.status, row.currency)
+        by_status[key] = by_status.get(key, Decimal(0)) + amount
+    return Stats(len(customers), missed, provisional, credits, dict(sorted(by_status.items())))
 
 
 def _shard_facts(plan: _Plan, shard: int) -> FactSet:
@@ -263,6 +272,9 @@ def _run_worker(plan: _Plan, worker: int, shards: Sequence[int]) -> _ShardOutput
             output.periods_provisional += stats.provisional
             for currency, amount in stats.credits.items():
                 output.credits[currency] = output.credits.get(currency, Decimal(0)) + amount
+            for key, amount in stats.credits_by_status.items():
+                output.credits_by_status[key] = output.credits_by_status.get(
+                    key, Decimal(0)) + amount
             for name in ALL_ROW_SECTIONS:
                 rows = getattr(evaluation, name) or []
                 output.rows[name] += len(rows)
@@ -528,8 +540,10 @@ def write_json(
     are stopped first); one left by a killed run is removed by the next
     (:func:`policyengine.lifecycle.sweep_stale`). ``audit``: what the report's
     ``decision`` header is made of. ``progress``: called as ``progress(stage, done,
-    total)`` (stage ``"facts"``: facts read so far, total None; ``"shards"``: shards
-    evaluated of all). Raises :class:`InputError` for bad facts
+    total)`` as facts are read (stage ``"bytes"``: bytes of the files read of their total
+    size, None when not known; ``"facts"``: facts read so far, total None; from the
+    parallel NDJSON readers as from the sequential reader) and shards evaluated
+    (``"shards"``: of all). Raises :class:`InputError` for bad facts
     (found while reading, as :func:`load_facts` reports them) and :class:`Unshardable`
     when the in-memory evaluation must be used instead.
     """
@@ -550,14 +564,12 @@ def write_json(
         parallel.mkdir()
         spool = FactSpool(parallel, count)
         builder = spooling_builder(allow_types, spool)
-        fleet = read_parallel(sources, builder, spool, workers)
+        fleet = read_parallel(sources, builder, spool, workers, progress)
         if fleet is None:  # small, not NDJSON, or a problem to report: read it here
             shutil.rmtree(parallel)
             spool = FactSpool(where, count)
             builder = spooling_builder(allow_types, spool)
-            if progress is not None:
-                _count_facts(builder, progress)
-            fleet = read_sequential(sources, builder, spool)
+            fleet = read_sequential(sources, builder, spool, progress)
         if strict and fleet.warnings:  # --strict: a warning is bad input; nothing written
             raise InputError(as_errors(fleet.warnings))
         plan = _Plan(version_set, fleet, spool, as_of, backend,
@@ -608,27 +620,16 @@ def write_json(
             periods_missed=sum(output.periods_missed for output in outputs),
             periods_provisional=sum(output.periods_provisional for output in outputs),
             credits=_sum_counts(output.credits for output in outputs),
+            credits_by_status=_sum_counts(output.credits_by_status for output in outputs),
         )
 
 
-def _sum_counts(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    total: dict[str, Any] = {}
+def _sum_counts(parts: Iterable[Mapping[Any, Any]]) -> dict[Any, Any]:
+    total: dict[Any, Any] = {}
     for part in parts:
         for key, value in part.items():
             total[key] = total[key] + value if key in total else value
     return dict(sorted(total.items()))
-
-
-def _count_facts(builder: Any, progress: Any, every: int = 5000) -> None:
-    """Have ``builder.add`` report the facts read so far, every ``every`` facts."""
-    add = builder.add
-
-    def counting_add(raw: Any, where: Any) -> None:
-        add(raw, where)
-        if builder.counter % every == 0:
-            progress("facts", builder.counter, None)
-
-    builder.add = counting_add
 
 
 def evaluation_rows(evaluation: Evaluation) -> dict[str, int]:

@@ -36,12 +36,15 @@ def validate(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *
 
 
 def validate_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,
-                   skip_unknown: bool = False) -> list[Diagnostic]:
+                   skip_unknown: bool = False,
+                   skipped: list[str] | None = None) -> list[Diagnostic]:
     """Validate files and directories (recursively); every problem, sorted.
 
     A file that is not a policyengine document is a warning when found in a directory, and
     checked as a policy when named (a typo in ``apiVersion`` must not hide a policy) unless
-    ``skip_unknown`` (pre-commit names every YAML file of a repository). A directory that
+    ``skip_unknown`` (pre-commit names every YAML file of a repository): then it is not
+    checked, and its path (as given, or under the directory given) is appended to
+    ``skipped`` when a list is passed, so that the caller can say so. A directory that
     holds no policyengine document at all is an error, as ``evaluate --policy`` says too.
     """
     if isinstance(paths, str | os.PathLike):
@@ -65,6 +68,8 @@ def validate_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[st
         for file in files:
             kind, document = peek(file)
             if kind == "" and skip_unknown:
+                if skipped is not None:
+                    skipped.append(str(file))
                 continue
             if kind == "" and not root.is_dir():  # named explicitly: never skipped
                 kind = "FactSet" if "facts" in document.data else "Policy"

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import stat
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
@@ -561,10 +562,12 @@ def _ticket(raw: Mapping[str, Any], where: Where) -> Ticket:
 def iter_raw_facts(
     path: Path, display: str, allow_types: Iterable[str] = (),
     byte_range: tuple[int, int | None, int] = (0, None, 1),
+    tell: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[Mapping[str, Any], Where, Any]]:
     """(raw fact, where, document-or-None) for every fact of one file, schema-checked.
 
-    ``byte_range`` reads part of an NDJSON file (see :func:`loader.iter_ndjson`).
+    ``byte_range`` reads part of an NDJSON file, and ``tell`` hears how far it has been
+    read (bytes; see :func:`loader.iter_ndjson`); a YAML or JSON document is parsed whole.
     """
     from policyengine.load import loader
     from policyengine.validation import schemas
@@ -575,7 +578,7 @@ def iter_raw_facts(
         # which costs more than the whole evaluation of the fact.
         allowed = frozenset(allow_types)
         for line_no, obj in loader.iter_ndjson(path, display_name=display,
-                                               byte_range=byte_range):
+                                               byte_range=byte_range, tell=tell):
             kind = obj.get("type")
             if isinstance(kind, str) and kind in allowed and kind not in _KNOWN:
                 problems = schemas.validate_fact(obj, display, line_no,
@@ -602,30 +605,112 @@ def iter_raw_facts(
 def load_facts(
     sources: Iterable[str | os.PathLike[str] | Mapping[str, Any]],
     allow_types: Iterable[str] = (),
+    progress: Progress | None = None,
 ) -> FactSet:
     """Read fact files (or fact dicts) into a checked :class:`FactSet`.
 
     ``allow_types`` are extra fact types a policy declares. All problems found are raised
-    together as one :class:`InputError`.
+    together as one :class:`InputError`. ``progress``: see :func:`read_facts`.
     """
-    return read_facts(FactSetBuilder(allow_types), sources)
+    return read_facts(FactSetBuilder(allow_types), sources, progress)
+
+
+Progress = Callable[[str, int, "int | None"], None]  # progress(stage, done, total)
+PROGRESS_EVERY = 256  # facts (or NDJSON lines) between two progress calls
 
 
 def read_facts(
     builder: FactSetBuilder,
     sources: Iterable[str | os.PathLike[str] | Mapping[str, Any]],
+    progress: Progress | None = None,
 ) -> FactSet:
     """Hand every fact of ``sources`` (files, or fact dicts) to ``builder``; then finish it.
 
     Returns what the builder kept; raises :class:`InputError` with every problem found.
+    ``progress``, when given, is called as ``progress("bytes", read, total)`` (bytes of
+    the files read so far; ``total`` their size, None when a source is not a regular file)
+    and ``progress("facts", count, None)`` (facts read so far), every few hundred facts and
+    at the end of each file; within a YAML or JSON document, which is parsed whole, bytes
+    advance in proportion to the facts checked.
     """
+    sources = list(sources)
+    meter = ReadMeter(sources, progress) if progress is not None else None
     for source in sources:
         if isinstance(source, Mapping):
             builder.add(source, Where("<api>", 0, 0, builder.counter))
+            if meter is not None:
+                meter.fact(builder.counter)
             continue
-        for raw, where, _ in iter_raw_facts(Path(source), str(source), builder.allow_types):
+        path = Path(source)
+        if meter is None:
+            for raw, where, _ in iter_raw_facts(path, str(source), builder.allow_types):
+                builder.add(raw, where)
+            continue
+        meter.open(path)
+        for raw, where, document in iter_raw_facts(path, str(source), builder.allow_types,
+                                                   tell=meter.tell):
             builder.add(raw, where)
+            meter.fact(builder.counter, where, document)
+        meter.close(builder.counter)
+    if meter is not None:
+        meter.fact(builder.counter, final=True)
     return builder.finish()
+
+
+class ReadMeter:
+    """How far a sequential read of fact sources has come, told to a progress callback
+    (see :func:`read_facts`)."""
+
+    def __init__(self, sources: Sequence[Any], progress: Progress) -> None:
+        self.progress = progress
+        self.sizes: list[int] = []
+        self.total: int | None = 0
+        for source in sources:
+            if isinstance(source, Mapping):
+                continue
+            try:
+                info = os.stat(source)
+            except OSError:  # reported when it is read
+                self.total = None
+                continue
+            regular = stat.S_ISREG(info.st_mode)
+            if not regular:
+                self.total = None
+            if self.total is not None:
+                self.total += info.st_size
+        self.offset = 0  # bytes of the files read before this one
+        self.size = 0  # this file's size (0: not a regular file)
+        self.document: Any = None
+        self.count = 0  # facts in this document
+
+    def open(self, path: Path) -> None:
+        try:
+            info = path.stat()
+            self.size = info.st_size if stat.S_ISREG(info.st_mode) else 0
+        except OSError:
+            self.size = 0
+        self.document = None
+        self.progress("bytes", self.offset, self.total)  # drawn before a long parse
+
+    def tell(self, position: int) -> None:
+        self.progress("bytes", self.offset + position, self.total)
+
+    def fact(self, counter: int, where: Where | None = None, document: Any = None,
+             final: bool = False) -> None:
+        if not final and counter % PROGRESS_EVERY:
+            return
+        if document is not None and where is not None and self.size:
+            if document is not self.document:
+                self.document = document
+                self.count = max(1, len(document.data.get("facts") or ()))
+            read = self.size * (where.index + 1) // self.count
+            self.progress("bytes", self.offset + read, self.total)
+        self.progress("facts", counter, None)
+
+    def close(self, counter: int) -> None:
+        self.offset += self.size
+        self.progress("bytes", self.offset, self.total)
+        self.progress("facts", counter, None)
 
 
 class FactSetBuilder:
