@@ -89,6 +89,8 @@ def _fingerprint(policy: Policy, packs: Sequence[RulePack]) -> str:
         digest.update(json.dumps(pack.rules, sort_keys=True, default=str).encode())
         if pack.extra_fields:  # only what packs declare: the shipped packs' keys stay put
             digest.update(json.dumps(pack.extra_fields, sort_keys=True).encode())
+        # compiled rules name their pack file (errors found at run time are located there)
+        digest.update(os.fsencode(pack.file))
     return digest.hexdigest()
 
 

@@ -96,6 +96,9 @@ class PythonBackend:
     name = "python"
 
     def run(self, stage: CompiledStage, facts: Sequence[Mapping[str, Any]]) -> list[Firing]:
+        from policyengine.engine.bounds import check_combinations
+
+        check_combinations(stage, facts)  # InputError before a join can explode
         by_type: dict[str, list[Mapping[str, Any]]] = {}
         for fact in facts:
             by_type.setdefault(fact.get("type", ""), []).append(fact)

@@ -1,0 +1,182 @@
+"""Rule packs cannot explode, decide out of range or decide nothing (issue 16 §3, second pass).
+
+- the work of a joined rule is bounded by the data before either back-end runs
+  (:mod:`policyengine.engine.bounds`): three ticket aliases joined only on ``customer``
+  passed the syntactic join check and took 85 s / 3 GB (Python) and more than 6.8 GB
+  (durable-rules) over 200 tickets of one customer.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from policyengine.cli.main import main
+from policyengine.compile.compiler import CompiledRule, CompiledStage
+from policyengine.diagnostics import InputError
+from policyengine.engine.bounds import MAX_COMBINATIONS, check_combinations, combinations
+from policyengine.load.loader import load_document
+
+from .conftest import ROOT
+
+EXAMPLE = ROOT / "examples" / "october-2026.yaml"
+POLICY = ROOT / "policies" / "spirion"
+AS_OF = "2026-11-27T12:00:00-05:00"
+HEAD = """\
+apiVersion: policyengine/v1
+kind: RulePack
+metadata:
+  name: extra
+  description: one rule under test
+"""
+
+
+def _rules(tmp_path: Path, rules: str, head: str = HEAD) -> Path:
+    """The shipped rules/ plus ``extra.yaml`` holding ``rules`` (its rule starts at line 7)."""
+    directory = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", directory)
+    (directory / "extra.yaml").write_text(head + "rules:\n" + rules, encoding="utf-8")
+    return directory
+
+
+def _cli(*args: str) -> tuple[int, list[str]]:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output.splitlines()
+
+
+def _evaluate(rules: Path, facts: Path = EXAMPLE, backend: str = "python",
+              *extra: str) -> tuple[int, list[str]]:
+    return _cli("evaluate", "--policy", str(POLICY), "--facts", str(facts), "--as-of", AS_OF,
+                "--rules", str(rules), "--engine", backend, *extra)
+
+
+def _facts(tmp_path: Path, change: Any) -> Path:
+    facts = change(load_document(EXAMPLE).data["facts"])
+    file = tmp_path / "facts.json"
+    file.write_text(json.dumps({"apiVersion": "policyengine/v1", "kind": "FactSet",
+                                "facts": facts}, default=str), encoding="utf-8")
+    return file
+
+
+# -- F7: joins bounded by the data ---------------------------------------------------------------
+TRIPLE = """\
+  - id: triple
+    stage: ticket-severity
+    for_clause: support_lapse
+    when:
+      a: {type: ticket, support: lapsed}
+      b: {type: ticket, customer: {fact: a.customer}}
+      c: {type: ticket, customer: {fact: b.customer}}
+    then:
+      set:
+        - {subject: a, field: targets, value: false, combine: all}
+      subject: a
+      outcome: withdrawn
+      message: "x"
+"""
+
+
+def _umbrella_tickets(count: int) -> Any:
+    def change(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        ticket = next(f for f in facts if f["type"] == "ticket")
+        return facts + [{**ticket, "id": f"u-{n}", "customer": "umbrella"}
+                        for n in range(count)]
+    return change
+
+
+@pytest.mark.parametrize("backend", ["python", "durable"])
+def test_a_join_on_a_field_every_fact_shares_is_refused_before_the_engine_runs(
+        tmp_path: Path, backend: str) -> None:
+    """umbrella (support lapsed) has no ticket in the example; 200 added (the session holds
+    203 tickets: a takes the 200 lapsed ones; b, c any of the 203): a: 200, b: 200
+    per a, c: 200 per b → 200³ = 8,000,000 combinations (the largest prefix), over 100,000. Was 85 s / 3 GB (python), killed at 6.8 GB (durable)."""
+    rules = _rules(tmp_path, TRIPLE)
+    assert _cli("validate", str(rules))[0] == 0  # the join check alone lets it through
+    facts = _facts(tmp_path, _umbrella_tickets(200))
+    started = time.monotonic()
+    code, lines = _evaluate(rules, facts, backend)
+    assert time.monotonic() - started < 20
+    assert code == 2
+    assert lines == [
+        f"{rules / 'extra.yaml'}:10:5: $.rules[0].when: rule "
+        "extra.triple@perpetual-lapsed-support would bind 8,000,000 combinations of facts in "
+        "one evaluation session (a: 200 ticket facts, b: 203 ticket facts, c: 203 ticket "
+        "facts), more than the limit of 100,000: its joins do not tell the facts apart (join "
+        "each alias on a field that few facts share, such as a key, as in window: {fact: "
+        "w.key}; see docs/hardening.md, \"Rule packs\")"]
+
+
+def test_a_join_within_the_limit_runs(tmp_path: Path) -> None:
+    """40 umbrella tickets: 40³ = 64,000 ≤ 100,000 → evaluated, and every umbrella ticket
+    withdrawn: 40 findings of the rule."""
+    rules = _rules(tmp_path, TRIPLE)
+    facts = _facts(tmp_path, _umbrella_tickets(40))
+    out = tmp_path / "report.json"
+    code, lines = _evaluate(rules, facts, "python", "--format", "json", "--output", str(out))
+    assert code == 0, lines
+    report = json.loads(out.read_text(encoding="utf-8"))
+    withdrawn = [f for f in report["findings"] if f["rule"] == "extra.triple"]
+    assert len(withdrawn) == 40
+
+
+def _rule(*aliases: tuple[str, dict[str, Any]]) -> CompiledRule:
+    return CompiledRule(name="r@c", rule_id="p.r", clause_id="c", stage="s",
+                        aliases=tuple(a for a, _ in aliases),
+                        conditions=tuple({a: c} for a, c in aliases), sets=(), subject=None,
+                        outcome=None, message=None)
+
+
+def _by_type(facts: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for fact in facts:
+        out.setdefault(fact["type"], []).append(fact)
+    return out
+
+
+TICKETS = ([{"type": "t", "customer": "x", "key": f"x{n}", "open": n % 2 == 0} for n in range(2)]
+           + [{"type": "t", "customer": "y", "key": f"y{n}", "open": n % 2 == 0}
+              for n in range(3)]
+           + [{"type": "t", "customer": "z", "key": f"z{n}", "open": n % 2 == 0}
+              for n in range(5)]
+           + [{"type": "t", "key": "no-customer", "open": True}])
+
+
+@pytest.mark.parametrize(("case", "aliases", "expected"), [
+    # 2 + 3 + 5 tickets by customer: pairs 4 + 9 + 25 = 38, triples 8 + 27 + 125 = 160
+    ("chain-on-customer", (("a", {"type": "t"}), ("b", {"$and": [{"type": "t"}, {
+        "customer": {"a": "customer"}}]}), ("c", {"$and": [{"type": "t"}, {
+            "customer": {"b": "customer"}}]})), (160, [11, 11, 11])),
+    # own test open == true on a: 1 + 2 + 3 open (n even) → triples 1·2·2 + 2·3·3 + 3·5·5 = 97
+    ("own-test-narrows", (("a", {"$and": [{"type": "t"}, {"open": True}]}), ("b", {"$and": [
+        {"type": "t"}, {"customer": {"a": "customer"}}]}), ("c", {"$and": [{"type": "t"}, {
+            "customer": {"a": "customer"}}]})), (97, [7, 11, 11])),
+    # joined on customer and key: each ticket with itself → 10 (no-customer has no customer)
+    ("composite-key", (("a", {"type": "t"}), ("b", {"$and": [{"type": "t"}, {
+        "customer": {"a": "customer"}}, {"key": {"a": "key"}}]})), (10, [11, 11])),
+    # no equality join at all: 11 × 11 = 121
+    ("cross-product", (("a", {"type": "t"}), ("b", {"type": "t"})), (121, [11, 11])),
+    # the prefix a, b is the largest: c joins on a field no fact has → 0 triples, 38 pairs
+    ("prefix-is-larger", (("a", {"type": "t"}), ("b", {"$and": [{"type": "t"}, {
+        "customer": {"a": "customer"}}]}), ("c", {"$and": [{"type": "t"}, {
+            "missing": {"b": "customer"}}]})), (38, [11, 11, 11])),
+])
+def test_candidate_combinations_are_counted_exactly(case: str, aliases: Any,
+                                                    expected: tuple[int, list[int]]) -> None:
+    assert combinations(_rule(*aliases), _by_type(TICKETS)) == expected
+
+
+def test_the_limit_is_inclusive() -> None:
+    rule = _rule(("a", {"type": "t"}), ("b", {"type": "t"}))  # 121 combinations
+    stage = CompiledStage("s", (rule,), frozenset({"t"}))
+    check_combinations(stage, TICKETS, limit=121)
+    with pytest.raises(InputError, match="would bind 121 combinations .* limit of 120"):
+        check_combinations(stage, TICKETS, limit=120)
+    assert MAX_COMBINATIONS == 100_000
