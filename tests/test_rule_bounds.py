@@ -97,7 +97,8 @@ def test_a_join_on_a_field_every_fact_shares_is_refused_before_the_engine_runs(
         tmp_path: Path, backend: str) -> None:
     """umbrella (support lapsed) has no ticket in the example; 200 added (the session holds
     203 tickets: a takes the 200 lapsed ones; b, c any of the 203): a: 200, b: 200
-    per a, c: 200 per b → 200³ = 8,000,000 combinations (the largest prefix), over 100,000. Was 85 s / 3 GB (python), killed at 6.8 GB (durable)."""
+    per a, c: 200 per b → 200³ = 8,000,000 combinations (the largest prefix), over
+    100,000. Was 85 s / 3 GB (python), killed at 6.8 GB (durable)."""
     rules = _rules(tmp_path, TRIPLE)
     assert _cli("validate", str(rules))[0] == 0  # the join check alone lets it through
     facts = _facts(tmp_path, _umbrella_tickets(200))
