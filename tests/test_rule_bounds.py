@@ -181,3 +181,148 @@ def test_the_limit_is_inclusive() -> None:
     with pytest.raises(InputError, match="would bind 121 combinations .* limit of 120"):
         check_combinations(stage, TICKETS, limit=120)
     assert MAX_COMBINATIONS == 100_000
+
+
+# -- F14: every decision in its domain -----------------------------------------------------------
+BONUS = HEAD + "extra_fields:\n  window: [bonus]\n"
+BONUS_RULE = """\
+  - id: typed
+    stage: window-exclusions
+    for_clause: excused_cause
+    when:
+      w: {type: window, cause: vendor}
+    then:
+      set:
+        - {subject: w, field: excluded_up_to, value: {fact: w.bonus}, combine: max}
+      subject: w
+      outcome: excluded
+      message: "bonus {w.bonus}"
+"""
+
+
+@pytest.mark.parametrize("backend", ["python", "durable"])
+@pytest.mark.parametrize(("case", "bonus", "shown"), [
+    ("negative", -360000, "-360000"),  # was: counted 12,750 of 1,410 min, 71.44 %, exit 0
+    ("fraction-of-a-second", 0.5, "0.5"),  # was: excluded 660.0167 min
+    ("beyond-the-span", 10**10, "10000000000"),
+])
+def test_a_decision_read_from_a_fact_outside_its_domain_is_refused(
+        tmp_path: Path, backend: str, case: str, bonus: Any, shown: str) -> None:
+    rules = _rules(tmp_path, BONUS_RULE, BONUS)
+    facts = _facts(tmp_path, lambda facts: [
+        {**f, "bonus": bonus} if f["type"] == "downtime" else f for f in facts])
+    assert _evaluate(rules, facts, backend) == (2, [
+        f"policyengine: rule extra.typed@excused-downtime decides excluded_up_to of "
+        f"acme/dt-101 as {shown}, but excluded_up_to is a whole number of seconds from 0 to "
+        "7,321,190,400 (to exclude a whole window, decide excused)"])
+
+
+def test_a_decision_in_its_domain_read_from_a_fact_is_used(tmp_path: Path) -> None:
+    """bonus 3600 s on every downtime, used for vendor causes (combine max with the
+    shipped rules' excluded_up_to): acme's October with the shipped packs has 1,410 min of
+    downtime, 660 excluded (dt-102 scheduled with notice 480, dt-104 emergency 180), 750
+    counted. The bonus adds 60 min to dt-101 (unplanned, nothing excluded) and dt-103
+    (scheduled, late notice: nothing excluded) and nothing to dt-104 (180 > 60):
+    660 + 60 + 60 = 780 excluded, 1,410 - 780 = 630 counted."""
+    rules = _rules(tmp_path, BONUS_RULE, BONUS)
+    facts = _facts(tmp_path, lambda facts: [
+        {**f, "bonus": 3600} if f["type"] == "downtime" else f for f in facts])
+    out = tmp_path / "report.json"
+    code, lines = _evaluate(rules, facts, "python", "--output", str(out))
+    assert code == 0, lines
+    rows = json.loads(out.read_text(encoding="utf-8"))["availability"]
+    row = next(r for r in rows if r["customer"] == "acme" and r["month"] == "2026-10")
+    assert (row["excluded_minutes"], row["counted_downtime_minutes"]) == (780, 630)
+
+
+def _literal_rule(field: str, value: str, stage: str = "credits",
+                  alias: str = "m: {type: customer_month, covered: true, met: false}",
+                  for_clause: str = "service_credit") -> str:
+    return f"""\
+  - id: literal
+    stage: {stage}
+    for_clause: {for_clause}
+    when:
+      {alias}
+    then:
+      set:
+        - {{subject: {alias[0]}, field: {field}, value: {value}}}
+"""
+
+
+WINDOW = "w: {type: window, cause: vendor}"
+TICKET = "t: {type: ticket}"
+
+
+@pytest.mark.parametrize(("case", "rule", "message"), [
+    ("status-not-a-status", _literal_rule("status", "paid"),
+     "'status' of customer_month facts is one of payable, claimable, expired, but the value "
+     "is 'paid'"),
+    ("form-not-a-form", _literal_rule("form", "voucher"),
+     "'form' of customer_month facts is one of credit, refund, service_days, but the value "
+     "is 'voucher'"),
+    ("tier-zero", _literal_rule("tier", "0"),
+     "'tier' of customer_month facts is a band number: a whole number from 1 (the first "
+     "band listed), but the value is 0"),
+    ("negative-exclusion", _literal_rule("excluded_up_to", "-5", "window-exclusions", WINDOW,
+                                         "excused_cause"),
+     "'excluded_up_to' of window facts is a whole number of seconds from 0 to 7,321,190,400 "
+     "(to exclude a whole window, decide excused), but the value is -5"),
+    ("fractional-level", _literal_rule("severity", "1.5", "ticket-severity", TICKET,
+                                       "severity"),
+     "'severity' of ticket facts is a severity level: a whole number from 1, but the value "
+     "is Decimal('1.5')"),
+    ("unknown-source", _literal_rule("severity_source", "guessed", "ticket-severity", TICKET,
+                                     "severity"),
+     "'severity_source' of ticket facts is assigned or classified, but the value is "
+     "'guessed'"),
+])
+def test_a_literal_decision_outside_its_domain_is_refused_at_load(
+        tmp_path: Path, case: str, rule: str, message: str) -> None:
+    rules = _rules(tmp_path, rule)
+    effect = rule.splitlines()[7]  # line 14 of the pack: `- {subject: ..., value: ...}`
+    column = effect.index("value: ") + len("value: ") + 1
+    line = f"{rules / 'extra.yaml'}:14:{column}: $.rules[0].then.set[0].value: {message}"
+    assert _cli("validate", str(rules)) == (2, [line])
+    assert _evaluate(rules) == (2, [line])
+
+
+def _tier_rule(tier: int) -> str:
+    return f"""\
+  - id: tier
+    stage: credits
+    for_clause: service_credit
+    when:
+      m: {{type: customer_month, covered: true, met: false}}
+    then:
+      set:
+        - {{subject: m, field: tier, value: {tier}, combine: max}}
+"""
+
+
+TIERED = ROOT / "policies" / "examples" / "tiered-percent"
+
+
+@pytest.mark.parametrize("backend", ["python", "durable"])
+def test_a_tier_past_the_last_band_is_one_line(tmp_path: Path, backend: str) -> None:
+    """tiered-percent has 3 bands; tier 99 was an IndexError traceback."""
+    rules = _rules(tmp_path, _tier_rule(99))
+    code, lines = _cli("evaluate", "--policy", str(TIERED), "--facts", str(EXAMPLE),
+                       "--as-of", AS_OF, "--rules", str(rules), "--engine", backend)
+    assert (code, lines[-1:]) == (2, [
+        "policyengine: the rules decided tier 99 of acme/2026-10, but credit "
+        "'financial-credit' of policy tiered-percent 1.0.0 has 3 bands"]), lines
+
+
+def test_a_tier_in_range_is_used(tmp_path: Path) -> None:
+    """tier 3 (50 % of the monthly fee) beats the shipped rules' tier 2 (combine max):
+    acme 120,000.00 / 12 × 50 % = 5,000.00; globex 50,000.00 / 12 × 50 % = 2,083.333...
+    → 2,083.33 (half_up). The shipped packs give tier 2 (25 %): 2,500.00 and 1,041.67."""
+    rules = _rules(tmp_path, _tier_rule(3))
+    out = tmp_path / "report.json"
+    code, lines = _cli("evaluate", "--policy", str(TIERED), "--facts", str(EXAMPLE),
+                       "--as-of", AS_OF, "--rules", str(rules), "--output", str(out))
+    assert code == 0, lines
+    credits = json.loads(out.read_text(encoding="utf-8"))["credits"]
+    assert [(c["customer"], c["tier"], c["amount"]) for c in credits] == [
+        ("acme", 3, "5000.00"), ("globex", 3, "2083.33")]

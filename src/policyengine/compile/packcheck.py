@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from policyengine.clocks.durations import is_duration
+from policyengine.clocks.durations import duration_seconds, is_duration
 from policyengine.compile import stages as declared
 from policyengine.diagnostics import Diagnostic
 
@@ -370,6 +370,12 @@ class _RuleCheck:
             self.problems.append(PackProblem(
                 (*at, "value"), f"{name!r} of {fact_type} facts is {declared.a_kind(kind)}, but "
                 f"{what}"))
+        elif found is not None and not isinstance(raw, Mapping):
+            outside = declared.domain_problem(fact_type, name, _engine_literal(raw))
+            if outside:
+                self.problems.append(PackProblem(
+                    (*at, "value"), f"{name!r} of {fact_type} facts is {outside}, but the "
+                    f"value is {_short(raw)}"))
 
     def placeholder(self, match: re.Match[str], at: tuple[str | int, ...]) -> None:
         alias, name = match.group(1), match.group(2)
@@ -392,6 +398,16 @@ def _joins_to(raw: Any, earlier: Sequence[str]) -> bool:
     return alias in earlier and bool(name)
 
 
+def _engine_literal(value: Any) -> Any:
+    """A literal ``set`` value as the engine sees it: a duration in seconds, a decimal as
+    a number."""
+    if isinstance(value, str) and is_duration(value):
+        return duration_seconds(value)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
 def literal_kind(value: Any) -> str | None:
     """The kind of a literal ``set`` value as the engine will see it (durations are
     seconds); None for null."""
@@ -406,8 +422,12 @@ def value_kind_problem(fact_type: str, name: str, value: Any) -> str:
     """Why a compiled ``set`` value (a term's value) does not suit the decision, or ``""``."""
     kind = declared.field_kind(fact_type, name)
     found = declared.kind_of_value(value)
-    if kind is None or value is None or found == kind:
+    if kind is None or value is None:
         return ""
+    if found == kind:
+        outside = declared.domain_problem(fact_type, name, value)
+        return (f"{name!r} of {fact_type} facts is {outside}, but the term's value is "
+                f"{_short(value)}") if outside else ""
     shown = declared.a_kind(found) if found else f"a {type(value).__name__}"
     return (f"{name!r} of {fact_type} facts is {declared.a_kind(kind)}, but the term's value "
             f"{_short(value)} is {shown}")
