@@ -326,3 +326,76 @@ def test_a_tier_in_range_is_used(tmp_path: Path) -> None:
     credits = json.loads(out.read_text(encoding="utf-8"))["credits"]
     assert [(c["customer"], c["tier"], c["amount"]) for c in credits] == [
         ("acme", 3, "5000.00"), ("globex", 3, "2083.33")]
+
+
+# -- F8: a clause no rule decides ------------------------------------------------------------------
+NO_RULE_HINT = ("(give --rules a directory holding rule packs for every clause kind the policy "
+                "uses, e.g. a copy of the shipped rules/ with your packs added)")
+
+
+@pytest.mark.parametrize("backend", ["python", "durable"])
+def test_a_rules_directory_without_the_policys_clause_kinds_is_refused(
+        tmp_path: Path, backend: str) -> None:
+    """Only notices.yaml: every other rule-decided clause of spirion 1.0.0 (13 of them;
+    calendars and declarations are read by the evaluator) would decide nothing. Was exit 0
+    with every month `covered: false`."""
+    rules = tmp_path / "only-notices"
+    rules.mkdir()
+    shutil.copy(ROOT / "rules" / "notices.yaml", rules)
+    policy = POLICY / "1.0.0.yaml"
+    code, lines = _cli("evaluate", "--policy", str(policy), "--facts", str(EXAMPLE),
+                       "--as-of", AS_OF, "--rules", str(rules), "--engine", backend)
+    assert code == 2
+    assert len(lines) == 13
+    assert lines[0] == (
+        f"{policy}:44:13: $.spec.availability[0].kind: no rule decides clause "
+        "'availability-commitment' (availability_commitment): the rule packs "
+        f"({rules}) have no rule for_clause availability_commitment, so it would decide "
+        f"nothing {NO_RULE_HINT}")
+    assert [line.split(": ")[2].split("'")[1] for line in lines[1:]] == [
+        "scheduled-downtime", "emergency-maintenance", "excused-downtime",
+        "non-production-plans", "service-credit", "credit-claim-window", "severity-1",
+        "severity-2", "severity-3", "severity-good-faith", "support-updates",
+        "perpetual-lapsed-support"]
+    assert _cli("validate", str(rules)) == (0, [f"ok: {rules}"])  # a pack alone is fine
+
+
+CHRONIC_ELSEWHERE = """\
+  - id: chronic-other
+    stage: remedies
+    for_clause: chronic_failure
+    if_terms: {consecutive_missed: {present: false}}
+    when:
+      p: {type: missed_period, missed_in_12_months: {gte: {term: missed_in_12_months}}}
+    then:
+      subject: p
+      outcome: termination_right
+      message: "x"
+"""
+
+
+def test_a_clause_whose_rules_all_skip_its_terms_is_refused(tmp_path: Path) -> None:
+    """tiered-percent's chronic-failure clause gives consecutive_missed; the only
+    chronic_failure rule left (credits.yaml removed) is for clauses without it."""
+    rules = _rules(tmp_path, CHRONIC_ELSEWHERE)
+    (rules / "credits.yaml").unlink()
+    policy = TIERED / "1.0.0.yaml"
+    code, lines = _cli("evaluate", "--policy", str(TIERED), "--facts", str(EXAMPLE),
+                       "--as-of", AS_OF, "--rules", str(rules))
+    assert code == 2
+    assert [line for line in lines if "'chronic-failure'" in line] == [
+        f"{policy}:83:13: $.spec.credits[4].kind: no rule decides clause 'chronic-failure' "
+        "(chronic_failure): none of the 1 rule(s) for_clause chronic_failure in the rule "
+        f"packs ({rules}) applies to its terms (their if_terms do not match), so it would "
+        f"decide nothing {NO_RULE_HINT}"]
+
+
+def test_every_shipped_clause_kind_is_read_by_the_evaluator_or_has_shipped_rules() -> None:
+    from policyengine.api import load_rule_packs
+    from policyengine.clauses import registry
+    from policyengine.compile.stages import READ_WITHOUT_RULES
+
+    ruled = {str(rule["for_clause"]) for pack in load_rule_packs() for rule in pack.rules}
+    kinds = {kind.name for kind in registry.kinds()}
+    assert kinds >= READ_WITHOUT_RULES
+    assert kinds - READ_WITHOUT_RULES == ruled

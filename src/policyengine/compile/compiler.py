@@ -8,6 +8,7 @@ effects each rule has when it fires. Both engine back-ends run the same compiled
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -505,6 +506,8 @@ def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) 
                 stages.setdefault(compiled.stage, []).append(compiled)
                 fact_types.setdefault(compiled.stage, set()).update(
                     t for t in compiled.alias_types if t and t != _NEVER)
+    if not problems:  # a refused rule would add a clause it no longer decides: said once
+        problems.extend(_undecided_clauses(policy, packs, stages))
     if problems:
         raise InputError(problems)
     return CompiledPolicy(
@@ -517,6 +520,55 @@ def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) 
         fingerprint=fingerprint,
         packs=tuple(packs),
     )
+
+
+def _undecided_clauses(policy: Policy, packs: Sequence[RulePack],
+                       stages: Mapping[str, list[CompiledRule]]) -> list[Diagnostic]:
+    """An error for each clause, of a kind decided by rules, that no rule of ``packs`` was
+    compiled for: its terms would decide nothing (a ``--rules`` directory holding only
+    notices.yaml evaluated every month as not covered, exit 0). Located at the clause's
+    ``kind`` in the policy file (``FILE:0:0`` when the policy has no readable file)."""
+    from policyengine.compile.stages import READ_WITHOUT_RULES
+
+    decided = {rule.clause_id for rules in stages.values() for rule in rules}
+    missing = [c for c in policy.clauses
+               if c.kind not in READ_WITHOUT_RULES and c.id not in decided]
+    if not missing:
+        return []
+    for_kind: dict[str, int] = {}
+    for pack in packs:
+        for rule in pack.rules:
+            kind = str(rule.get("for_clause"))
+            for_kind[kind] = for_kind.get(kind, 0) + 1
+    locate = _policy_locator(policy)
+    where = ", ".join(sorted({os.path.dirname(p.file) or "." for p in packs})) or "none"
+    problems = []
+    for clause in missing:
+        at = (*clause.path, "kind")
+        line, column = locate(at)
+        count = for_kind.get(clause.kind, 0)
+        why = (f"the rule packs ({where}) have no rule for_clause {clause.kind}" if not count
+               else f"none of the {count} rule(s) for_clause {clause.kind} in the rule packs "
+               f"({where}) applies to its terms (their if_terms do not match)")
+        problems.append(Diagnostic(
+            file=policy.file or policy.label, line=line, column=column, path=json_path(at),
+            code="undecided", message=f"no rule decides clause {clause.id!r} ({clause.kind}): "
+            f"{why}, so it would decide nothing",
+            hint="give --rules a directory holding rule packs for every clause kind the "
+            "policy uses, e.g. a copy of the shipped rules/ with your packs added"))
+    return problems
+
+
+def _policy_locator(policy: Policy) -> Any:
+    """``path -> (line, column)`` in the policy's file; ``(0, 0)`` when it cannot be read."""
+    from policyengine.diagnostics import PolicyEngineError
+    from policyengine.load.loader import load_document
+
+    try:
+        document = load_document(policy.file) if policy.file else None
+    except (PolicyEngineError, OSError):
+        document = None
+    return document.locate if document is not None else (lambda _path: (0, 0))
 
 
 def _distinct(values: list[Any]) -> list[Any]:

@@ -666,6 +666,14 @@ def domain_problem(fact_type: str, name: str, value: Any) -> str:
     return domain.words
 
 
+# Clause kinds whose terms the evaluator reads itself (business calendars, offerings, at-risk
+# thresholds, declarations for the reader). A clause of any other kind, third-party kinds
+# included, is decided by rules: a policy with such a clause that no rule of the loaded packs
+# is compiled for is refused (compile.compiler.compile_policy), since it would decide nothing.
+READ_WITHOUT_RULES = frozenset({"calendar", "regional_calendar", "declaration", "offering",
+                                "at_risk_threshold"})
+
+
 def field_kind(fact_type: str, name: str) -> str | None:
     """The declared kind of a field (or decision) of a standard fact type; None if unknown.
 
@@ -789,7 +797,7 @@ __all__ = [
     "SUBJECT_NOTICE", "TICKET", "TICKET_CLOCKS", "TICKET_SEVERITY", "UPDATE_REQUEST", "WINDOW",
     "WINDOW_EXCLUSIONS", "WINDOW_NOTICE", "WINDOW_VERDICTS", "FactSpec", "FieldSpec",
     "StageSpec", "BOOLEAN", "COMBINES", "DECISION_DOMAINS", "DECISION_KINDS", "KINDS",
-    "NUMBER", "SPAN_SECONDS", "TEXT", "Domain", "a_kind", "deciding_stage", "domain_problem",
-    "extra_fields_schema", "field_kind", "kind_of_value",
+    "NUMBER", "READ_WITHOUT_RULES", "SPAN_SECONDS", "TEXT", "Domain", "a_kind",
+    "deciding_stage", "domain_problem", "extra_fields_schema", "field_kind", "kind_of_value",
     "reference_markdown", "stage_schema", "standard_fields",
 ]
