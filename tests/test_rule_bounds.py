@@ -9,7 +9,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -399,3 +402,56 @@ def test_every_shipped_clause_kind_is_read_by_the_evaluator_or_has_shipped_rules
     kinds = {kind.name for kind in registry.kinds()}
     assert kinds >= READ_WITHOUT_RULES
     assert kinds - READ_WITHOUT_RULES == ruled
+
+
+# -- F4: directories give regular files only ------------------------------------------------
+def _special(tmp_path: Path, where: Path, name: str, what: str) -> Path:
+    path = where / name
+    if what == "fifo":
+        os.mkfifo(path)
+    else:  # a symbolic link to nothing, inside the directory
+        path.symlink_to(where / "gone.yaml")
+    return path
+
+
+def _run(*args: str) -> tuple[int, list[str]]:
+    """In a subprocess with a timeout: before the fix, a FIFO in --rules hung for ever."""
+    done = subprocess.run([sys.executable, "-m", "policyengine", *args],
+                          capture_output=True, text=True, timeout=60, check=False, cwd=ROOT)
+    assert "Traceback" not in done.stderr
+    return done.returncode, done.stderr.splitlines()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize(("what", "words"), [("fifo", "a FIFO"),
+                                             ("broken-link", "a broken symbolic link")])
+@pytest.mark.parametrize("reader", ["validate-rules", "evaluate-rules", "evaluate-policy",
+                                    "validate-policy", "test-dir"])
+def test_a_special_file_in_a_directory_read_is_refused(tmp_path: Path, reader: str,
+                                                       what: str, words: str) -> None:
+    """A FIFO hung `evaluate --rules` (open blocks) and was skipped silently in a policy or
+    test directory; a broken link was skipped silently everywhere."""
+    if reader.endswith("rules"):
+        directory = _rules(tmp_path, "")
+        (directory / "extra.yaml").unlink()
+        special = _special(tmp_path, directory, "zz.yaml", what)
+    elif reader == "test-dir":
+        directory = tmp_path / "cases"
+        shutil.copytree(ROOT / "tests" / "cases" / "explain", directory)
+        special = _special(tmp_path, directory, "zz.test.yaml", what)
+    else:
+        directory = tmp_path / "policy"
+        shutil.copytree(POLICY, directory)
+        special = _special(tmp_path, directory, "2.0.0.yaml", what)
+    command = {
+        "validate-rules": ["validate", str(directory)],
+        "validate-policy": ["validate", str(directory)],
+        "evaluate-rules": ["evaluate", "--policy", str(POLICY), "--rules", str(directory),
+                           "--facts", str(EXAMPLE), "--as-of", AS_OF],
+        "evaluate-policy": ["evaluate", "--policy", str(directory), "--facts", str(EXAMPLE),
+                            "--as-of", AS_OF],
+        "test-dir": ["test", str(directory)],
+    }[reader]
+    assert _run(*command) == (2, [
+        f"{special}:0:0: $: not a regular file ({words}); only regular files are read from "
+        "a directory"])

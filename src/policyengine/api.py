@@ -63,10 +63,10 @@ def load_rule_packs(directory: str | os.PathLike[str] | None = None) -> list[Rul
     if not root.is_dir():
         raise InputError.single(str(root), "not a directory: rules are read from a "
                                 "directory of rule packs (*.yaml)", code="load")
-    from policyengine.load.paths import links_out
+    from policyengine.load.paths import links_out, walked
 
     packs: list[RulePack] = []
-    files, problems = links_out(sorted(root.glob("*.yaml")), root)
+    files, problems = links_out(walked(root, "*.yaml", recursive=False), root)
     for file in files:
         document = loader.load_document(file)
         found = schemas.validate_document(document, "rules")

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from policyengine.diagnostics import Diagnostic, InputError
-from policyengine.load.paths import links_out
+from policyengine.load.paths import links_out, walked
 from policyengine.model.policy import Policy
 from policyengine.validation.policy import (
     VALIDATED_SUFFIXES,
@@ -55,8 +55,8 @@ def validate_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[st
             problems.append(Diagnostic(file=str(given), message="no such file or directory",
                                        code="load"))
             continue
-        files = (sorted(p for p in root.rglob("*") if p.suffix in VALIDATED_SUFFIXES
-                        and p.is_file()) if root.is_dir() else [root])
+        files = ([p for p in walked(root) if p.suffix in VALIDATED_SUFFIXES]
+                 if root.is_dir() else [root])
         if root.is_dir():  # a link out of the directory is refused, never read
             files, outside = links_out(files, root)
             problems.extend(outside)
