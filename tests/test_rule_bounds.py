@@ -455,3 +455,68 @@ def test_a_special_file_in_a_directory_read_is_refused(tmp_path: Path, reader: s
     assert _run(*command) == (2, [
         f"{special}:0:0: $: not a regular file ({words}); only regular files are read from "
         "a directory"])
+
+
+# -- F9: duplicate packs and rule ids, malformed placeholders --------------------------------------
+def test_two_packs_of_one_name_are_refused(tmp_path: Path) -> None:
+    """A copy of notices.yaml next to it fired every notices rule twice under the same ids."""
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    shutil.copy(rules / "notices.yaml", rules / "notices2.yaml")
+    line = (f"{rules / 'notices2.yaml'}:9:9: $.metadata.name: rule pack name 'notices' is "
+            f"also the name of {rules / 'notices.yaml'}: its rule ids (notices.<id>) would "
+            "clash (give each rule pack of a directory its own metadata.name)")
+    assert _cli("validate", str(rules)) == (2, [line])
+    assert _evaluate(rules) == (2, [line])
+
+
+DUPLICATE_ID = """\
+  - id: same
+    stage: window-verdicts
+    for_clause: excused_cause
+    when:
+      w: {type: window}
+    then: {subject: w, outcome: counted, message: "a"}
+  - id: same
+    stage: window-verdicts
+    for_clause: excused_cause
+    when:
+      w: {type: window}
+    then: {subject: w, outcome: counted, message: "b"}
+"""
+
+
+def test_a_rule_id_twice_in_a_pack_is_refused(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, DUPLICATE_ID)
+    line = (f"{rules / 'extra.yaml'}:13:9: $.rules[1].id: duplicate rule id 'same' (first at "
+            "line 7): findings and decisions name rules by id")
+    assert _cli("validate", str(rules)) == (2, [line])
+    assert _evaluate(rules) == (2, [line])
+
+
+@pytest.mark.parametrize(("case", "placeholder"), [
+    ("format-spec", "{w.key:>999999999}"),
+    ("attribute", "{w.key.__class__}"),
+    ("positional", "{0}"),
+    ("conversion", "{w.key!r}"),
+    ("term-with-space", "{term: lead}"),
+])
+def test_a_placeholder_that_is_not_one_is_refused(tmp_path: Path, case: str,
+                                                  placeholder: str) -> None:
+    """Was printed literally into the report's findings (`support-updates: {r.license:>9}`)."""
+    rule = f"""\
+  - id: shown
+    stage: window-verdicts
+    for_clause: excused_cause
+    when:
+      w: {{type: window}}
+    then: {{subject: w, outcome: counted, message: "see {placeholder}"}}
+"""
+    rules = _rules(tmp_path, rule)
+    code, lines = _cli("validate", str(rules))
+    assert code == 2
+    assert lines == [
+        f"{rules / 'extra.yaml'}:12:51: $.rules[0].then.message: placeholder "
+        f"{placeholder!r} is neither {{alias.field}} nor {{term:path}}: it would be printed "
+        "as written (a message fills in only {alias.field} (a field of a bound fact) and "
+        "{term:path} (a term of the clause); no format specs or expressions)"]

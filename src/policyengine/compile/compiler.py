@@ -25,6 +25,7 @@ from policyengine.compile.packcheck import (
     check_pack,
     engine_limit_problem,
     json_path,
+    pack_set_problems,
     rule_views,
     value_kind_problem,
 )
@@ -450,6 +451,7 @@ def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) 
     fact_types: dict[str, set[str]] = {}
     problems: list[Diagnostic] = []
     too_large_rules: set[tuple[str, int]] = set()
+    problems.extend(pack_set_problems(packs))  # two packs of one name: their ids clash
     for pack in packs:
         # stages, fact types and fields against compile.stages: never a rule deciding nothing
         found, bad = check_pack(pack, policy.fact_types)

@@ -24,7 +24,7 @@ from typing import Any
 
 from policyengine.compile.compiler import CompiledRule, CompiledStage
 from policyengine.diagnostics import Diagnostic, InputError
-from policyengine.engine.python_backend import _hashable, _Matcher
+from policyengine.engine.matching import Matcher, engine_key
 
 # The largest number of candidate combinations one rule may bind in one session. The
 # shipped packs' joins bind at most 61 (a customer month and its 5 credit bands... see
@@ -46,7 +46,7 @@ def combinations(rule: CompiledRule, by_type: Mapping[str, Sequence[Mapping[str,
         facts = by_type.get(alias.type, ())
         own = alias.own
         candidates.append(list(facts) if own is None else
-                          [f for f in facts if _Matcher(f, {}).test(own)])
+                          [f for f in facts if Matcher(f, {}).test(own)])
     index = {alias.alias: position for position, alias in enumerate(plan)}
     most = 0
     for size in range(2, len(plan) + 1):
@@ -79,7 +79,7 @@ def _key(fact: Mapping[str, Any], fields: Sequence[str]) -> tuple[Any, ...] | No
         value = fact.get(name, _MISSING)
         if value is _MISSING:
             return None
-        values.append(_hashable(value))
+        values.append(engine_key(value))
     return tuple(values)
 
 
