@@ -520,3 +520,39 @@ def test_a_placeholder_that_is_not_one_is_refused(tmp_path: Path, case: str,
         f"{placeholder!r} is neither {{alias.field}} nor {{term:path}}: it would be printed "
         "as written (a message fills in only {alias.field} (a field of a bound fact) and "
         "{term:path} (a term of the clause); no format specs or expressions)"]
+
+
+# -- F20: an empty path is refused, for every path option ------------------------------------------
+EMPTY = "empty path: name a file or directory (use . for the current directory)"
+
+
+@pytest.mark.parametrize(("case", "args", "named"), [
+    ("evaluate-rules", ["evaluate", "--policy", str(POLICY), "--facts", str(EXAMPLE),
+                        "--as-of", AS_OF, "--rules", ""], "--rules"),
+    ("evaluate-policy", ["evaluate", "--policy", "", "--facts", str(EXAMPLE)], "--policy"),
+    ("evaluate-facts", ["evaluate", "--policy", str(POLICY), "--facts", ""], "--facts"),
+    ("evaluate-output", ["evaluate", "--policy", str(POLICY), "--facts", str(EXAMPLE),
+                         "--output", ""], "--output"),
+    ("validate", ["validate", ""], "PATHS"),
+    ("test", ["test", ""], "PATHS"),
+    ("test-rules", ["test", "--rules", ""], "--rules"),
+    ("show", ["show", ""], "POLICY"),
+    ("due", ["due", "--policy", "", "--severity", "1", "--opened-at", AS_OF], "--policy"),
+    ("import-mapping", ["import", "csv", "--mapping", "", "x.csv"], "--mapping"),
+])
+def test_an_empty_path_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
+                                  args: list[str], named: str) -> None:
+    """`--rules ""` read every *.yaml of the current directory as a rule pack."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "junk.yaml").write_text("a: 1\n", encoding="utf-8")
+    assert _cli(*args) == (2, [f"{named}:0:0: $: {EMPTY}"])
+
+
+def test_the_library_refuses_an_empty_rules_or_policy_path() -> None:
+    from policyengine.api import load_rule_packs
+    from policyengine.validation.policy import policy_files
+
+    with pytest.raises(InputError, match=r"^rules:0:0: \$: empty path"):
+        load_rule_packs("")
+    with pytest.raises(InputError, match=r"^policy:0:0: \$: empty path"):
+        policy_files("")

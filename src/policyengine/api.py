@@ -57,6 +57,9 @@ def load_rule_packs(directory: str | os.PathLike[str] | None = None) -> list[Rul
     from policyengine.load import loader
     from policyengine.validation import schemas
 
+    if directory is not None and os.fspath(directory) == "":  # the OS reads it as "."
+        raise InputError.single("rules", "empty path: name a directory of rule packs",
+                                code="usage")
     root = Path(directory) if directory is not None else data_dir("rules")
     if not root.exists():
         raise InputError.single(str(root), "no such rule-pack directory", code="load")

@@ -310,6 +310,9 @@ def policy_files(path: str | os.PathLike[str]) -> list[Path]:
 
     Raises InputError for a symbolic link below the directory that leads out of it.
     """
+    if os.fspath(path) == "":  # the OS reads it as "."
+        raise InputError.single("policy", "empty path: name a policy file or directory",
+                                code="usage")
     root = Path(path)
     if root.is_dir():
         found, problems = links_out([
