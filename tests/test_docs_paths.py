@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCUMENTS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
+DOCUMENTS = sorted([ROOT / "README.md", ROOT / "CHANGELOG.md", *(ROOT / "docs").glob("*.md")])
 EXTENSIONS = "py|md|yaml|yml|json|ndjson|txt|toml|png|html|csv|cfg"
 BACKTICKED = re.compile(rf"`([A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+\.(?:{EXTENSIONS}))(?::[\w.]+)?`")
 LINKED = re.compile(r"\]\(((?![a-z]+:|#)[^)\s#]+)(?:#[^)]*)?\)")

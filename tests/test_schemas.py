@@ -222,7 +222,8 @@ def test_claim_window_needs_days() -> None:
     text = edit(POLICY_TEXT, "window: 60d", "window: 1440h")
     assert summary(policy_problems(text)) == [
         ("$.spec.credits[1].window",
-         "expected a number of days like 60d (or weeks like 2w), got '1440h'"),
+         "expected a number of days like 60d (or weeks like 2w), unlimited, or "
+         "{months: 1, to: end_of_month}, got '1440h'"),
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -54,33 +55,33 @@ MISSPELLINGS = {
         "availability.yaml",
         "  - id: credit-for-renewed-order\n    stage: credits\n",
         "  - id: credit-for-renewed-order\n    stage: credit\n",
-        ":198:12: $.rules[12].stage: unknown stage 'credit'; expected one of: "
+        ":204:12: $.rules[12].stage: unknown stage 'credit'; expected one of: "
         f"{STAGE_LIST} (did you mean 'credits'?)"),
     "fact type": (
         "availability.yaml",
         "      m: {type: customer_month, covered: true, met: false, renewed: true}",
         "      m: {type: customer_mnth, covered: true, met: false, renewed: true}",
-        ":201:17: $.rules[12].when.m.type: unknown fact type 'customer_mnth' in stage credits; "
+        ":207:17: $.rules[12].when.m.type: unknown fact type 'customer_mnth' in stage credits; "
         "it receives: customer_month, credit_tier; a policy may declare other fact types in "
         "spec.fact_types (did you mean 'customer_month'?)"),
     "condition field": (
         "availability.yaml",
         "      m: {type: customer_month, covered: true, met: false, renewed: true}",
         "      m: {type: customer_month, coverd: true, met: false, renewed: true}",
-        ":201:33: $.rules[12].when.m.coverd: unknown field 'coverd' of customer_month facts "
+        ":207:33: $.rules[12].when.m.coverd: unknown field 'coverd' of customer_month facts "
         "in stage credits (did you mean 'covered'?)"),
     "join field": (
         "availability.yaml",
         "        requested_at: {lt: {fact: m.claim_deadline}}",
         "        requested_at: {lt: {fact: m.claim_deadlin}}",
-        ":232:35: $.rules[14].when.m.requested_at.lt.fact: 'm.claim_deadlin': unknown field "
+        ":239:35: $.rules[14].when.m.requested_at.lt.fact: 'm.claim_deadlin': unknown field "
         "'claim_deadlin' of customer_month facts in stage credits "
         "(did you mean 'claim_deadline'?)"),
     "set field": (
         "availability.yaml",
         "        - {subject: m, field: form, value: {term: form.renewed}}",
         "        - {subject: m, field: from, value: {term: form.renewed}}",
-        ":204:31: $.rules[12].then.set[0].field: stage credits decides no field 'from' of "
+        ":210:31: $.rules[12].then.set[0].field: stage credits decides no field 'from' of "
         "customer_month facts; it decides: form, status, tier (did you mean 'form'?)"),
     "message placeholder": (
         "availability.yaml",
@@ -88,21 +89,21 @@ MISSPELLINGS = {
         '{m.term_text})"',
         'message: "a full {m.period_unit} of a {m.plan} {m.deploymnet} subscription (term '
         '{m.term_text})"',
-        ":118:16: $.rules[6].then.message: placeholder {m.deploymnet}: unknown field "
+        ":124:16: $.rules[6].then.message: placeholder {m.deploymnet}: unknown field "
         "'deploymnet' of customer_month facts in stage months (did you mean 'deployment'?)"),
     # terms: checked against the for_clause kind's schema in the clause registry
     "term in a condition": (
         "availability.yaml",
         "        kind: {term: notice.kind}\n",
         "        kind: {term: notice.knd}\n",
-        ":33:22: $.rules[1].when.n.kind.term: term 'notice' of clause kind "
+        ":34:22: $.rules[1].when.n.kind.term: term 'notice' of clause kind "
         "'scheduled_maintenance' has no term 'knd' (in 'notice.knd'); it has: kind, lead, "
         "channels (did you mean 'kind'?)"),
     "term in a set value": (
         "availability.yaml",
         "        - {subject: m, field: form, value: {term: form.renewed}}",
         "        - {subject: m, field: form, value: {term: form.renwed}}",
-        ":204:51: $.rules[12].then.set[0].value.term: term 'form' of clause kind "
+        ":210:51: $.rules[12].then.set[0].value.term: term 'form' of clause kind "
         "'service_credit' has no term 'renwed' (in 'form.renwed'); it has: renewed, "
         "not_renewed (did you mean 'renewed'?)"),
     "term in a message": (
@@ -153,28 +154,28 @@ def _problems(rules: Path) -> list[str]:
 @pytest.mark.parametrize(("old", "new", "expected"), [
     ("      m: {type: customer_month, in_term: true, plan: {in: {term: plans}}}",
      "      m: {type: window, plan: {in: {term: plans}}}",
-     "availability.yaml:158:17: $.rules[9].when.m.type: stage months receives no window facts "
+     "availability.yaml:164:17: $.rules[9].when.m.type: stage months receives no window facts "
      "(they go to window-exclusions, window-verdicts); it receives: customer_month"),
     ("      m: {type: customer_month, in_term: true, plan: {in: {term: plans}}}",
      "      m: {type: customer_month, covered: true}",
-     "availability.yaml:158:33: $.rules[9].when.m.covered: unknown field 'covered' of "
+     "availability.yaml:164:33: $.rules[9].when.m.covered: unknown field 'covered' of "
      "customer_month facts in stage months; this stage decides it, so its own rules cannot "
      "read it"),
     ("      w: {type: window, in_term: true, excluded_up_to: 0}",
      "      w: {type: window, in_term: true, excused: true}",
-     "availability.yaml:81:40: $.rules[4].when.w.excused: unknown field 'excused' of window "
+     "availability.yaml:84:40: $.rules[4].when.w.excused: unknown field 'excused' of window "
      "facts in stage window-verdicts; it is decided in stage window-exclusions and not passed "
      "on to later stages"),
     ("      w: {type: window, in_term: true, excluded_up_to: 0}\n    then:\n",
      "      w: {type: window, in_term: true, excluded_up_to: 0}\n    then:\n      set:\n"
      "        - {subject: w, field: excused, value: true}\n",
-     "availability.yaml:84:31: $.rules[4].then.set[0].field: stage window-verdicts decides "
+     "availability.yaml:87:31: $.rules[4].then.set[0].field: stage window-verdicts decides "
      "nothing about window facts, so a set here would never be read; its rules only report "
      "findings"),
     ('message: "no exclusion applies ({w.exclusion_text}): the whole window counts as '
      'downtime, {w.counted_text} from {w.start_text} to {w.end_text}"',
      'message: "window {x.key} counts as downtime"',
-     "availability.yaml:85:16: $.rules[4].then.message: placeholder {x.key} names no alias of "
+     "availability.yaml:88:16: $.rules[4].then.message: placeholder {x.key} names no alias of "
      "the rule (aliases: w)"),
 ])
 def test_more_refusals(tmp_path: Path, old: str, new: str, expected: str) -> None:
@@ -360,6 +361,23 @@ def _recorded() -> dict[str, list[Mapping[str, Any]]]:
     tiered_facts = load_document(ROOT / "examples" / "tiered-percent-2026.yaml").data["facts"]
     tiered.evaluate([{**f, **EXTRAS.get(f["type"], {})} for f in tiered_facts],
                     as_of="2026-11-15T00:00:00Z")
+    # a claim window counted from the outage (customer_month's claim_window_words)
+    claims = ROOT / "tests" / "cases" / "claims" / "claims-policy.yaml"
+    with tempfile.TemporaryDirectory() as folder:
+        incident = Path(folder) / "claims.yaml"
+        incident.write_text(claims.read_text(encoding="utf-8").replace(
+            "from: period_end", "from: incident"), encoding="utf-8")
+        Engine(compile_versions(load_policies(incident), load_rule_packs()),
+               recording).evaluate([  # type: ignore[arg-type]
+            {"type": "subscription", "customer": "acme", "plan": "production",
+             "deployment": "saas", "license": "subscription", "annual_fee": "1.00",
+             "currency": "USD", "term_start": "2026-01-01", "term_end": "2026-12-31",
+             "renewed": True, "support": "active"},
+            {"type": "downtime", "id": "d-1", "start": "2026-10-08T10:00:00Z",
+             "end": "2026-10-08T12:00:00Z", "cause": "vendor", "maintenance": "none",
+             **EXTRAS["downtime"]},
+            {"type": "credit_request", "customer": "acme", "month": "2026-10",
+             "requested_at": "2026-10-12T00:00:00Z"}], as_of="2026-11-15T00:00:00Z")
     return recording.seen
 
 

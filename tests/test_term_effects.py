@@ -109,6 +109,11 @@ MISSED = [down("d-1", "2026-10-05T10:00:00-04:00", "2026-10-05T18:00:00-04:00")]
 SCHEDULED = [down("s-1", "2026-10-10T01:00:00-04:00", "2026-10-10T06:00:00-04:00",
                   maintenance="scheduled"),
              notice("n-1", "scheduled_downtime", "s-1", "2026-10-08T01:00:00-04:00")]
+# scheduled maintenance 01:00-05:00 on 10 September (240 minutes), emailed 48 h ahead
+SEPTEMBER_SCHEDULED = [
+    down("s-9", "2026-09-10T01:00:00-04:00", "2026-09-10T05:00:00-04:00",
+         maintenance="scheduled"),
+    notice("n-9", "scheduled_downtime", "s-9", "2026-09-08T01:00:00-04:00")]
 # two emergency windows of 5 h in October
 EMERGENCY = [down("e-1", "2026-10-10T01:00:00-04:00", "2026-10-10T06:00:00-04:00",
                   maintenance="emergency"),
@@ -142,6 +147,24 @@ TWO_BANDS = [{"below": 99.0, "at_least": 98.95, "percent_of_monthly_fee": 10},
 OCT_PERIOD = {"customer": "acme", "period": "2026-10"}
 SEP_AND_OCT = [*MISSED, down("d-0", "2026-09-05T10:00:00-04:00", "2026-09-05T18:00:00-04:00")]
 AUG_AND_OCT = [*MISSED, down("d-0", "2026-08-05T10:00:00-04:00", "2026-08-05T18:00:00-04:00")]
+
+
+# a customer whose term starts inside October, 480 min down on 20 October
+LATE = {**ACME, "customer": "late", "term_start": "2026-10-15", "term_end": "2027-10-14"}
+LATE_DOWN = [down("d-l", "2026-10-20T10:00:00-04:00", "2026-10-20T18:00:00-04:00")]
+LATE_OCT = {"customer": "late", "month": "2026-10"}
+
+
+def fiscal_february(doc: Doc) -> None:
+    """Quarters of a year starting in February, from a version beginning on 2020-02-01."""
+    setter("availability-commitment", "year_starts", "february")(doc)
+    doc["metadata"]["effective"]["from"] = "2020-02-01"
+
+
+def part_months(doc: Doc) -> None:
+    """Part periods measured, the credit 10% of the monthly fee (a fee the part pro-rates)."""
+    basis("percent_of_monthly_fee", 10)(doc)
+    setter("availability-commitment", "full_months_only", False)(doc)
 
 
 def basis(name: str, value: Any) -> Callable[[Doc], None]:
@@ -395,6 +418,27 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
      setter("availability-commitment", "impact_weights", {"partial_outage": 0.5}),
      report([{**ONE_HOUR[0], "impact": "partial_outage"}], "availability", OCT,
             "counted_downtime_minutes"), 60, 30),
+    # a year starting in February: October is in fiscal Q3 (Aug-Oct) of FY2027, not in the
+    # calendar Q4 (the version is made to begin on a fiscal quarter's first day)
+    ("availability_commitment.year_starts",
+     setter("availability-commitment", "period", "calendar_quarter"), fiscal_february,
+     report(ONE_HOUR, "availability", {"customer": "acme"}, "period"), "2026-Q4",
+     "FY2027-Q3"),
+    # part periods: late's term starts 2026-10-15, so October is a part month (17 days,
+    # 24,480 min): not covered with full months only; measured over its part when false
+    ("availability_commitment.full_months_only", None,
+     setter("availability-commitment", "full_months_only", False),
+     report([LATE, *LATE_DOWN], "availability", LATE_OCT, "covered"), False, True),
+    # 480 min of 24,480: 98.0392% < 99; 10% of the monthly fee 1000.00 / 12 = 8.3333...:
+    # pro-rated 17/31 -> 4.5699 -> 4.57; the whole month's fee -> 8.33
+    ("availability_commitment.part_period_fee", part_months,
+     setter("availability-commitment", "part_period_fee", "full"),
+     report([LATE, *LATE_DOWN], "credits", LATE_OCT, "amount"), "4.57", "8.33"),
+    # an hour for a quarter of the users counts 15 minutes when the share is weighed
+    ("availability_commitment.weigh_affected_share", None,
+     setter("availability-commitment", "weigh_affected_share", True),
+     report([{**ONE_HOUR[0], "affected_share": 0.25}], "availability", OCT,
+            "counted_downtime_minutes"), 60, 15),
     # -- offerings ---------------------------------------------------------------------------
     # acme on the premium offering: 99.8656% meets premium's 99.5, not an override to 99.9
     ("offering.overrides", add_offering({"availability-commitment.target_percent": 99.5}),
@@ -408,6 +452,18 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
     ("scheduled_maintenance.excluded_up_to", None,
      setter("scheduled-downtime", "excluded_up_to", "2h"),
      report(SCHEDULED, "availability", OCT, "excluded_minutes"), 300, 120),
+    # an allowance across windows: 5 h a year leaves all 300 minutes; 2 h leaves 120
+    ("scheduled_maintenance.allowance.total",
+     setter("scheduled-downtime", "allowance", {"total": "5h", "per": "calendar_year"}),
+     setter("scheduled-downtime", "allowance.total", "2h"),
+     report(SCHEDULED, "availability", OCT, "excluded_minutes"), 300, 120),
+    # 6 h per month: October's window is excluded whole (300); 6 h per year: September's
+    # 4 h window used 240 minutes of it, so October gets 120
+    ("scheduled_maintenance.allowance.per",
+     setter("scheduled-downtime", "allowance", {"total": "6h", "per": "calendar_month"}),
+     setter("scheduled-downtime", "allowance.per", "calendar_year"),
+     report([*SCHEDULED, *SEPTEMBER_SCHEDULED], "availability", OCT, "excluded_minutes"),
+     300, 120),
     ("scheduled_maintenance.notice.kind", None,
      setter("scheduled-downtime", "notice.kind", "significant_change"),
      report(SCHEDULED, "availability", OCT, "excluded_minutes"), 300, 0),
@@ -499,6 +555,14 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
     # the deadline shown is the last day: 60 days after 31 October is 30 December
     ("claim_window.window", None, setter("credit-claim-window", "window", "30d"),
      report(MISSED, "credits", OCT, "claim_deadline"), "2026-12-30", "2026-11-30"),
+    # to the end of the calendar month after October: 30 November; of the 2nd: 31 December
+    ("claim_window.window.months",
+     setter("credit-claim-window", "window", {"months": 1, "to": "end_of_month"}),
+     setter("credit-claim-window", "window.months", 2),
+     report(MISSED, "credits", OCT, "claim_deadline"), "2026-11-30", "2026-12-31"),
+    # from the outage: it ended on 5 October, + 60 days = 4 December
+    ("claim_window.from", None, setter("credit-claim-window", "from", "incident"),
+     report(MISSED, "credits", OCT, "claim_deadline"), "2026-12-30", "2026-12-04"),
     # -- severity ---------------------------------------------------------------------------
     # levels run 1..N without gaps, so the edit swaps 2 and 3: severity 2 is then the
     # clause without a resolution target (48 support hours from Wednesday 2026-10-14
@@ -652,8 +716,8 @@ ROWS: list[tuple[str, Any, Callable[[Doc], None], Callable[[Engine], Any], Any, 
 
 # Terms no evaluation reads, and why they stay.
 DOCUMENTARY = {
-    "availability_commitment.full_months_only": "only true is accepted (const); part months "
-                                                "are not measured",
+    "claim_window.window.to": "only end_of_month is accepted (enum): it marks a window of "
+                              "calendar months, which claim_window.window.months exercises",
 }
 
 
@@ -703,8 +767,10 @@ def test_every_term_is_read_or_documentary() -> None:
     assert missing == []
 
 
-def test_full_months_only_false_is_refused(tmp_path: Path) -> None:
+def test_part_period_fee_with_full_months_only_is_refused(tmp_path: Path) -> None:
     doc = copy.deepcopy(SHIPPED)
-    setter("availability-commitment", "full_months_only", False)(doc)
-    with pytest.raises(InputError, match=r"full_months_only: only full months are covered"):
+    setter("availability-commitment", "part_period_fee", "full")(doc)
+    with pytest.raises(InputError, match=r"availability\[0\]\.part_period_fee: "
+                                         r"part_period_fee applies to part periods, and "
+                                         r"full_months_only is true"):
         engine(doc, tmp_path, "refused")

@@ -61,7 +61,8 @@ BROKEN = [
                  "than zero", id="zero-duration"),
     pytest.param("negative-duration", "excluded_up_to: 6h", "excluded_up_to: -6h",
                  ":68:23: $.spec.exclusions[0].excluded_up_to: expected a duration like 48h, "
-                 "7d or 30m, got '-6h'", id="negative-duration"),
+                 "7d or 30m, or whole_window (all of the window, however long), got '-6h'",
+                 id="negative-duration"),
     pytest.param("duplicate-clause", "- id: severity-2", "- id: severity-1",
                  ":138:11: $.spec.support[1].id: duplicate clause id 'severity-1' (first at "
                  "line 121)", id="duplicate-clause-id"),

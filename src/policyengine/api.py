@@ -22,6 +22,7 @@ from policyengine.compile.compiler import CompiledPolicy, RulePack, compile_poli
 from policyengine.diagnostics import Diagnostic, InputError, as_errors
 from policyengine.engine import Backend, get_backend
 from policyengine.lifecycle import fork_safe
+from policyengine.load.packaged import data_dir
 from policyengine.model.json_report import ABSENT, Audit
 from policyengine.model.policy import Policy
 from policyengine.model.results import Evaluation
@@ -36,14 +37,6 @@ _COMPILE_LOCK = fork_safe(threading.Lock(), 40)  # held across every fork (lifec
 # entry and no Engine holds it, so a service loading many versions does not grow forever.
 COMPILE_CACHE_SIZE = 32
 _COMPILED: OrderedDict[str, CompiledPolicy] = OrderedDict()
-
-
-def data_dir(name: str) -> Path:
-    """``rules`` or ``schemas``: installed package data, else the repository's top level."""
-    packaged = Path(__file__).parent / "_data" / name
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / name
 
 
 def load_rule_packs(directory: str | os.PathLike[str] | None = None) -> list[RulePack]:

@@ -23,8 +23,17 @@ from policyengine.model.policy import Clause, Policy
 _DEPLOYMENTS = {"saas": "SaaS", "on_premise": "on-premise"}
 _PERIODS = {"calendar_month": "calendar month", "calendar_quarter": "calendar quarter",
             "calendar_year": "calendar year"}
-# the first month of a period of each unit (a version must begin on a period's first day)
+# the first month of a period of each unit (a version must begin on a period's first day),
+# in a year starting in January; a fiscal year shifts them (year_starts)
 _PERIOD_STARTS = {"calendar_quarter": (1, 4, 7, 10), "calendar_year": (1,)}
+MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august",
+               "september", "october", "november", "december")
+
+
+def year_start(terms: Mapping[str, Any]) -> int:
+    """The month (1-12) a commitment's year starts in (``year_starts``; January if not said)."""
+    name = terms.get("year_starts")
+    return MONTH_NAMES.index(name) + 1 if name in MONTH_NAMES else 1
 _NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$",
          "patternErrorMessage": "expected a lower-case name like api or partial_outage"}
 
@@ -48,17 +57,39 @@ class AvailabilityCommitment(ClauseKind):
             "enum": ["calendar_month", "calendar_quarter", "calendar_year"],
             "x-enum-label": "period",
         },
+        "year_starts": {
+            "description": (
+                "For a quarterly or yearly period: the month the year starts in, when it is not "
+                "January (a fiscal year). Quarters then run from that month (february: "
+                "February-April, May-July, August-October, November-January), keyed FY2027-Q1, "
+                "the fiscal year named by the calendar year it ends in. Example: february."
+            ),
+            "type": "string",
+            "enum": list(MONTH_NAMES),
+            "x-enum-label": "month",
+        },
         "full_months_only": {
             "description": (
-                "Always true: only whole periods (months, or quarters or years for a longer "
-                "period) inside the subscription term are covered; a part period at either end "
-                "is not. Part periods are not measured, so false is refused."
+                "true: only whole periods (months, or quarters or years for a longer period) "
+                "inside the subscription term are covered; a part period at either end is not. "
+                "false: a period the term starts or ends in is covered too, measured over its "
+                "part inside the term (availability of the term's minutes), and its credit is "
+                "computed on that part's fee (part_period_fee). Example: true."
             ),
             "type": "boolean",
-            "const": True,
-            "x-messages": {
-                "const": "only full months are covered (part months are not measured); write true"
-            },
+        },
+        "part_period_fee": {
+            "description": (
+                "With full_months_only false: the fee a part period's credit is computed on. "
+                "pro_rated (the default): the period's fee times the days of the period in the "
+                "term over the days of the period; full: the whole period's fee. Applies to the "
+                "bases that are fees for the period (percent_of_monthly_fee, "
+                "percent_of_period_fee, multiple_of_downtime_fees) and to a per-period cap's "
+                "percentage. Example: pro_rated."
+            ),
+            "type": "string",
+            "enum": ["pro_rated", "full"],
+            "x-enum-label": "part-period fee",
         },
         "scope": {
             "description": (
@@ -92,6 +123,15 @@ class AvailabilityCommitment(ClauseKind):
             "propertyNames": _NAME,
             "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1},
             "minProperties": 1,
+        },
+        "weigh_affected_share": {
+            "description": (
+                "true: a minute of downtime counts at the share of users it affected (the "
+                "downtime's affected_share, 1 when not given), times its impact weight; "
+                "overlapping downtime counts once, at the highest. Left out or false: "
+                "affected_share is ignored. Example: true."
+            ),
+            "type": "boolean",
         },
         "target_percent": {
             "description": (
@@ -150,11 +190,31 @@ class AvailabilityCommitment(ClauseKind):
         full = "full " if terms.get("full_months_only") else ""
         target = describe_value(terms.get("target_percent"), "target_percent")
         deployments = join_words(_DEPLOYMENTS.get(d, d) for d in terms.get("deployments") or [])
+        if terms.get("year_starts") in MONTH_NAMES[1:]:
+            first = MONTH_NAMES.index(str(terms["year_starts"]))
+            if terms.get("period") == "calendar_quarter":
+                quarters = ", ".join(
+                    f"{MONTH_NAMES[(first + 3 * q) % 12].capitalize()}-"
+                    f"{MONTH_NAMES[(first + 3 * q + 2) % 12].capitalize()}" for q in range(4))
+                period = f"fiscal quarter ({quarters}; FY named by the year it ends in)"
+            else:
+                period = (f"fiscal year ({MONTH_NAMES[first].capitalize()} to "
+                          f"{MONTH_NAMES[(first + 11) % 12].capitalize()}; FY named by the "
+                          "year it ends in)")
+        done.add("year_starts")
         lines = [
             ("Target", f"{target} of each {full}{period}"),
             ("Applies to", f"{join_words(terms.get('plans') or [])} plans, deployed as "
                            f"{deployments}"),
         ]
+        done.add("part_period_fee")
+        if terms.get("full_months_only") is False:
+            fee = ("the whole " + period + "'s fee"
+                   if terms.get("part_period_fee") == "full"
+                   else f"the {period}'s fee pro-rated by the days in the term")
+            lines.append(("Part periods", f"a {period} the subscription term starts or ends "
+                                          "in is measured over its part inside the term; its "
+                                          f"credit is computed on {fee}"))
         services = terms.get("services")
         if services:
             lines.append(("Services", join_words(services, "and")))
@@ -163,6 +223,10 @@ class AvailabilityCommitment(ClauseKind):
             lines.append(("Measured", "for each subscribed service on its own"))
         elif scope == "across_services":
             lines.append(("Measured", "across the subscribed services together"))
+        done.add("weigh_affected_share")
+        if terms.get("weigh_affected_share") is True:
+            lines.append(("Share of users", "a minute of downtime counts at the share of users "
+                                            "it affected (all of them when not said)"))
         weights = terms.get("impact_weights")
         if weights:
             lines.append(("Impact weights", ", ".join(
@@ -172,18 +236,41 @@ class AvailabilityCommitment(ClauseKind):
 
     def check(self, ctx: CheckContext, path: ClausePath,
               clause: Mapping[str, Any]) -> list[Diagnostic]:
-        """A quarterly or yearly period needs the version to begin on a period's first day
+        """``part_period_fee`` only with ``full_months_only: false``. A quarterly or yearly
+        period needs the version to begin on a period's first day
         (a period is judged by the version in force on its first day, so a version starting
         mid-period would judge part of a period it does not cover)."""
-        starts = _PERIOD_STARTS.get(str(clause.get("period")))
+        if clause.get("part_period_fee") is not None and clause.get("full_months_only") is True:
+            return [ctx.error((*path, "part_period_fee"),
+                              "part_period_fee applies to part periods, and full_months_only "
+                              "is true (only whole periods are covered); write "
+                              "full_months_only: false, or leave part_period_fee out")]
+        if clause.get("year_starts") is not None and str(clause.get("period")) not in \
+                _PERIOD_STARTS:
+            return [ctx.error((*path, "year_starts"),
+                              "year_starts shifts the quarters or the year; a calendar month "
+                              "is the same in any year: use it with period: calendar_quarter "
+                              "or calendar_year, or leave it out")]
+        shift = year_start(clause) - 1
+        starts = tuple((m - 1 + shift) % 12 + 1
+                       for m in _PERIOD_STARTS.get(str(clause.get("period")), ()))
         data = ctx.document.data if isinstance(ctx.document.data, Mapping) else {}
         effective = ((data.get("metadata") or {}).get("effective") or {})
         begins = effective.get("from") if isinstance(effective, Mapping) else None
-        if starts is None or not isinstance(begins, str) or len(begins) != 10:
+        if not starts or not isinstance(begins, str) or len(begins) != 10:
             return []
         if begins[8:] != "01" or not begins[5:7].isdigit() or int(begins[5:7]) not in starts:
             unit = _PERIODS[str(clause["period"])]
+            if shift:
+                firsts = [MONTH_NAMES[m - 1].capitalize() for m in sorted(starts)]
+                unit = (f"{unit.rpartition(' ')[2]} of a year starting in "
+                        f"{MONTH_NAMES[shift].capitalize()} (the 1st of "
+                        f"{join_words(firsts)})")
             return [ctx.error(("metadata", "effective", "from"),
+                              f"effective.from {begins} is not the first day of a {unit}; "
+                              f"clause {clause.get('id')!r} measures availability per "
+                              f"{_PERIODS[str(clause['period'])]}, so a version must begin "
+                              f"where one begins" if shift else
                               f"effective.from {begins} is not the first day of a {unit}; "
                               f"clause {clause.get('id')!r} measures availability per "
                               f"{unit}, so a version must begin where a {unit} begins")]
@@ -198,6 +285,10 @@ class AvailabilityCommitment(ClauseKind):
             values.scope = clause.terms.get("scope")
             values.services = tuple(clause.terms.get("services") or ())
             values.impact_weights = dict(clause.terms.get("impact_weights") or {})
+            values.year_starts = year_start(clause.terms)
+            values.weigh_affected_share = clause.terms.get("weigh_affected_share") is True
+            values.part_periods = clause.terms.get("full_months_only") is False
+            values.part_period_fee = str(clause.terms.get("part_period_fee") or "pro_rated")
 
 
 def _differs(first: Mapping[str, Any], second: Mapping[str, Any], term: str) -> bool:

@@ -4,7 +4,8 @@ Kinds ``service_credit`` (one amount, or tiers of availability bands; on a basis
 of the annual fee, a percentage of the monthly or the period's fee, days of service, a
 multiple of the fees for the counted downtime; rounded as the contract says, given as a
 credit, a refund or days of service), ``credit_cap`` (per period or per rolling 12 months),
-``claim_window`` (whole days after the month within which the credit must be requested) and
+``claim_window`` (when a credit must be requested: days or calendar months after the period
+or the outage, or no deadline; without one, credits are owed without a request) and
 ``chronic_failure`` (a remedy such as a termination right after repeated misses). The rule
 pack decides *whether* a period earns a credit, which tier it falls in, whether a cap cuts it,
 its status and whether a remedy is granted; the amounts are computed here, by the kinds. A
@@ -14,6 +15,7 @@ kind with other arithmetic registers itself as the credit the same way and imple
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import re
 from collections.abc import Iterable, Mapping
@@ -29,7 +31,7 @@ from policyengine.clauses.registry import (
     register,
 )
 from policyengine.clauses.values import CreditFigure, CreditMeasure, PolicyValues
-from policyengine.clauses.words import period_words
+from policyengine.clauses.words import ordinal, period_words
 from policyengine.clocks.durations import duration_days
 from policyengine.diagnostics import Diagnostic, excerpt
 from policyengine.model.policy import Clause, Policy
@@ -460,13 +462,18 @@ def _raw(basis: str, value: Any, annual_fee: Decimal, measure: CreditMeasure) ->
         fraction = Fraction(str(value))
         return annual_fee * Decimal(fraction.numerator) / Decimal(fraction.denominator)
     number = Decimal(str(value))
+    # the bases that are the fees for the period take a part period's share of them
+    # (measure.share: 1 for a whole period; days in the term / days of the period when
+    # pro-rated)
+    share = measure.share
     if basis == "percent_of_monthly_fee":
-        return annual_fee * number / 1200
+        return annual_fee * number * share / 1200
     if basis == "percent_of_period_fee":
-        return annual_fee * measure.period_months * number / 1200
-    # multiple_of_downtime_fees: the period's fees per elapsed second × counted seconds
-    return (annual_fee * measure.period_months * Decimal(repr(measure.counted_seconds)) * number
-            / (12 * Decimal(repr(measure.period_seconds))))
+        return annual_fee * measure.period_months * number * share / 1200
+    # multiple_of_downtime_fees: the period's (or its part's) fees per elapsed second of it
+    # × counted seconds
+    return (annual_fee * measure.period_months * share * Decimal(repr(measure.counted_seconds))
+            * number / (12 * Decimal(repr(measure.period_seconds))))
 
 
 @register("credit_cap")
@@ -567,18 +574,20 @@ class CreditCap(ClauseKind):
         values.credit_details = True
 
     def limit(self, clause: Clause, subscription: Subscription, period_months: int,
-              places: int) -> Decimal:
+              places: int, share: Decimal = Decimal(1)) -> Decimal:
         """The cap in the credit's unit: the amount, or the percentage of the fees for the
-        period (``per: period``) or for 12 months (the annual fee), to ``places`` decimals
-        rounded down (a cap never grows by rounding; an amount of 750 is 750.00, as the
-        credit it cuts is written)."""
+        period (``per: period``; of a part period, its ``share`` of them) or for 12 months
+        (the annual fee), to ``places`` decimals rounded down (a cap never grows by
+        rounding; an amount of 750 is 750.00, as the credit it cuts is written)."""
         with decimal.localcontext() as context:
             context.prec = 50
             if clause.has_term("amount"):
                 raw = Decimal(str(clause.term("amount")))
+            elif clause.term("per") == "period":
+                fees = subscription.annual_fee * period_months * share / 12
+                raw = fees * Decimal(str(clause.term("percent_of_fees"))) / 100
             else:
-                months = period_months if clause.term("per") == "period" else 12
-                fees = subscription.annual_fee * months / 12
+                fees = subscription.annual_fee
                 raw = fees * Decimal(str(clause.term("percent_of_fees"))) / 100
             return raw.quantize(Decimal(1).scaleb(-places), rounding=decimal.ROUND_DOWN)
 
@@ -653,40 +662,153 @@ class ClaimWindow(ClauseKind):
     section = "credits"
     summary_numbers = {"window": "duration"}
     title = "Claim window"
-    description = "How long after the end of the month the customer has to ask for a credit."
+    description = (
+        "How long the customer has to ask for a credit, counted from the end of the period "
+        "(or from the outage), and whether a request is needed at all. A policy with a "
+        "service credit and no claim window owes every credit without a request."
+    )
     terms = {
         "window": {
             "description": (
-                "Calendar days after the end of the month within which the credit must be "
-                "requested, at most 365d. Example: 60d."
+                "When the credit must be requested by: calendar days after the end of the "
+                "period (or of the day the outage ended, with from: incident), at most 365d "
+                "(60d); or {months: N, to: end_of_month}, the last day of the Nth calendar "
+                "month after (1 to 12: 28 to 31 days for one month); or unlimited, a request "
+                "is needed but has no deadline. Examples: 60d, {months: 1, to: end_of_month}, "
+                "unlimited."
             ),
-            "$ref": "#/definitions/days",
-        }
+            "type": ["string", "object"],
+            "pattern": "^([0-9]+(d|w)|unlimited)$",
+            "patternErrorMessage": (
+                "expected a number of days like 60d (or weeks like 2w), unlimited, or "
+                "{months: 1, to: end_of_month}"
+            ),
+            "properties": {
+                "months": {
+                    "description": "Calendar months after the month the window counts "
+                                   "from, 1 to 12. Example: 1.",
+                    "type": "integer", "minimum": 1, "maximum": 12,
+                },
+                "to": {
+                    "description": "Where in that month the window ends: end_of_month (its "
+                                   "last day).",
+                    "type": "string", "enum": ["end_of_month"],
+                },
+            },
+            "required": ["months", "to"],
+            "additionalProperties": False,
+            "examples": ["60d", {"months": 1, "to": "end_of_month"}, "unlimited"],
+        },
+        "from": {
+            "description": (
+                "What the window counts from: period_end (the default: the end of the period "
+                "that missed its target; a request made before it claims nothing) or incident "
+                "(the day the period's last counted outage ended; a request made once its "
+                "first counted outage has begun claims the period's credit, even before the "
+                "period ends)."
+            ),
+            "type": "string",
+            "enum": ["period_end", "incident"],
+        },
     }
     required = ("window",)
     single = "write the window the contract gives on one clause"
 
     def check(self, ctx: CheckContext, path: ClausePath,
               clause: Mapping[str, Any]) -> Iterable[Diagnostic]:
-        """The window is counted in whole calendar days (``60d``, ``2w``; not ``36h``)."""
+        """A window of days is counted in whole calendar days (``60d``, ``2w``; not
+        ``36h``) and is not zero (a request could never be in time)."""
+        window = clause.get("window")
+        if not isinstance(window, str) or window == UNLIMITED:
+            return ()
         try:
-            duration_days(str(clause.get("window")))
+            days = duration_days(window)
         except ValueError:
             return [ctx.error((*path, "window"), "a claim window is counted in whole calendar "
                                                  "days, e.g. 60d")]
+        if days == 0:
+            return [ctx.error((*path, "window"), "a claim window of no days leaves no time to "
+                                                 "ask; write the days the contract gives, or "
+                                                 "unlimited for no deadline")]
         return ()
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
-        done.add("window")
-        return [("Claim within", f"{terms.get('window')} after the end of the "
-                                 f"{period_words().noun} that missed the target; a late or "
-                                 "missing request forfeits the credit")]
+        done.update({"window", "from"})
+        window = terms.get("window")
+        if window == UNLIMITED:
+            return [("Claim", f"a credit must be requested, with no deadline, {_after(terms)}; "
+                              "until then it is claimable, never forfeited")]
+        return [("Claim within", f"{window_words(terms)}; a late or missing request forfeits "
+                                 "the credit")]
+
+    def absence(self, policy: Policy) -> tuple[str, str] | None:
+        """``show``'s line for a policy with a credit and no claim window."""
+        if not any(clause.section == "credits" and clause.kind == "service_credit"
+                   for clause in policy.clauses):
+            return None
+        return ("Claims", "no claim window: every credit is owed without a request, with no "
+                          "deadline (status payable, no claim deadline)")
 
     def contribute(self, clause: Clause, values: PolicyValues, policy: Policy) -> None:
-        """Days after the end of a month within which a credit must be claimed (first
-        window wins); the deadline is local midnight that many days after the month."""
-        if values.claim_days is None:
-            values.claim_days = duration_days(clause.term("window"))
+        """The claim window clause (the first wins), and its days for a window of days."""
+        if values.claim_window is None:
+            values.claim_window = clause
+            window = clause.term("window")
+            if isinstance(window, str) and window != UNLIMITED:
+                values.claim_days = duration_days(window)
+
+
+UNLIMITED = "unlimited"
+
+
+def _counts_from(terms: Mapping[str, Any]) -> str:
+    return terms.get("from") or "period_end"
+
+
+def _after(terms: Mapping[str, Any]) -> str:
+    """When a request may be made: after the period, or once the outage has begun."""
+    if _counts_from(terms) == "incident":
+        return "once an outage of the " + period_words().noun + " has begun"
+    return f"after the end of the {period_words().noun} that missed the target"
+
+
+def window_words(terms: Mapping[str, Any]) -> str:
+    """A claim window in words, for ``show`` and for findings: ``60d after the end of the
+    month that missed the target``, ``10d after the day the outage ended``, ``by the end
+    of the calendar month after the month that missed the target``, ``with no deadline``."""
+    window = terms.get("window")
+    incident = _counts_from(terms) == "incident"
+    noun = period_words().noun
+    if window == UNLIMITED:
+        return ("with no deadline, once an outage of the " + noun + " has begun" if incident
+                else f"with no deadline, after the end of the {noun}")
+    if isinstance(window, Mapping):
+        months = int(window.get("months", 1))
+        which = "calendar month" if months == 1 else f"{ordinal(months)} calendar month"
+        base = ("the month the outage ended" if incident
+                else f"the {noun} that missed the target")
+        return f"by the end of the {which} after {base}"
+    if incident:
+        return f"{window} after the day the outage ended"
+    return f"{window} after the end of the {noun} that missed the target"
+
+
+def claim_last_day(terms: Mapping[str, Any], last_day: dt.date) -> dt.date | None:
+    """The last day a credit may be requested on (a local date), or None for no deadline.
+
+    ``last_day``: the day the window counts from: the last day of the period (from
+    period_end), or the day the period's last counted outage ended (from incident). A window
+    of N days ends N days after it (October 2026 + 60d: 2026-12-30); ``{months: N, to:
+    end_of_month}`` on the last day of the Nth calendar month after its month (October +
+    1 month: 2026-11-30; November: 2026-12-31; 28 to 31 days); ``unlimited``: None.
+    """
+    window = terms.get("window")
+    if window == UNLIMITED:
+        return None
+    if isinstance(window, Mapping):
+        index = last_day.year * 12 + last_day.month - 1 + int(window["months"]) + 1
+        return dt.date(index // 12, index % 12 + 1, 1) - dt.timedelta(days=1)
+    return last_day + dt.timedelta(days=duration_days(str(window)))
 
 
 def credit_amount(annual_fee: Decimal, terms: Mapping[str, Any]) -> Decimal:

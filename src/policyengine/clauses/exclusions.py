@@ -4,16 +4,46 @@ Kinds ``scheduled_maintenance`` (windows announced in time are excluded up to a 
 ``emergency_maintenance`` (the first windows of a month, up to a length), ``excused_cause``
 (causes excused in full) and ``excluded_plan`` (plans with no commitment and no credits).
 Their rules (``rules/availability.yaml``, stages ``window-exclusions`` and ``months``) read
-the terms; no Python arithmetic is attached to them.
+the terms. The one piece of Python arithmetic is a scheduled-maintenance ``allowance``
+across windows (what it leaves for each window, in the order windows start), measured by
+the evaluator after the exclusions are decided (docs/policy-language.md, "A yearly
+allowance").
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyengine.clauses.registry import ClauseKind, TermLines, register
 from policyengine.clauses.words import describe_notice, join_words
+from policyengine.clocks.durations import duration_seconds
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from policyengine.model.policy import Clause, Policy
+
+#: what a scheduled-maintenance allowance is counted per
+ALLOWANCE_PER = ("calendar_month", "calendar_quarter", "calendar_year", "period")
+
+#: ``excluded_up_to: whole_window``: the whole window is excluded, however long (the
+#: contract sets no limit); ``windows_per_month: unlimited``: every window of the month.
+WHOLE_WINDOW = "whole_window"
+UNLIMITED = "unlimited"
+_COUNT_MESSAGE = "expected a number of windows from 1 to 1000, or unlimited (every window)"
+_UP_TO = {
+    "type": "string",
+    "pattern": "^(whole_window|[0-9]+(\\.[0-9]+)?(s|m|h|d|w))$",
+    "patternErrorMessage": "expected a duration like 48h, 7d or 30m, or whole_window (all of "
+                           "the window, however long)",
+    "examples": ["6h", WHOLE_WINDOW],
+}
+
+
+def _up_to(terms: Mapping[str, Any]) -> str:
+    """How much of a window is excluded, in words."""
+    if terms.get("excluded_up_to") == WHOLE_WINDOW:
+        return "all of"
+    return f"the first {terms.get('excluded_up_to')} of"
 
 
 @register("scheduled_maintenance")
@@ -61,21 +91,69 @@ class ScheduledMaintenance(ClauseKind):
         "excluded_up_to": {
             "description": (
                 "How much of each window is excused, at most; the rest counts as downtime. "
-                "Example: 6h."
+                "whole_window: all of it, however long. Example: 6h."
             ),
-            "$ref": "#/definitions/duration",
+            **_UP_TO,
+        },
+    }
+    terms = {
+        **terms,
+        "allowance": {
+            "description": (
+                "At most this much scheduled maintenance is excluded in all per calendar "
+                "month, quarter or year (or measurement period), across windows: windows "
+                "draw on it in the order they start, and what is excluded beyond it counts. "
+                "Example: {total: 10h, per: calendar_year}."
+            ),
+            "type": "object",
+            "required": ["total", "per"],
+            "additionalProperties": False,
+            "properties": {
+                "total": {
+                    "description": "The most excluded in all per `per`. Example: 10h.",
+                    "$ref": "#/definitions/duration",
+                },
+                "per": {
+                    "description": (
+                        "What the total is for, in the policy's timezone: calendar_month, "
+                        "calendar_quarter, calendar_year, or period (the availability "
+                        "commitment's measurement period). Example: calendar_year."
+                    ),
+                    "type": "string",
+                    "enum": list(ALLOWANCE_PER),
+                    "x-enum-label": "allowance period",
+                },
+            },
         },
     }
     required = ("notice", "excluded_up_to")
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
-        done.update({"notice", "excluded_up_to"})
+        done.update({"notice", "excluded_up_to", "allowance"})
+        allowance = terms.get("allowance")
+        extra: TermLines = []
+        if isinstance(allowance, Mapping):
+            per = str(allowance.get("per"))
+            per = ("measurement period" if per == "period"
+                   else per.replace("calendar_", "calendar "))
+            extra.append(("Allowance", f"at most {allowance.get('total')} excluded in all per "
+                                       f"{per}, across windows in the order they start; "
+                                       "what is excluded beyond it counts"))
         return [
             ("Notice", describe_notice(terms.get("notice") or {})),
-            ("Excluded", f"the first {terms.get('excluded_up_to')} of each window, when notice "
-                         "was given in time; the rest counts, and all of it counts without "
-                         "notice"),
+            ("Excluded", f"{_up_to(terms)} each window, when notice was given in time"
+                         + ("; all of it counts without notice"
+                            if terms.get("excluded_up_to") == WHOLE_WINDOW else
+                            "; the rest counts, and all of it counts without notice")),
+            *extra,
         ]
+
+    def contribute(self, clause: Clause, values: Any, policy: Policy) -> None:
+        """The allowance across windows, if any: (total seconds, per)."""
+        allowance = clause.terms.get("allowance")
+        if isinstance(allowance, Mapping) and values.maintenance_allowance is None:
+            values.maintenance_allowance = (duration_seconds(str(allowance["total"])),
+                                            str(allowance["per"]))
 
 
 @register("emergency_maintenance")
@@ -91,18 +169,20 @@ class EmergencyMaintenance(ClauseKind):
         "excluded_up_to": {
             "description": (
                 "How much of each excused window is excused, at most; the rest counts as downtime. "
-                "Example: 4h."
+                "whole_window: all of it, however long. Example: 4h."
             ),
-            "$ref": "#/definitions/duration",
+            **_UP_TO,
         },
         "windows_per_month": {
             "description": (
                 "How many emergency windows per calendar month are excused (the earliest ones), "
-                "1 to 1000. Example: 1."
+                "1 to 1000, or unlimited (every one). Example: 1."
             ),
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 1000,
+            "oneOf": [
+                {"type": "integer", "minimum": 1, "maximum": 1000,
+                 "x-messages": {"type": _COUNT_MESSAGE}},
+                {"const": UNLIMITED, "x-messages": {"const": _COUNT_MESSAGE}},
+            ],
         },
     }
     required = ("excluded_up_to", "windows_per_month")
@@ -110,12 +190,16 @@ class EmergencyMaintenance(ClauseKind):
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
         done.update({"excluded_up_to", "windows_per_month"})
         count = terms.get("windows_per_month")
-        windows = "the first emergency window" if count == 1 else f"the first {count} " \
-            "emergency windows"
+        windows = ("every emergency window" if count == UNLIMITED
+                   else "the first emergency window" if count == 1
+                   else f"the first {count} emergency windows")
+        whole = terms.get("excluded_up_to") == WHOLE_WINDOW
+        counted = ([] if whole else ["any overrun"]) + (
+            [] if count == UNLIMITED else ["every further emergency window that month"])
         return [
-            ("Excluded", f"the first {terms.get('excluded_up_to')} of {windows} each calendar "
-                         "month"),
-            ("Counted", "any overrun, and every further emergency window that month"),
+            ("Excluded", f"{_up_to(terms)} {windows}"
+                         + ("" if count == UNLIMITED else " each calendar month")),
+            ("Counted", ", and ".join(counted) if counted else "none of it"),
         ]
 
 

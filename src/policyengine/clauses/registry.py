@@ -91,8 +91,11 @@ class CreditMeasure:
       credit has no tiers;
     - ``period``: the period's key (``2026-10``; ``2026-Q4`` or ``2026`` for longer periods);
     - ``period_months``: its length in calendar months (1, 3 or 12);
-    - ``period_seconds``: its real elapsed length; ``counted_seconds``: the counted
-      downtime in it (both seconds).
+    - ``period_seconds``: its real elapsed length (of the part measured, for a part
+      period); ``counted_seconds``: the counted downtime in it (both seconds);
+    - ``share``: the share of the period's fee the credit is computed on: 1, or for a part
+      period with a pro-rated fee the days of the period in the term / the days of the
+      period (docs/policy-language.md, shape 4, part periods).
     """
 
     tier: int | None
@@ -100,6 +103,7 @@ class CreditMeasure:
     period_months: int
     period_seconds: float
     counted_seconds: float
+    share: Decimal = Decimal(1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,6 +191,13 @@ class ClauseKind:
     # the kind may give them again under ``per_service: {service: {term: value}}`` (the
     # schema takes each with its own term's schema); docs/policy-language.md, shape 5.
     per_service_terms: ClassVar[tuple[str, ...]] = ()
+
+    def absence(self, policy: Policy) -> tuple[str, str] | None:
+        """What ``policy`` means by having no clause of this kind, as a ``(label, words)``
+        line ``policyengine show`` prints at the end of the kind's section (for example "no
+        claim window: every credit is owed without a request"); None (the default) when the
+        absence needs no words. Only called for a policy without a clause of the kind."""
+        return None
 
     def single_hint(self, first: Mapping[str, Any], second: Mapping[str, Any]) -> str:
         """For a ``single`` kind: what to write instead of ``second``, a second clause for

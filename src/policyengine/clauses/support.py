@@ -284,7 +284,21 @@ class Severity(ClauseKind):
                                           f"severity levels run 1..N without gaps: {missing} "
                                           f"below level {level}"))
             expected = level + 1
+        problems += self._catch_all(ctx)
         return problems
+
+    def _catch_all(self, ctx: CheckContext) -> list[Diagnostic]:
+        """A warning when no level is a catch-all (``definition: {all: []}``): a ticket
+        that arrives without a level and whose impact matches no definition would get no
+        severity, no targets and no finding. Located at the last level's ``definition``."""
+        levels = ctx.of_kind(self.name)
+        if not levels or any(_is_catch_all(clause.get("definition")) for _, clause in levels):
+            return []
+        path, _clause = levels[-1]
+        return [ctx.warning((*path, "definition"),
+                            "no severity level is a catch-all (definition: {all: []}): a ticket "
+                            "without a recorded severity whose impact matches no level gets no "
+                            "severity and no targets")]
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
         done.update({"level", "name", "definition", "response", "resolution", "update"})
@@ -382,7 +396,31 @@ def at_risk_problem(threshold: Any, target: Any) -> str | None:
 class SeverityAssignment(ClauseKind):
     section = "support"
     title = "Severity assignment"
-    description = "How severity levels given by the vendor are treated (no further terms)."
+    description = (
+        "How severity levels given by the vendor are treated (no further terms): a level "
+        "recorded on a ticket is used as given, and a reported impact that points to another "
+        "level is noted. Without this clause a recorded level is still used as given, without "
+        "the note."
+    )
+
+    def absence(self, policy: Policy) -> tuple[str, str] | None:
+        """``show``'s line for a policy with severity levels and no such clause."""
+        if not any(clause.kind == "severity" for clause in policy.clauses):
+            return None
+        return ("Assigned levels", "no severity_assignment clause: a level recorded on a "
+                                   "ticket is used as given (the reported impact is not "
+                                   "compared with it)")
+
+    def contribute(self, clause: Clause, values: PolicyValues, policy: Policy) -> None:
+        """The policy's severity-assignment clause (the first wins)."""
+        if values.severity_assignment is None:
+            values.severity_assignment = clause
+
+
+def _is_catch_all(definition: Any) -> bool:
+    """Whether a level's definition holds for every ticket (``{all: []}`` or ``{}``)."""
+    return isinstance(definition, Mapping) and all(
+        key == "all" and not value for key, value in definition.items())
 
 
 def _count_tests(condition: Any) -> int:

@@ -36,7 +36,10 @@ class PolicyValues:
       is only loaded when a business clock runs);
     - ``severities``: severity level → its clause (the first clause of a level);
     - ``claim_days``: whole days after the end of a month within which a credit must be
-      claimed (None without a claim window);
+      claimed (None without a claim window, or with one not given in days);
+    - ``claim_window``: the claim window clause (its terms say the deadline:
+      :func:`policyengine.clauses.credits.claim_last_day`); None without one: every credit
+      is owed without a request;
     - ``credit``: the clause that fixes the credit amount, whose kind implements
       ``credit_amount(clause, subscription) -> Decimal``; None without one;
     - ``availability_target``: the committed availability in percent, as written; None
@@ -51,8 +54,21 @@ class PolicyValues:
       said); ``impact_weights``: impact grade → weight from 0 to 1 (empty: every downtime
       counts in full) — all from the first availability commitment;
     - ``offerings``: offering name → its clause (kind ``offering``).
+    - ``severity_assignment``: the ``severity_assignment`` clause, None without one (a
+      level recorded on a ticket is used as given either way; the clause adds the note
+      when the reported impact points to another level).
     - ``credit_caps``: the ``credit_cap`` clauses, in document order;
     - ``chronic``: the ``chronic_failure`` clauses, in document order;
+    - ``part_periods``: the commitment covers a period the subscription term starts or
+      ends in (``full_months_only: false``), measured over its part in the term;
+      ``part_period_fee``: ``pro_rated`` or ``full``, the fee such a part's credit is on;
+    - ``year_starts``: the month (1-12) a quarterly or yearly period's year starts in (1: the
+      calendar year; else fiscal quarters and years, keyed ``FY2027-Q1``);
+    - ``maintenance_allowance``: (total seconds, per) of the scheduled-maintenance
+      allowance across windows (``per``: calendar_month, calendar_quarter, calendar_year or
+      period), None without one;
+    - ``weigh_affected_share``: a minute of downtime counts at its ``affected_share`` (the
+      share of users affected) times its impact weight;
     - ``credit_details``: the policy uses a credit shape beyond a fraction of the annual
       fee (tiers, another basis, a cap): its credit rows carry ``tier``, ``basis`` and the
       cap's cut (the Spirion policy's rows stay as they were).
@@ -61,6 +77,7 @@ class PolicyValues:
     calendar_builders: dict[str, Callable[[], BusinessCalendar]] = field(default_factory=dict)
     severities: dict[int, Clause] = field(default_factory=dict)
     claim_days: int | None = None
+    claim_window: Clause | None = None
     credit: Clause | None = None
     availability_target: Any = None
     obligations: dict[str, Clause] = field(default_factory=dict)
@@ -71,9 +88,15 @@ class PolicyValues:
     services: tuple[str, ...] = ()
     impact_weights: dict[str, Any] = field(default_factory=dict)
     offerings: dict[str, Clause] = field(default_factory=dict)
+    severity_assignment: Clause | None = None
     credit_caps: list[Clause] = field(default_factory=list)
     chronic: list[Clause] = field(default_factory=list)
     credit_details: bool = False
+    part_periods: bool = False
+    part_period_fee: str = "pro_rated"
+    year_starts: int = 1
+    maintenance_allowance: tuple[float, str] | None = None
+    weigh_affected_share: bool = False
     _calendars: dict[str, BusinessCalendar] = field(default_factory=dict, repr=False)
 
     def calendar(self, clause_id: str) -> BusinessCalendar:

@@ -80,18 +80,30 @@ def join_words(items: Iterable[Any], last: str = "or") -> str:
     return f"{', '.join(words[:-1])} {last} {words[-1]}"
 
 
+def ordinal(n: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``, ``12th``..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def describe_value(value: Any, key: str | int | None = None) -> str:
     """A term value as written, in words: ``99.0`` under ``*_percent`` → ``99.0%``."""
     if value is None:
         return "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if value == "whole_window":  # excluded_up_to: all of the window, however long
+        return "the whole window"
     if isinstance(key, str) and key.endswith("_percent") and isinstance(value, int | float
                                                                            | Decimal):
         return f"{value}%"
     if isinstance(value, Mapping):
         if set(value) == {"from", "to"}:
             return f"{value['from']}–{value['to']}"
+        if set(value) == {"months", "to"} and value["to"] == "end_of_month":  # a claim window
+            months = int(value["months"])
+            which = "" if months == 1 else f"{ordinal(months)} "
+            return f"the end of the {which}calendar month after"
         if key == "definition" or {"all", "any"} & set(value):
             return describe_condition(value)
         return "; ".join(f"{term_label([k])} {describe_value(v, k)}" for k, v in value.items())
@@ -165,4 +177,5 @@ def describe_notice(notice: Mapping[str, Any]) -> str:
 
 
 __all__ = ["PERIOD_WORDS", "PeriodWords", "describe_condition", "describe_notice",
-           "describe_value", "join_words", "period_words", "reading_period", "term_label"]
+           "describe_value", "join_words", "ordinal", "period_words", "reading_period",
+           "term_label"]

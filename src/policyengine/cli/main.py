@@ -213,8 +213,8 @@ def default_workers() -> int:
 @handles_errors
 def schema(which: str) -> int:
     """Print a JSON Schema (for editors and other tools), with plug-ins' clause kinds."""
-    from policyengine.api import data_dir
     from policyengine.clauses.generate import dumps
+    from policyengine.load.packaged import data_dir
     from policyengine.validation.schemas import load_schema, schema_with_kinds
 
     schema = schema_with_kinds(which)

@@ -407,11 +407,19 @@ class _ClauseCompiler:
 
 
 def _terms_match(clause: Clause, wanted: Mapping[str, Any]) -> bool:
-    """``if_terms``: compile a rule for a clause only when its terms say so."""
+    """``if_terms``: compile a rule for a clause only when its terms say so (a value,
+    ``{present: bool}``, or ``{not: value}``)."""
     for path, expected in wanted.items():
         if isinstance(expected, Mapping) and set(expected) == {"present"}:
             if clause.has_term(path) != bool(expected["present"]):
                 return False
+            continue
+        if isinstance(expected, Mapping) and set(expected) == {"not"}:
+            try:
+                if clause.term(path) == expected["not"]:
+                    return False
+            except KeyError:
+                pass  # an absent term has no value, so not that one
             continue
         try:
             if clause.term(path) != expected:

@@ -165,6 +165,9 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
                       "to window-verdicts)", kind=BOOLEAN),
             FieldSpec("excluded_up_to", "seconds excluded from the start (the whole duration "
                       "when excused; 0 when nothing is)", WINDOW_EXCLUSIONS, kind=NUMBER),
+            FieldSpec("allowance_cut", "seconds of the scheduled exclusion the maintenance "
+                      "allowance did not have left (they count); 0 when none (measured after "
+                      "window-exclusions)", kind=NUMBER),
             FieldSpec("start_text", "the start in words (an instant in the policy's timezone)"),
             FieldSpec("end_text", "the end in words"),
             FieldSpec("duration_text", "the duration in words"),
@@ -180,7 +183,7 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
         ),
         extras_from="downtime",
         record_fields=frozenset({"type", "id", "start", "end", "cause", "maintenance",
-                                 "customers", "services", "impact"}),
+                                 "customers", "services", "impact", "affected_share"}),
     ),
     WINDOW_NOTICE: FactSpec(
         WINDOW_NOTICE, "a notice about a downtime record that reached the window's customer",
@@ -216,6 +219,11 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
                       kind=NUMBER),
             FieldSpec("month_end", "the next period's first local midnight, epoch seconds",
                       kind=NUMBER),
+            FieldSpec("measured_start", "where the measure starts: month_start, or for a "
+                      "part period (full_months_only: false) the later term_start",
+                      kind=NUMBER),
+            FieldSpec("measured_end", "where the measure ends: month_end, or for a part "
+                      "period the earlier term_end", kind=NUMBER),
             FieldSpec("term_start", "local midnight starting that subscription's term, or the "
                       "earliest term it renews without a gap (same plan and deployment)",
                       kind=NUMBER),
@@ -232,13 +240,23 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
                       kind=NUMBER),
             FieldSpec("renewed", "whether that subscription's order was renewed", kind=BOOLEAN),
             FieldSpec("requested", "whether a credit request made after the month ended "
-                      "names this month", kind=BOOLEAN),
+                      "names this month (a window from: incident: made once its first counted "
+                      "outage had begun)", kind=BOOLEAN),
             FieldSpec("requested_at", "the earliest such request, epoch seconds (only when "
                       "requested)", kind=NUMBER),
             FieldSpec("early_request_at", "the earliest request for this month made before "
-                      "it ended, epoch seconds (only when there is one; it claims nothing)",
+                      "it ended (from: incident: before its first counted outage began), epoch "
+                      "seconds (only when there is one; it claims nothing)",
                       kind=NUMBER),
-            FieldSpec("claim_deadline", "end of the claim window, epoch seconds", kind=NUMBER),
+            FieldSpec("claim_deadline", "end of the claim window, epoch seconds (a window with "
+                      "no deadline: 9999-12-31T23:59:59Z)", kind=NUMBER),
+            FieldSpec("claim_window_words", "the claim window in words, only when it is not a "
+                      "number of days after the period's end (counted from the outage, to the "
+                      "end of a calendar month, or with no deadline); the rules of those "
+                      "windows read it, the plain-days rules require it absent"),
+            FieldSpec("claim_opens_words", "from when a request counts, in words: 'the end of "
+                      "the month' or 'the first counted outage of the month' (with "
+                      "claim_window_words)"),
             FieldSpec("as_of", "the evaluation instant, epoch seconds", kind=NUMBER),
             FieldSpec("covered", "the month has an availability commitment", MONTHS, kind=BOOLEAN),
             FieldSpec("met", "the month met its commitment", MONTHS, kind=BOOLEAN),
@@ -255,7 +273,10 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("requested_text", "requested_at in words (only when requested)"),
             FieldSpec("early_request_text", "early_request_at in words (only when there is "
                       "one)"),
-            FieldSpec("claim_last_day", "the last day of the claim window, YYYY-MM-DD"),
+            FieldSpec("claim_last_day", "the last day of the claim window, YYYY-MM-DD (only "
+                      "when the window has a deadline)"),
+            FieldSpec("claim_close_text", "when the claim window closes, in words: 'closes "
+                      "at the end of 2026-11-30' or 'never closes'"),
             FieldSpec("credit_text", "the credit's arithmetic (\"1/12 × 120,000.00 = "
                       "10,000.00 USD\"; a credit without tiers, for a period that missed its "
                       "commitment)"),
@@ -329,6 +350,9 @@ FACT_TYPES: Mapping[str, FactSpec] = MappingProxyType({
             FieldSpec("customer", "the customer"),
             FieldSpec("assigned", "whether the vendor assigned a severity", kind=BOOLEAN),
             FieldSpec("assigned_severity", "the assigned level (only when assigned)", kind=NUMBER),
+            FieldSpec("assignment_clause", "whether the policy has a severity_assignment "
+                      "clause (without one, an assigned level is still used as given)",
+                      kind=BOOLEAN),
             FieldSpec("has_impact", "whether an impact was reported", kind=BOOLEAN),
             FieldSpec("in_term", "a subscription term of the customer was in force when the "
                       "ticket was opened", kind=BOOLEAN),
@@ -491,7 +515,7 @@ def _only(fact_type: str, *names: str) -> frozenset[str]:
 
 # the words of what the window-exclusions stage decided reach only window-verdicts
 _WINDOW_DECIDED_TEXT = ("excluded_text", "counted_text", "counted_from_text")
-_WINDOW_MEASURED = _all_but(WINDOW, "excluded_up_to", *_WINDOW_DECIDED_TEXT)
+_WINDOW_MEASURED = _all_but(WINDOW, "excluded_up_to", "allowance_cut", *_WINDOW_DECIDED_TEXT)
 # a credit's arithmetic is worked out only for a period that missed (stage credits)
 _MONTH_MEASURED = _all_but(CUSTOMER_MONTH, "covered", "met", "credit_text")
 _SUBJECT = _all_but(NOTICE_SUBJECT, "met", "notice_text")
@@ -536,8 +560,9 @@ STAGES: Mapping[str, StageSpec] = MappingProxyType({s.name: s for s in (
     StageSpec(
         TICKET_SEVERITY, "each ticket's severity: as assigned, or classified from its impact",
         receives={TICKET: _only(TICKET, "type", "key", "customer", "assigned",
-                                "assigned_severity", "has_impact", "in_term", "license",
-                                "support", "impact_text", *IMPACT_FLAGS)},
+                                "assigned_severity", "assignment_clause", "has_impact",
+                                "in_term", "license", "support", "impact_text",
+                                *IMPACT_FLAGS)},
         decides={TICKET: frozenset({"severity", "severity_source", "impact_severity",
                                     "targets"})},
     ),

@@ -23,6 +23,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 from policyengine.clauses import registry
+from policyengine.clauses.credits import claim_last_day, window_words
 from policyengine.clauses.values import (
     CreditMeasure,
     UnknownRegion,
@@ -31,6 +32,7 @@ from policyengine.clauses.values import (
     due,
     values_of,
 )
+from policyengine.clauses.words import period_words, reading_period
 from policyengine.clocks import intervals, timeutil
 from policyengine.clocks.durations import duration_seconds
 from policyengine.clocks.periods import first_month, months_in, period_bounds, period_of
@@ -411,7 +413,17 @@ class _Run:
         start, end = timeutil.month_bounds(month, self.tz)
         version = self.versions.at(start, what)
         version = self.policy_for(version, self.saas[customer].governing(start, end), start)
-        return period_of(month, values_of(version.policy).period), version
+        values = values_of(version.policy)
+        return period_of(month, values.period, values.year_starts), version
+
+    def _allowance_period(self, version: CompiledPolicy, per: str, epoch: float) -> str:
+        """The key of the allowance period (``per``: a calendar unit, or ``period``: the
+        commitment's measurement period) holding the local month of ``epoch``."""
+        month = timeutil.month_of(epoch, self.tz)
+        if per == "period":
+            values = values_of(version.policy)
+            return period_of(month, values.period, values.year_starts)
+        return period_of(month, per)
 
     def _claim_begun(self, request: CreditRequest) -> bool:
         """Whether the period a credit request's month is in has begun at as-of (its first
@@ -425,12 +437,13 @@ class _Run:
         if request.customer not in self.saas:
             return False
         try:
-            period, _version = self._period_of(request.customer, request.month,
-                                               f"credit request of {request.customer} for "
-                                               f"{request.month}")
+            period, version = self._period_of(request.customer, request.month,
+                                              f"credit request of {request.customer} for "
+                                              f"{request.month}")
         except InputError:
             return False  # no version for that month yet: its period is not known
-        return period_bounds(period, self.tz)[0] < self.as_of
+        year_start = values_of(version.policy).year_starts
+        return period_bounds(period, self.tz, year_start)[0] < self.as_of
 
     def notices_for(self, subject: str, customer: str) -> list[Notice]:
         """Notices about ``subject`` that reached ``customer`` (addressed or broadcast)."""
@@ -531,14 +544,15 @@ class _Run:
                 terms = self.saas[customer]
                 in_term = terms.overlaps(down.start, down.end)
                 rank = 0
-                if down.maintenance == "emergency" and in_term:
-                    month = timeutil.month_of(down.start, tz)
-                    emergency_seen[(customer, month)] += 1
-                    rank = emergency_seen[(customer, month)]
                 sub = terms.governing(down.start, down.end)
                 version = self.policy_for(base, sub, down.start)
                 if down.services is not None and not _touches(down, sub, version):
                     continue  # none of the customer's services was affected
+                # (so a window that does not affect the customer uses none of its allowance)
+                if down.maintenance == "emergency" and in_term:
+                    month = timeutil.month_of(down.start, tz)
+                    emergency_seen[(customer, month)] += 1
+                    rank = emergency_seen[(customer, month)]
                 if in_term:
                     self.affects[key] = (down.services, down.impact, down)
                 window = {
@@ -555,7 +569,7 @@ class _Run:
                 }
                 if not in_term:  # nothing is charged: only the verdict stage says why
                     out_of_term[version][customer].append(
-                        {**window, **_counted_words(window, 0, tz)})
+                        {**window, **_counted_words(window, 0, tz), "allowance_cut": 0.0})
                     continue
                 session = windows[version][customer]
                 session.append(window)
@@ -574,23 +588,38 @@ class _Run:
         counted: dict[str, list[_Piece]] = defaultdict(list)
         excluded: dict[str, list[_Piece]] = defaultdict(list)
         verdict_input = _groups()
-        for version, per_customer in windows.items():
-            for customer, facts in per_customer.items():
-                for fact in facts:
-                    if fact["type"] != stages.WINDOW:
-                        continue
-                    if exclusions.get(fact["key"], "excused", False):
-                        excluded_up_to = fact["duration"]  # excused in full
-                    else:
-                        excluded_up_to = min(exclusions.get(fact["key"], "excluded_up_to", 0),
-                                             fact["duration"])
-                    cut = fact["start"] + excluded_up_to
-                    services, impact, down = self.affects[fact["key"]]
-                    excluded[customer].append((fact["start"], cut, services, impact, down))
-                    counted[customer].append((cut, fact["end"], services, impact, down))
-                    verdict_input[version][customer].append(
-                        {**fact, **_counted_words(fact, excluded_up_to, tz)}
-                    )
+        # a scheduled-maintenance allowance across windows: (customer, allowance period)
+        # -> seconds used so far; windows draw on it in the order they start
+        allowance_used: dict[tuple[str, str], float] = defaultdict(float)
+        decided = sorted(((fact["start"], fact["key"], version, customer, fact)
+                          for version, per_customer in windows.items()
+                          for customer, facts in per_customer.items()
+                          for fact in facts if fact["type"] == stages.WINDOW),
+                         key=lambda item: (item[0], item[1]))
+        for _start, _key, version, customer, fact in decided:
+            allowance_cut = 0.0
+            if exclusions.get(fact["key"], "excused", False):
+                excluded_up_to = fact["duration"]  # excused in full
+            else:
+                excluded_up_to = min(exclusions.get(fact["key"], "excluded_up_to", 0),
+                                     fact["duration"])
+                allowance = values_of(version.policy).maintenance_allowance
+                if allowance is not None and fact["maintenance"] == "scheduled" \
+                        and excluded_up_to > 0:
+                    slot = (customer, self._allowance_period(version, allowance[1],
+                                                             fact["start"]))
+                    left = max(allowance[0] - allowance_used[slot], 0.0)
+                    allowance_cut = max(excluded_up_to - left, 0.0)
+                    excluded_up_to -= allowance_cut
+                    allowance_used[slot] += excluded_up_to
+            cut = fact["start"] + excluded_up_to
+            services, impact, down = self.affects[fact["key"]]
+            excluded[customer].append((fact["start"], cut, services, impact, down))
+            counted[customer].append((cut, fact["end"], services, impact, down))
+            verdict_input[version][customer].append(
+                {**fact, **_counted_words(fact, excluded_up_to, tz),
+                 "allowance_cut": allowance_cut}
+            )
         for version, per_customer in out_of_term.items():
             for customer, facts in per_customer.items():
                 verdict_input[version][customer].extend(facts)
@@ -661,7 +690,7 @@ class _Run:
                 if period == month:
                     start, end = month_start, month_end
                 else:  # judged by the policy in force on the period's first day
-                    start, end = period_bounds(period, tz)
+                    start, end = period_bounds(period, tz, values_of(version.policy).year_starts)
                     version = self.versions.at(start, f"period {period}")
                     version = self.policy_for(version, terms.governing(start, end), start)
                 self._period(customer, period, start, end, version, counted, excluded,
@@ -710,13 +739,13 @@ class _Run:
             tier = credits.get(key, "tier")
             _check_credit_decision(version, values.credit, key, form, tier)
             status = credits.get(key, "status")
-            if status is None:  # no claim-window clause: the credit is simply owed
+            if status is None:  # no claim-window clause: the credit is owed, no request
                 status = "payable"
             period = _period_key(fact)
             figure = values.credit_for(sub, CreditMeasure(
                 tier=tier, period=period,
                 period_months=_period_months(period), period_seconds=m["month_s"],
-                counted_seconds=m["counted_s"]))
+                counted_seconds=m["counted_s"], share=m["share"]))
             owed.append(_Owed(key, m, form, status, figure))
         self.apply_caps(owed)
         for item in owed:
@@ -724,8 +753,9 @@ class _Run:
             common = dict(
                 customer=fact["customer"], month=fact["month"],
                 amount=str(item.amount), currency=figure.unit, form=item.form,
-                claim_deadline=(timeutil.local_date(item.m["deadline"], self.tz)
-                                - dt.timedelta(days=1)).isoformat(),
+                claim_deadline=(None if item.m["deadline"] is None else
+                                (timeutil.local_date(item.m["deadline"], self.tz)
+                                 - dt.timedelta(days=1)).isoformat()),
                 requested_at=(timeutil.iso(fact["requested_at"], self.tz)
                               if "requested_at" in fact else None),
                 status=item.status,
@@ -768,7 +798,7 @@ class _Run:
                 for order, cap in enumerate(values.credit_caps):
                     kind = registry.kind_of(cap.kind)
                     limit = kind.limit(cap, sub, _period_months(_period_key(fact)),  # type: ignore[attr-defined]
-                                       places)
+                                       places, item.m["share"])
                     per = cap.term("per")
                     used = (sum((amount for at, amount in granted[customer]
                                  if since <= at < start), Decimal(0))
@@ -866,22 +896,32 @@ class _Run:
         values = values_of(version.policy)
         complete = end <= self.as_of  # else provisional: measured so far, no verdict
         so_far = end if complete else self.as_of
-        claim_days = values.claim_days or 0
-        end_day = timeutil.local_date(end, tz)
-        deadline = timeutil.local_midnight(end_day + dt.timedelta(days=claim_days), tz)
+        window = values.claim_window
         sub = terms.governing(start, end)
         run_start, run_end = terms.run_of(sub, tz)
         # a request names a month; it claims the period that month is in
-        first = first_month(period)
+        first = first_month(period, values.year_starts)
         made: list[float] = []
         month = first
         for _ in range(months_in(period)):
             made += requests.get((customer, month), ())
             month = timeutil.next_month(month)
-        valid = [at for at in made if at >= end]
-        early = [at for at in made if at < end]
+        # a period the term starts or ends in: with part periods (full_months_only: false)
+        # only its part inside the term is measured, and a pro-rated credit is on the share
+        # of the period's days in the term; else the whole period (the rules then find a
+        # part period not covered)
+        low, high = start, end
+        share = Decimal(1)
+        if values.part_periods and (run_start > start or run_end < end):
+            low, high = max(start, run_start), min(end, run_end)
+            if low < high and values.part_period_fee == "pro_rated":
+                share = Decimal((timeutil.local_date(high, tz)
+                                 - timeutil.local_date(low, tz)).days) / Decimal(
+                    (timeutil.local_date(end, tz) - timeutil.local_date(start, tz)).days)
+            elif low >= high:  # the governing run misses the period: measure it whole
+                low, high = start, end
         # downtime is charged only while a SaaS term is in force
-        in_force = intervals.clip(terms.saas, start, end)
+        in_force = intervals.clip(terms.saas, low, high)
         weights = values.impact_weights
         shown = period if period != first else ABSENT  # a month: the row's month says it
         words = {
@@ -889,7 +929,6 @@ class _Run:
             "term_text": f"{explain.day(run_start, tz)} to {_last_day(run_end, tz)}",
             "period_end_text": explain.instant(end, tz),
             "as_of_text": explain.instant(self.as_of, tz),
-            "claim_last_day": _last_day(deadline, tz),
         }
         for service, services in self._scopes(values, sub):
             # a service with terms of its own (per_service) is judged by the policy
@@ -897,17 +936,25 @@ class _Run:
             judged = version if service is None else for_service(version, service)
             target = values_of(judged.policy).availability_target
             counted_s, down_s = _measure(counted.get(customer, ()), excluded.get(customer, ()),
-                                         in_force, services, weights, sub)
-            elapsed_s = so_far - start
-            exact = (Decimal(repr(elapsed_s)) - Decimal(repr(counted_s))) * 100 / Decimal(
-                repr(elapsed_s)
-            )
+                                         in_force, services, weights, sub,
+                                         values.weigh_affected_share)
+            claim = _claim(window, values.period, start, end, tz,
+                           _outages(counted.get(customer, ()), in_force, services, weights,
+                                    start, so_far))
+            valid = [at for at in made if at >= claim.opens]
+            early = [at for at in made if at < claim.opens]
+            elapsed_s = min(so_far, high) - low
+            # (a part period whose part has not begun at as-of has nothing measured yet)
+            exact = Decimal(100) if elapsed_s <= 0 else (
+                Decimal(repr(elapsed_s)) - Decimal(repr(counted_s))) * 100 / Decimal(
+                repr(elapsed_s))
             key = f"{customer}/{period}" + (f"/{service}" if service is not None else "")
             fact = {
                 "type": stages.CUSTOMER_MONTH, "key": key, "customer": customer,
                 "month": first, "period": period,
                 "plan": sub.plan, "deployment": sub.deployment,
                 "month_start": start, "month_end": end,
+                "measured_start": low, "measured_end": high,
                 "term_start": run_start, "term_end": run_end,
                 "in_term": terms.overlaps(start, end), "complete": complete,
                 # floor to 1e-9 so a period just under the target never rounds up to it
@@ -915,11 +962,18 @@ class _Run:
                 "availability_percent": percent_shown(exact, target, _tier_bounds(judged)),
                 "renewed": sub.renewed,
                 "requested": bool(valid),
-                "claim_deadline": deadline,
+                "claim_deadline": claim.fact_deadline,
                 "as_of": self.as_of,
                 **words,
                 **_budget_words(elapsed_s, counted_s, target),
             }
+            if claim.deadline is not None:
+                fact["claim_last_day"] = _last_day(claim.deadline, tz)
+            fact["claim_close_text"] = ("never closes" if claim.deadline is None else
+                                        f"closes at the end of {fact['claim_last_day']}")
+            if claim.words is not None:
+                fact["claim_window_words"] = claim.words
+                fact["claim_opens_words"] = claim.opens_words
             if service is not None:
                 fact["service"] = service
             if valid:
@@ -931,8 +985,8 @@ class _Run:
             month_facts[judged][customer].append(fact)
             measured[key] = {
                 "version": judged, "sub": sub, "fact": fact, "exact": exact,
-                "month_s": end - start, "down_s": down_s, "counted_s": counted_s,
-                "deadline": deadline, "period": shown,
+                "month_s": high - low, "down_s": down_s, "counted_s": counted_s,
+                "deadline": claim.deadline, "period": shown, "share": share,
             }
 
     def _scopes(self, values: Any,
@@ -1008,10 +1062,14 @@ class _Run:
             version = self.policy_for(version, sub, ticket.opened_at)
             version_of[ticket.id] = version
             in_term[ticket.id] = sub is not None
+            values = values_of(version.policy)
+            if ticket.severity is not None and ticket.severity not in values.severities:
+                _undefined_severity(ticket, ticket.severity, version)
             fact: dict[str, Any] = {
                 **_scalars(ticket.extra),
                 "type": stages.TICKET, "key": ticket.id, "customer": ticket.customer,
                 "assigned": ticket.severity is not None,
+                "assignment_clause": values.severity_assignment is not None,
                 "has_impact": ticket.impact is not None,
                 "in_term": sub is not None,
             }
@@ -1043,13 +1101,7 @@ class _Run:
             clocks: dict[str, float | None] = {}
             clause = severity_clause(version, level)
             if level is not None and clause is None:
-                raise InputError.single(
-                    ticket.where.file,
-                    f"severity {level} is not defined by policy {version.policy.label}",
-                    line=ticket.where.line, column=ticket.where.column,
-                    subject=ticket.id, path=ticket.where.path("severity"),
-                    code="fact",
-                )
+                _undefined_severity(ticket, level, version)
             if clause is not None:
                 fact["severity"] = level
                 fact["severity_source"] = severities.get(ticket.id, "severity_source")
@@ -1153,20 +1205,30 @@ class _Run:
 
     # -- notice obligations --------------------------------------------------------------------
     def obligations(self, evaluation: Evaluation) -> None:
-        subjects: list[tuple[str, str, float, list[str]]] = []
+        """Notice obligations per subject (a scheduled window, a change) and customer.
+
+        A scheduled window naming ``services`` is owed, as its downtime counts, only to the
+        customers it affects: under a policy with a ``scope``, one that has none of those
+        services (at the window's start) is owed no notice (docs/policy-language.md, 5).
+        """
+        subjects: list[tuple[str, str, float, list[str], Downtime | None]] = []
         for down in self.known.downtimes:
             if down.maintenance == "scheduled":
                 subjects.append((down.id, _SUBJECT_KINDS["scheduled"], down.start,
-                                 self.affected(down)))
+                                 self.affected(down), down))
         for change in self.known.changes:
             subjects.append((change.id, _SUBJECT_KINDS[change.kind], change.deployed_at,
-                             sorted(self.saas)))
+                             sorted(self.saas), None))
         facts = _groups()
         owed: list[tuple[CompiledPolicy, str, str, str, str, float]] = []
-        for subject, kind, at, customers in subjects:
+        for subject, kind, at, customers, down in subjects:
             base = self.versions.at(at, f"{subject}")
             for customer in customers:
-                version = self.policy_for(base, self.saas[customer].at(at, saas=True), at)
+                sub = self.saas[customer].at(at, saas=True)
+                version = self.policy_for(base, sub, at)
+                if (down is not None and down.services is not None and sub is not None
+                        and not _touches(down, sub, version)):
+                    continue  # a window naming none of the customer's services: nothing owed
                 key = f"{customer}/{subject}"
                 session = facts[version][customer]
                 # owed only while a SaaS term of the customer is in force
@@ -1289,6 +1351,90 @@ def percent_shown(exact: Decimal, target: Decimal | float | None,
     return _number(shown)
 
 
+# the claim deadline the rules see for a window with no deadline: never reached
+_NO_DEADLINE = 253402300799.0  # 9999-12-31T23:59:59Z
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """How one customer period (or service of it) may be claimed.
+
+    ``opens``: a request made at or after it counts (before it: premature); ``deadline``:
+    the instant the window closes (local midnight after its last day), None for no deadline
+    (no claim window, or ``window: unlimited``); ``fact_deadline``: what the rules compare
+    (the period's end without a window, as always; never reached for ``unlimited``);
+    ``words``/``opens_words``: the window in words for the rules of windows that are not
+    days after the period's end (None for those, and without a window).
+    """
+
+    opens: float
+    deadline: float | None
+    fact_deadline: float
+    words: str | None = None
+    opens_words: str | None = None
+
+
+def _claim(window: Any, period: str, start: float, end: float, tz: str,
+           outages: tuple[float, float] | None) -> _Claim:
+    """The claim window of a period ``[start, end)`` under a ``claim_window`` clause (None:
+    credits are owed without a request). ``outages``: (start of the first, end of the last)
+    counted outage in it, for a window ``from: incident``; a period without one counts from
+    its end. Days are local dates in ``tz`` (docs/policy-language.md, "Claim windows")."""
+    if window is None:
+        return _Claim(opens=end, deadline=None, fact_deadline=end)
+    terms = window.terms
+    incident = terms.get("from") == "incident" and outages is not None
+    opens, until = (outages if incident else (end, end))  # type: ignore[misc]
+    last_day = timeutil.local_date(until, tz)
+    if timeutil.local_midnight(last_day, tz) == until:
+        last_day -= dt.timedelta(days=1)  # ended at midnight: the day before was the last
+    in_time = claim_last_day(terms, last_day)
+    deadline = (None if in_time is None
+                else timeutil.local_midnight(in_time + dt.timedelta(days=1), tz))
+    plain = (terms.get("from", "period_end") == "period_end"
+             and isinstance(terms.get("window"), str) and in_time is not None)
+    if plain:
+        return _Claim(opens=opens, deadline=deadline, fact_deadline=deadline)  # type: ignore[arg-type]
+    with reading_period(period):
+        words = window_words(terms)
+        noun = period_words().noun
+    opens_words = (f"the first counted outage of the {noun} began"
+                   if terms.get("from") == "incident" else f"the end of the {noun}")
+    return _Claim(opens=opens, deadline=deadline,
+                  fact_deadline=_NO_DEADLINE if deadline is None else deadline,
+                  words=words, opens_words=opens_words)
+
+
+def _outages(counted: Sequence[_Piece], in_force: Sequence[intervals.Interval],
+             services: frozenset[str] | None, weights: Mapping[str, Any],
+             start: float, end: float) -> tuple[float, float] | None:
+    """(start of the first, end of the last) downtime record with a counted piece in
+    ``[start, end)`` while a term is in force, for the services measured (a piece whose
+    impact weighs 0 counts nothing and is no outage); None without one. The records' own
+    instants: an outage that runs on past the period ends when it ends."""
+    found: list[Downtime] = []
+    for piece_start, piece_end, named, impact, down in counted:
+        if services is not None and named is not None and services.isdisjoint(named):
+            continue
+        if weights and impact is not None and not float(weights.get(impact, 1)):
+            continue
+        if any(intervals.clip([(piece_start, piece_end)], max(a, start), min(b, end))
+               for a, b in in_force):
+            found.append(down)
+    if not found:
+        return None
+    return (min(d.start for d in found),
+            max(d.end if d.end is not None else d.start for d in found))
+
+
+def _undefined_severity(ticket: Ticket, level: int, version: CompiledPolicy) -> None:
+    """Raise the located input error for a ticket whose severity the policy does not define."""
+    raise InputError.single(
+        ticket.where.file, f"severity {level} is not defined by policy {version.policy.label}",
+        line=ticket.where.line, column=ticket.where.column, subject=ticket.id,
+        path=ticket.where.path("severity"), code="fact")
+
+
 def _touches(down: Downtime, sub: Subscription, version: CompiledPolicy) -> bool:
     """Whether a downtime naming services affects a subscription under a policy with a
     ``scope`` (without one, services are not looked at: every downtime affects it)."""
@@ -1305,21 +1451,24 @@ _Piece = tuple[float, float, "tuple[str, ...] | None", "str | None", Downtime]
 
 def _measure(counted: Sequence[_Piece], excluded: Sequence[_Piece],
              in_force: Sequence[intervals.Interval], services: frozenset[str] | None,
-             weights: Mapping[str, Any], sub: Subscription) -> tuple[float, float]:
+             weights: Mapping[str, Any], sub: Subscription,
+             share: bool = False) -> tuple[float, float]:
     """(counted seconds, downtime seconds) of a customer's pieces inside ``in_force``.
 
     ``services``: only pieces of downtime naming one of them (or naming none: every service)
     count; None: every piece. ``weights``: impact grade → weight; a piece counts at its
-    weight (a downtime without an impact at 1), overlaps once at the highest. Without
-    weights the sums are plain interval unions, as they always were. Raises InputError for
-    an impact grade the policy does not weigh.
+    weight (a downtime without an impact at 1), overlaps once at the highest. ``share``
+    (the policy weighs the share of users affected): a piece's weight is also multiplied by
+    its downtime's ``affected_share`` (1 when not given). Without weights and share the sums
+    are plain interval unions, as they always were. Raises InputError for an impact grade
+    the policy does not weigh.
     """
     def keep(piece: _Piece) -> bool:
         return services is None or piece[2] is None or not services.isdisjoint(piece[2])
 
     counted = [p for p in counted if keep(p)]
     excluded = [p for p in excluded if keep(p)]
-    if not weights:
+    if not weights and not share:
         counted_in: list[intervals.Interval] = []
         excluded_in: list[intervals.Interval] = []
         for a, b in in_force:
@@ -1330,7 +1479,7 @@ def _measure(counted: Sequence[_Piece], excluded: Sequence[_Piece],
     def weighed(pieces: Sequence[_Piece]) -> list[tuple[float, float, float]]:
         out = []
         for start, end, _services, impact, down in pieces:
-            if impact is None:
+            if impact is None or not weights:
                 weight = 1.0
             elif impact in weights:
                 weight = float(weights[impact])
@@ -1341,6 +1490,8 @@ def _measure(counted: Sequence[_Piece], excluded: Sequence[_Piece],
                     f"its minutes for {sub.customer} is not said",
                     line=down.where.line, column=down.where.column, subject=down.id,
                     path=down.where.path("impact"), code="fact")
+            if share and down.affected_share is not None:
+                weight *= down.affected_share
             for a, b in in_force:
                 out += [(x, y, weight) for x, y in intervals.clip([(start, end)], a, b)]
         return out
@@ -1370,10 +1521,9 @@ def _period_key(fact: Mapping[str, Any]) -> str:
 
 
 def _period_months(period: str) -> int:
-    """Calendar months in a period key: ``2026-10`` 1, ``2026-Q4`` 3, ``2026`` 12."""
-    if "-Q" in period:
-        return 3
-    return 1 if "-" in period else 12
+    """Calendar months in a period key: ``2026-10`` 1, ``2026-Q4`` 3, ``2026`` 12 (a fiscal
+    ``FY2027-Q1`` 3, ``FY2027`` 12)."""
+    return months_in(period)
 
 
 def _year_before(end: float, tz: str) -> float:

@@ -25,7 +25,7 @@ from policyengine.load.loader import Document
 from policyengine.model.facts import Override, Subscription
 from policyengine.model.policy import Policy
 from policyengine.model.variants import (
-    missing_term,
+    missing_in_turn,
     offering_names,
     uses_variants,
     variant_data,
@@ -94,8 +94,8 @@ def _variant(version: CompiledPolicy, offering: str | None,
                 f"{defined}{did_you_mean(offering, names)}",
                 line=sub.where.line, column=sub.where.column, subject=sub.customer,
                 path=sub.where.path("offering"), code="fact")
-        for override in overrides:
-            missing = missing_term(data, override.term)
+        for override, missing in zip(overrides, missing_in_turn(data, offering, edits),
+                                     strict=True):
             if missing is not None:
                 _refuse(sub, override, f"{missing_term_message(override.term, missing)} "
                                        f"(policy {policy.label})")

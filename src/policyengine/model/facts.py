@@ -81,7 +81,8 @@ class Downtime:
     """A downtime record; ``end`` is None while it is still ongoing (it counts up to as-of).
 
     ``services``: the services affected (None: every service); ``impact``: its impact grade
-    (None: a full outage).
+    (None: a full outage); ``affected_share``: the share of the customer's users affected,
+    above 0 and at most 1 (None: all of them).
     """
 
     id: str
@@ -94,6 +95,7 @@ class Downtime:
     extra: Mapping[str, Any] = field(default_factory=dict)
     services: tuple[str, ...] | None = None
     impact: str | None = None
+    affected_share: float | None = None
 
 
 @dataclass(slots=True)

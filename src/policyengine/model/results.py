@@ -117,7 +117,7 @@ class CreditRow:
     amount: str
     currency: str
     form: str
-    claim_deadline: str
+    claim_deadline: str | None  # None: no deadline (no claim window, or window: unlimited)
     requested_at: str | None
     status: str
     policy_version: str = _version()

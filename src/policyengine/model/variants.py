@@ -9,7 +9,9 @@ overrides is the document with
 
 1. the clauses whose ``offerings`` do not name the offering left out (a subscription with no
    offering keeps only the clauses that name none),
-2. the offering's overrides, then the customer's, applied to the terms they name,
+2. the offering's overrides, then the customer's, applied to the terms they name (a list
+   item by its index from 0: ``service-credit.tiers.0.below`` replaces the first band's
+   ``below`` and keeps the rest of the list as written),
 3. the ``offerings`` section and every clause's ``offerings`` key removed (the variant is a
    resolved policy).
 
@@ -40,13 +42,23 @@ def clause_index(data: Mapping[str, Any]) -> dict[str, tuple[str, int, Mapping[s
     return found
 
 
+def term_steps(rest: str) -> list[str | int]:
+    """The steps of a term path after the clause id: ``tiers.0.below`` →
+    ``["tiers", 0, "below"]`` (a part of digits only is a list index, from 0)."""
+    return [int(part) if part.isdigit() else part for part in rest.split(".")]
+
+
 def missing_term(data: Mapping[str, Any], dotted: str) -> tuple[str, str, list[str]] | None:
     """Why ``clause-id.term.path`` names no term of the document, or None when it does.
 
     ``(what is missing, where, the names there)``: ``("clause", id, clause ids)`` for an
     unknown clause; ``("term", path, term names)`` for a term path that does not exist (every
     part must: an override replaces a term, it never adds one); ``("term", name, [])`` for
-    the clause's identity (id, kind, ref, summary) or its ``offerings``, which are not terms.
+    the clause's identity (id, kind, ref, summary) or its ``offerings``, which are not terms;
+    ``("index", path, [count])`` for a list item that is not there (``tiers.5`` of a list of
+    3; ``count`` as text), and ``("list", path, [count])`` for a list stepped into by a name
+    instead of an index (``tiers.below``). A list item is named by its index from 0:
+    ``service-credit.tiers.0.below``.
     """
     head, _, rest = dotted.partition(".")
     clauses = clause_index(data)
@@ -60,6 +72,14 @@ def missing_term(data: Mapping[str, Any], dotted: str) -> tuple[str, str, list[s
         return ("term", parts[0], [])
     target: Any = clauses[head][2]
     for depth, part in enumerate(parts):
+        if isinstance(target, list):
+            where = ".".join(parts[:depth])
+            if not part.isdigit():
+                return ("list", where, [str(len(target))])
+            if int(part) >= len(target):
+                return ("index", ".".join(parts[:depth + 1]), [str(len(target))])
+            target = target[int(part)]
+            continue
         if not isinstance(target, Mapping) or part not in target:
             names = sorted(str(k) for k in target if k not in (*_CLAUSE_KEYS, OFFERINGS_KEY)) \
                 if isinstance(target, Mapping) else []
@@ -81,10 +101,30 @@ def uses_variants(data: Mapping[str, Any]) -> bool:
     return any(OFFERINGS_KEY in clause for _s, _i, clause in clause_index(data).values())
 
 
+def missing_in_turn(data: Mapping[str, Any], offering: str | None,
+                    edits: Sequence[tuple[str, Any]],
+                    offering_overrides: bool = True) -> list[tuple[str, str, list[str]] | None]:
+    """:func:`missing_term` of each edit, in order, against the document as the edits before
+    it left it (resolved for ``offering``, with its own overrides first unless
+    ``offering_overrides`` is false): an item override after a shorter list replaced the
+    list (``tiers: [two bands]``, then ``tiers.2.below``) names an item that is not there."""
+    out: list[tuple[str, str, list[str]] | None] = []
+    for index, (dotted, _value) in enumerate(edits):
+        missing = missing_term(data, str(dotted))
+        if missing is None and any(part.isdigit() for part in str(dotted).split(".")):
+            resolved = variant_data(data, offering, edits[:index],
+                                    offering_overrides=offering_overrides)
+            missing = missing_term(resolved, str(dotted))
+        out.append(missing)
+    return out
+
+
 def variant_data(data: Mapping[str, Any], offering: str | None,
-                 overrides: Iterable[tuple[str, Any]] = ()) -> dict[str, Any]:
+                 overrides: Iterable[tuple[str, Any]] = (),
+                 offering_overrides: bool = True) -> dict[str, Any]:
     """The document resolved for ``offering`` (None: no offering) and ``overrides``
-    (``(clause-id.term.path, value)``, applied after the offering's own, in order).
+    (``(clause-id.term.path, value)``, applied after the offering's own, in order; the
+    offering's own left out when ``offering_overrides`` is false).
 
     Terms that do not exist are not added (check with :func:`missing_term` first). The
     result is not validated.
@@ -106,7 +146,7 @@ def variant_data(data: Mapping[str, Any], offering: str | None,
         spec[section] = kept
     edits: list[tuple[str, Any]] = []
     own = defined.get(offering) if offering is not None else None
-    if own is not None:
+    if own is not None and offering_overrides:
         edits += list((own.get("overrides") or {}).items())
     edits += list(overrides)
     clauses = clause_index(edited)
@@ -115,12 +155,23 @@ def variant_data(data: Mapping[str, Any], offering: str | None,
         if head not in clauses or not rest:
             continue
         target: Any = clauses[head][2]
-        parts = rest.split(".")
-        for part in parts[:-1]:
-            target = target.get(part) if isinstance(target, dict) else None
-        if isinstance(target, dict) and parts[-1] in target:
-            target[parts[-1]] = copy.deepcopy(value)
+        steps = term_steps(rest)
+        for step in steps[:-1]:
+            target = _step(target, step)
+        last = steps[-1]
+        in_list = isinstance(target, list) and isinstance(last, int) and last < len(target)
+        if in_list or (isinstance(target, dict) and last in target):
+            target[last] = copy.deepcopy(value)
     return edited
+
+
+def _step(target: Any, step: str | int) -> Any:
+    """One step into a term value: a key of a mapping, an index of a list; None if absent."""
+    if isinstance(target, dict) and isinstance(step, str):
+        return target.get(step)
+    if isinstance(target, list) and isinstance(step, int) and step < len(target):
+        return target[step]
+    return None
 
 
 def variant_key(offering: str | None, overrides: Sequence[tuple[str, Any]]) -> str:
@@ -131,5 +182,5 @@ def variant_key(offering: str | None, overrides: Sequence[tuple[str, Any]]) -> s
                       default=str, separators=(",", ":"))
 
 
-__all__ = ["OFFERINGS_KEY", "OFFERINGS_SECTION", "clause_index", "missing_term",
-           "offering_names", "uses_variants", "variant_data", "variant_key"]
+__all__ = ["OFFERINGS_KEY", "OFFERINGS_SECTION", "clause_index", "missing_in_turn", "missing_term",
+           "offering_names", "term_steps", "uses_variants", "variant_data", "variant_key"]

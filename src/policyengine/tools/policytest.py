@@ -487,7 +487,8 @@ def apply_policy_edits(data: Mapping[str, Any], edits: Mapping[str, Any]) -> dic
     """A deep copy of a policy document with ``edits`` applied.
 
     ``edits`` maps ``clause-id.term.path`` (or ``metadata.field.path``) to a value; every
-    part but the last must exist, the last is set or added. A clause id this version does
+    part but the last must exist, the last is set or added (a list item is named by its
+    index from 0 and must exist: ``service-credit.tiers.0.below``). A clause id this version does
     not have is skipped (another version may have it). The result is not validated.
     KeyError ``(edit, missing part, the keys there)`` when a part before the last does not
     exist.
@@ -503,14 +504,27 @@ def apply_policy_edits(data: Mapping[str, Any], edits: Mapping[str, Any]) -> dic
         if target is None:
             continue
         parts = rest.split(".")
-        for depth, part in enumerate(parts[:-1]):
-            if not isinstance(target, dict) or part not in target:
-                keys = sorted(map(str, target)) if isinstance(target, dict) else []
-                raise KeyError(dotted, ".".join(parts[:depth + 1]), keys)
-            target = target[part]
-        if not isinstance(target, dict):
-            raise KeyError(dotted, ".".join(parts[:-1]), [])
-        target[parts[-1]] = copy.deepcopy(value)
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            if isinstance(target, list):
+                # a list item by its index from 0 (service-credit.tiers.0.below); an edit
+                # replaces an item the list has, it never adds one
+                if not part.isdigit() or int(part) >= len(target):
+                    raise KeyError(dotted, ".".join(parts[:depth + 1]),
+                                   [str(i) for i in range(len(target))])
+                if last:
+                    target[int(part)] = copy.deepcopy(value)
+                else:
+                    target = target[int(part)]
+                continue
+            if not isinstance(target, dict):
+                raise KeyError(dotted, ".".join(parts[:depth]), [])
+            if last:
+                target[part] = copy.deepcopy(value)
+            elif part not in target:
+                raise KeyError(dotted, ".".join(parts[:depth + 1]), sorted(map(str, target)))
+            else:
+                target = target[part]
     return edited
 
 
@@ -576,7 +590,8 @@ def _edit_versions(check: _Checker, where: tuple[str | int, ...], versions: Sequ
             head, _, rest = str(dotted).partition(".")
             base = ("metadata",) if head == "metadata" else clauses.get(head)
             if base is not None:
-                targets[json_path((*base, *rest.split(".")))] = dotted
+                steps = [int(p) if p.isdigit() else p for p in rest.split(".")]
+                targets[json_path((*base, *steps))] = dotted
     problems = [p for document in documents for p in document.problems
                 if p.severity == "error"]
     if not problems and len(documents) > 1:

@@ -124,6 +124,7 @@ def _render(policy: Policy, markdown: bool) -> str:
         out += [title, "=" * len(title), ""]
         width = max(len(label) for label, _ in _header(policy)) + 1
         out += [f"{label + ':':<{width}} {_txt(value)}" for label, value in _header(policy)]
+    present = {c.kind for c in policy.clauses}
     for section in SECTIONS:
         clauses = [c for c in policy.clauses if c.section == section]
         if not clauses:
@@ -132,6 +133,7 @@ def _render(policy: Policy, markdown: bool) -> str:
         out += ["", f"## {title}" if markdown else title, *([] if markdown else ["-" * len(title)])]
         for clause in clauses:
             out += _render_clause(clause, markdown)
+        out += _render_absences(policy, section, present, markdown)
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -149,6 +151,21 @@ def _render_clause(clause: Clause, markdown: bool) -> list[str]:
     lines += [f"    {line}" for line in _wrap(_txt(clause.summary), 88)]
     lines += [f"    - {_txt(label)}: {_txt(words)}" for label, words in terms]
     return lines
+
+
+def _render_absences(policy: Policy, section: str, present: set[str],
+                     markdown: bool) -> list[str]:
+    """What the section's missing kinds mean for this policy (:meth:`ClauseKind.absence
+    <policyengine.clauses.registry.ClauseKind.absence>`), after its clauses."""
+    lines = [line for kind in registry.kinds() if kind.section == section
+             and kind.name not in present and (line := kind.absence(policy)) is not None]
+    if not lines:
+        return []
+    if markdown:
+        return ["", "*Not in this policy:*", "",
+                *(f"- **{_md(label)}:** {_md(words)}" for label, words in lines)]
+    return ["", "Not in this policy:", *(f"    - {_txt(label)}: {_txt(words)}"
+                                        for label, words in lines)]
 
 
 def _wrap(text: str, width: int) -> list[str]:

@@ -43,7 +43,7 @@ _KNOWN = {
                      "currency", "term_start", "term_end", "renewed", "support", "contact",
                      "support_region", "services", "offering", "overrides"},
     "downtime": {"type", "id", "start", "end", "cause", "maintenance", "customers", "services",
-                 "impact"},
+                 "impact", "affected_share"},
     "notice": {"type", "id", "kind", "about", "sent_at", "channel", "customer"},
     "change": {"type", "id", "kind", "deployed_at"},
     "ticket": {"type", "id", "customer", "opened_at", "severity", "impact",
@@ -434,6 +434,13 @@ def normalise(raw: Mapping[str, Any], where: Where) -> Any:
             if impact is not None and (not isinstance(impact, str) or not impact):
                 raise FieldError("impact", "'impact' must be an impact grade like partial_outage")
             down.impact = impact
+        if raw.get("affected_share") is not None:
+            value = raw["affected_share"]
+            if isinstance(value, bool) or not isinstance(value, int | float | Decimal) \
+                    or not 0 < value <= 1:
+                raise FieldError("affected_share", "'affected_share' must be a number above 0 "
+                                                   "and at most 1 (0.37: 37% of the users)")
+            down.affected_share = float(value)
         if down.end is not None and down.end < down.start:
             raise FieldError("end", "end is before start")
         return down

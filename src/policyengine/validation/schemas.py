@@ -25,18 +25,16 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policyengine.diagnostics import Diagnostic, excerpt
+from policyengine.load.packaged import data_dir
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from jsonschema import Draft7Validator, FormatChecker
     from jsonschema.exceptions import ValidationError
 
 SCHEMA_NAMES = ("policy", "facts", "rules", "mapping")
-_PACKAGE_DATA = ("_data", "schemas")
-_REPO_SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
 
 _ANNOTATIONS = frozenset({"title", "description", "examples"})
 _CUTOFF = 0.7  # difflib similarity for "did you mean" hints
@@ -57,29 +55,17 @@ _TYPE_WORDS = {
 def load_schema(name: str) -> dict[str, Any]:
     """The parsed schema ``policy``, ``facts`` or ``rules`` (cached; do not mutate it).
 
-    Looks in the installed package data (``policyengine/_data/schemas/``) first, then in the
-    repository's top-level ``schemas/`` directory (editable installs).
+    Read from :func:`policyengine.load.packaged.data_dir` (the installed package data, else
+    the repository's ``schemas/``). Raises ValueError for an unknown name.
     """
     if name not in SCHEMA_NAMES:
         raise ValueError(f"unknown schema {name!r}; expected one of: {', '.join(SCHEMA_NAMES)}")
-    from importlib import resources
-
-    filename = f"{name}.schema.json"
-    try:
-        candidate = resources.files(__package__ or "policyengine")
-        for part in (*_PACKAGE_DATA, filename):
-            candidate = candidate.joinpath(part)
-        if candidate.is_file():
-            return json.loads(candidate.read_text(encoding="utf-8"))
-    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
-        pass
-    path = _REPO_SCHEMAS / filename
+    path = data_dir("schemas") / f"{name}.schema.json"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FileNotFoundError(
-            f"schema {filename} is neither in the package data nor in {_REPO_SCHEMAS}"
-        ) from None
+        raise FileNotFoundError(f"schema {path.name} is not installed (looked in {path.parent})"
+                                ) from None
     return json.loads(text)
 
 

@@ -20,6 +20,7 @@ from policyengine.model.variants import (
     OFFERINGS_SECTION,
     clause_index,
     offering_names,
+    term_steps,
     variant_data,
 )
 
@@ -54,7 +55,7 @@ def resolved_problems(document: Any, offering: str | None,
         head, _, rest = dotted.partition(".")
         if head in clauses:
             section, index, _clause = clauses[head]
-            targets[json_path(("spec", section, index, *rest.split(".")))] = dotted
+            targets[json_path(("spec", section, index, *term_steps(rest)))] = dotted
     out = []
     for problem in problems:
         edit = next((targets[path] for path in sorted(targets, key=len, reverse=True)
