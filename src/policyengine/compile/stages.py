@@ -657,9 +657,10 @@ class Domain:
 _LEVEL = Domain("a severity level: a whole number from 1", minimum=1, whole=True)
 DECISION_DOMAINS: Mapping[str, Mapping[str, Domain]] = MappingProxyType({
     WINDOW: MappingProxyType({
-        "excluded_up_to": Domain(f"a whole number of seconds from 0 to {SPAN_SECONDS:,} (to "
-                                 "exclude a whole window, decide excused)", minimum=0,
-                                 maximum=SPAN_SECONDS, whole=True),
+        # not whole: a window's own duration (a whole-window exclusion) has the fractions of
+        # a second its timestamps have
+        "excluded_up_to": Domain(f"a number of seconds from 0 to {SPAN_SECONDS:,}",
+                                 minimum=0, maximum=SPAN_SECONDS),
     }),
     CUSTOMER_MONTH: MappingProxyType({
         "form": Domain("one of credit, refund, service_days",
