@@ -260,7 +260,7 @@ CONFLICT = """\
       m: {type: customer_month, covered: true, met: false}
     then:
       set:
-        - {subject: m, field: form, value: voucher}
+        - {subject: m, field: form, value: refund}
 """
 
 
@@ -274,15 +274,15 @@ def _json_report(rules: Path | None, workers: int, facts: Path = EXAMPLE) -> tup
 @pytest.mark.parametrize("engine", ["python", "durable"])
 def test_a_conflicting_decision_is_the_same_one_line_everywhere(tmp_path: Path,
                                                                 engine: str) -> None:
-    """`unique` decisions that disagree (acme's and globex's 2026-10 months are both
-    decided 'voucher' here and 'credit'/'refund' by the shipped rule): one line, the
-    engine's own, and the SAME line in memory (table), with 1 and with 2 workers, on both
-    back-ends: the least subject (acme < globex), the values in order ('credit' <
-    'voucher'), the least rule deciding each. (It used to name whichever conflict the
+    """`unique` decisions that disagree (acme's 2026-10 month is decided 'refund' here and
+    'credit' by the shipped rule; globex's 'refund' by both): one line, the engine's own,
+    and the SAME line in memory (table), with 1 and with 2 workers, on both back-ends: the
+    least subject, the values in order ('credit' < 'refund'), the least rule deciding
+    each. (It used to name whichever conflict the
     back-end, session or worker met first.)"""
     rules = _rules(tmp_path, CONFLICT)
     expected = ("policyengine: rule extra.conflict@service-credit decides form of "
-                "acme/2026-10 as 'voucher', but another rule "
+                "acme/2026-10 as 'refund', but another rule "
                 "(availability.credit-for-renewed-order@service-credit) decided 'credit'; "
                 "give the field a combine mode")
     runs = [_cli("evaluate", "--policy", str(POLICY), "--facts", str(EXAMPLE), "--as-of",

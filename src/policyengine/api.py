@@ -50,16 +50,19 @@ def load_rule_packs(directory: str | os.PathLike[str] | None = None) -> list[Rul
     from policyengine.load import loader
     from policyengine.validation import schemas
 
+    if directory is not None and os.fspath(directory) == "":  # the OS reads it as "."
+        raise InputError.single("rules", "empty path: name a directory of rule packs",
+                                code="usage")
     root = Path(directory) if directory is not None else data_dir("rules")
     if not root.exists():
         raise InputError.single(str(root), "no such rule-pack directory", code="load")
     if not root.is_dir():
         raise InputError.single(str(root), "not a directory: rules are read from a "
                                 "directory of rule packs (*.yaml)", code="load")
-    from policyengine.load.paths import links_out
+    from policyengine.load.paths import links_out, walked
 
     packs: list[RulePack] = []
-    files, problems = links_out(sorted(root.glob("*.yaml")), root)
+    files, problems = links_out(walked(root, "*.yaml", recursive=False), root)
     for file in files:
         document = loader.load_document(file)
         found = schemas.validate_document(document, "rules")
@@ -82,6 +85,8 @@ def _fingerprint(policy: Policy, packs: Sequence[RulePack]) -> str:
         digest.update(json.dumps(pack.rules, sort_keys=True, default=str).encode())
         if pack.extra_fields:  # only what packs declare: the shipped packs' keys stay put
             digest.update(json.dumps(pack.extra_fields, sort_keys=True).encode())
+        # compiled rules name their pack file (errors found at run time are located there)
+        digest.update(os.fsencode(pack.file))
     return digest.hexdigest()
 
 

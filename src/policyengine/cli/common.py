@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from policyengine.diagnostics import InputError, PolicyEngineError
+from policyengine.diagnostics import Diagnostic, InputError, PolicyEngineError
 from policyengine.lifecycle import owned_prefix, sweep_stale
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
@@ -229,8 +229,32 @@ def handles_errors(command: Callable[..., int | None]) -> Callable[..., None]:
     return wrapper
 
 
+def _refuse_empty_paths(kwargs: Any) -> None:
+    """An empty path (``--rules ""``) is the current directory to the OS: every ``*.yaml``
+    there was read as a rule pack. Refused for every path option and argument of every
+    command, before anything is read: ``--rules:0:0: $: empty path``."""
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return
+    problems = []
+    for param in context.command.params:
+        if not isinstance(param.type, click.Path):
+            continue
+        value = kwargs.get(param.name)
+        values = value if isinstance(value, list | tuple) else (value,)
+        if any(isinstance(v, str) and v == "" for v in values):
+            name = param.opts[0] if param.opts and param.opts[0].startswith("-") \
+                else (param.human_readable_name or str(param.name)).upper()
+            problems.append(Diagnostic(file=name, message="empty path: name a file or "
+                                       "directory (use . for the current directory)",
+                                       code="usage"))
+    if problems:
+        raise InputError(problems)
+
+
 def _run(command: Callable[..., int | None], args: Any, kwargs: Any) -> int:
     try:
+        _refuse_empty_paths(kwargs)
         code = command(*args, **kwargs) or EXIT_OK
     except InputError as error:
         from policyengine.report.render import render_diagnostics

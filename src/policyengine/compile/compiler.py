@@ -8,6 +8,7 @@ effects each rule has when it fires. Both engine back-ends run the same compiled
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,6 +26,7 @@ from policyengine.compile.packcheck import (
     check_pack,
     engine_limit_problem,
     json_path,
+    pack_set_problems,
     rule_views,
     value_kind_problem,
 )
@@ -69,11 +71,38 @@ class CompiledRule:
     subject: str | None
     outcome: str | None
     message: str | None
+    # where the rule is written, for messages: (pack file, line, column, JSON path) of its
+    # ``when``
+    origin: tuple[str, int, int, str] = ("", 0, 0, "$")
 
     @cached_property
     def alias_types(self) -> tuple[str, ...]:
         """The fact type each alias requires, in declaration order."""
         return tuple(required_type(spec) for c in self.conditions for spec in c.values())
+
+    @cached_property
+    def join_plan(self) -> tuple[AliasPlan, ...]:
+        """How the rule's aliases bind facts, for bounding its work by the data
+        (:mod:`policyengine.engine.bounds`): per alias in order, its fact type, the part of
+        its condition that tests the fact alone (None: nothing), and its first equality join
+        to an earlier alias (all its equalities with that alias)."""
+        plan = []
+        for item in self.conditions:
+            ((alias, spec),) = item.items()
+            plan.append(AliasPlan(alias, required_type(spec), own_condition(spec),
+                                  equality_join(spec) if plan else None))
+        return tuple(plan)
+
+
+@dataclass(frozen=True)
+class AliasPlan:
+    """One alias of a compiled rule: ``join`` is ``((field, ...), earlier alias, (its
+    field, ...))``, the equalities with the first alias it joins."""
+
+    alias: str
+    type: str
+    own: Any
+    join: tuple[tuple[str, ...], str, tuple[str, ...]] | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -320,7 +349,8 @@ class _ClauseCompiler:
         return {_COMPARATORS[op]: {field_name: value}}
 
     # the whole rule ----------------------------------------------------------------
-    def compile(self, name: str) -> CompiledRule:
+    def compile(self, name: str,
+                origin: tuple[str, int, int, str] = ("", 0, 0, "$")) -> CompiledRule:
         rule = self.rule
         conditions: list[Mapping[str, Any]] = []
         for alias, spec in rule["when"].items():
@@ -368,6 +398,7 @@ class _ClauseCompiler:
             subject=subject,
             outcome=then.get("outcome"),
             message=message,
+            origin=origin,
         )
 
     def message_term(self, path: str) -> str:
@@ -430,6 +461,7 @@ def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) 
     fact_types: dict[str, set[str]] = {}
     problems: list[Diagnostic] = []
     too_large_rules: set[tuple[str, int]] = set()
+    problems.extend(pack_set_problems(packs))  # two packs of one name: their ids clash
     for pack in packs:
         # stages, fact types and fields against compile.stages: never a rule deciding nothing
         found, bad = check_pack(pack, policy.fact_types)
@@ -438,14 +470,20 @@ def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) 
             if index in bad:
                 continue
             views = None
+            origin: tuple[str, int, int, str] | None = None
             for clause in policy.clauses_of(rule["for_clause"]):
                 if not _terms_match(clause, rule.get("if_terms") or {}):
                     continue
                 name = f"{pack.name}.{rule['id']}@{clause.id}"
                 if views is None:
                     views = rule_views(rule, pack.extra_fields, policy.fact_types)
+                if origin is None:
+                    at = ("rules", index, "when")
+                    origin = (pack.file, *(pack.locate(at) if pack.locate else (0, 0)),
+                              json_path(at))
                 try:
-                    compiled = _ClauseCompiler(rule, clause, pack.name, views).compile(name)
+                    compiled = _ClauseCompiler(rule, clause, pack.name, views).compile(
+                        name, origin)
                 except _RuleError as error:
                     where = ("rules", index, *error.path)
                     line, column = pack.locate(where) if pack.locate else (0, 0)
@@ -480,6 +518,8 @@ def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) 
                 stages.setdefault(compiled.stage, []).append(compiled)
                 fact_types.setdefault(compiled.stage, set()).update(
                     t for t in compiled.alias_types if t and t != _NEVER)
+    if not problems:  # a refused rule would add a clause it no longer decides: said once
+        problems.extend(_undecided_clauses(policy, packs, stages))
     if problems:
         raise InputError(problems)
     return CompiledPolicy(
@@ -492,6 +532,55 @@ def compile_policy(policy: Policy, packs: Iterable[RulePack], fingerprint: str) 
         fingerprint=fingerprint,
         packs=tuple(packs),
     )
+
+
+def _undecided_clauses(policy: Policy, packs: Sequence[RulePack],
+                       stages: Mapping[str, list[CompiledRule]]) -> list[Diagnostic]:
+    """An error for each clause, of a kind decided by rules, that no rule of ``packs`` was
+    compiled for: its terms would decide nothing (a ``--rules`` directory holding only
+    notices.yaml evaluated every month as not covered, exit 0). Located at the clause's
+    ``kind`` in the policy file (``FILE:0:0`` when the policy has no readable file)."""
+    from policyengine.compile.stages import READ_WITHOUT_RULES
+
+    decided = {rule.clause_id for rules in stages.values() for rule in rules}
+    missing = [c for c in policy.clauses
+               if c.kind not in READ_WITHOUT_RULES and c.id not in decided]
+    if not missing:
+        return []
+    for_kind: dict[str, int] = {}
+    for pack in packs:
+        for rule in pack.rules:
+            kind = str(rule.get("for_clause"))
+            for_kind[kind] = for_kind.get(kind, 0) + 1
+    locate = _policy_locator(policy)
+    where = ", ".join(sorted({os.path.dirname(p.file) or "." for p in packs})) or "none"
+    problems = []
+    for clause in missing:
+        at = (*clause.path, "kind")
+        line, column = locate(at)
+        count = for_kind.get(clause.kind, 0)
+        why = (f"the rule packs ({where}) have no rule for_clause {clause.kind}" if not count
+               else f"none of the {count} rule(s) for_clause {clause.kind} in the rule packs "
+               f"({where}) applies to its terms (their if_terms do not match)")
+        problems.append(Diagnostic(
+            file=policy.file or policy.label, line=line, column=column, path=json_path(at),
+            code="undecided", message=f"no rule decides clause {clause.id!r} ({clause.kind}): "
+            f"{why}, so it would decide nothing",
+            hint="give --rules a directory holding rule packs for every clause kind the "
+            "policy uses, e.g. a copy of the shipped rules/ with your packs added"))
+    return problems
+
+
+def _policy_locator(policy: Policy) -> Any:
+    """``path -> (line, column)`` in the policy's file; ``(0, 0)`` when it cannot be read."""
+    from policyengine.diagnostics import PolicyEngineError
+    from policyengine.load.loader import load_document
+
+    try:
+        document = load_document(policy.file) if policy.file else None
+    except (PolicyEngineError, OSError):
+        document = None
+    return document.locate if document is not None else (lambda _path: (0, 0))
 
 
 def _distinct(values: list[Any]) -> list[Any]:
@@ -528,6 +617,52 @@ def _collect_fields(spec: Any, found: set[str]) -> None:
             found.add(key)
             if isinstance(value, Mapping):  # {"$m": other} or {alias: other}
                 found.update(v for v in value.values() if isinstance(v, str))
+
+
+def equality_join(spec: Any) -> tuple[tuple[str, ...], str, tuple[str, ...]] | None:
+    """The top-level ``field == alias.field`` tests of a compiled alias condition with the
+    first alias it joins, as ``((field, ...), alias, (its field, ...))``; None for none."""
+    if not isinstance(spec, Mapping):
+        return None
+    fields: list[str] = []
+    others: list[str] = []
+    joined = ""
+    for part in spec.get("$and", (spec,)):
+        if not isinstance(part, Mapping):
+            continue
+        for key, raw in part.items():
+            if key.startswith("$") or not isinstance(raw, Mapping) or len(raw) != 1:
+                continue
+            ((other, other_field),) = raw.items()
+            if other != "$m" and isinstance(other_field, str) and other == (joined or other):
+                joined = other
+                fields.append(key)
+                others.append(other_field)
+    return (tuple(fields), joined, tuple(others)) if joined else None
+
+
+def own_condition(spec: Any) -> Any:
+    """A compiled alias condition without the tests that read another alias's fact: what a
+    fact must pass on its own (None: anything of its type). A test left out only makes the
+    condition wider (an ``$or`` with such a branch is left out whole)."""
+    if not isinstance(spec, Mapping):
+        return None
+    kept: dict[str, Any] = {}
+    for key, raw in spec.items():
+        if key in ("$and", "$or"):
+            parts = [own_condition(part) for part in raw]
+            if key == "$or" and (not parts or any(p is None for p in parts)):
+                continue
+            parts = [p for p in parts if p is not None]
+            if parts:
+                kept[key] = parts
+        elif key in ("$neq", "$lt", "$lte", "$gt", "$gte") and isinstance(raw, Mapping):
+            operand = next(iter(raw.values()), None)
+            if not (isinstance(operand, Mapping) and set(operand) != {"$m"}):
+                kept[key] = raw
+        elif key.startswith("$") or not (isinstance(raw, Mapping) and set(raw) != {"$m"}):
+            kept[key] = raw
+    return kept or None
 
 
 def required_type(spec: Any) -> str:

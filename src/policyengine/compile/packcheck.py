@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from policyengine.clocks.durations import is_duration
+from policyengine.clocks.durations import duration_seconds, is_duration
 from policyengine.compile import stages as declared
 from policyengine.diagnostics import Diagnostic
 
@@ -46,11 +46,13 @@ _OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "exists")
 # {alias.field} in a message
 FIELD_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\}")
 TERM_PLACEHOLDER = re.compile(r"\{term:([A-Za-z0-9_.]+)\}")  # a clause term in a message
+_BRACED = re.compile(r"\{[^{}]*\}")  # anything written as a placeholder in a message
 
 
 class PackLike(Protocol):
     """What the check needs of a rule pack (:class:`~policyengine.compile.compiler.RulePack`)."""
 
+    name: str
     file: str
     rules: tuple[Mapping[str, Any], ...]
     extra_fields: Mapping[str, Sequence[str]]
@@ -325,6 +327,14 @@ class _RuleCheck:
         if isinstance(message, str):
             for match in FIELD_PLACEHOLDER.finditer(message):
                 self.attempt(lambda m=match: self.placeholder(m, (*at, "message")))
+            for match in _BRACED.finditer(message):
+                if not (FIELD_PLACEHOLDER.fullmatch(match.group(0))
+                        or TERM_PLACEHOLDER.fullmatch(match.group(0))):
+                    self.problems.append(PackProblem(
+                        (*at, "message"), f"placeholder {_short(match.group(0))} is neither "
+                        "{alias.field} nor {term:path}: it would be printed as written",
+                        "a message fills in only {alias.field} (a field of a bound fact) and "
+                        "{term:path} (a term of the clause); no format specs or expressions"))
 
     def decision(self, view: FactView, effect: Mapping[str, Any], stage: declared.StageSpec,
                  at: tuple[str | int, ...]) -> None:
@@ -370,6 +380,12 @@ class _RuleCheck:
             self.problems.append(PackProblem(
                 (*at, "value"), f"{name!r} of {fact_type} facts is {declared.a_kind(kind)}, but "
                 f"{what}"))
+        elif found is not None and not isinstance(raw, Mapping):
+            outside = declared.domain_problem(fact_type, name, _engine_literal(raw))
+            if outside:
+                self.problems.append(PackProblem(
+                    (*at, "value"), f"{name!r} of {fact_type} facts is {outside}, but the "
+                    f"value is {_short(raw)}"))
 
     def placeholder(self, match: re.Match[str], at: tuple[str | int, ...]) -> None:
         alias, name = match.group(1), match.group(2)
@@ -392,6 +408,16 @@ def _joins_to(raw: Any, earlier: Sequence[str]) -> bool:
     return alias in earlier and bool(name)
 
 
+def _engine_literal(value: Any) -> Any:
+    """A literal ``set`` value as the engine sees it: a duration in seconds, a decimal as
+    a number."""
+    if isinstance(value, str) and is_duration(value):
+        return duration_seconds(value)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
 def literal_kind(value: Any) -> str | None:
     """The kind of a literal ``set`` value as the engine will see it (durations are
     seconds); None for null."""
@@ -406,8 +432,12 @@ def value_kind_problem(fact_type: str, name: str, value: Any) -> str:
     """Why a compiled ``set`` value (a term's value) does not suit the decision, or ``""``."""
     kind = declared.field_kind(fact_type, name)
     found = declared.kind_of_value(value)
-    if kind is None or value is None or found == kind:
+    if kind is None or value is None:
         return ""
+    if found == kind:
+        outside = declared.domain_problem(fact_type, name, value)
+        return (f"{name!r} of {fact_type} facts is {outside}, but the term's value is "
+                f"{_short(value)}") if outside else ""
     shown = declared.a_kind(found) if found else f"a {type(value).__name__}"
     return (f"{name!r} of {fact_type} facts is {declared.a_kind(kind)}, but the term's value "
             f"{_short(value)} is {shown}")
@@ -516,6 +546,17 @@ def check_pack(pack: PackLike, custom_types: Collection[str] | None = None,
     problems: list[PackProblem] = []
     bad: set[int] = set()
     problems.extend(_check_extra_fields(extra_fields))
+    first_id: dict[str, int] = {}
+    for index, rule in enumerate(pack.rules):
+        rule_id = str(rule.get("id"))
+        if rule_id in first_id:
+            line = pack.locate(("rules", first_id[rule_id], "id"))[0] if pack.locate else 0
+            problems.append(PackProblem(("rules", index, "id"), f"duplicate rule id {rule_id!r} "
+                                        f"(first at line {line}): findings and decisions "
+                                        "name rules by id"))
+            bad.add(index)
+        else:
+            first_id[rule_id] = index
     for index, rule in enumerate(pack.rules):
         found = _RuleCheck(rule, ("rules", index), extra_fields, custom_types).run()
         found += _term_problems(rule, ("rules", index), definitions)
@@ -523,6 +564,25 @@ def check_pack(pack: PackLike, custom_types: Collection[str] | None = None,
             bad.add(index)
             problems.extend(found)
     return [_diagnostic(pack, p) for p in problems], bad
+
+
+def pack_set_problems(packs: Sequence[PackLike]) -> list[Diagnostic]:
+    """A located error for each pack whose ``metadata.name`` an earlier pack of the same set
+    (one --rules directory) already has: rule ids are ``<pack name>.<id>``, so two packs of
+    one name (a copy of notices.yaml next to it) would fire the same rules twice under the
+    same ids, silently."""
+    first: dict[str, PackLike] = {}
+    problems = []
+    for pack in sorted(packs, key=lambda p: p.file):
+        name = pack.name
+        if name not in first:
+            first[name] = pack
+            continue
+        problems.append(_diagnostic(pack, PackProblem(
+            ("metadata", "name"), f"rule pack name {name!r} is also the name of "
+            f"{first[name].file}: its rule ids ({name}.<id>) would clash",
+            "give each rule pack of a directory its own metadata.name")))
+    return problems
 
 
 def _check_extra_fields(extra_fields: Mapping[str, Sequence[str]]) -> list[PackProblem]:
@@ -571,7 +631,7 @@ __all__ = ["FactView", "PackProblem", "check_field", "check_pack", "fact_view", 
 
 
 __all__ = ["FIELD_PLACEHOLDER", "TERM_PLACEHOLDER", "FactView", "PackProblem", "check_field",
-           "check_pack", "fact_view", "json_path", "rule_views"]
+           "check_pack", "fact_view", "json_path", "pack_set_problems", "rule_views"]
 
 
 # -- what one compiled rule may hold (durable-rules 2.0.28, measured) -------------------------

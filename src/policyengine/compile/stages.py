@@ -620,6 +620,92 @@ DECISION_KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType({
 })
 
 
+# -- domains: the values a decision may take, beyond its kind ---------------------------------
+# The span of supported instants (clocks.calendar: local years 1970-2200, one year of margin
+# each side): no duration or lead a rule decides can be longer.
+SPAN_SECONDS = 7_321_190_400  # 1969-01-01 to 2201-01-01 (UTC): 232 years, 56 leap days
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The values a decision may take beyond its kind (``words`` says which, for messages).
+
+    Numbers: ``minimum``/``maximum`` (inclusive) and ``whole``; text: ``choices``. A value
+    outside it is refused where it is decided: a literal or a term when the pack is loaded
+    or compiled, a value read from a fact when the rule fires, on both back-ends. Before,
+    ``excluded_up_to`` read from an extension field could be -360000 (counted downtime
+    12,750 of 1,410 min, availability 71.44 %, exit 0).
+    """
+
+    words: str
+    minimum: float | None = None
+    maximum: float | None = None
+    whole: bool = False
+    choices: tuple[str, ...] = ()
+
+    def admits(self, value: Any) -> bool:
+        """Whether ``value`` (of the decision's kind; null is always admitted) is in it."""
+        if value is None:
+            return True
+        if self.choices:
+            return isinstance(value, str) and value in self.choices
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return True  # a value of another kind is the kind check's to refuse
+        if value != value or value in (float("inf"), float("-inf")):
+            return False
+        if self.minimum is not None and value < self.minimum:
+            return False
+        if self.maximum is not None and value > self.maximum:
+            return False
+        return not self.whole or value == int(value)
+
+
+_LEVEL = Domain("a severity level: a whole number from 1", minimum=1, whole=True)
+DECISION_DOMAINS: Mapping[str, Mapping[str, Domain]] = MappingProxyType({
+    WINDOW: MappingProxyType({
+        # not whole: a window's own duration (a whole-window exclusion) has the fractions of
+        # a second its timestamps have
+        "excluded_up_to": Domain(f"a number of seconds from 0 to {SPAN_SECONDS:,}",
+                                 minimum=0, maximum=SPAN_SECONDS),
+    }),
+    CUSTOMER_MONTH: MappingProxyType({
+        "form": Domain("one of credit, refund, service_days",
+                       choices=("credit", "refund", "service_days")),
+        "status": Domain("one of payable, claimable, expired",
+                         choices=("payable", "claimable", "expired")),
+        "tier": Domain("a band number: a whole number from 1 (the first band listed)",
+                       minimum=1, whole=True),
+    }),
+    TICKET: MappingProxyType({
+        "severity": _LEVEL,
+        "impact_severity": _LEVEL,
+        "severity_source": Domain("assigned or classified", choices=("assigned", "classified")),
+    }),
+    NOTICE_SUBJECT: MappingProxyType({
+        "lead": Domain(f"a number of seconds from -{SPAN_SECONDS:,} to {SPAN_SECONDS:,}",
+                       minimum=-SPAN_SECONDS, maximum=SPAN_SECONDS),
+    }),
+})
+
+
+def domain_problem(fact_type: str, name: str, value: Any) -> str:
+    """``""`` when ``value`` is in the domain of decision ``name`` of ``fact_type`` facts
+    (or the decision has none), else the domain in words (``a whole number of seconds
+    from 0 to ...``)."""
+    domain = DECISION_DOMAINS.get(fact_type, {}).get(name)
+    if domain is None or domain.admits(value):
+        return ""
+    return domain.words
+
+
+# Clause kinds whose terms the evaluator reads itself (business calendars, offerings, at-risk
+# thresholds, declarations for the reader). A clause of any other kind, third-party kinds
+# included, is decided by rules: a policy with such a clause that no rule of the loaded packs
+# is compiled for is refused (compile.compiler.compile_policy), since it would decide nothing.
+READ_WITHOUT_RULES = frozenset({"calendar", "regional_calendar", "declaration", "offering",
+                                "at_risk_threshold"})
+
+
 def field_kind(fact_type: str, name: str) -> str | None:
     """The declared kind of a field (or decision) of a standard fact type; None if unknown.
 
@@ -640,9 +726,11 @@ for _type, _kinds in DECISION_KINDS.items():
     for _name, _kind in _kinds.items():
         _field = FACT_TYPES[_type].fields.get(_name)
         assert _field is None or _field.kind == _kind, (_type, _name)
+for _type, _domains in DECISION_DOMAINS.items():
+    assert set(_domains) <= set(DECISIONS[_type]), _type
 for _spec in FACT_TYPES.values():
     assert all(f.kind in KINDS for f in _spec.fields.values()), _spec.type
-del _stage, _type, _names, _kinds, _name, _kind, _field, _spec
+del _stage, _type, _names, _kinds, _name, _kind, _field, _spec, _domains
 
 
 def standard_fields(fact_type: str) -> frozenset[str]:
@@ -723,7 +811,9 @@ def reference_markdown() -> str:
             for fact_type, names in stage.decides.items():
                 for name in sorted(names):
                     kind = DECISION_KINDS[fact_type][name]
-                    lines.append(f"- `{name}` of `{fact_type}` ({kind}): "
+                    domain = DECISION_DOMAINS.get(fact_type, {}).get(name)
+                    lines.append(f"- `{name}` of `{fact_type}` ({kind}"
+                                 + (f"; {domain.words}" if domain else "") + "): "
                                  f"{DECISIONS[fact_type][name]}")
         else:
             lines.append("Rules of this stage decide nothing (`set` is refused); they report "
@@ -738,7 +828,8 @@ __all__ = [
     "NOTICE_SUBJECT", "OBLIGATIONS", "OBLIGATION_VERDICTS", "STAGES", "STAGE_ORDER",
     "SUBJECT_NOTICE", "TICKET", "TICKET_CLOCKS", "TICKET_SEVERITY", "UPDATE_REQUEST", "WINDOW",
     "WINDOW_EXCLUSIONS", "WINDOW_NOTICE", "WINDOW_VERDICTS", "FactSpec", "FieldSpec",
-    "StageSpec", "BOOLEAN", "COMBINES", "DECISION_KINDS", "KINDS", "NUMBER", "TEXT",
-    "a_kind", "deciding_stage", "extra_fields_schema", "field_kind", "kind_of_value",
+    "StageSpec", "BOOLEAN", "COMBINES", "DECISION_DOMAINS", "DECISION_KINDS", "KINDS",
+    "NUMBER", "READ_WITHOUT_RULES", "SPAN_SECONDS", "TEXT", "Domain", "a_kind",
+    "deciding_stage", "domain_problem", "extra_fields_schema", "field_kind", "kind_of_value",
     "reference_markdown", "stage_schema", "standard_fields",
 ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from policyengine.compile.compiler import CompiledStage, FactRef
-from policyengine.compile.stages import a_kind, field_kind, kind_of_value
+from policyengine.compile.stages import a_kind, domain_problem, field_kind, kind_of_value
 from policyengine.diagnostics import EngineError
 from policyengine.model.results import Finding
 
@@ -114,19 +114,29 @@ class DecisionError(EngineError):
 
 def _checked(rule: str, effect: Any, fact: Mapping[str, Any], subject: str,
              value: Any) -> str:
-    """``""`` if ``value`` is of the decision's declared kind (or null), else the problem.
+    """``""`` if ``value`` is of the decision's declared kind and in its declared domain
+    (or null), else the problem.
 
     Rule packs are checked at load (:mod:`policyengine.compile.packcheck`); this is the
-    backstop for a value read at run time from a field with no declared kind (an extension
-    field, a policy-declared fact type).
+    backstop for a value read at run time from a fact: a field with no declared kind (an
+    extension field, a policy-declared fact type), or one whose values may lie outside the
+    decision's domain (``compile.stages.DECISION_DOMAINS``: a negative or fractional
+    ``excluded_up_to``).
     """
-    kind = field_kind(str(fact.get("type")), effect.field)
+    fact_type = str(fact.get("type"))
+    kind = field_kind(fact_type, effect.field)
     found = kind_of_value(value)
-    if kind is None or value is None or found == kind:
+    if kind is None or value is None:
         return ""
-    return (f"rule {rule} decides {effect.field} of {subject} as {_short(value)} "
-            f"({a_kind(found) if found else type(value).__name__}), but "
-            f"{effect.field} is {a_kind(kind)}")
+    if found != kind:
+        return (f"rule {rule} decides {effect.field} of {subject} as {_short(value)} "
+                f"({a_kind(found) if found else type(value).__name__}), but "
+                f"{effect.field} is {a_kind(kind)}")
+    outside = domain_problem(fact_type, effect.field, value)
+    if outside:
+        return (f"rule {rule} decides {effect.field} of {subject} as {_short(value)}, but "
+                f"{effect.field} is {outside}")
+    return ""
 
 
 def _short(value: Any) -> str:

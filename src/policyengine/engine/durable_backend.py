@@ -42,6 +42,7 @@ from typing import Any
 from policyengine.compile.compiler import SINK_PREFIX, CompiledStage
 from policyengine.diagnostics import EngineError
 from policyengine.engine.base import Firing
+from policyengine.engine.bounds import check_combinations
 from policyengine.lifecycle import fork_safe
 
 # Held across every fork (policyengine.lifecycle), innermost: a forked worker never inherits
@@ -225,6 +226,7 @@ class DurableBackend:
         wanted = [f for f in facts if f.get("type") in stage.fact_types]
         if not wanted:
             return []
+        check_combinations(stage, wanted)  # InputError before a join can explode
         with ENGINE_LOCK:
             handles = self._handles(stage)
             ids = engine_ids(len(wanted))

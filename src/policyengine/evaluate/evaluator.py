@@ -38,7 +38,7 @@ from policyengine.clocks.durations import duration_seconds
 from policyengine.clocks.periods import first_month, months_in, period_bounds, period_of
 from policyengine.compile import stages
 from policyengine.compile.compiler import CompiledPolicy
-from policyengine.diagnostics import Diagnostic, InputError
+from policyengine.diagnostics import Diagnostic, EngineError, InputError
 from policyengine.engine.base import Backend, DecisionError, StageResult, apply_firings
 from policyengine.evaluate import explain
 from policyengine.evaluate.variants import check_subscription, for_service, resolve
@@ -736,13 +736,14 @@ class _Run:
                 continue
             version, sub, fact = m["version"], m["sub"], m["fact"]
             values = values_of(version.policy)
-            assert values.credit is not None  # the credit rules only exist with a credit clause
+            tier = credits.get(key, "tier")
+            _check_credit_decision(version, values.credit, key, form, tier)
             status = credits.get(key, "status")
             if status is None:  # no claim-window clause: the credit is owed, no request
                 status = "payable"
             period = _period_key(fact)
             figure = values.credit_for(sub, CreditMeasure(
-                tier=credits.get(key, "tier"), period=period,
+                tier=tier, period=period,
                 period_months=_period_months(period), period_seconds=m["month_s"],
                 counted_seconds=m["counted_s"], share=m["share"]))
             owed.append(_Owed(key, m, form, status, figure))
@@ -1544,6 +1545,27 @@ def _form_words(version: CompiledPolicy) -> dict[str, str]:
     return {f"form_{case}_text": explain.form_words(credit.term(f"form.{case}"))
             for case in ("renewed", "not_renewed")
             if credit is not None and credit.has_term(f"form.{case}")}
+
+
+def _check_credit_decision(version: CompiledPolicy, credit: Any, key: str, form: Any,
+                           tier: Any) -> None:
+    """Raise :class:`EngineError` when the rules decided a credit the policy cannot compute:
+    no credit clause, a tiered credit without a tier, or a band past its last (the tier's
+    own domain, a whole number from 1, is checked as it is decided). Before, an assertion
+    or an IndexError traceback."""
+    label = version.policy.label
+    if credit is None:
+        raise EngineError(f"the rules decided form {form!r} of {key}, but policy {label} has "
+                          "no service credit clause to compute a credit with")
+    bands = credit.terms.get("tiers")
+    if not bands:
+        return
+    if tier is None:
+        raise EngineError(f"the rules decided form {form!r} of {key} but no tier, and credit "
+                          f"{credit.id!r} of policy {label} has {len(bands)} bands")
+    if tier > len(bands):
+        raise EngineError(f"the rules decided tier {tier} of {key}, but credit {credit.id!r} "
+                          f"of policy {label} has {len(bands)} bands")
 
 
 def _tier_bounds(version: CompiledPolicy) -> list[Any]:

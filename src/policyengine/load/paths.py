@@ -10,12 +10,15 @@ foreign file would quote it):
   document's own directory when it is in no repository. No absolute path, no ``..`` out
   of the root, no link out of it;
 - a file found by **walking a directory** given on the command line resolves under that
-  directory (a symbolic link to a file elsewhere is refused, not followed).
+  directory (a symbolic link to a file elsewhere is refused, not followed) and is a regular
+  file (a FIFO, socket, device or broken link with a document's name is refused: opening a
+  FIFO blocks).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -77,13 +80,47 @@ def walked_outside(path: Path, root: Path) -> str:
            "directory are not followed"
 
 
+def not_regular(path: Path) -> str:
+    """Why ``path`` (symbolic links followed) is no regular file to read, or ``""``:
+    ``a FIFO``, ``a socket``, ``a character device``, ``a block device``, ``a directory``,
+    ``a broken symbolic link``. Opening a FIFO blocks until a writer comes: a FIFO in a
+    --rules directory hung evaluate for ever."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "a broken symbolic link" if path.is_symlink() else "gone"
+    except OSError as error:
+        return f"unreadable ({error.strerror or error})"
+    if stat.S_ISREG(mode):
+        return ""
+    for test, what in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISDIR, "a directory")):
+        if test(mode):
+            return what
+    return "a special file"
+
+
+def walked(root: Path, pattern: str = "*", recursive: bool = True) -> list[Path]:
+    """Every entry below ``root`` matching ``pattern`` that is not a directory (regular or
+    not: :func:`links_out` refuses the others), sorted."""
+    found = root.rglob(pattern) if recursive else root.glob(pattern)
+    return sorted(p for p in found if not p.is_dir())
+
+
 def links_out(files: Iterable[Path], root: Path) -> tuple[list[Path], list[Diagnostic]]:
-    """``files`` found below directory ``root``: those inside it, and an error for each
-    symbolic link that leads out (``FILE:0:0: $: a symbolic link to ..., outside ...``)."""
+    """``files`` found below directory ``root``: the regular files inside it, and an error
+    for each symbolic link that leads out (``FILE:0:0: $: a symbolic link to ..., outside
+    ...``) and for each entry that is no regular file (``FILE:0:0: $: not a regular file
+    (a FIFO); only regular files are read from a directory``)."""
     kept: list[Path] = []
     problems: list[Diagnostic] = []
     for file in files:
         reason = walked_outside(file, root)
+        if not reason:
+            what = not_regular(file)
+            reason = (f"not a regular file ({what}); only regular files are read from a "
+                      "directory") if what else ""
         if reason:
             problems.append(Diagnostic(file=os.fspath(file), message=reason, code="load"))
         else:
@@ -92,4 +129,4 @@ def links_out(files: Iterable[Path], root: Path) -> tuple[list[Path], list[Diagn
 
 
 __all__ = ["ROOT_MARKERS", "document_root", "is_inside", "links_out", "named_path",
-           "walked_outside"]
+           "not_regular", "walked", "walked_outside"]

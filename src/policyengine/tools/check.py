@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
+from policyengine.compile.packcheck import pack_set_problems
 from policyengine.diagnostics import Diagnostic, InputError
-from policyengine.load.paths import links_out
+from policyengine.load.paths import links_out, walked
 from policyengine.model.policy import Policy
 from policyengine.validation.policy import (
     VALIDATED_SUFFIXES,
@@ -58,12 +60,13 @@ def validate_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[st
             problems.append(Diagnostic(file=str(given), message="no such file or directory",
                                        code="load"))
             continue
-        files = (sorted(p for p in root.rglob("*") if p.suffix in VALIDATED_SUFFIXES
-                        and p.is_file()) if root.is_dir() else [root])
+        files = ([p for p in walked(root) if p.suffix in VALIDATED_SUFFIXES]
+                 if root.is_dir() else [root])
         if root.is_dir():  # a link out of the directory is refused, never read
             files, outside = links_out(files, root)
             problems.extend(outside)
         by_directory: dict[Path, list[PolicyDocument]] = {}
+        packs_by_directory: dict[Path, list[Any]] = {}
         ours = 0
         for file in files:
             kind, document = peek(file)
@@ -80,7 +83,10 @@ def validate_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[st
                     message="not a policyengine document (no apiVersion policyengine/v1); "
                     "skipped"))
             elif kind == "RulePack":
-                problems.extend(_validate_rulepack(file))
+                found, pack = _validate_rulepack(file)
+                problems.extend(found)
+                if pack is not None:
+                    packs_by_directory.setdefault(file.parent, []).append(pack)
             elif kind == "FactSet":
                 problems.extend(_validate_facts(file))
             elif kind == "PolicyTest":
@@ -101,11 +107,14 @@ def validate_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[st
         for versions in by_directory.values():
             if len(versions) > 1:
                 problems.extend(check_version_set(versions))
+        for packs in packs_by_directory.values():  # one directory is one --rules
+            problems.extend(pack_set_problems(packs))
     return sorted(set(problems))
 
 
-def _validate_rulepack(file: Path) -> list[Diagnostic]:
-    """Schema, then stages, fact types and fields (no policy: see compile.packcheck)."""
+def _validate_rulepack(file: Path) -> tuple[list[Diagnostic], Any]:
+    """Schema, then stages, fact types and fields (no policy: see compile.packcheck); and
+    the pack, when it passed the schema."""
     from policyengine.compile.compiler import RulePack
     from policyengine.compile.packcheck import check_pack
     from policyengine.load import loader
@@ -114,11 +123,12 @@ def _validate_rulepack(file: Path) -> list[Diagnostic]:
     try:
         document = loader.load_document(file)
     except InputError as error:
-        return error.diagnostics
+        return error.diagnostics, None
     problems = schemas.validate_document(document, "rules")
     if problems:
-        return problems
-    return check_pack(RulePack.from_document(document))[0]
+        return problems, None
+    pack = RulePack.from_document(document)
+    return check_pack(pack)[0], pack
 
 
 def _validate_facts(file: Path) -> list[Diagnostic]:
@@ -137,5 +147,7 @@ def _compile_problems(policy: Policy) -> list[Diagnostic]:
     try:
         compile_versions([policy])
     except InputError as error:
-        return error.diagnostics
+        # compiled against the shipped packs: a clause only the user's packs decide (a
+        # third-party kind) is checked by evaluate, with the --rules it is given
+        return [d for d in error.diagnostics if d.code != "undecided"]
     return []

@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from policyengine.diagnostics import Diagnostic, InputError, excerpt
-from policyengine.load.paths import links_out, named_path
+from policyengine.load.paths import links_out, named_path, walked
 
 TEST_SUFFIXES = (".test.yaml",)  # what policy directories skip as versions
 _PATH_QUOTE = 200  # characters of a path a test file names, quoted in its messages
@@ -631,8 +631,8 @@ def discover(paths: Sequence[str | os.PathLike[str]] = ()) -> list[Path]:
     for given in paths or (DEFAULT_PATH,):
         root = Path(given)
         if root.is_dir():
-            inside, outside = links_out(sorted(p for p in root.rglob("*") if p.is_file()
-                                               and p.name.endswith(TEST_SUFFIXES)), root)
+            inside, outside = links_out([p for p in walked(root)
+                                         if p.name.endswith(TEST_SUFFIXES)], root)
             found += inside
             problems += outside
         elif root.is_file():

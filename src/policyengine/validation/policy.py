@@ -20,7 +20,7 @@ from policyengine.clauses.registry import CheckContext
 from policyengine.clauses.summaries import check_summary
 from policyengine.clocks.durations import duration_seconds, is_duration
 from policyengine.diagnostics import Diagnostic, InputError, excerpt
-from policyengine.load.paths import links_out
+from policyengine.load.paths import links_out, walked
 from policyengine.model.policy import SECTIONS, Policy
 from policyengine.model.variants import OFFERINGS_KEY, offering_names, uses_variants
 from policyengine.validation.variants import check_service_variants, check_variants
@@ -325,11 +325,14 @@ def policy_files(path: str | os.PathLike[str]) -> list[Path]:
 
     Raises InputError for a symbolic link below the directory that leads out of it.
     """
+    if os.fspath(path) == "":  # the OS reads it as "."
+        raise InputError.single("policy", "empty path: name a policy file or directory",
+                                code="usage")
     root = Path(path)
     if root.is_dir():
-        found, problems = links_out(sorted(
-            p for p in root.rglob("*") if p.suffix in DOCUMENT_SUFFIXES and p.is_file()
-            and not p.name.endswith(".test.yaml") and "tests" not in p.relative_to(root).parts),
+        found, problems = links_out([
+            p for p in walked(root) if p.suffix in DOCUMENT_SUFFIXES
+            and not p.name.endswith(".test.yaml") and "tests" not in p.relative_to(root).parts],
             root)
         if problems:  # never read a file a link leads to outside the directory
             raise InputError(problems)

@@ -1,0 +1,114 @@
+"""The work a rule may make an engine do, bounded by the data before the engine runs.
+
+A rule with several aliases matches combinations of facts, one from each alias. The load
+check (:mod:`policyengine.compile.packcheck`) makes every alias after the first join an
+earlier one by an equality, but an equality on a field many facts share (three ticket
+aliases joined on ``customer``, one customer with 200 tickets) still binds every
+combination: 201³ = 8.1 million, 85 s and 3 GB on the Python back-end, more than 6.8 GB on
+durable-rules (measured, docs/hardening.md). Whether a join is selective depends on the
+data, so the bound is applied to the data: before either back-end runs a session, each
+rule with more than one alias has its *candidate combinations* counted, exactly and in
+time linear in the facts, from the facts grouped by its join keys (each alias's facts of
+its type that pass its own tests, grouped by the fields it compares for equality with the
+first earlier alias it joins; the other tests, and joins to other aliases, only remove
+combinations). The largest count over the
+rule's first 2, 3, ... aliases (what an engine builds on the way) must not exceed
+:data:`MAX_COMBINATIONS`, else the evaluation is refused with one line located at the
+rule. Rules of one alias bind each fact once and are not counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from policyengine.compile.compiler import CompiledRule, CompiledStage
+from policyengine.diagnostics import Diagnostic, InputError
+from policyengine.engine.matching import Matcher, engine_key
+
+# The largest number of candidate combinations one rule may bind in one session. The
+# shipped packs' joins bind at most 61 (a customer month and its 5 credit bands... see
+# docs/hardening.md for the measurement on the 100k-fact bench set); 100,000 leaves a real
+# pack room for joins 1,000 times wider, while keeping a session's work to well under a
+# second and 100 MB on either back-end.
+MAX_COMBINATIONS = 100_000
+_MISSING = object()
+
+
+def combinations(rule: CompiledRule, by_type: Mapping[str, Sequence[Mapping[str, Any]]],
+                 ) -> tuple[int, list[int]]:
+    """The most candidate combinations of facts ``rule`` binds over its first 2, 3, ...
+    aliases (see the module docstring), and the number of candidate facts of each alias;
+    ``by_type``: the session's facts by type."""
+    plan = rule.join_plan
+    candidates: list[list[Mapping[str, Any]]] = []
+    for alias in plan:
+        facts = by_type.get(alias.type, ())
+        own = alias.own
+        candidates.append(list(facts) if own is None else
+                          [f for f in facts if Matcher(f, {}).test(own)])
+    index = {alias.alias: position for position, alias in enumerate(plan)}
+    most = 0
+    for size in range(2, len(plan) + 1):
+        weights = [[1] * len(candidates[i]) for i in range(size)]
+        for child in range(size - 1, 0, -1):  # children before the aliases they join
+            join = plan[child].join
+            parent = index.get(join[1], -1) if join is not None else -1
+            if join is None or not 0 <= parent < child:  # no usable equality: a product
+                factor = sum(weights[child])
+                weights[0] = [w * factor for w in weights[0]]
+                continue
+            fields, _other, other_fields = join
+            sums: dict[Any, int] = {}
+            for fact, weight in zip(candidates[child], weights[child], strict=True):
+                key = _key(fact, fields)
+                if key is not None and weight:
+                    sums[key] = sums.get(key, 0) + weight
+            row = weights[parent]
+            for position, fact in enumerate(candidates[parent]):
+                key = _key(fact, other_fields)
+                row[position] *= 0 if key is None else sums.get(key, 0)
+        most = max(most, sum(weights[0]))
+    return most, [len(found) for found in candidates]
+
+
+def _key(fact: Mapping[str, Any], fields: Sequence[str]) -> tuple[Any, ...] | None:
+    """The values of ``fields`` as the engines compare them; None when one is missing."""
+    values = []
+    for name in fields:
+        value = fact.get(name, _MISSING)
+        if value is _MISSING:
+            return None
+        values.append(engine_key(value))
+    return tuple(values)
+
+
+def check_combinations(stage: CompiledStage, facts: Sequence[Mapping[str, Any]],
+                       limit: int | None = None) -> None:
+    """Raise :class:`InputError` (located at the rule's ``when``) when a rule of ``stage``
+    would bind more than ``limit`` (default :data:`MAX_COMBINATIONS`) candidate
+    combinations of ``facts``, one session's facts; the first such rule in stage order."""
+    joined = [rule for rule in stage.rules if len(rule.aliases) > 1]
+    if not joined:
+        return
+    limit = MAX_COMBINATIONS if limit is None else limit
+    by_type: dict[str, list[Mapping[str, Any]]] = {}
+    for fact in facts:
+        by_type.setdefault(str(fact.get("type", "")), []).append(fact)
+    for rule in joined:
+        if any(not by_type.get(t) for t in rule.alias_types):
+            continue  # an alias no fact can bind: nothing is matched
+        count, found = combinations(rule, by_type)
+        if count <= limit:
+            continue
+        sizes = ", ".join(f"{a.alias}: {n:,} {a.type} facts"
+                          for a, n in zip(rule.join_plan, found, strict=True))
+        file, line, column, path = rule.origin
+        raise InputError([Diagnostic(
+            file=file or rule.rule_id, line=line, column=column, path=path, code="rules",
+            message=f"rule {rule.name} would bind {count:,} combinations of facts in one "
+            f"evaluation session ({sizes}), more than the limit of {limit:,}: its joins do "
+            "not tell the facts apart",
+            hint="join each alias on a field that few facts share, such as a key, as in "
+            "window: {fact: w.key}; see docs/hardening.md, \"Rule packs\"")])
+
