@@ -217,6 +217,24 @@ def test_summary_that_contradicts_its_terms_warns(tmp_path: Path, old: str, new:
     assert code == 2
 
 
+@pytest.mark.parametrize("total,warned", [("10h", False), ("12h", True)],
+                         ids=["allowance-10h-as-stated", "allowance-12h-contradicts"])
+def test_summary_may_state_the_maintenance_allowance(tmp_path: Path, total: str,
+                                                     warned: bool) -> None:
+    # "ten hours a year" restates allowance.total (10 h = 36,000 s); before, the check did
+    # not read the allowance and warned on a summary that was right (second contract trial)
+    text = SHIPPED.read_text(encoding="utf-8")
+    old = "six hours and any overrun counts."
+    assert old in text and "      excluded_up_to: 6h\n" in text
+    text = text.replace(old, "six hours and any overrun counts; ten hours a year in all.", 1)
+    text = text.replace("      excluded_up_to: 6h\n", "      excluded_up_to: 6h\n"
+                        f"      allowance: {{total: {total}, per: calendar_year}}\n", 1)
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    code, _, err = _run("validate", "--strict", str(path))
+    assert (code, "the summary says 'ten hours'" in err) == ((2, True) if warned else (0, False))
+
+
 # -- library API -------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def engine() -> Engine:

@@ -56,7 +56,8 @@ def _up_to(terms: Mapping[str, Any]) -> str:
 @register("scheduled_maintenance")
 class ScheduledMaintenance(ClauseKind):
     section = "exclusions"
-    summary_numbers = {"notice.lead": "duration", "excluded_up_to": "duration"}
+    summary_numbers = {"notice.lead": "duration", "excluded_up_to": "duration",
+                       "allowance.total": "duration"}
     title = "Scheduled maintenance exclusion"
     description = (
         "Planned maintenance that does not count as downtime when notice was given in time, up to "

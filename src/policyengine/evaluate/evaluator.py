@@ -614,8 +614,13 @@ class _Run:
                     allowance_used[slot] += excluded_up_to
             cut = fact["start"] + excluded_up_to
             services, impact, down = self.affects[fact["key"]]
-            excluded[customer].append((fact["start"], cut, services, impact, down))
-            counted[customer].append((cut, fact["end"], services, impact, down))
+            # a piece of no length is no piece: a window excluded whole has nothing counted
+            # (it must not count as an outage a claim window runs from), one excluded not at
+            # all has nothing excluded
+            if cut > fact["start"]:
+                excluded[customer].append((fact["start"], cut, services, impact, down))
+            if fact["end"] > cut:
+                counted[customer].append((cut, fact["end"], services, impact, down))
             verdict_input[version][customer].append(
                 {**fact, **_counted_words(fact, excluded_up_to, tz),
                  "allowance_cut": allowance_cut}
