@@ -128,17 +128,57 @@ def emit(text: str | Iterable[str], output: str | None) -> None:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (a service manager, ``timeout``, ``kill``) or SIGHUP (the terminal went
-    away): unwound like Ctrl-C, so workers are stopped and every ``--output`` temporary
-    file and shard file is removed on the way out. ``signum``: the signal's number."""
+    """SIGTERM (a service manager, ``timeout``, ``kill``), SIGHUP (the terminal went
+    away) or any other stop signal (:func:`stop_signals`): unwound like Ctrl-C, so
+    workers are stopped and every ``--output`` temporary file and shard file is removed on
+    the way out. ``signum``: the signal's number."""
 
     def __init__(self, signum: int = 15) -> None:
         super().__init__(signum)
         self.signum = signum
 
 
-_STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
-_SIGNAL_WORDS = {"SIGTERM": "terminated", "SIGHUP": "hung up"}
+#: Signals whose default action ends the process but which are never a clean-up's business:
+#: faults (a handler cannot unwind a real one; it would run again at once), ``abort()``,
+#: debuggers' traps. What they leave is swept by the next run, as after SIGKILL.
+_NOT_STOPS = ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGABRT", "SIGIOT", "SIGTRAP",
+              "SIGSYS", "SIGEMT")
+#: Default actions that do not end the process: ignore, stop, continue.
+_NOT_ENDING = ("SIGCHLD", "SIGCLD", "SIGCONT", "SIGURG", "SIGWINCH", "SIGTSTP", "SIGTTIN",
+               "SIGTTOU", "SIGINFO", "SIGKILL", "SIGSTOP")
+_SIGNAL_WORDS = {"SIGINT": "interrupted", "SIGTERM": "terminated", "SIGHUP": "hung up"}
+
+
+def stop_signals() -> list[int]:
+    """Every catchable signal whose default action ends the process, faults excepted.
+
+    On Linux: SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM,
+    SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR and the real-time
+    signals. The CLI unwinds on each of them (:func:`_stop_signals_unwind`) unless it
+    started with another disposition for it. Python itself ignores two: SIGPIPE (a closed
+    reader is ``BrokenPipeError``, exit 141) and SIGXFSZ (a write over the file size limit
+    is an ``OSError``, "File too large", exit 2).
+    """
+    import signal
+
+    skip = {getattr(signal, name) for name in _NOT_STOPS + _NOT_ENDING if hasattr(signal, name)}
+    return sorted(int(number) for number in signal.valid_signals() if number not in skip)
+
+
+def signal_name(signum: int) -> str:
+    """``SIGTERM``, ``SIGRTMIN+3``: the conventional name of a signal number."""
+    import signal
+
+    with contextlib.suppress(ValueError):
+        return signal.Signals(signum).name
+    rtmin = getattr(signal, "SIGRTMIN", None)
+    return f"SIGRTMIN+{signum - int(rtmin)}" if rtmin is not None else f"signal {signum}"
+
+
+def stop_line(signum: int) -> str:
+    """The one line printed when a stop signal ended a command (without the newline)."""
+    word = _SIGNAL_WORDS.get(signal_name(signum), f"stopped by {signal_name(signum)}")
+    return f"policyengine: {word}; nothing was written"
 
 
 def _stop(signum: int, frame: Any) -> None:
@@ -146,16 +186,18 @@ def _stop(signum: int, frame: Any) -> None:
     that the clean-up they would interrupt runs to its end (SIGKILL still ends it)."""
     import signal
 
-    for name in _STOP_SIGNALS:
-        if hasattr(signal, name):
-            with contextlib.suppress(ValueError, OSError):
-                signal.signal(getattr(signal, name), signal.SIG_IGN)
+    for number in _INSTALLED:
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(number, signal.SIG_IGN)
     if hasattr(signal, "SIGALRM"):  # the clean-up gets a grace period, never forever
         signal.signal(signal.SIGALRM, lambda _alarm, _frame: _give_up(signum))
         signal.alarm(STOP_GRACE_SECONDS)
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
     raise Terminated(signum)
+
+
+_INSTALLED: list[int] = []  # the signals _stop is installed for, while a command runs
 
 
 #: Seconds the clean-up after a stop signal may take before the process ends anyway.
@@ -175,39 +217,40 @@ def _give_up(signum: int) -> None:
             text = entry.read_text()
             if int(text[text.rindex(")") + 2:].split()[1]) == me:
                 os.kill(int(entry.parent.name), signal.SIGKILL)
-    word = _SIGNAL_WORDS.get(signal.Signals(signum).name, "interrupted")
     with contextlib.suppress(OSError):
-        os.write(2, f"policyengine: {word}; nothing was written\n".encode())
+        os.write(2, f"{stop_line(signum)}\n".encode())
     os._exit(128 + signum)
 
 
 @contextlib.contextmanager
 def _stop_signals_unwind() -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP raise in the main thread while the command runs.
+    """Every stop signal (:func:`stop_signals`) raises in the main thread while the command runs.
 
-    A signal ignored when the command started (``nohup`` ignores SIGHUP, a shell ignores
-    SIGINT for a background job) stays ignored. The previous handlers are put back after.
+    Only a signal at its default action (for SIGINT, Python's ``KeyboardInterrupt``) is
+    taken over: one ignored when the command started (``nohup`` ignores SIGHUP, a shell
+    ignores SIGINT for a background job, Python ignores SIGPIPE) stays ignored, and a
+    caller's own handler (a test harness's SIGALRM time limit) stays theirs. The previous
+    handlers are put back after.
     """
     import signal
 
     previous: dict[int, Any] = {}
-    for name in _STOP_SIGNALS:
-        number = getattr(signal, name, None)
-        if number is None:
-            continue
+    for number in stop_signals():
         try:
             current = signal.getsignal(number)
-            if current is signal.SIG_IGN:
+            if current is not signal.SIG_DFL and current is not signal.default_int_handler:
                 continue
             signal.signal(number, _stop)
         except (ValueError, OSError):  # not the main thread: nothing is installed
             continue
         previous[number] = current
+    _INSTALLED[:] = list(previous)
     try:
         yield
     finally:
         if hasattr(signal, "SIGALRM"):
             signal.alarm(0)  # the clean-up finished within its grace period
+        _INSTALLED.clear()
         for number, handler in previous.items():
             with contextlib.suppress(ValueError, OSError, TypeError):
                 signal.signal(number, handler if handler is not None else signal.SIG_DFL)
@@ -259,7 +302,6 @@ def _stopped(stop: KeyboardInterrupt) -> int:
     """The line and exit code for a stop signal (Ctrl-C is a KeyboardInterrupt)."""
     import signal
 
-    signum = stop.signum if isinstance(stop, Terminated) else signal.SIGINT
-    word = _SIGNAL_WORDS.get(signal.Signals(signum).name, "interrupted")
-    click.echo(f"policyengine: {word}; nothing was written", err=True)
-    return 128 + signum  # 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP
+    signum = stop.signum if isinstance(stop, Terminated) else int(signal.SIGINT)
+    click.echo(stop_line(signum), err=True)
+    return 128 + signum  # 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP, 138 for SIGUSR1
