@@ -35,7 +35,8 @@ def write_atomically(path: str, text: str | Iterable[str]) -> None:
       same rules and the link itself stays a link.
     - A character device or a FIFO (``/dev/stdout``, ``/dev/null``, a named pipe) is written
       in place: there is nothing to rename over.
-    - A block device, a socket or a directory is refused: ``OSError`` naming the path.
+    - A block device, a socket or a directory is refused: ``OSError`` naming the path; so
+      is a name ending in ``/`` (the shell's ``> x.json/`` fails too: it names a directory).
 
     The temporary file is ``.<name>.policyengine-<pid>-<host>-<random>``: removed whatever
     exception unwinds (the CLI turns SIGTERM and SIGHUP into one); one a killed run left
@@ -44,6 +45,10 @@ def write_atomically(path: str, text: str | Iterable[str]) -> None:
 
     Raises ``OSError`` (with ``path`` as its filename) when the file cannot be written.
     """
+    if path.endswith(("/", os.sep)) and not os.path.isdir(path):
+        # as the shell's `> x.json/`: the user named a directory, not a file to create
+        raise OSError(errno.ENOTDIR, "a name ending in / is a directory, not a file for a "
+                      "report", path)
     try:
         status: os.stat_result | None = os.stat(path)  # through any symbolic links
     except FileNotFoundError:
@@ -81,6 +86,82 @@ def write_atomically(path: str, text: str | Iterable[str]) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+#: Files a command may read from a directory it is given (policy versions and rule packs are
+#: read from every document below a directory, policy tests from *.test.yaml files): an
+#: output may replace none of them.
+_READ_SUFFIXES = (".yaml", ".yml", ".json", ".ndjson", ".jsonl")
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of a regular file (through links), else None (missing, a device, a
+    FIFO: writing one in place replaces nothing)."""
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (status.st_dev, status.st_ino) if stat.S_ISREG(status.st_mode) else None
+
+
+def _read_files(path: str) -> list[str]:
+    """``path`` itself, or for a directory the documents in it and its subdirectories."""
+    if not os.path.isdir(path):
+        return [path]
+    found: list[str] = []
+    for root, directories, files in os.walk(path):
+        directories[:] = sorted(d for d in directories if not d.startswith("."))
+        found += [os.path.join(root, name) for name in sorted(files)
+                  if name.endswith(_READ_SUFFIXES)]
+        if len(found) > 10_000:  # not a policy or rules directory: stop looking
+            break
+    return found
+
+
+def refuse_clobbering(outputs: Iterable[tuple[str, str | None]],
+                      inputs: Iterable[tuple[str, str | os.PathLike[str] | None]]) -> None:
+    """Refuse, before anything is read or written, an output that would destroy an input.
+
+    ``outputs``: (option, path) pairs (``("--output", "r.json")``, ``("--decision-log",
+    ...)``); ``inputs``: (option, path) pairs of what the command reads (a directory stands
+    for the documents in it). An output that is the same file (device and inode, so also
+    through a symbolic or hard link) as an input, or as another output, or two outputs
+    naming one new file, raise :class:`InputError` located at the option:
+    ``--output:0:0: $: 'f.yaml' is the same file as --facts 'f.yaml'; writing there would
+    replace what this command reads (choose another path)`` (for two outputs: ``one file
+    cannot take both``). As ``cp a a`` refuses: a
+    user never means it. Character devices and FIFOs (``/dev/null``, ``/dev/stdout``) are
+    written in place and never compared.
+    """
+    from policyengine.diagnostics import InputError
+
+    wanted = [(option, path) for option, path in outputs if path]
+    if not wanted:
+        return
+    seen: dict[tuple[int, int] | str, tuple[str, str]] = {}
+    written: set[str] = set()
+    for option, given in inputs:
+        if given is None:
+            continue
+        for path in _read_files(os.fspath(given)):
+            key = _identity(path)
+            if key is not None:
+                seen.setdefault(key, (option, path))
+    for option, path in wanted:
+        key: tuple[int, int] | str | None = _identity(path)
+        if key is None and not os.path.lexists(path):  # a new file: two outputs may name it
+            key = os.path.realpath(path)
+        if key is None:
+            continue
+        if key in seen:
+            other, other_path = seen[key]
+            why = ("one file cannot take both" if other in written else
+                   "writing there would replace what this command reads")
+            raise InputError.single(
+                option, f"{path!r} is the same file as {other} {other_path!r}; {why} (choose "
+                "another path)", line=0, column=0, code="usage")
+        seen[key] = (option, path)
+        written.add(option)
 
 
 def _write_all(stream: Any, text: str | Iterable[str]) -> None:
