@@ -118,7 +118,7 @@ def register(main: click.Group) -> None:
     @handles_errors
     def test(paths: tuple[str, ...], fmt: str, output: str | None, rules_dir: str | None,
              backend: str) -> int:
-        """Run policy tests (*.test.yaml files under PATHS; default: policies/).
+        """Run policy tests (*.test.yaml and *.test.yml files under PATHS; default: policies/).
 
         Exit 0 when every case passes, 1 when a case fails, 2 when a file or its facts
         cannot be used.
@@ -129,7 +129,15 @@ def register(main: click.Group) -> None:
                           [*(("PATHS", p) for p in paths or (DEFAULT_PATH,)),
                            ("--rules", rules_dir)])
         run = run_tests(paths, backend=backend, rules=rules_dir)
+        if run.warnings:
+            from policyengine.report.render import render_diagnostics
+
+            click.echo(render_diagnostics(run.warnings), nl=False, err=True)
         emit(render_run(run, fmt), output)
+        if not run.files:
+            from policyengine.tools.policytest import nothing_to_run
+
+            click.echo(f"policyengine: {nothing_to_run(paths)}", err=True)
         if output or fmt == "junit":
             click.echo(f"{run.count('pass')} passed, {run.count('fail')} failed, "
                        f"{run.count('error')} errors", err=True)
