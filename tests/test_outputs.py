@@ -180,6 +180,66 @@ def test_text_outputs_show_control_characters_as_escapes() -> None:
     assert markdown_text("a\x1b_b") == "a\\\\x1b\\_b"
 
 
+# U+202E (right-to-left override) reorders the rest of a line; U+2066 starts an isolate;
+# U+200F is a right-to-left mark; U+2028 separates lines. Facts may hold them (a customer
+# name may be written right to left): each text output shows them as escapes.
+BIDI = "acme\u202e moc.evil\u2066x\u2069\u200f\u2028end"
+BIDI_SHOWN = "acme\\u202e moc.evil\\u2066x\\u2069\\u200f\\u2028end"
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "html"])
+def test_bidi_and_separator_characters_from_facts_are_visible_escapes(tmp_path: Path,
+                                                                      fmt: str) -> None:
+    """attack16 F6: passed raw into table, markdown and html ("Trojan source"); U+009B
+    was already refused. One rule for every text output (docs/hardening.md)."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "examples/october-2026.yaml").read_text(encoding="utf-8"))
+    for fact in data["facts"]:
+        if fact.get("customer") == "acme":
+            fact["customer"] = BIDI
+        if fact.get("customers"):
+            fact["customers"] = [BIDI if c == "acme" else c for c in fact["customers"]]
+    facts = tmp_path / "bidi.json"
+    facts.write_text(json.dumps(data, default=str), encoding="utf-8")
+    out = _evaluate(facts, fmt)
+    assert not any(c in out for c in "\u202e\u2066\u2069\u200f\u2028\x85")
+    shown = BIDI_SHOWN if fmt != "markdown" else BIDI_SHOWN.replace("\\", "\\\\")
+    assert shown in out
+
+
+def test_policy_test_reports_show_control_and_bidi_characters_as_escapes(
+        tmp_path: Path) -> None:
+    """A case name with U+0085 (NEL, a C1 control), U+2028 and U+202E: printed raw by
+    `policyengine test` (text and JUnit) before."""
+    import shutil
+
+    shutil.copy(ROOT / "policies/spirion/1.0.0.yaml", tmp_path / "1.0.0.yaml")
+    (tmp_path / "c.test.yaml").write_text(
+        'apiVersion: policyengine/v1\nkind: PolicyTest\nas_of: "2026-11-27T12:00:00-05:00"\n'
+        'facts:\n  - {type: subscription, customer: acme, plan: production, deployment: '
+        'saas, license: subscription, annual_fee: "1000.00", currency: USD, term_start: '
+        '"2026-01-01", term_end: "2026-12-31", renewed: true, support: active}\n'
+        'cases:\n  - name: "a \\u0085 \\u2028 b\\u202e c"\n'
+        "    expect: {availability: [{customer: x}]}\n", encoding="utf-8")
+    for fmt in ("text", "junit"):
+        done = _pe("test", "c.test.yaml", "--format", fmt, cwd=tmp_path)
+        assert done.returncode == 1, done.stderr
+        assert not any(c in done.stdout for c in "\x85\u2028\u202e")
+        assert "a \\x85 \\u2028 b\\u202e c" in done.stdout
+
+
+def test_text_outputs_show_every_control_and_bidi_character_as_an_escape() -> None:
+    from policyengine.diagnostics import Diagnostic
+    from policyengine.report.render import plain_text
+
+    assert plain_text("\u061c\u200e\u202a\u2029\x7f\x85") == (
+        "\\u061c\\u200e\\u202a\\u2029\\x7f\\x85")
+    assert plain_text("שלום") == "שלום"  # right-to-left letters themselves are text
+    line = Diagnostic(file="f.json", message="fact 'a\u202eb': bad").render()
+    assert line == "f.json:0:0: $: fact 'a\\u202eb': bad"
+
+
 # -- an output never replaces an input, nor another output (attack16 F1, F2, F2b) ------------
 def _pe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "policyengine", *args], cwd=cwd,

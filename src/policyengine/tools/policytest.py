@@ -55,7 +55,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from policyengine.diagnostics import Diagnostic, InputError, excerpt
+from policyengine.diagnostics import VISIBLE_ESCAPES, Diagnostic, InputError, excerpt
 from policyengine.load.paths import links_out, named_path
 
 TEST_SUFFIXES = (".test.yaml", ".test.yml")  # what policy directories skip as versions
@@ -971,7 +971,7 @@ def render_text(run: TestRun) -> str:
                + (f", {run.count('error')} errors" if run.count("error") else "")
                + f" ({_plural(len(run.results), 'case')} in {_plural(len(run.files), 'file')})")
     lines += ["", summary]
-    return "\n".join(lines) + "\n"
+    return "\n".join(line.translate(_LINE_ESCAPES) for line in lines) + "\n"
 
 
 def nothing_to_run(paths: Sequence[str | os.PathLike[str]] = ()) -> str:
@@ -1029,10 +1029,17 @@ def render_junit(run: TestRun) -> str:
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+#: what no line of a test report shows as it is (a case name, a fact value): control and
+#: bidi characters as visible escapes, newlines kept (docs/hardening.md)
+_LINE_ESCAPES = {c: text for c, text in VISIBLE_ESCAPES.items() if c != 0x0A}
+
+
 def xml_text(text: str) -> str:
-    """``text`` with every character XML 1.0 refuses shown as a visible escape (``\\x1b``)."""
+    """``text`` with every character XML 1.0 refuses, and every control or bidi character
+    (:data:`policyengine.diagnostics.VISIBLE_ESCAPES`, newlines kept), shown as a visible
+    escape (``\\x1b``, ``\\u202e``)."""
     return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                        else f"\\u{ord(m.group()):04x}", text)
+                        else f"\\u{ord(m.group()):04x}", text.translate(_LINE_ESCAPES))
 
 
 def render_run(run: TestRun, fmt: str = "text") -> str:
