@@ -1032,14 +1032,16 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 #: what no line of a test report shows as it is (a case name, a fact value): control and
 #: bidi characters as visible escapes, newlines kept (docs/hardening.md)
 _LINE_ESCAPES = {c: text for c, text in VISIBLE_ESCAPES.items() if c != 0x0A}
+# in XML, newlines and tabs are whitespace a JUnit viewer shows as such
+_XML_ESCAPES = {c: text for c, text in _LINE_ESCAPES.items() if c != 0x09}
 
 
 def xml_text(text: str) -> str:
     """``text`` with every character XML 1.0 refuses, and every control or bidi character
-    (:data:`policyengine.diagnostics.VISIBLE_ESCAPES`, newlines kept), shown as a visible
+    (:data:`policyengine.diagnostics.VISIBLE_ESCAPES`, newlines and tabs kept), shown as a visible
     escape (``\\x1b``, ``\\u202e``)."""
     return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                        else f"\\u{ord(m.group()):04x}", text.translate(_LINE_ESCAPES))
+                        else f"\\u{ord(m.group()):04x}", text.translate(_XML_ESCAPES))
 
 
 def render_run(run: TestRun, fmt: str = "text") -> str:
