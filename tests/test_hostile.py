@@ -821,6 +821,39 @@ def test_a_signal_as_workers_start_stops_cleanly(tmp_path: Path, signal_name: st
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fleet.ndjson", "spool"]
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("hook", ["before-fork-hook", "after-fork-hook-in-parent"])
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_a_signal_at_the_fork_instant_stops_cleanly(tmp_path: Path, signal_name: str,
+                                                    hook: str) -> None:
+    """The same, with the signal made to arrive inside policyengine's at-fork hook of the
+    first worker (tests/signal_at_fork.py): deterministic, where the test above caught it
+    only on a loaded machine. Before: the stop signals were blocked in the forking thread
+    only; another thread (tqdm's monitor) took the signal and CPython ran the CLI's handler
+    in the main thread inside the hook, so its exception was printed as "Exception ignored
+    in: <function _after_fork ...>" with a traceback, lost, and the run was stopped only by
+    the 10 s grace alarm (or, had the stop come earlier, not at all)."""
+    from .test_sharded import _fleet
+
+    facts = tmp_path / "fleet.ndjson"
+    facts.write_text("".join(json.dumps(f) + "\n" for f in _fleet(100, 100)),
+                     encoding="utf-8")
+    spool, output = tmp_path / "spool", tmp_path / "report.json"
+    spool.mkdir()
+    run = subprocess.run(
+        [sys.executable, str(Path(__file__).parent / "signal_at_fork.py"), signal_name,
+         hook.split("-")[0], "evaluate", "--policy", str(ROOT / "policies" / "spirion"),
+         "--facts", str(facts), "--as-of", AS_OF, "--workers", "2", "--output", str(output)],
+        start_new_session=True, env={**os.environ, "TMPDIR": str(spool)},
+        capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stderr) == (
+        {"SIGTERM": 143, "SIGINT": 130}[signal_name],
+        f"policyengine: {'terminated' if signal_name == 'SIGTERM' else 'interrupted'}; "
+        "nothing was written\n")
+    assert list(spool.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fleet.ndjson", "spool"]
+
+
 def test_interrupt_with_no_previous_output_creates_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

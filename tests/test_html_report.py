@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -438,6 +439,85 @@ def test_report_for_an_unknown_customer_is_an_error(tmp_path: Path, engine: Engi
     assert done.stderr == (f"{saved}:0:0: $: no customer 'nobody' in this report (it has "
                            "acme, globex, hooli, initech, umbrella)\n")
     assert not out.exists()
+
+
+
+
+def _saved(tmp_path: Path, engine: Engine, edit: Any) -> Path:
+    """The example report as `evaluate` writes it (one row a line), ``edit`` applied to
+    its text."""
+    path = tmp_path / "saved.json"
+    text = engine.evaluate([EXAMPLE], as_of=AS_OF).to_json()
+    assert edit(text) != text  # the fault is in the file
+    path.write_text(edit(text), encoding="utf-8")
+    return path
+
+
+# the example report's rows: availability from line 8 (acme, globex, ...), credits from 14
+ROW_FAULTS = {
+    # each was rendered until jinja2 raised UndefinedError: a traceback, exit 1
+    "availability-row-without-month": (
+        lambda t: t.replace('"month": "2026-10", ', "", 1),
+        "saved.json:8:1: $.availability[0]: not a policyengine JSON report: missing field "
+        "'month'"),
+    "availability-row-empty": (
+        lambda t: re.sub(r'(?m)^    \{"customer": "acme", "month": "2026-10", "covered".*?\},$',
+                         "    {},", t, count=1),
+        "saved.json:8:1: $.availability[0]: not a policyengine JSON report: missing fields "
+        "'customer', 'month', 'covered', 'minutes_in_month', 'downtime_minutes', "
+        "'excluded_minutes', 'counted_downtime_minutes', 'availability_percent', "
+        "'target_percent', 'met', 'provisional', 'policy_version'"),
+    "customer-a-number": (
+        lambda t: t.replace('{"customer": "acme", "month": "2026-10", "covered"',
+                            '{"customer": 5, "month": "2026-10", "covered"', 1),
+        "saved.json:8:1: $.availability[0].customer: not a policyengine JSON report: "
+        "expected text, got the number 5"),
+    # rendered as given (escaped): a wrong type in a numeric column
+    "percent-as-text": (
+        lambda t: t.replace('"availability_percent": 98.3199', '"availability_percent": '
+                            '"NaN<b>"', 1),
+        "saved.json:8:1: $.availability[0].availability_percent: not a policyengine JSON "
+        "report: expected a number, got text 'NaN<b>'"),
+    "amount-in-exponent-form": (
+        lambda t: t.replace('"amount": "10000.00"', '"amount": "1e400"', 1),
+        "saved.json:14:1: $.credits[0].amount: not a policyengine JSON report: expected a "
+        "decimal amount like 120.00, got text '1e400'"),
+    "bare-nan": (
+        lambda t: t.replace('"availability_percent": 98.3199', '"availability_percent": NaN',
+                            1),
+        "saved.json:8:1: $.availability[0]: not a JSON report: NaN is not a number a report "
+        "holds"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(ROW_FAULTS))
+def test_a_saved_report_is_checked_against_the_report_contract(tmp_path: Path,
+                                                               engine: Engine,
+                                                               fault: str) -> None:
+    """attack16 F12: rows are checked (docs/interface.md §2, from the report's row model)
+    before anything is rendered: located lines, exit 2, nothing written."""
+    edit, line = ROW_FAULTS[fault]
+    _saved(tmp_path, engine, edit)
+    out = tmp_path / "out.html"
+    done = subprocess.run([*CLI, "report", "saved.json", "--output", "out.html"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert (done.returncode, done.stderr.splitlines()) == (2, [line])
+    assert not out.exists()
+
+
+def test_every_shipped_example_report_meets_the_contract(tmp_path: Path) -> None:
+    """The contract check refuses no report the product writes (each policy shape:
+    tiers, days of service, quarterly periods with remedies)."""
+    pairs = [(POLICY, EXAMPLE),
+             (ROOT / "policies/examples/tiered-percent",
+              ROOT / "examples/tiered-percent-2026.yaml"),
+             (ROOT / "policies/examples/days-of-service",
+              ROOT / "examples/days-of-service-2026.yaml")]
+    for policy, facts in pairs:
+        report = Engine.load(policy).evaluate([facts], as_of="2027-01-15T00:00:00Z")
+        path = tmp_path / f"{policy.name}.json"
+        path.write_text(report.to_json(), encoding="utf-8")
+        assert load_report(path)["as_of"]
 
 
 # -- as a person sees it --------------------------------------------------------------------

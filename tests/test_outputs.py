@@ -178,3 +178,183 @@ def test_text_outputs_show_control_characters_as_escapes() -> None:
 
     assert plain_text("acme\x1b[2J\r\n\x9b") == "acme\\x1b[2J\\r\\n\\x9b"
     assert markdown_text("a\x1b_b") == "a\\\\x1b\\_b"
+
+
+# U+202E (right-to-left override) reorders the rest of a line; U+2066 starts an isolate;
+# U+200F is a right-to-left mark; U+2028 separates lines. Facts may hold them (a customer
+# name may be written right to left): each text output shows them as escapes.
+BIDI = "acme\u202e moc.evil\u2066x\u2069\u200f\u2028end"
+BIDI_SHOWN = "acme\\u202e moc.evil\\u2066x\\u2069\\u200f\\u2028end"
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "html"])
+def test_bidi_and_separator_characters_from_facts_are_visible_escapes(tmp_path: Path,
+                                                                      fmt: str) -> None:
+    """attack16 F6: passed raw into table, markdown and html ("Trojan source"); U+009B
+    was already refused. One rule for every text output (docs/hardening.md)."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "examples/october-2026.yaml").read_text(encoding="utf-8"))
+    for fact in data["facts"]:
+        if fact.get("customer") == "acme":
+            fact["customer"] = BIDI
+        if fact.get("customers"):
+            fact["customers"] = [BIDI if c == "acme" else c for c in fact["customers"]]
+    facts = tmp_path / "bidi.json"
+    facts.write_text(json.dumps(data, default=str), encoding="utf-8")
+    out = _evaluate(facts, fmt)
+    assert not any(c in out for c in "\u202e\u2066\u2069\u200f\u2028\x85")
+    shown = BIDI_SHOWN if fmt != "markdown" else BIDI_SHOWN.replace("\\", "\\\\")
+    assert shown in out
+
+
+def test_policy_test_reports_show_control_and_bidi_characters_as_escapes(
+        tmp_path: Path) -> None:
+    """A case name with U+0085 (NEL, a C1 control), U+2028 and U+202E: printed raw by
+    `policyengine test` (text and JUnit) before."""
+    import shutil
+
+    shutil.copy(ROOT / "policies/spirion/1.0.0.yaml", tmp_path / "1.0.0.yaml")
+    (tmp_path / "c.test.yaml").write_text(
+        'apiVersion: policyengine/v1\nkind: PolicyTest\nas_of: "2026-11-27T12:00:00-05:00"\n'
+        'facts:\n  - {type: subscription, customer: acme, plan: production, deployment: '
+        'saas, license: subscription, annual_fee: "1000.00", currency: USD, term_start: '
+        '"2026-01-01", term_end: "2026-12-31", renewed: true, support: active}\n'
+        'cases:\n  - name: "a \\u0085 \\u2028 b\\u202e c"\n'
+        "    expect: {availability: [{customer: x}]}\n", encoding="utf-8")
+    for fmt in ("text", "junit"):
+        done = _pe("test", "c.test.yaml", "--format", fmt, cwd=tmp_path)
+        assert done.returncode == 1, done.stderr
+        assert not any(c in done.stdout for c in "\x85\u2028\u202e")
+        assert "a \\x85 \\u2028 b\\u202e c" in done.stdout
+
+
+def test_text_outputs_show_every_control_and_bidi_character_as_an_escape() -> None:
+    from policyengine.diagnostics import Diagnostic
+    from policyengine.report.render import plain_text
+
+    assert plain_text("\u061c\u200e\u202a\u2029\x7f\x85") == (
+        "\\u061c\\u200e\\u202a\\u2029\\x7f\\x85")
+    assert plain_text("שלום") == "שלום"  # right-to-left letters themselves are text
+    line = Diagnostic(file="f.json", message="fact 'a\u202eb': bad").render()
+    assert line == "f.json:0:0: $: fact 'a\\u202eb': bad"
+
+
+# -- an output never replaces an input, nor another output (attack16 F1, F2, F2b) ------------
+def _pe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "policyengine", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _clobber_setup(tmp_path: Path) -> dict[str, bytes]:
+    """facts.yaml, pol/ (the shipped versions and tests), rules/, and a saved report."""
+    import shutil
+
+    shutil.copy(ROOT / "examples/october-2026.yaml", tmp_path / "facts.yaml")
+    shutil.copytree(ROOT / "policies/spirion", tmp_path / "pol")
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    done = _pe("evaluate", "--policy", "pol", "--facts", "facts.yaml", "--as-of",
+               "2026-11-20T00:00:00Z", "--output", "rep.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    os.link(tmp_path / "facts.yaml", tmp_path / "hard-link.yaml")
+    os.link(tmp_path / "rep.json", tmp_path / "pol" / "old-report.json")
+    (tmp_path / "soft-link.yaml").symlink_to("pol/1.0.0.yaml")
+    return {str(p.relative_to(tmp_path)): p.read_bytes()
+            for p in sorted(tmp_path.rglob("*")) if p.is_file()}
+
+
+EVALUATE = ["evaluate", "--policy", "pol", "--facts", "facts.yaml", "--as-of",
+            "2026-11-20T00:00:00Z", "--rules", "rules"]
+CLOBBERS = {
+    # a policy directory reads every document in it: a report written there would be read
+    # back as a policy version at the next run
+    "output-is-a-json-file-in-the-policy-directory": (
+        [*EVALUATE, "--output", "pol/old-report.json"],
+        "--output:0:0: $: 'pol/old-report.json' is the same file as --policy "
+        "'pol/old-report.json'; writing there would replace what this command reads "
+        "(choose another path)"),
+    # the report written, then the decision line appended to it: corrupt JSON, exit 0
+    "output-is-the-decision-log": (
+        [*EVALUATE, "--output", "same.json", "--decision-log", "same.json"],
+        "--decision-log:0:0: $: 'same.json' is the same file as --output 'same.json'; "
+        "one file cannot take both (choose another path)"),
+    "decision-log-is-the-facts": (
+        [*EVALUATE, "--decision-log", "facts.yaml"],
+        "--decision-log:0:0: $: 'facts.yaml' is the same file as --facts 'facts.yaml'; "
+        "writing there would replace what this command reads (choose another path)"),
+    "output-is-a-hard-link-to-the-facts": (
+        [*EVALUATE, "--output", "hard-link.yaml"],
+        "--output:0:0: $: 'hard-link.yaml' is the same file as --facts 'facts.yaml'; "
+        "writing there would replace what this command reads (choose another path)"),
+    "output-is-a-policy-version-in-the-directory": (
+        [*EVALUATE, "--output", "pol/1.0.0.yaml"],
+        "--output:0:0: $: 'pol/1.0.0.yaml' is the same file as --policy 'pol/1.0.0.yaml'; "
+        "writing there would replace what this command reads (choose another path)"),
+    "output-is-a-symlink-to-a-policy-version": (
+        [*EVALUATE, "--output", "soft-link.yaml"],
+        "--output:0:0: $: 'soft-link.yaml' is the same file as --policy 'pol/1.0.0.yaml'; "
+        "writing there would replace what this command reads (choose another path)"),
+    "output-is-a-rule-pack": (
+        [*EVALUATE, "--output", "rules/availability.yaml"],
+        "--output:0:0: $: 'rules/availability.yaml' is the same file as --rules "
+        "'rules/availability.yaml'; writing there would replace what this command reads "
+        "(choose another path)"),
+    "report-over-its-own-saved-report": (
+        ["report", "rep.json", "--output", "rep.json"],
+        "--output:0:0: $: 'rep.json' is the same file as REPORT.json 'rep.json'; writing "
+        "there would replace what this command reads (choose another path)"),
+    "show-over-the-policy": (
+        ["show", "pol", "--output", "pol/1.0.0.yaml"],
+        "--output:0:0: $: 'pol/1.0.0.yaml' is the same file as POLICY 'pol/1.0.0.yaml'; "
+        "writing there would replace what this command reads (choose another path)"),
+    "diff-over-the-new-version": (
+        ["diff", "pol/1.0.0.yaml", "soft-link.yaml", "--output", "pol/1.0.0.yaml"],
+        "--output:0:0: $: 'pol/1.0.0.yaml' is the same file as OLD 'pol/1.0.0.yaml'; "
+        "writing there would replace what this command reads (choose another path)"),
+    "test-over-a-test-file": (
+        ["test", "pol", "--output", "pol/spirion.test.yaml"],
+        "--output:0:0: $: 'pol/spirion.test.yaml' is the same file as PATHS "
+        "'pol/spirion.test.yaml'; writing there would replace what this command reads "
+        "(choose another path)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLOBBERS))
+def test_an_output_naming_an_input_or_another_output_is_refused(tmp_path: Path,
+                                                                case: str) -> None:
+    """Before: each of these exited 0, having destroyed the input (or written a report
+    followed by a JSON line). Now: one line at the option, exit 2, nothing written."""
+    before = _clobber_setup(tmp_path)
+    args, line = CLOBBERS[case]
+    done = _pe(*args, cwd=tmp_path)
+    assert (done.returncode, done.stderr.splitlines()) == (2, [line])
+    after = {str(p.relative_to(tmp_path)): p.read_bytes()
+             for p in sorted(tmp_path.rglob("*")) if p.is_file()}
+    assert after == before  # nothing replaced, appended or created
+
+
+def test_devices_are_written_in_place_and_never_compared(tmp_path: Path) -> None:
+    """/dev/null as both --output and --decision-log replaces nothing: allowed."""
+    _clobber_setup(tmp_path)
+    done = _pe(*EVALUATE, "--output", "/dev/null", "--decision-log", "/dev/null",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    # wrote a regular file x.json, exit 0; the shell's `> x.json/` fails
+    ("--output", "x.json/", "x.json/: a name ending in / is a directory, not a file for a "
+     "report"),
+    ("--decision-log", "log/", "log/: a name ending in / is a directory, not a decision log"),
+    # said "cannot be written (permission denied)"
+    ("--decision-log", "nodir/log", "nodir/log: No such file or directory"),
+    ("--decision-log", "facts.yaml/log", "facts.yaml/log: Not a directory"),
+], ids=["output-with-trailing-slash", "decision-log-with-trailing-slash",
+        "decision-log-in-a-missing-directory", "decision-log-under-a-file"])
+def test_an_output_path_that_names_no_file_says_why(tmp_path: Path, option: str, value: str,
+                                                    message: str) -> None:
+    _clobber_setup(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    done = _pe(*EVALUATE, option, value, cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (2, f"policyengine: {message}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -295,8 +296,10 @@ def test_discovery(tmp_path: Path) -> None:
     # a repository without policy tests yet (the pre-commit hook's first run) is not a failure
     result = CliRunner().invoke(main, ["test", str(tmp_path / "empty")])
     assert result.exit_code == 0
-    assert result.output == ("\n0 passed, 0 failed (0 cases in 0 files)\n"
-                             "no policy tests found (files named *.test.yaml); nothing to run\n")
+    assert result.stdout == "\n0 passed, 0 failed (0 cases in 0 files)\n"
+    # said on stderr (attack16 F21: a CI job whose tests were renamed went green silently)
+    assert result.stderr == (f"policyengine: no policy tests found in {tmp_path / 'empty'} "
+                             "(files named *.test.yaml or *.test.yml); nothing to run\n")
     result = CliRunner().invoke(main, ["test", str(tmp_path / "missing")])
     assert result.exit_code == 2 and "no such file or directory" in result.output
 
@@ -507,3 +510,51 @@ def test_refused_facts_without_expected_errors_are_still_an_error(tmp_path: Path
 """)
     (problem,) = check_test_file(path)
     assert (problem.line, problem.message) == (9, "end is before start")
+
+
+@pytest.mark.parametrize(("kind", "message"), [
+    ("fifo", "facts_file 'ff.yaml' is a FIFO, not a fact file"),
+    ("directory", "facts_file 'ff.yaml' is a directory, not a fact file"),
+    ("missing", "no such fact file: 'ff.yaml' (relative to the test file)"),
+], ids=["a-fifo", "a-directory", "missing"])
+def test_a_facts_file_that_is_no_file_says_what_it_is(tmp_path: Path, kind: str,
+                                                      message: str) -> None:
+    """attack16 F5: a FIFO or a directory was "no such fact file", followed by "case 'c' has
+    no facts" although facts_file is given. One line, saying what it is; never opened (a
+    FIFO would block)."""
+    shutil.copy(SPIRION / "1.0.0.yaml", tmp_path / "1.0.0.yaml")
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "ff.yaml")
+    elif kind == "directory":
+        (tmp_path / "ff.yaml").mkdir()
+    path = tmp_path / "c.test.yaml"
+    path.write_text("apiVersion: policyengine/v1\nkind: PolicyTest\n"
+                    'as_of: "2026-11-27T12:00:00-05:00"\ncases:\n  - name: c\n'
+                    "    facts_file: ff.yaml\n    expect: {credits: []}\n", encoding="utf-8")
+    problems = check_test_file(path)
+    assert [p.render() for p in problems] == [
+        f"{path}:6:17: $.cases[0].facts_file: {message}"]  # at the value
+
+
+def test_test_yml_files_are_read_and_near_misses_are_located_warnings(tmp_path: Path) -> None:
+    """attack16 F21: spirion.test.yml was ignored (exit 0, nothing run). Now *.test.yml is
+    a test file; names almost like one are named in a warning (still exit 0 when nothing
+    else is wrong: a warning changes no exit code)."""
+    shutil.copytree(SPIRION, tmp_path / "pol")
+    (tmp_path / "pol" / "spirion.test.yaml").rename(tmp_path / "pol" / "spirion.test.yml")
+    for near in ("a.tests.yaml", "b_test.yaml", "c-tests.yml", "d.Test.yaml"):
+        (tmp_path / "pol" / near).write_text("cases: []\n", encoding="utf-8")
+    assert discover([tmp_path]) == [tmp_path / "pol" / "spirion.test.yml"]
+    result = CliRunner().invoke(main, ["test", str(tmp_path / "pol")])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"\n\d+ passed, 0 failed \(\d+ cases in 1 file\)\n$", result.stdout)
+    pol = tmp_path / "pol"
+    assert result.stderr.splitlines() == [
+        f"{pol}/a.tests.yaml:0:0: $: warning: not read as a policy test: test files are "
+        "named *.test.yaml or *.test.yml (rename it to a.test.yaml)",
+        f"{pol}/b_test.yaml:0:0: $: warning: not read as a policy test: test files are "
+        "named *.test.yaml or *.test.yml (rename it to b.test.yaml)",
+        f"{pol}/c-tests.yml:0:0: $: warning: not read as a policy test: test files are "
+        "named *.test.yaml or *.test.yml (rename it to c.test.yaml)",
+        f"{pol}/d.Test.yaml:0:0: $: warning: not read as a policy test: test files are "
+        "named *.test.yaml or *.test.yml (rename it to d.test.yaml)"]

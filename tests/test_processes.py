@@ -151,9 +151,16 @@ def _run_until(phase: str, facts: Path, tmp: Path, out: Path,
     # Ctrl-C in a terminal reaches the whole process group; workers leave it to the parent
     ("evaluating", "SIGINT", True, 130, "interrupted"),
     ("writing", "SIGINT", False, 130, "interrupted"),
+    # every other signal whose default action ends the process (attack16 F13): before, the
+    # CLI died at once (exit -10, -14, -3), silent, the shard directory left in $TMPDIR
+    ("evaluating", "SIGUSR1", False, 128 + 10, "stopped by SIGUSR1"),
+    ("evaluating", "SIGALRM", True, 128 + 14, "stopped by SIGALRM"),
+    ("evaluating", "SIGQUIT", True, 128 + 3, "stopped by SIGQUIT"),  # Ctrl-\ in a terminal
+    ("reading", "SIGXCPU", False, 128 + 24, "stopped by SIGXCPU"),
 ], ids=["sigterm-while-reading", "sigterm-while-evaluating", "sigterm-while-writing",
         "sighup-while-evaluating", "ctrl-c-to-the-group-while-evaluating",
-        "sigint-while-writing"])
+        "sigint-while-writing", "sigusr1-while-evaluating", "sigalrm-to-the-group",
+        "ctrl-backslash-sigquit-to-the-group", "sigxcpu-while-reading"])
 def test_stop_signal_leaves_no_file_and_no_process(
         tmp_path: Path, big_facts: Path, phase: str, signame: str, to_group: bool,
         code: int, word: str) -> None:
@@ -340,7 +347,10 @@ def test_interrupted_wait_kills_the_workers_before_it_raises(tmp_path: Path) -> 
 def _how_it_dies(shared: None) -> str:  # pragma: no cover - in a worker
     return (f"{signal.getsignal(signal.SIGINT) is signal.SIG_IGN} "
             f"{signal.getsignal(signal.SIGTERM) is signal.SIG_DFL} "
-            f"{_pdeathsig()}")
+            f"{_pdeathsig()} "
+            f"{signal.getsignal(signal.SIGQUIT) is signal.SIG_IGN} "
+            f"{signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL} "
+            f"{sorted(signal.pthread_sigmask(signal.SIG_BLOCK, []))}")
 
 
 def _pdeathsig() -> int:
@@ -352,7 +362,43 @@ def _pdeathsig() -> int:
 
 
 def test_a_worker_dies_with_its_parent_and_leaves_stop_signals_to_it() -> None:
-    assert run_forked(_how_it_dies, None, [()]) == [f"True True {int(signal.SIGKILL)}"]
+    """Ctrl-C and Ctrl-\\ (the whole group) are the parent's; every other signal that has a
+    Python handler in the parent (here SIGUSR1) gets its default action back; nothing
+    stays blocked."""
+    previous = signal.signal(signal.SIGUSR1, lambda signum, frame: None)
+    try:
+        assert run_forked(_how_it_dies, None, [()]) == [
+            f"True True {int(signal.SIGKILL)} True True []"]
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+
+
+def test_signals_held_deliver_after_the_section_what_arrived_in_it() -> None:
+    """A handler never runs inside the section (nor in an at-fork hook in it), and what
+    arrived runs once, right after, in the order it came."""
+    from policyengine.lifecycle import signals_held
+
+    seen: list[str] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        seen.append(signal.Signals(signum).name)
+
+    previous = {n: signal.signal(n, handler) for n in (signal.SIGUSR1, signal.SIGUSR2)}
+    try:
+        with signals_held():
+            os.kill(os.getpid(), signal.SIGUSR2)
+            os.kill(os.getpid(), signal.SIGUSR1)
+            os.kill(os.getpid(), signal.SIGUSR2)  # twice: once after
+            for _ in range(1000):  # bytecode boundaries where a handler could run
+                pass
+            assert seen == []
+            assert signal.getsignal(signal.SIGUSR1) is not handler  # swapped meanwhile
+        assert sorted(seen) == ["SIGUSR1", "SIGUSR2"]
+        assert signal.getsignal(signal.SIGUSR1) is handler
+        assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == set()
+    finally:
+        for number, handler_before in previous.items():
+            signal.signal(number, handler_before)
 
 
 # -- no fork while another thread holds a lock -----------------------------------------------
@@ -470,6 +516,38 @@ def test_a_signal_ignored_at_start_stays_ignored_and_handlers_come_back() -> Non
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+def test_every_signal_that_would_end_the_process_unwinds_but_a_callers_handler_stays() -> None:
+    """The kind (attack16 F13): every catchable signal whose default action ends the process
+    (faults excepted) is taken over while a command runs; a caller's own handler (the
+    fuzzer's SIGALRM time limit) and what Python ignores (SIGPIPE: a closed reader is
+    BrokenPipeError, exit 141; SIGXFSZ: a write over the size limit is an OSError, exit 2)
+    are left alone."""
+    from policyengine.cli import common
+
+    names = {common.signal_name(n) for n in common.stop_signals()}
+    assert {"SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGPIPE", "SIGALRM",
+            "SIGTERM", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGRTMIN+1"} <= names
+    assert not names & {"SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGABRT", "SIGCHLD",
+                        "SIGCONT", "SIGWINCH", "SIGTSTP", "SIGKILL", "SIGSTOP"}
+    assert common.stop_line(int(signal.SIGUSR1)) == (
+        "policyengine: stopped by SIGUSR1; nothing was written")
+
+    def mine(signum: int, frame: Any) -> None:
+        raise AssertionError
+
+    previous = signal.signal(signal.SIGALRM, mine)
+    try:
+        with common._stop_signals_unwind():
+            for number in common.stop_signals():
+                expected = (mine if number == signal.SIGALRM else signal.SIG_IGN
+                            if number in (signal.SIGPIPE, signal.SIGXFSZ) else common._stop)
+                assert signal.getsignal(number) is expected, common.signal_name(number)
+        assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL
+        assert signal.getsignal(signal.SIGALRM) is mine
+    finally:
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_the_fuzzers_leftover_check_sees_a_file_and_a_running_child(tmp_path: Path) -> None:

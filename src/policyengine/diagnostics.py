@@ -16,9 +16,20 @@ from typing import Any
 QUOTE_LIMIT = 60  # characters of one quoted value (see excerpt)
 MESSAGE_LIMIT = 500  # characters of a whole message; the rest is cut (a backstop)
 HINT_LIMIT = 200
-# C0 and C1 control characters (but newline) shown as visible escapes in rendered lines
-_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0)) if c != 0x0A}
-_CONTROLS.update({ord("\r"): "\\r", ord("\t"): "\\t"})
+#: Characters no text output shows as they are (docs/hardening.md, "Nothing a fact says
+#: becomes markup"): C0 and C1 control characters and DEL (they move a terminal's cursor,
+#: colour it, or end a line: U+0085 NEL), the bidirectional formatting characters (U+061C,
+#: U+200E, U+200F, U+202A-U+202E, U+2066-U+2069: they reorder the rest of a line, "Trojan
+#: source") and the line and paragraph separators U+2028, U+2029. Each is shown as a
+#: visible escape: ``\x1b``, ``\x85``, ``\u202e``; newline, CR and tab as ``\n``, ``\r``,
+#: ``\t``. Use with ``str.translate``.
+VISIBLE_ESCAPES: dict[int, str] = {
+    c: (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}")
+    for c in (*range(0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F,
+              *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x2028, 0x2029)}
+VISIBLE_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+# a diagnostic keeps its newlines (a message is split into one line at the end)
+_CONTROLS = {c: text for c, text in VISIBLE_ESCAPES.items() if c != 0x0A}
 
 
 def excerpt(value: Any, limit: int = QUOTE_LIMIT) -> str:

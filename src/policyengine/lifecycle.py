@@ -32,6 +32,7 @@ import socket
 import threading
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -58,21 +59,91 @@ def fork_safe(lock: _LockT, rank: int) -> _LockT:
 def _before_fork() -> None:
     held: list[object] = []
     _FORK_HELD.locks = held
-    for _rank, _order, lock in list(_FORK_LOCKS):
-        lock.acquire()  # type: ignore[attr-defined]
-        held.append(lock)
+    try:
+        for _rank, _order, lock in list(_FORK_LOCKS):
+            lock.acquire()  # type: ignore[attr-defined]
+            held.append(lock)
+    except BaseException:  # e.g. a caller's signal handler raised here: take none
+        _after_fork()
+        raise
 
 
 def _after_fork() -> None:
     """In the parent and in the child: the thread that took the locks releases them."""
     held: list[object] = getattr(_FORK_HELD, "locks", [])
-    while held:
-        held.pop().release()  # type: ignore[attr-defined]
+    try:
+        while held:
+            held[-1].release()  # type: ignore[attr-defined]
+            held.pop()
+    finally:
+        while held:  # interrupted (a caller's signal handler raised): release the rest
+            held.pop().release()  # type: ignore[attr-defined]
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_before_fork, after_in_parent=_after_fork,
                         after_in_child=_after_fork)
+
+
+# -- signals held while a process forks ------------------------------------------------------
+def _catchable() -> list[int]:
+    import signal
+
+    uncatchable = {getattr(signal, name, None) for name in ("SIGKILL", "SIGSTOP")}
+    return sorted(int(number) for number in signal.valid_signals() if number not in uncatchable)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold back every catchable signal meanwhile; deliver what arrived when the block ends.
+
+    For sections that must not be cut in two, above all forking workers: a child is forked
+    with every catchable signal blocked (it inherits the forking thread's mask, and sets up
+    its own handlers before it unblocks them), and no Python signal handler of this
+    process runs inside the section.
+
+    Blocking (``pthread_sigmask``) alone does not do that: the mask is per thread, so a
+    signal sent to the process while the main thread blocks it is taken by any other
+    thread that does not (tqdm's monitor thread, a caller's thread), whose C handler marks
+    it pending; CPython then runs the Python handler in the main thread at its next
+    bytecode boundary, mask or not, possibly inside an at-fork hook (where an exception is
+    printed as "Exception ignored in ... _after_fork" and lost) or between a fork and the
+    pool's record of the child. So, in the main thread, every Python handler is also
+    swapped for one that only notes the signal meanwhile; when the section ends the
+    handlers are put back and each noted signal is raised again (``signal.raise_signal``),
+    once, in the order it came: the original handler then runs at once, outside the
+    section. Elsewhere than in the main thread (where no Python handler runs) only the
+    mask is set. Raises what the handlers raise then (e.g. ``KeyboardInterrupt``).
+    """
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    noted: list[int] = []
+
+    def note(signum: int, _frame: object) -> None:
+        if signum not in noted:
+            noted.append(signum)
+
+    swapped: dict[int, object] = {}
+    try:
+        if threading.current_thread() is threading.main_thread():
+            for number in _catchable():
+                handler = signal.getsignal(number)
+                if callable(handler):
+                    signal.signal(number, note)
+                    swapped[number] = handler
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _catchable())
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # noted, if pending
+    finally:
+        for number, handler in swapped.items():
+            signal.signal(number, handler)  # type: ignore[arg-type]
+        for signum in noted:
+            signal.raise_signal(signum)
 
 
 # -- owned temporary names ----------------------------------------------------------------
@@ -205,4 +276,4 @@ def _watch_parent(parent: int) -> None:  # pragma: no cover - not Linux
 
 
 __all__ = ["HOST", "PREFIX", "STALE_SECONDS", "die_with_parent", "fork_safe", "owned_prefix",
-           "stale_owner", "sweep_stale"]
+           "signals_held", "stale_owner", "sweep_stale"]

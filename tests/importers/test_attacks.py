@@ -223,10 +223,10 @@ def test_output_over_a_file_being_read_is_refused_and_it_stays_whole(tmp_path: P
         output.symlink_to(export)
     result = run_import("csv", [export], mapping, output)
     assert result.exit_code == 2
-    read = mapping if target == "mapping" else export
+    read, option = (mapping, "--mapping") if target == "mapping" else (export, "FILE")
     assert result.stderr.splitlines() == [
-        f"{output}:0:0: $: --output is the file {read} that this import reads; writing the "
-        "facts there would replace it: choose another --output"]
+        f"--output:0:0: $: {str(output)!r} is the same file as {option} {str(read)!r}; "
+        "writing there would replace what this command reads (choose another path)"]
     assert {p: p.read_bytes() for p in (export, mapping)} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["export.csv", "map.yaml", *(["link.ndjson"] if target.endswith("symlink") else [])])

@@ -11,9 +11,11 @@ at and took, and the policyengine version. See docs/report.md.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -186,12 +188,38 @@ def execute(run: Run, output: str | None, *, workers: int, quiet: bool = False,
 
 
 def check_appendable(path: str) -> None:
-    """OSError now, before evaluating, when the decision log could not be appended to."""
-    target = path if os.path.exists(path) else (os.path.dirname(os.path.abspath(path)))
-    if os.path.isdir(path):
-        raise OSError(21, "is a directory, not a decision log", path)
-    if not os.access(target, os.W_OK):
-        raise OSError(13, "cannot be written (permission denied)", path)
+    """OSError now, before evaluating, when the decision log could not be appended to.
+
+    The reason is the real one, worded as the system words it for ``--output``: a missing
+    directory is "No such file or directory", a name ending in ``/`` or a directory is
+    refused, a file or directory this user may not write is "Permission denied".
+    """
+    if path.endswith(("/", os.sep)) and not os.path.isdir(path):
+        raise OSError(errno.ENOTDIR, "a name ending in / is a directory, not a decision log",
+                      path)
+    try:
+        status: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        status = None
+    except OSError as error:  # e.g. a path through a file: Not a directory
+        raise OSError(error.errno, error.strerror, path) from None
+    if status is not None:
+        if stat.S_ISDIR(status.st_mode):
+            raise OSError(errno.EISDIR, "is a directory, not a decision log", path)
+        if not (stat.S_ISREG(status.st_mode) or stat.S_ISCHR(status.st_mode)
+                or stat.S_ISFIFO(status.st_mode)):
+            raise OSError(errno.EINVAL, "is not a file a decision log can be appended to",
+                          path)
+        writable = os.access(path, os.W_OK)
+    else:
+        directory = os.path.dirname(path) or "."
+        if not os.path.exists(directory):
+            raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+        if not os.path.isdir(directory):
+            raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
+        writable = os.access(directory, os.W_OK | os.X_OK)
+    if not writable:
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES), path)
 
 
 def append_line(path: str, line: str) -> None:

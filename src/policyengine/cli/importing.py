@@ -11,7 +11,13 @@ import tempfile
 
 import click
 
-from policyengine.cli.common import EXIT_FINDINGS, EXIT_OK, handles_errors, write_atomically
+from policyengine.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    handles_errors,
+    refuse_clobbering,
+    write_atomically,
+)
 
 
 def register(main: click.Group) -> None:
@@ -41,8 +47,8 @@ def register(main: click.Group) -> None:
         from policyengine.importers import Run, import_lines, load_mapping
         from policyengine.report.render import render_diagnostics
 
-        if output:
-            _refuse_output_over_input(output, [*files, mapping_path])
+        refuse_clobbering([("--output", output)],
+                          [*(("FILE", f) for f in files), ("--mapping", mapping_path)])
         mapping = load_mapping(mapping_path, source)
         run = Run(mapping, source, strict=strict, check_ids=check_ids)
         lines = import_lines(run, files)
@@ -62,24 +68,6 @@ def register(main: click.Group) -> None:
                    f"{skipped}; {len(run.warnings)} warning(s)", err=True)
         return EXIT_OK
 
-
-    def _refuse_output_over_input(output: str, inputs: list[str]) -> None:
-        """An --output that is one of the files read (an export, the mapping) would replace
-        it with the facts once the import is done: refused before anything is read."""
-        import os
-
-        from policyengine.diagnostics import InputError
-
-        for path in inputs:
-            try:
-                same = os.path.samefile(output, path)
-            except OSError:  # either does not exist (yet): not the same file
-                continue
-            if same:
-                raise InputError.single(
-                    output, f"--output is the file {path} that this import reads; writing the "
-                    "facts there would replace it: choose another --output", line=0,
-                    column=0, code="usage")
 
     @main.command()
     @click.option("--policy", "policy_path", required=True, type=click.Path(),

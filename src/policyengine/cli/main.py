@@ -20,6 +20,7 @@ from policyengine.cli.common import (
     FAIL_ON,
     emit,
     handles_errors,
+    refuse_clobbering,
 )
 
 
@@ -124,6 +125,9 @@ def evaluate(policy_path: str, fact_paths: tuple[str, ...], as_of: str | None,
     run = audit.Run(policy=policy_path, facts=list(fact_paths), rules=rules_dir,
                     as_of=as_of, months=list(months) or None, fmt=fmt, explain=explain,
                     engine=backend, strict=strict)
+    refuse_clobbering([("--output", output), ("--decision-log", decision_log)],
+                      [("--policy", policy_path), *(("--facts", f) for f in fact_paths),
+                       ("--rules", rules_dir)])
     if decision_log:
         audit.check_appendable(decision_log)
     result = audit.execute(run, output, workers=workers or default_workers())
@@ -157,6 +161,7 @@ def report(report_path: str, output: str | None, customers: tuple[str, ...]) -> 
     from policyengine.report.html import render_html
     from policyengine.report.saved import load_report
 
+    refuse_clobbering([("--output", output)], [("REPORT.json", report_path)])
     document = load_report(report_path, customers=customers or None)
     emit(render_html(document), output)
     return EXIT_OK
@@ -188,6 +193,10 @@ def replay(logline: str, decision_id: str | None, output: str | None, policy_pat
     entry = audit.read_entry(logline, decision_id)
     run = audit.Run.from_entry(entry).moved(policy=policy_path, facts=list(fact_paths) or None,
                                             rules=rules_dir)
+    refuse_clobbering([("--output", output)],
+                      [("DECISION", logline if os.path.isfile(logline) else None),
+                       ("--policy", run.policy), *(("--facts", f) for f in run.facts),
+                       ("--rules", run.rules)])
     name = entry["decision"]["decision_id"]
     changed, engine = audit.changed_inputs(run, entry)
     if changed:

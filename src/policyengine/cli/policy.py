@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from policyengine.cli.common import EXIT_FINDINGS, EXIT_OK, emit, handles_errors
+from policyengine.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    emit,
+    handles_errors,
+    refuse_clobbering,
+)
 
 if TYPE_CHECKING:
     from policyengine.model.policy import Policy
@@ -60,6 +66,8 @@ def register(main: click.Group) -> None:
         """
         from policyengine.tools.diff import compare_outcomes, diff_policies
 
+        refuse_clobbering([("--output", output)], [("OLD", old), ("NEW", new),
+                                                   *(("--facts", f) for f in fact_paths)])
         before, after = _one_version(old), _one_version(new)
         terms = diff_policies(before, after)
         from policyengine.api import parse_as_of, parse_months
@@ -93,6 +101,7 @@ def register(main: click.Group) -> None:
         from policyengine.api import load_policies
         from policyengine.tools.show import render_policy
 
+        refuse_clobbering([("--output", output)], [("POLICY", policy)])
         versions = sorted(load_policies(policy), key=lambda p: p.effective_from)
         separator = "\n---\n\n" if fmt == "markdown" else "\n\n"
         emit(separator.join(render_policy(p, fmt) for p in versions), output)
@@ -111,15 +120,26 @@ def register(main: click.Group) -> None:
     @handles_errors
     def test(paths: tuple[str, ...], fmt: str, output: str | None, rules_dir: str | None,
              backend: str) -> int:
-        """Run policy tests (*.test.yaml files under PATHS; default: policies/).
+        """Run policy tests (*.test.yaml and *.test.yml files under PATHS; default: policies/).
 
         Exit 0 when every case passes, 1 when a case fails, 2 when a file or its facts
         cannot be used.
         """
-        from policyengine.tools.policytest import render_run, run_tests
+        from policyengine.tools.policytest import DEFAULT_PATH, render_run, run_tests
 
+        refuse_clobbering([("--output", output)],
+                          [*(("PATHS", p) for p in paths or (DEFAULT_PATH,)),
+                           ("--rules", rules_dir)])
         run = run_tests(paths, backend=backend, rules=rules_dir)
+        if run.warnings:
+            from policyengine.report.render import render_diagnostics
+
+            click.echo(render_diagnostics(run.warnings), nl=False, err=True)
         emit(render_run(run, fmt), output)
+        if not run.files:
+            from policyengine.tools.policytest import nothing_to_run
+
+            click.echo(f"policyengine: {nothing_to_run(paths)}", err=True)
         if output or fmt == "junit":
             click.echo(f"{run.count('pass')} passed, {run.count('fail')} failed, "
                        f"{run.count('error')} errors", err=True)

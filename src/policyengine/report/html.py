@@ -25,8 +25,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from policyengine.clauses import registry
+from policyengine.diagnostics import VISIBLE_ESCAPES
 from policyengine.model.json_report import ALL_ROW_SECTIONS
 from policyengine.model.results import AvailabilityRow, RemedyRow, diff_key
 from policyengine.report.saved import customer_of
@@ -35,9 +37,22 @@ from policyengine.report.saved import customer_of
 # not its availability
 CREDIT_OUTCOMES = frozenset({"credit", "payable", "claimable", "expired"})
 
+# control and bidi characters (not newlines and tabs, which HTML shows as spaces) as visible
+# escapes in every value the page shows, as in every other text output (docs/hardening.md)
+_PAGE_ESCAPES = {c: text for c, text in VISIBLE_ESCAPES.items() if c not in (0x09, 0x0A)}
+
+
+def _visible(value: Any) -> Any:
+    """A value as the page shows it: text (not markup the page made) with visible escapes."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return value.translate(_PAGE_ESCAPES)
+    return value
+
+
 _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("policyengine.report", "templates"),
     autoescape=True,
+    finalize=_visible,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,

@@ -8,17 +8,17 @@ from decimal import Decimal
 from typing import Any
 
 from policyengine.clauses.words import plain_number
-from policyengine.diagnostics import Diagnostic
+from policyengine.diagnostics import VISIBLE_ESCAPES, Diagnostic
 from policyengine.model.json_report import ABSENT
 from policyengine.model.results import Evaluation
 
 FORMATS = ("json", "table", "markdown", "html")
 
 
-# C0 and C1 control characters and DEL: a fact string must not move a terminal's cursor or
-# colour its screen, so they are shown as visible escapes (\x1b, \n) instead.
-_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0))}
-_CONTROLS.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+# control, bidirectional-formatting and line-separator characters: a fact string must not
+# move a terminal's cursor, colour its screen or reorder a line, so they are shown as visible
+# escapes (\x1b, \n, \u202e) instead: one rule for every text output
+_CONTROLS = VISIBLE_ESCAPES
 # CommonMark's inline markup and raw HTML: what a fact string could turn into a link, an
 # image, emphasis or a tag in a rendered markdown document
 _MARKDOWN = {ord(c): f"\\{c}" for c in "\\`*_[]|~"}
@@ -38,7 +38,8 @@ def github_property(text: str) -> str:
 
 
 def plain_text(text: str) -> str:
-    """``text`` safe for a terminal: control characters become visible escapes."""
+    """``text`` safe for a terminal: control and bidi characters become visible escapes
+    (:data:`policyengine.diagnostics.VISIBLE_ESCAPES`)."""
     return text.translate(_CONTROLS)
 
 

@@ -13,9 +13,10 @@ Workers are left clean (``docs/hardening.md``, "Processes and temporary files"):
   ``KeyboardInterrupt``, the CLI's SIGTERM and SIGHUP) every worker is killed at once, and
   gone before the exception leaves :func:`run_forked`, so the caller's context managers
   remove the files the workers wrote; nothing runs to the end of its job unwatched;
-- a worker ignores SIGINT (Ctrl-C reaches the whole process group; the parent decides) and
-  ends quietly on SIGTERM and SIGHUP; signals are blocked while the workers are forked, so
-  none reaches a worker before it has set that up;
+- a worker ignores SIGINT and SIGQUIT (Ctrl-C and Ctrl-\\ reach the whole process group;
+  the parent decides) and ends quietly on every other signal the CLI stops on; signals are
+  held while the workers are forked (:func:`policyengine.lifecycle.signals_held`), so none
+  reaches a worker before it has set that up and no handler of the parent runs mid-fork;
 - threads are allowed: the library's locks are held across the fork
   (:func:`policyengine.lifecycle.fork_safe`), so no worker inherits one held.
 """
@@ -27,17 +28,20 @@ import multiprocessing
 import os
 import signal
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from policyengine.lifecycle import die_with_parent
+from policyengine.lifecycle import die_with_parent, signals_held
 
 CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
 
 _SHARED: Any = None  # in a worker: what the parent shared by fork
-_STOPS = frozenset({signal.SIGINT, signal.SIGTERM})
+#: Signals a terminal sends to its whole foreground group (Ctrl-C, Ctrl-\): a worker
+#: ignores them, the parent decides and stops its workers.
+_GROUP_KEYS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGQUIT")
+                    if hasattr(signal, name))
 
 
 class WorkerFailed(Exception):
@@ -64,7 +68,7 @@ def run_forked(function: Callable[..., Any], shared: Any,
     pool = ProcessPoolExecutor(max_workers=len(arguments), mp_context=context,
                                initializer=_start_worker, initargs=(shared, os.getpid()))
     try:
-        with _signals_blocked():  # the first submit forks every worker
+        with signals_held():  # the first submit forks every worker
             futures = [pool.submit(_call, function, *args) for args in arguments]
         while poll is not None:
             poll()
@@ -86,28 +90,6 @@ def run_forked(function: Callable[..., Any], shared: Any,
     return results
 
 
-_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
-                      if hasattr(signal, name))
-
-
-@contextlib.contextmanager
-def _signals_blocked() -> Iterator[None]:
-    """Hold back SIGINT, SIGTERM and SIGHUP in this thread (and in what it forks) meanwhile.
-
-    A signal sent meanwhile is delivered when the block ends: in the parent, as soon as
-    the workers exist (so they are stopped with it); in a worker, once it has chosen how
-    to take it (:func:`_start_worker`).
-    """
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
 def _kill_workers(pool: ProcessPoolExecutor) -> None:
     """Kill every worker of ``pool`` and wait until they are gone (a second at most each)."""
     kill = getattr(pool, "kill_workers", None)  # Python 3.14
@@ -126,16 +108,25 @@ def _kill_workers(pool: ProcessPoolExecutor) -> None:
 
 
 def _start_worker(shared: Any, parent: int) -> None:  # pragma: no cover - runs in the worker
-    """Keep what the parent shared; die with the parent; take signals as a worker should."""
+    """Keep what the parent shared; die with the parent; take signals as a worker should.
+
+    The worker was forked with every catchable signal blocked and the parent's Python
+    handlers swapped for placeholders (:func:`policyengine.lifecycle.signals_held`): every
+    signal with a Python handler gets its default action back (a worker ends on SIGTERM,
+    SIGHUP, SIGUSR1, ... at once, quietly), Ctrl-C and Ctrl-\\ are ignored, then signals
+    are unblocked.
+    """
     global _SHARED
     _SHARED = shared
     die_with_parent(parent)
-    if hasattr(signal, "SIGHUP"):
-        signal.signal(signal.SIGHUP, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for number in signal.valid_signals():
+        with contextlib.suppress(OSError, ValueError):
+            if callable(signal.getsignal(number)):
+                signal.signal(number, signal.SIG_DFL)
+    for number in _GROUP_KEYS:
+        signal.signal(number, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, signal.valid_signals())
 
 
 def _call(function: Callable[..., Any], *args: Any) -> Any:  # pragma: no cover - worker

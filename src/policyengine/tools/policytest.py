@@ -1,6 +1,6 @@
 """Policy tests: facts in, expected result rows out, checked by ``policyengine test``.
 
-A test file (``*.test.yaml``) pins what a policy decides for hand-picked facts::
+A test file (``*.test.yaml``, or ``*.test.yml``) pins what a policy decides for hand-picked facts::
 
     apiVersion: policyengine/v1
     kind: PolicyTest
@@ -55,10 +55,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from policyengine.diagnostics import Diagnostic, InputError, excerpt
+from policyengine.diagnostics import VISIBLE_ESCAPES, Diagnostic, InputError, excerpt
 from policyengine.load.paths import links_out, named_path, walked
 
-TEST_SUFFIXES = (".test.yaml",)  # what policy directories skip as versions
+TEST_SUFFIXES = (".test.yaml", ".test.yml")  # what policy directories skip as versions
+#: Names that look meant as a policy test but are not read as one (a located warning):
+#: ``x.tests.yaml``, ``x_test.yaml``, ``x-tests.yml``, ``x.Test.yaml`` ...
+_NEAR_MISS = re.compile(r"(?i).+([._-]tests?)\.ya?ml")
 _PATH_QUOTE = 200  # characters of a path a test file names, quoted in its messages
 DEFAULT_PATH = "policies"
 API_VERSION = "policyengine/v1"
@@ -194,6 +197,8 @@ class TestRun:
 
     results: list[CaseResult] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    #: files below PATHS named almost like a test file, not read (:func:`near_misses`)
+    warnings: list[Diagnostic] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -269,6 +274,9 @@ def _load(path: Path, display: str) -> tuple[TestFile | None, list[Diagnostic]]:
             check.add(("policy",), "no such policy file or directory: "
                                    f"{excerpt(policy_value, _PATH_QUOTE)} (relative to the "
                                    "test file's directory)")
+        elif (kind := _not_a_file(policy)) not in ("", "a directory"):
+            check.add(("policy",), f"policy {excerpt(policy_value, _PATH_QUOTE)} is {kind}, "
+                                   "not a policy file or directory")
     default_as_of = data.get("as_of")
     if default_as_of is not None:
         _check_as_of(check, ("as_of",), default_as_of)
@@ -321,7 +329,8 @@ def _case(check: _Checker, index: int, raw: Any, defaults: _Defaults) -> TestCas
         defaults.seen[name] = line
     own = _fact_list(check, (*where, "facts"), raw.get("facts"))
     files = _fact_files(check, (*where, "facts_file"), raw.get("facts_file"), defaults.document)
-    if not own and not files and not defaults.shared:
+    if not own and not files and not defaults.shared and not raw.get("facts_file"):
+        # (a facts_file named but unusable has its own line)
         check.add(where, f"case {name!r} has no facts (give facts or facts_file)")
     as_of = raw.get("as_of", defaults.as_of)
     if as_of is None:
@@ -419,12 +428,34 @@ def _fact_files(check: _Checker, path: tuple[str | int, ...], value: Any,
         if refused:
             check.add(where, f"facts_file {excerpt(item, _PATH_QUOTE)}: {refused}")
             continue
-        if not file.is_file():
+        kind = _not_a_file(file)
+        if kind == "missing":
             check.add(where, f"no such fact file: {excerpt(item, _PATH_QUOTE)} (relative to "
                              "the test file)")
-            continue
-        files.append(file)
+        elif kind:
+            check.add(where, f"facts_file {excerpt(item, _PATH_QUOTE)} is {kind}, not a fact "
+                             "file")
+        else:
+            files.append(file)
     return files
+
+
+def _not_a_file(path: Path) -> str:
+    """"" for a regular file (through links), "missing", or what it is instead: "a
+    directory", "a FIFO", "a socket", "a character device", "a block device". Never opens
+    it (a FIFO would block)."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return "missing"
+    if stat.S_ISREG(mode):
+        return ""
+    return ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a character device"
+            if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode)
+            else "not a regular file")
 
 
 def _expectations(check: _Checker, path: tuple[str | int, ...], value: Any,
@@ -625,7 +656,8 @@ def load_test_file(path: str | os.PathLike[str], display: str | None = None) -> 
 
 
 def discover(paths: Sequence[str | os.PathLike[str]] = ()) -> list[Path]:
-    """Test files: each file given, and every ``*.test.yaml`` below each directory given."""
+    """Test files: each file given, and every ``*.test.yaml`` or ``*.test.yml`` below each
+    directory given."""
     found: list[Path] = []
     problems: list[Diagnostic] = []
     for given in paths or (DEFAULT_PATH,):
@@ -643,6 +675,31 @@ def discover(paths: Sequence[str | os.PathLike[str]] = ()) -> list[Path]:
     if problems:
         raise InputError(problems)
     return found  # none yet is not a failure: a repository starts without policy tests
+
+
+def near_misses(paths: Sequence[str | os.PathLike[str]] = ()) -> list[Diagnostic]:
+    """A warning for each YAML file below a directory of ``paths`` whose name looks meant
+    as a policy test (``x.tests.yaml``, ``x_test.yaml``, ``x.Test.yml``) but does not end
+    in ``.test.yaml`` or ``.test.yml``, so is not run: ``FILE:0:0: $: warning: not read as
+    a policy test: ... (rename it to x.test.yaml)``. Hidden directories are not looked in.
+    """
+    found: list[Diagnostic] = []
+    for given in paths or (DEFAULT_PATH,):
+        root = Path(given)
+        if not root.is_dir():
+            continue
+        for directory, subdirectories, names in os.walk(root):
+            subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
+            for name in sorted(names):
+                match = _NEAR_MISS.fullmatch(name)
+                if match is None or name.endswith(TEST_SUFFIXES):
+                    continue
+                stem = name[:match.start(1)]
+                found.append(Diagnostic(
+                    file=os.path.join(directory, name), severity="warning", code="skipped",
+                    message="not read as a policy test: test files are named *.test.yaml "
+                            f"or *.test.yml (rename it to {stem}.test.yaml)"))
+    return found
 
 
 # -- running ------------------------------------------------------------------------------------
@@ -827,6 +884,7 @@ def run_tests(paths: Sequence[str | os.PathLike[str]] = (), *, backend: str = "a
               rules: str | os.PathLike[str] | None = None) -> TestRun:
     """Discover, check and run policy tests; InputError when a file cannot be used."""
     files = discover(paths)
+    warnings = near_misses(paths)
     tests: list[TestFile] = []
     problems: list[Diagnostic] = []
     for file in files:
@@ -837,7 +895,7 @@ def run_tests(paths: Sequence[str | os.PathLike[str]] = (), *, backend: str = "a
     if problems:
         raise InputError(problems)
     engines = Engines(backend, rules)
-    run = TestRun(files=[t.display for t in tests])
+    run = TestRun(files=[t.display for t in tests], warnings=warnings)
     for test in tests:
         for case in test.cases:
             run.results.append(run_case(engines.for_case(test, case), test, case))
@@ -928,9 +986,15 @@ def render_text(run: TestRun) -> str:
                + (f", {run.count('error')} errors" if run.count("error") else "")
                + f" ({_plural(len(run.results), 'case')} in {_plural(len(run.files), 'file')})")
     lines += ["", summary]
-    if not run.files:
-        lines.append("no policy tests found (files named *.test.yaml); nothing to run")
-    return "\n".join(lines) + "\n"
+    return "\n".join(line.translate(_LINE_ESCAPES) for line in lines) + "\n"
+
+
+def nothing_to_run(paths: Sequence[str | os.PathLike[str]] = ()) -> str:
+    """The line (for stderr) when ``paths`` hold no policy test: not a failure (a
+    repository starts without policy tests; the pre-commit hook runs anyway), but said."""
+    where = ", ".join(os.fspath(p) for p in paths) or DEFAULT_PATH
+    return (f"no policy tests found in {where} (files named *.test.yaml or *.test.yml); "
+            "nothing to run")
 
 
 def _plural(count: int, word: str) -> str:
@@ -980,10 +1044,19 @@ def render_junit(run: TestRun) -> str:
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+#: what no line of a test report shows as it is (a case name, a fact value): control and
+#: bidi characters as visible escapes, newlines kept (docs/hardening.md)
+_LINE_ESCAPES = {c: text for c, text in VISIBLE_ESCAPES.items() if c != 0x0A}
+# in XML, newlines and tabs are whitespace a JUnit viewer shows as such
+_XML_ESCAPES = {c: text for c, text in _LINE_ESCAPES.items() if c != 0x09}
+
+
 def xml_text(text: str) -> str:
-    """``text`` with every character XML 1.0 refuses shown as a visible escape (``\\x1b``)."""
+    """``text`` with every character XML 1.0 refuses, and every control or bidi character
+    (:data:`policyengine.diagnostics.VISIBLE_ESCAPES`, newlines and tabs kept), shown as a visible
+    escape (``\\x1b``, ``\\u202e``)."""
     return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                        else f"\\u{ord(m.group()):04x}", text)
+                        else f"\\u{ord(m.group()):04x}", text.translate(_XML_ESCAPES))
 
 
 def render_run(run: TestRun, fmt: str = "text") -> str:
