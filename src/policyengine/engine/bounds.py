@@ -11,7 +11,11 @@ rule with more than one alias has its *candidate combinations* counted, exactly 
 time linear in the facts, from the facts grouped by its join keys (each alias's facts of
 its type that pass its own tests, grouped by the fields it compares for equality with the
 first earlier alias it joins; the other tests, and joins to other aliases, only remove
-combinations). The largest count over the
+combinations). A fact never binds two aliases of one rule (durable-rules' semantics, which
+the Python back-end follows), so a fact joined with itself is not counted: exact for a
+rule of two aliases; with more, coincidences between aliases that do not join each other
+directly (``a`` and ``c`` in a chain ``a - b - c``) are still counted, an upper bound.
+The largest count over the
 rule's first 2, 3, ... aliases (what an engine builds on the way) must not exceed
 :data:`MAX_COMBINATIONS`, else the evaluation is refused with one line located at the
 rule. Rules of one alias bind each fact once and are not counted.
@@ -54,9 +58,15 @@ def combinations(rule: CompiledRule, by_type: Mapping[str, Sequence[Mapping[str,
         for child in range(size - 1, 0, -1):  # children before the aliases they join
             join = plan[child].join
             parent = index.get(join[1], -1) if join is not None else -1
+            # a fact never binds two aliases (durable-rules' semantics, followed by the
+            # Python back-end): a fact joined with itself is not counted
+            same = ({id(fact): weight for fact, weight
+                     in zip(candidates[child], weights[child], strict=True)}
+                    if plan[child].type == plan[max(parent, 0)].type else {})
             if join is None or not 0 <= parent < child:  # no usable equality: a product
                 factor = sum(weights[child])
-                weights[0] = [w * factor for w in weights[0]]
+                weights[0] = [w * (factor - same.get(id(fact), 0))
+                              for w, fact in zip(weights[0], candidates[0], strict=True)]
                 continue
             fields, _other, other_fields = join
             sums: dict[Any, int] = {}
@@ -67,7 +77,11 @@ def combinations(rule: CompiledRule, by_type: Mapping[str, Sequence[Mapping[str,
             row = weights[parent]
             for position, fact in enumerate(candidates[parent]):
                 key = _key(fact, other_fields)
-                row[position] *= 0 if key is None else sums.get(key, 0)
+                if key is None:
+                    row[position] = 0
+                    continue
+                itself = same.get(id(fact), 0) if _key(fact, fields) == key else 0
+                row[position] *= sums.get(key, 0) - itself
         most = max(most, sum(weights[0]))
     return most, [len(found) for found in candidates]
 
