@@ -649,3 +649,36 @@ def test_joined_rules_within_the_stage_limit_run(tmp_path: Path) -> None:
     rules = _rules(tmp_path, "".join(_lapsed_pair(f"pair{n}") for n in range(2)))
     code, lines = _evaluate(rules, _facts(tmp_path, _umbrella_tickets(200)))
     assert code == 0, lines
+
+
+# -- G6: a decision read from a field a fact lacks is blamed on the rule that read it ------------
+LVL_HEAD = HEAD + "extra_fields: {ticket: [lvl]}\n"
+FORCE = """\
+  - id: force
+    stage: ticket-severity
+    for_clause: severity_assignment
+    when:
+      t: {type: ticket, assigned: false}
+    then:
+      set: [{subject: t, field: severity, value: {fact: t.lvl}, combine: min}]
+      subject: t
+      outcome: assigned
+      message: "x"
+"""
+
+
+@pytest.mark.parametrize("backend", ["python", "durable"])
+def test_a_missing_extension_value_is_blamed_on_the_rule_that_read_it(
+        tmp_path: Path, backend: str) -> None:
+    """Only T-1001 carries lvl (3): extra.force decides T-1002's severity from its missing
+    lvl (None), which 'min' cannot compare with the 2 the shipped impact rule decides. The
+    line names extra.force and the field it read, not the shipped rule."""
+    def change(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**f, "lvl": 3} if f.get("id") == "T-1001" else f for f in facts]
+    rules = _rules(tmp_path, FORCE, LVL_HEAD)
+    code, lines = _evaluate(rules, _facts(tmp_path, change), backend)
+    assert code == 2
+    assert lines == [
+        "policyengine: rule extra.force@severity-good-faith decides severity of T-1002 as "
+        "nothing (T-1002 has no field lvl), which combine 'min' cannot compare with 2 "
+        "(decided by rule support.severity-from-impact@severity-2)"]
