@@ -682,3 +682,63 @@ def test_a_missing_extension_value_is_blamed_on_the_rule_that_read_it(
         "policyengine: rule extra.force@severity-good-faith decides severity of T-1002 as "
         "nothing (T-1002 has no field lvl), which combine 'min' cannot compare with 2 "
         "(decided by rule support.severity-from-impact@severity-2)"]
+
+
+# -- G3: a join compares values of one kind on both back-ends ------------------------------------
+ZONE_HEAD = HEAD + "extra_fields: {ticket: [zone]}\n"
+ZONE = """\
+  - id: zone
+    stage: ticket-severity
+    for_clause: support_lapse
+    when:
+      a: {type: ticket}
+      b: {type: ticket, zone: {fact: a.zone}}
+    then: {subject: a, outcome: withdrawn, message: "{a.key}={b.key}"}
+"""
+
+
+def _zones(zones: dict[str, Any]) -> Any:
+    def change(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**f, "zone": zones[f["id"]]} if f.get("id") in zones else f for f in facts]
+    return change
+
+
+@pytest.mark.parametrize("backend", ["python", "durable"])
+@pytest.mark.parametrize(("case", "zones", "kinds"), [
+    # durable-rules matched 1 with "1" (not with 1.0); Python matched 1 with 1.0
+    ("number-and-text", {"T-1001": 1, "T-1003": "1"},
+     "a.zone of T-1001 is 1 (a whole number), a.zone of T-1003 is '1' (text)"),
+    ("whole-and-point", {"T-1001": 1, "T-1003": 1.0},
+     "a.zone of T-1001 is 1 (a whole number), a.zone of T-1003 is 1.0 (a number with a "
+     "point)"),
+    ("bool-and-number", {"T-1001": True, "T-1003": 1},
+     "a.zone of T-1001 is True (true or false), a.zone of T-1003 is 1 (a whole number)"),
+])
+def test_a_join_of_values_of_two_kinds_is_refused(tmp_path: Path, backend: str, case: str,
+                                                  zones: dict[str, Any], kinds: str) -> None:
+    rules = _rules(tmp_path, ZONE, ZONE_HEAD)
+    code, lines = _evaluate(rules, _facts(tmp_path, _zones(zones)), backend)
+    assert code == 2
+    assert lines == [
+        f"{rules / 'extra.yaml'}:11:5: $.rules[0].when: rule extra.zone@perpetual-lapsed-"
+        f"support joins b.zone to a.zone, whose values in this session are of two kinds: "
+        f"{kinds}; a join compares values of one kind (the back-ends would match them "
+        "differently) (write the joined field's values in one kind in every fact, e.g. all "
+        "as text; see docs/hardening.md, \"Rule packs\")"]
+
+
+def test_a_join_of_values_of_one_kind_is_the_same_on_both_back_ends(tmp_path: Path) -> None:
+    """Text "1" on T-1001 and T-1003, "01" on T-1002: only T-1001 and T-1003 pair (a fact
+    never pairs with itself; "01" is not "1"), both ways, on both back-ends."""
+    rules = _rules(tmp_path, ZONE, ZONE_HEAD)
+    facts = _facts(tmp_path, _zones({"T-1001": "1", "T-1002": "01", "T-1003": "1"}))
+    reports = {}
+    for backend in ("python", "durable"):
+        out = tmp_path / f"{backend}.json"
+        code, lines = _evaluate(rules, facts, backend, "--format", "json", "--output",
+                                str(out))
+        assert code == 0, lines
+        reports[backend] = out.read_bytes()
+    assert reports["python"] == reports["durable"]
+    assert sorted(f["message"] for f in json.loads(reports["python"])["findings"]
+                  if f["rule"] == "extra.zone") == ["T-1001=T-1003", "T-1003=T-1001"]

@@ -52,12 +52,7 @@ def combinations(rule: CompiledRule, by_type: Mapping[str, Sequence[Mapping[str,
     aliases (see the module docstring), and the number of candidate facts of each alias;
     ``by_type``: the session's facts by type."""
     plan = rule.join_plan
-    candidates: list[list[Mapping[str, Any]]] = []
-    for alias in plan:
-        facts = by_type.get(alias.type, ())
-        own = alias.own
-        candidates.append(list(facts) if own is None else
-                          [f for f in facts if Matcher(f, {}).test(own)])
+    candidates = _candidates(rule, by_type)
     index = {alias.alias: position for position, alias in enumerate(plan)}
     most = 0
     for size in range(2, len(plan) + 1):
@@ -93,6 +88,62 @@ def combinations(rule: CompiledRule, by_type: Mapping[str, Sequence[Mapping[str,
     return most, [len(found) for found in candidates]
 
 
+def _candidates(rule: CompiledRule, by_type: Mapping[str, Sequence[Mapping[str, Any]]],
+                ) -> list[list[Mapping[str, Any]]]:
+    """Each alias's facts of its type that pass its own tests, in fact order."""
+    out: list[list[Mapping[str, Any]]] = []
+    for alias in rule.join_plan:
+        facts = by_type.get(alias.type, ())
+        own = alias.own
+        out.append(list(facts) if own is None else
+                   [f for f in facts if Matcher(f, {}).test(own)])
+    return out
+
+
+_KINDS = {bool: "true or false", int: "a whole number", float: "a number with a point",
+          str: "text"}
+
+
+def _join_kind_problem(rule: CompiledRule,
+                       by_type: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
+    """``""`` when every equality join of ``rule`` compares values of one kind over the
+    session's candidate facts, else the problem, naming the first fact of each of two kinds.
+
+    durable-rules and the Python back-end disagree on equality across kinds (measured:
+    durable-rules matches 1 with "1" but not with 1.0; Python matched 1 with 1.0), so a join
+    that would compare values of two kinds is refused rather than matched two ways.
+    """
+    plan = rule.join_plan
+    index = {alias.alias: position for position, alias in enumerate(plan)}
+    candidates = _candidates(rule, by_type)
+    for child in range(1, len(plan)):
+        join = plan[child].join
+        parent = index.get(join[1], -1) if join is not None else -1
+        if join is None or not 0 <= parent < child:
+            continue
+        fields, other, other_fields = join
+        for field, other_field in zip(fields, other_fields, strict=True):
+            seen: dict[str, tuple[str, str, Any]] = {}
+            for alias, name, facts in ((other, other_field, candidates[parent]),
+                                       (plan[child].alias, field, candidates[child])):
+                for fact in facts:
+                    value = fact.get(name, _MISSING)
+                    if value is _MISSING or value is None:
+                        continue
+                    kind = _KINDS.get(type(value), type(value).__name__)
+                    if kind not in seen:
+                        seen[kind] = (f"{alias}.{name}", str(fact.get("key",
+                                                                      fact.get("id"))), value)
+            if len(seen) > 1:
+                (k1, (f1, key1, v1)), (k2, (f2, key2, v2)) = list(seen.items())[:2]
+                return (f"rule {rule.name} joins {plan[child].alias}.{field} to "
+                        f"{other}.{other_field}, whose values in this session are of two "
+                        f"kinds: {f1} of {key1} is {v1!r} ({k1}), {f2} of {key2} is {v2!r} "
+                        f"({k2}); a join compares values of one kind (the back-ends would "
+                        "match them differently)")
+    return ""
+
+
 def _key(fact: Mapping[str, Any], fields: Sequence[str]) -> tuple[Any, ...] | None:
     """The values of ``fields`` as the engines compare them; None when one is missing."""
     values = []
@@ -106,7 +157,8 @@ def _key(fact: Mapping[str, Any], fields: Sequence[str]) -> tuple[Any, ...] | No
 
 def check_combinations(stage: CompiledStage, facts: Sequence[Mapping[str, Any]],
                        limit: int | None = None, total_limit: int | None = None) -> None:
-    """Raise :class:`InputError` (located at the rule's ``when``) when a rule of ``stage``
+    """Raise :class:`InputError` (located at the rule's ``when``) when a join of a rule of
+    ``stage`` would compare values of two kinds (:func:`_join_kind_problem`), when a rule
     would bind more than ``limit`` (default :data:`MAX_COMBINATIONS`) candidate
     combinations of ``facts``, one session's facts (the first such rule in stage order), or
     when its rules together would bind more than ``total_limit`` (default
@@ -124,6 +176,11 @@ def check_combinations(stage: CompiledStage, facts: Sequence[Mapping[str, Any]],
     for rule in joined:
         if any(not by_type.get(t) for t in rule.alias_types):
             continue  # an alias no fact can bind: nothing is matched
+        mixed = _join_kind_problem(rule, by_type)
+        if mixed:
+            raise InputError([_at(rule, mixed, "write the joined field's values in one kind "
+                                  "in every fact, e.g. all as text; see docs/hardening.md, "
+                                  "\"Rule packs\"")])
         count, found = combinations(rule, by_type)
         if count <= limit:
             if count:
@@ -148,11 +205,12 @@ def check_combinations(stage: CompiledStage, facts: Sequence[Mapping[str, Any]],
         "the facts apart")])
 
 
-def _at(rule: CompiledRule, message: str) -> Diagnostic:
+_HINT = ("join each alias on a field that few facts share, such as a key, as in "
+         "window: {fact: w.key}; see docs/hardening.md, \"Rule packs\"")
+
+
+def _at(rule: CompiledRule, message: str, hint: str = _HINT) -> Diagnostic:
     """One located line at the rule's ``when``."""
     file, line, column, path = rule.origin
-    return Diagnostic(
-        file=file or rule.rule_id, line=line, column=column, path=path, code="rules",
-        message=message,
-        hint="join each alias on a field that few facts share, such as a key, as in "
-        "window: {fact: w.key}; see docs/hardening.md, \"Rule packs\"")
+    return Diagnostic(file=file or rule.rule_id, line=line, column=column, path=path,
+                      code="rules", message=message, hint=hint)
