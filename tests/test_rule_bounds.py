@@ -100,7 +100,8 @@ def test_a_join_on_a_field_every_fact_shares_is_refused_before_the_engine_runs(
         tmp_path: Path, backend: str) -> None:
     """umbrella (support lapsed) has no ticket in the example; 200 added (the session holds
     203 tickets: a takes the 200 lapsed ones; b, c any of the 203): a: 200, b: 200
-    per a, c: 200 per b → 200³ = 8,000,000 combinations (the largest prefix), over
+    per a less a itself = 199, c: 199 per b → 200·199·199 = 7,920,200 combinations (the
+    largest prefix), over
     100,000. Was 85 s / 3 GB (python), killed at 6.8 GB (durable)."""
     rules = _rules(tmp_path, TRIPLE)
     assert _cli("validate", str(rules))[0] == 0  # the join check alone lets it through
@@ -111,7 +112,7 @@ def test_a_join_on_a_field_every_fact_shares_is_refused_before_the_engine_runs(
     assert code == 2
     assert lines == [
         f"{rules / 'extra.yaml'}:10:5: $.rules[0].when: rule "
-        "extra.triple@perpetual-lapsed-support would bind 8,000,000 combinations of facts in "
+        "extra.triple@perpetual-lapsed-support would bind 7,920,200 combinations of facts in "
         "one evaluation session (a: 200 ticket facts, b: 203 ticket facts, c: 203 ticket "
         "facts), more than the limit of 100,000: its joins do not tell the facts apart (join "
         "each alias on a field that few facts share, such as a key, as in window: {fact: "
@@ -119,7 +120,7 @@ def test_a_join_on_a_field_every_fact_shares_is_refused_before_the_engine_runs(
 
 
 def test_a_join_within_the_limit_runs(tmp_path: Path) -> None:
-    """40 umbrella tickets: 40³ = 64,000 ≤ 100,000 → evaluated, and every umbrella ticket
+    """40 umbrella tickets: 40·39·39 = 60,840 ≤ 100,000 → evaluated, and every umbrella ticket
     withdrawn: 40 findings of the rule."""
     rules = _rules(tmp_path, TRIPLE)
     facts = _facts(tmp_path, _umbrella_tickets(40))
@@ -154,23 +155,26 @@ TICKETS = ([{"type": "t", "customer": "x", "key": f"x{n}", "open": n % 2 == 0} f
 
 
 @pytest.mark.parametrize(("case", "aliases", "expected"), [
-    # 2 + 3 + 5 tickets by customer: pairs 4 + 9 + 25 = 38, triples 8 + 27 + 125 = 160
+    # 2 + 3 + 5 tickets by customer; a fact never joins itself (a != b, b != c; a and c,
+    # not joined directly, may coincide): pairs n(n-1) = 2 + 6 + 20 = 28, triples
+    # n(n-1)(n-1) = 2 + 12 + 80 = 94
     ("chain-on-customer", (("a", {"type": "t"}), ("b", {"$and": [{"type": "t"}, {
         "customer": {"a": "customer"}}]}), ("c", {"$and": [{"type": "t"}, {
-            "customer": {"b": "customer"}}]})), (160, [11, 11, 11])),
-    # own test open == true on a: 1 + 2 + 3 open (n even) → triples 1·2·2 + 2·3·3 + 3·5·5 = 97
+            "customer": {"b": "customer"}}]})), (94, [11, 11, 11])),
+    # own test open == true on a: 1 + 2 + 3 open (n even); b, c != a → triples
+    # 1·1·1 + 2·2·2 + 3·4·4 = 57
     ("own-test-narrows", (("a", {"$and": [{"type": "t"}, {"open": True}]}), ("b", {"$and": [
         {"type": "t"}, {"customer": {"a": "customer"}}]}), ("c", {"$and": [{"type": "t"}, {
-            "customer": {"a": "customer"}}]})), (97, [7, 11, 11])),
-    # joined on customer and key: each ticket with itself → 10 (no-customer has no customer)
+            "customer": {"a": "customer"}}]})), (57, [7, 11, 11])),
+    # joined on customer and key: only each ticket with itself, which is no pair → 0
     ("composite-key", (("a", {"type": "t"}), ("b", {"$and": [{"type": "t"}, {
-        "customer": {"a": "customer"}}, {"key": {"a": "key"}}]})), (10, [11, 11])),
-    # no equality join at all: 11 × 11 = 121
-    ("cross-product", (("a", {"type": "t"}), ("b", {"type": "t"})), (121, [11, 11])),
-    # the prefix a, b is the largest: c joins on a field no fact has → 0 triples, 38 pairs
+        "customer": {"a": "customer"}}, {"key": {"a": "key"}}]})), (0, [11, 11])),
+    # no equality join at all: 11 × 10 = 110 (b != a)
+    ("cross-product", (("a", {"type": "t"}), ("b", {"type": "t"})), (110, [11, 11])),
+    # the prefix a, b is the largest: c joins on a field no fact has → 0 triples, 28 pairs
     ("prefix-is-larger", (("a", {"type": "t"}), ("b", {"$and": [{"type": "t"}, {
         "customer": {"a": "customer"}}]}), ("c", {"$and": [{"type": "t"}, {
-            "missing": {"b": "customer"}}]})), (38, [11, 11, 11])),
+            "missing": {"b": "customer"}}]})), (28, [11, 11, 11])),
 ])
 def test_candidate_combinations_are_counted_exactly(case: str, aliases: Any,
                                                     expected: tuple[int, list[int]]) -> None:
@@ -178,11 +182,11 @@ def test_candidate_combinations_are_counted_exactly(case: str, aliases: Any,
 
 
 def test_the_limit_is_inclusive() -> None:
-    rule = _rule(("a", {"type": "t"}), ("b", {"type": "t"}))  # 121 combinations
+    rule = _rule(("a", {"type": "t"}), ("b", {"type": "t"}))  # 11 × 10 = 110 combinations
     stage = CompiledStage("s", (rule,), frozenset({"t"}))
-    check_combinations(stage, TICKETS, limit=121)
-    with pytest.raises(InputError, match="would bind 121 combinations .* limit of 120"):
-        check_combinations(stage, TICKETS, limit=120)
+    check_combinations(stage, TICKETS, limit=110)
+    with pytest.raises(InputError, match="would bind 110 combinations .* limit of 109"):
+        check_combinations(stage, TICKETS, limit=109)
     assert MAX_COMBINATIONS == 100_000
 
 
@@ -561,3 +565,180 @@ def test_the_library_refuses_an_empty_rules_or_policy_path() -> None:
         load_rule_packs("")
     with pytest.raises(InputError, match=r"^policy:0:0: \$: empty path"):
         policy_files("")
+
+
+# -- G2: one fact never binds two aliases, on either back-end ------------------------------------
+PAIR = """\
+  - id: pair
+    stage: ticket-severity
+    for_clause: support_lapse
+    when:
+      a: {type: ticket}
+      b: {type: ticket, customer: {fact: a.customer}}
+    then:
+      set:
+        - {subject: a, field: targets, value: false, combine: all}
+      subject: a
+      outcome: withdrawn
+      message: "{a.key} with {b.key}"
+"""
+
+
+def test_a_fact_never_binds_two_aliases_and_both_back_ends_agree(tmp_path: Path) -> None:
+    """The example's tickets: acme T-1001 and T-1003, globex T-1002 (its customer's only
+    ticket). durable-rules binds each alias to a distinct fact, so the pairs are T-1001 with
+    T-1003 and T-1003 with T-1001, and T-1002 pairs with nothing: it keeps its response
+    target. The Python back-end used to pair each ticket with itself as well (5 findings,
+    T-1002 withdrawn); the two reports are now byte for byte the same."""
+    rules = _rules(tmp_path, PAIR)
+    reports = {}
+    for backend in ("python", "durable"):
+        out = tmp_path / f"{backend}.json"
+        code, lines = _evaluate(rules, EXAMPLE, backend, "--format", "json", "--output",
+                                str(out))
+        assert code == 0, lines
+        reports[backend] = out.read_bytes()
+    assert reports["python"] == reports["durable"]
+    findings = json.loads(reports["python"])["findings"]
+    assert sorted(f["message"] for f in findings if f["rule"] == "extra.pair") == [
+        "T-1001 with T-1003", "T-1003 with T-1001"]
+    assert not any(f["subject"] == "T-1002" and f["rule"] == "extra.pair" for f in findings)
+
+
+# -- G1: the bound is also on a stage's rules together -------------------------------------------
+def _lapsed_pair(name: str) -> str:
+    return f"""\
+  - id: {name}
+    stage: ticket-severity
+    for_clause: support_lapse
+    when:
+      a: {{type: ticket, support: lapsed}}
+      b: {{type: ticket, customer: {{fact: a.customer}}}}
+    then:
+      set:
+        - {{subject: a, field: targets, value: false, combine: all}}
+      subject: a
+      outcome: withdrawn
+      message: "x"
+"""
+
+
+@pytest.mark.parametrize("backend", ["python", "durable"])
+def test_many_joined_rules_each_under_the_limit_are_refused_together(
+        tmp_path: Path, backend: str) -> None:
+    """200 umbrella tickets (support lapsed): each pair rule binds a: 200, b: the 199 other
+    umbrella tickets → 200 × 199 = 39,800 ≤ 100,000 each; three rules 3 × 39,800 = 119,400
+    > 100,000 for the stage (25 such rules of 96,100 took 1.1 GB / 1.9 GB, exit 0). Located
+    at the rule that binds the most, ties by name: pair0, whose when is at line 10."""
+    rules = _rules(tmp_path, "".join(_lapsed_pair(f"pair{n}") for n in range(3)))
+    facts = _facts(tmp_path, _umbrella_tickets(200))
+    code, lines = _evaluate(rules, facts, backend)
+    assert code == 2
+    assert lines == [
+        f"{rules / 'extra.yaml'}:10:5: $.rules[0].when: the 3 joined rules of stage "
+        "ticket-severity would bind 119,400 combinations of facts in all in one evaluation "
+        "session (extra.pair0@perpetual-lapsed-support: 39,800, "
+        "extra.pair1@perpetual-lapsed-support: 39,800, extra.pair2@perpetual-lapsed-support: "
+        "39,800), more than the limit of 100,000 for a stage: together their joins do not "
+        "tell the facts apart (join each alias on a field that few facts share, such as a "
+        "key, as in window: {fact: w.key}; see docs/hardening.md, \"Rule packs\")"]
+
+
+def test_joined_rules_within_the_stage_limit_run(tmp_path: Path) -> None:
+    """Two of the rules above: 2 × 39,800 = 79,600 ≤ 100,000 → evaluated."""
+    rules = _rules(tmp_path, "".join(_lapsed_pair(f"pair{n}") for n in range(2)))
+    code, lines = _evaluate(rules, _facts(tmp_path, _umbrella_tickets(200)))
+    assert code == 0, lines
+
+
+# -- G6: a decision read from a field a fact lacks is blamed on the rule that read it ------------
+LVL_HEAD = HEAD + "extra_fields: {ticket: [lvl]}\n"
+FORCE = """\
+  - id: force
+    stage: ticket-severity
+    for_clause: severity_assignment
+    when:
+      t: {type: ticket, assigned: false}
+    then:
+      set: [{subject: t, field: severity, value: {fact: t.lvl}, combine: min}]
+      subject: t
+      outcome: assigned
+      message: "x"
+"""
+
+
+@pytest.mark.parametrize("backend", ["python", "durable"])
+def test_a_missing_extension_value_is_blamed_on_the_rule_that_read_it(
+        tmp_path: Path, backend: str) -> None:
+    """Only T-1001 carries lvl (3): extra.force decides T-1002's severity from its missing
+    lvl (None), which 'min' cannot compare with the 2 the shipped impact rule decides. The
+    line names extra.force and the field it read, not the shipped rule."""
+    def change(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**f, "lvl": 3} if f.get("id") == "T-1001" else f for f in facts]
+    rules = _rules(tmp_path, FORCE, LVL_HEAD)
+    code, lines = _evaluate(rules, _facts(tmp_path, change), backend)
+    assert code == 2
+    assert lines == [
+        "policyengine: rule extra.force@severity-good-faith decides severity of T-1002 as "
+        "nothing (T-1002 has no field lvl), which combine 'min' cannot compare with 2 "
+        "(decided by rule support.severity-from-impact@severity-2)"]
+
+
+# -- G3: a join compares values of one kind on both back-ends ------------------------------------
+ZONE_HEAD = HEAD + "extra_fields: {ticket: [zone]}\n"
+ZONE = """\
+  - id: zone
+    stage: ticket-severity
+    for_clause: support_lapse
+    when:
+      a: {type: ticket}
+      b: {type: ticket, zone: {fact: a.zone}}
+    then: {subject: a, outcome: withdrawn, message: "{a.key}={b.key}"}
+"""
+
+
+def _zones(zones: dict[str, Any]) -> Any:
+    def change(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**f, "zone": zones[f["id"]]} if f.get("id") in zones else f for f in facts]
+    return change
+
+
+@pytest.mark.parametrize("backend", ["python", "durable"])
+@pytest.mark.parametrize(("case", "zones", "kinds"), [
+    # durable-rules matched 1 with "1" (not with 1.0); Python matched 1 with 1.0
+    ("number-and-text", {"T-1001": 1, "T-1003": "1"},
+     "a.zone of T-1001 is 1 (a whole number), a.zone of T-1003 is '1' (text)"),
+    ("whole-and-point", {"T-1001": 1, "T-1003": 1.0},
+     "a.zone of T-1001 is 1 (a whole number), a.zone of T-1003 is 1.0 (a number with a "
+     "point)"),
+    ("bool-and-number", {"T-1001": True, "T-1003": 1},
+     "a.zone of T-1001 is True (true or false), a.zone of T-1003 is 1 (a whole number)"),
+])
+def test_a_join_of_values_of_two_kinds_is_refused(tmp_path: Path, backend: str, case: str,
+                                                  zones: dict[str, Any], kinds: str) -> None:
+    rules = _rules(tmp_path, ZONE, ZONE_HEAD)
+    code, lines = _evaluate(rules, _facts(tmp_path, _zones(zones)), backend)
+    assert code == 2
+    assert lines == [
+        f"{rules / 'extra.yaml'}:11:5: $.rules[0].when: rule extra.zone@perpetual-lapsed-"
+        f"support joins b.zone to a.zone, whose values in this session are of two kinds: "
+        f"{kinds}; a join compares values of one kind (the back-ends would match them "
+        "differently) (write the joined field's values in one kind in every fact, e.g. all "
+        "as text; see docs/hardening.md, \"Rule packs\")"]
+
+
+def test_a_join_of_values_of_one_kind_is_the_same_on_both_back_ends(tmp_path: Path) -> None:
+    """Text "1" on T-1001 and T-1003, "01" on T-1002: only T-1001 and T-1003 pair (a fact
+    never pairs with itself; "01" is not "1"), both ways, on both back-ends."""
+    rules = _rules(tmp_path, ZONE, ZONE_HEAD)
+    facts = _facts(tmp_path, _zones({"T-1001": "1", "T-1002": "01", "T-1003": "1"}))
+    reports = {}
+    for backend in ("python", "durable"):
+        out = tmp_path / f"{backend}.json"
+        code, lines = _evaluate(rules, facts, backend, "--format", "json", "--output",
+                                str(out))
+        assert code == 0, lines
+        reports[backend] = out.read_bytes()
+    assert reports["python"] == reports["durable"]
+    assert sorted(f["message"] for f in json.loads(reports["python"])["findings"]
+                  if f["rule"] == "extra.zone") == ["T-1001=T-1003", "T-1003=T-1001"]

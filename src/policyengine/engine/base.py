@@ -168,10 +168,14 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-def _settle(subject: str, name: str, votes: list[tuple[str, Any, str]]) -> tuple[Any, str]:
+def _settle(subject: str, name: str, votes: list[tuple[str, Any, str]],
+            why: Mapping[tuple[str, str, str], str] | None = None) -> tuple[Any, str]:
     """The decision of several rules on one field, and ``""``; or ``(None, problem)``.
 
-    ``votes``: ``(combine mode, value, rule name)``. The same for any order of the votes:
+    ``votes``: ``(combine mode, value, rule name)``; ``why``: for ``(subject, field, rule)``
+    whose value was read from a field its fact lacks, ``"<key> has no field <name>"``. A
+    value ``combine`` cannot compare is blamed on the rule that decided nothing (None) when
+    one did, else on the rule of the later value. The same for any order of the votes:
     values that all agree stand whatever the modes; otherwise a ``unique`` among them is a
     conflict, and two different modes (``max`` and ``min``) too; one mode folds the values.
     """
@@ -198,6 +202,15 @@ def _settle(subject: str, name: str, votes: list[tuple[str, Any, str]]) -> tuple
         try:
             result = _combine(modes[0], result, value)
         except TypeError:  # e.g. max of text and a number: no order between them
+            if value is None or result is None:  # a rule decided nothing: name that rule
+                other = result if value is None else value
+                blamed = min(r for _m, v, r in votes if v is None)
+                by = min(r for _m, v, r in votes if _same(v, other))
+                reason = (why or {}).get((subject, name, blamed))
+                return None, (f"rule {blamed} decides {name} of {subject} as nothing"
+                              f"{f' ({reason})' if reason else ''}, which combine "
+                              f"{modes[0]!r} cannot compare with {_short(other)} (decided "
+                              f"by rule {by})")
             rules = sorted(r for _m, v, r in votes if _same(v, value))
             return None, (f"rule {rules[-1]} decides {name} of {subject} as {_short(value)}, "
                           f"which combine {modes[0]!r} cannot compare with "
@@ -220,6 +233,7 @@ def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResul
     first: dict[tuple[str, str], tuple[str, str]] = {}
     votes: dict[tuple[str, str], list[tuple[str, Any, str]]] = {}
     problems: list[tuple[str, str, str]] = []
+    why: dict[tuple[str, str, str], str] = {}  # decisions read from a field a fact lacks
     # a finding stands only if every decision its rule made is the final one: a rule whose
     # value lost (a 6 h cap beaten by an excused cause, `covered: true` beaten by an
     # excluded plan) was overridden, and the report shows what decided (README)
@@ -232,7 +246,11 @@ def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResul
             subject = bindings[effect.alias]["key"]
             value = effect.value
             if isinstance(value, FactRef):
-                value = bindings[value.alias].get(value.field)
+                source = bindings[value.alias]
+                if value.field not in source:
+                    why[(subject, effect.field, rule.name)] = (
+                        f"{source.get('key')} has no field {value.field}")
+                value = source.get(value.field)
                 wrong = _checked(rule.name, effect, bindings[effect.alias], subject, value)
                 if wrong:
                     problems.append((subject, effect.field, wrong))
@@ -267,7 +285,7 @@ def apply_firings(stage: CompiledStage, firings: Sequence[Firing]) -> StageResul
                 seen.add(identity)
                 claims.append((finding, made))
     for (subject, name), pending in votes.items():
-        settled, problem = _settle(subject, name, pending)
+        settled, problem = _settle(subject, name, pending, why)
         if problem:
             problems.append((subject, name, problem))
         else:

@@ -7,6 +7,9 @@ It is a second opinion on an engine that fails silently (the test suite runs on 
 and the fallback where the C extension cannot be loaded.
 
 A comparison against a missing field, or between a number and a string, does not match.
+One fact never binds two aliases of a rule (durable-rules binds each alias to a distinct
+fact: a rule ``a: ticket, b: ticket with b.customer == a.customer`` never pairs a ticket
+with itself), so a combination that would reuse a bound fact is skipped.
 """
 
 from __future__ import annotations
@@ -63,7 +66,10 @@ class PythonBackend:
                 indexes[(fact_type, field)] = index
             value = bound[other].get(other_field, MISSING)
             candidates = index.get(engine_key(value), ()) if value is not MISSING else ()
+        taken = [id(f) for f in bound.values()]
         for fact in candidates:
+            if id(fact) in taken:  # durable-rules binds each alias to a distinct fact
+                continue
             if spec is None or Matcher(fact, bound).test(spec):
                 bound[alias] = fact
                 self._match(rule, depth + 1, bound, by_type, indexes, out)
