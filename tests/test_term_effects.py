@@ -859,6 +859,9 @@ REFUSED: list[tuple[str, Callable[[Doc], None], str, str]] = [
      "time zone 'Factory' is tzdata's placeholder zone, whose local time is '-00' (no time "
      "at all), not a place a policy or mapping can name (name the zone, e.g. "
      "America/New_York or UTC)"),
+    ("timezone-posixrules", _zone("spec", "posixrules"), "$.spec.timezone",
+     "time zone 'posixrules' is the host's default daylight-saving rules, not a place a "
+     "policy or mapping can name (name the zone, e.g. America/New_York or UTC)"),
     ("timezone-posix-copy", _zone("spec", "posix/Europe/Berlin"), "$.spec.timezone",
      "time zone 'posix/Europe/Berlin' is a copy of the database that depends on the host, "
      "not a place a policy or mapping can name (use 'Europe/Berlin')"),
