@@ -163,11 +163,12 @@ def _field_problem(view: FactView, name: str, path: Sequence[str | int],
         # the field that carries the record's id (window: downtime; the key is customer/id)
         carrier = next((f for f, field in spec.fields.items()
                         if f != "key" and "record's id" in field.description), "key")
-        notes.append(f"{_article(spec.extras_from)} {spec.extras_from} record's id reaches the rules as the fact's "
-                     f"{carrier}: read {carrier}")
+        record = f"{_article(spec.extras_from)} {spec.extras_from} record"
+        notes.append(f"{record}'s id reaches the rules as the fact's {carrier}: read {carrier}")
     elif spec is not None and spec.extras_from and name in spec.record_fields:
-        notes.append(f"{_article(spec.extras_from)} {spec.extras_from} record's {name} is read by the evaluator and "
-                     "never reaches the rules under that name (it cannot be an extra field)")
+        record = f"{_article(spec.extras_from)} {spec.extras_from} record"
+        notes.append(f"{record}'s {name} is read by the evaluator and never reaches the rules "
+                     "under that name (it cannot be an extra field)")
     elif spec is not None and spec.extras_from and name not in declared.standard_fields(
             fact_type):
         notes.append(f"an extra field of {spec.extras_from} records is read only when the "
