@@ -72,6 +72,35 @@ def _run(tmp_path: Path, new: str, command: str = "validate") -> tuple[int, list
         "offering overrides too; which value applies would depend on the order they are "
         "written in: write the value in 'financial-credit.tiers', or override the items one "
         "by one", id="an-item-and-its-whole-list-in-one-offering"),
+    pytest.param(
+        _ITEM + "        financial-credit.tiers.00.below: 99.92\n",
+        "102:42: $.spec.offerings[1].overrides['financial-credit.tiers.00.below']: override "
+        "'financial-credit.tiers.00.below': write the list index '00' without leading zeros, "
+        "as 'financial-credit.tiers.0.below': two spellings of one item would let the later "
+        "override win by line order", id="same-item-as-tiers-0-through-a-leading-zero"),
+    pytest.param(
+        "        financial-credit.tiers.01.below: 99.0\n",
+        "101:42: $.spec.offerings[1].overrides['financial-credit.tiers.01.below']: override "
+        "'financial-credit.tiers.01.below': write the list index '01' without leading zeros, "
+        "as 'financial-credit.tiers.1.below': two spellings of one item would let the later "
+        "override win by line order", id="leading-zero-index-alone"),
+    pytest.param(
+        "        financial-credit.tiers.+1.below: 99.0\n",
+        "101:9: $.spec.offerings[1].overrides['financial-credit.tiers.+1.below']: expected "
+        "clause-id.term like availability-commitment.target_percent (a list item by its index "
+        "from 0, like service-credit.tiers.0.below), got 'financial-credit.tiers.+1.below'",
+        id="plus-sign-index"),
+    pytest.param(
+        "        'financial-credit.tiers. 1.below': 99.0\n",
+        "101:9: $.spec.offerings[1].overrides['financial-credit.tiers. 1.below']: expected "
+        "clause-id.term like availability-commitment.target_percent (a list item by its index "
+        "from 0, like service-credit.tiers.0.below), got 'financial-credit.tiers. 1.below'",
+        id="space-in-index"),
+    pytest.param(
+        _ITEM + "        financial-credit.tiers.0.below: 99.92\n",
+        "102:9: $.spec.offerings[1].overrides['financial-credit.tiers.0.below']: duplicate key "
+        "'financial-credit.tiers.0.below' (first at line 101)",
+        id="same-item-same-spelling-twice"),
 ])
 def test_an_item_override_refused_at_the_override(tmp_path: Path, new: str,
                                                   expected: str) -> None:

@@ -254,6 +254,28 @@ def test_an_undeclared_extension_field_is_refused(tmp_path: Path) -> None:
     assert (code, [line.replace(f"{rules}/", "") for line in lines]) == (2, expected)
 
 
+def test_a_record_field_that_never_reaches_the_rules_gets_a_hint_that_works(
+        tmp_path: Path) -> None:
+    """``{w.id}``: the hint used to say ``extra_fields: {window: [id]}``, which is refused
+    ("'id' is a standard field ..."); it now names the field that carries the id (a
+    window's ``downtime``; its key is customer/id; a ticket's ``key``; attack16b G4). A record's
+    ``cause`` is read by the evaluator (excused causes), never an extra field."""
+    rules = _region_pack(tmp_path, "")
+    pack = rules / "regions.yaml"
+    pack.write_text(pack.read_text(encoding="utf-8").replace(
+        "({w.rack})", "({w.id}, {w.impact})"), encoding="utf-8")
+    problems = [p for p in _problems(rules) if "{w.id}" in p or "{w.impact}" in p]
+    assert problems == [
+        "regions.yaml:13:16: $.rules[0].then.message: placeholder {w.id}: unknown field 'id' "
+        "of window facts in stage window-verdicts; a downtime record's id reaches the rules "
+        "as the fact's downtime: read downtime",
+        "regions.yaml:13:16: $.rules[0].then.message: placeholder {w.impact}: unknown field "
+        "'impact' of window facts in stage window-verdicts; a downtime record's impact is "
+        "read by the evaluator and never reaches the rules under that name (it cannot be an "
+        "extra field)",
+    ]
+
+
 @pytest.mark.parametrize("backend", ["durable", "python"])
 def test_a_declared_extension_field_reaches_the_rule(tmp_path: Path, backend: str) -> None:
     rules = _region_pack(tmp_path, "extra_fields:\n  window: [region, rack]\n")

@@ -859,6 +859,9 @@ REFUSED: list[tuple[str, Callable[[Doc], None], str, str]] = [
      "time zone 'Factory' is tzdata's placeholder zone, whose local time is '-00' (no time "
      "at all), not a place a policy or mapping can name (name the zone, e.g. "
      "America/New_York or UTC)"),
+    ("timezone-posixrules", _zone("spec", "posixrules"), "$.spec.timezone",
+     "time zone 'posixrules' is the host's default daylight-saving rules, not a place a "
+     "policy or mapping can name (name the zone, e.g. America/New_York or UTC)"),
     ("timezone-posix-copy", _zone("spec", "posix/Europe/Berlin"), "$.spec.timezone",
      "time zone 'posix/Europe/Berlin' is a copy of the database that depends on the host, "
      "not a place a policy or mapping can name (use 'Europe/Berlin')"),
@@ -888,6 +891,25 @@ REFUSED += [
     ("support-lapse-licenses-empty", setter("perpetual-lapsed-support", "licenses", []),
      "$.spec.entitlements[1].licenses", "licenses [] applies to no licence: the clause could "
      "never take effect"),
+    # a maintenance allowance longer than its period (attack16b G5): New York's longest
+    # month is 31 d x 24 h + the hour falling back adds = 745 h; a quarter 92 d x 24 h + 1 h
+    # = 2,209 h (Oct-Dec); a year (8,784 h) is longer than any duration term (365d = 8,760 h)
+    ("allowance-800h-per-month",
+     setter("scheduled-downtime", "allowance", {"total": "800h", "per": "calendar_month"}),
+     "$.spec.exclusions[0].allowance.total",
+     "allowance total 800h can never be reached: a calendar month lasts at most 745h in "
+     "America/New_York; at most 745h"),
+    ("allowance-93d-per-quarter",
+     setter("scheduled-downtime", "allowance", {"total": "93d", "per": "calendar_quarter"}),
+     "$.spec.exclusions[0].allowance.total",
+     "allowance total 93d can never be reached: a calendar quarter lasts at most 2209h in "
+     "America/New_York; at most 2209h"),
+    ("allowance-746h-per-monthly-period",
+     setter("scheduled-downtime", "allowance", {"total": "746h", "per": "period"}),
+     "$.spec.exclusions[0].allowance.total",
+     "allowance total 746h can never be reached: a calendar month lasts at most 745h in "
+     "America/New_York (per period: the commitment's period is calendar_month); at most "
+     "745h"),
     # an excused-cause clause excusing nothing
     ("excused-causes-empty", setter("excused-downtime", "causes", []),
      "$.spec.exclusions[2].causes",
@@ -907,6 +929,15 @@ def test_term_that_cannot_take_effect_is_refused(tmp_path: Path, edit: Callable[
     assert problem.path == path
     assert problem.message.startswith(message)
     assert problem.line > 1 and problem.file.endswith("refused.yaml")
+
+
+def test_allowance_of_a_whole_month_still_validates(tmp_path: Path) -> None:
+    """The bound is the longest month, not the shortest: 745h per calendar month can be
+    reached in New York (October 1971-2006 held the fall-back hour: 31 d x 24 h + 1 h =
+    745 h), so it is accepted."""
+    doc = copy.deepcopy(SHIPPED)
+    setter("scheduled-downtime", "allowance", {"total": "745h", "per": "calendar_month"})(doc)
+    engine(doc, tmp_path, "whole-month")
 
 
 def test_removed_closure_of_an_observed_day_takes_effect(tmp_path: Path) -> None:

@@ -12,7 +12,9 @@ allowance").
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from policyengine.clauses.registry import (
@@ -24,6 +26,7 @@ from policyengine.clauses.registry import (
 )
 from policyengine.clauses.words import describe_notice, join_words
 from policyengine.clocks.durations import duration_seconds
+from policyengine.clocks.timeutil import local_midnight
 from policyengine.diagnostics import Diagnostic
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -44,6 +47,38 @@ _UP_TO = {
                            "the window, however long)",
     "examples": ["6h", WHOLE_WINDOW],
 }
+
+
+#: the longest duration term (validation.policy.MAX_DURATION_SECONDS, which refuses more on
+#: its own: a yearly allowance above 365d gets that one message, not two)
+_LONGEST_TERM = 365 * 86400
+
+#: calendar months in each period an allowance can be counted per
+_PERIOD_MONTHS = {"calendar_month": 1, "calendar_quarter": 3, "calendar_year": 12}
+
+
+@lru_cache(maxsize=64)
+def longest_period_seconds(per: str, tz: str) -> float:
+    """The real elapsed length, in seconds, of the longest ``per`` (calendar_month,
+    calendar_quarter or calendar_year) in zone ``tz`` over the years a clock reaches
+    (1971-2199): 31 days and the hour a clock falling back adds (745 h) in New York, 744 h in
+    UTC; 2,209 h for a quarter in New York, 8,784 h for a leap year.
+
+    Raises ``KeyError`` for another ``per`` and ``zoneinfo``'s errors for an unknown zone."""
+    months = _PERIOD_MONTHS[per]
+    longest = 0.0
+    for year in range(1971, 2200):
+        for first in range(1, 13, months):
+            after = first - 1 + months
+            end = dt.date(year + after // 12, after % 12 + 1, 1)
+            longest = max(longest, local_midnight(end, tz)
+                          - local_midnight(dt.date(year, first, 1), tz))
+    return longest
+
+
+def _hours(seconds: float) -> str:
+    """``745h``, ``744.5h``: seconds as hours in a duration's written form."""
+    return f"{seconds / 3600:g}h"
 
 
 def _up_to(terms: Mapping[str, Any]) -> str:
@@ -135,6 +170,42 @@ class ScheduledMaintenance(ClauseKind):
         },
     }
     required = ("notice", "excluded_up_to")
+
+    def check_policy(self, ctx: CheckContext) -> Iterable[Diagnostic]:
+        """``allowance.total`` at most the longest period it is counted per, in real elapsed
+        time in the policy's zone (:func:`longest_period_seconds`; ``per: period`` is the
+        commitment's period, the longest with several): more maintenance than that can never
+        fall in one period, so a larger allowance could never be reached (attack16b G5)."""
+        spec = ctx.document.data.get("spec") if isinstance(ctx.document.data, Mapping) else None
+        tz = spec.get("timezone") if isinstance(spec, Mapping) else None
+        if not isinstance(tz, str):
+            return ()
+        commitments = sorted({str(c.get("period") or "calendar_month")
+                              for _, c in ctx.of_kind("availability_commitment")}
+                             & set(_PERIOD_MONTHS)) or ["calendar_month"]
+        problems = []
+        for path, clause in ctx.of_kind(self.name):
+            allowance = clause.get("allowance")
+            if not isinstance(allowance, Mapping):
+                continue
+            per = str(allowance.get("per"))
+            try:
+                total = duration_seconds(str(allowance.get("total")))
+                units = max(commitments, key=lambda p: _PERIOD_MONTHS[p]) \
+                    if per == "period" else per
+                longest = longest_period_seconds(units, tz)
+            except Exception:  # noqa: BLE001 - the schema or the zone check reports it
+                continue
+            if longest < total <= _LONGEST_TERM:
+                noun = units.replace("calendar_", "calendar ")
+                why = (f" (per period: the commitment's period is {units})"
+                       if per == "period" else "")
+                problems.append(ctx.error(
+                    (*path, "allowance", "total"),
+                    f"allowance total {allowance.get('total')} can never be reached: a {noun} "
+                    f"lasts at most {_hours(longest)} in {tz}{why}; at most "
+                    f"{_hours(longest)}"))
+        return problems
 
     def words(self, terms: Mapping[str, Any], done: set[str]) -> TermLines:
         done.update({"notice", "excluded_up_to", "allowance"})

@@ -43,6 +43,11 @@ def missing_term_message(dotted: str, missing: tuple[str, str, list[str]]) -> st
         return (f"override {dotted!r}: {listed!r} of clause {head!r} has {count} "
                 f"item{'s' if count != 1 else ''} ({have}), so there is no item {index}; an "
                 "override replaces an item the list has, it never adds one")
+    if what == "index-form":
+        index = where.rpartition(".")[2]
+        return (f"override {dotted!r}: write the list index {index!r} without leading zeros, "
+                f"as {names[0]!r}: two spellings of one item would let the later override "
+                "win by line order")
     if what == "list":
         return (f"override {dotted!r}: {where!r} of clause {head!r} is a list; name an item "
                 f"by its index from 0, like {head}.{where}.0")

@@ -21,6 +21,18 @@ FIRST_YEAR, LAST_YEAR = 1971, 2199
 TIMESTAMP_FORM = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
     r"(Z|[+-][0-9]{2}:[0-9]{2})")
+# What an importer reads as ISO text (docs/hardening.md, "One timestamp rule"): the one form,
+# or the same without an offset (naive: the mapping's zone), a comma allowed as decimal sign;
+# a source whose vendor documents offsets without a colon (Jira) reads ``±HHMM`` too.
+IMPORT_FORM = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]{1,6})?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?")
+IMPORT_FORM_NO_COLON = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]{1,6})?)?"
+    r"(Z|[+-][0-9]{2}:?[0-9]{2})?")
+_BASIC_FORM = re.compile(
+    r"[0-9]{8}T[0-9]{2}(:?[0-9]{2}){1,2}([.,][0-9]+)?(Z|[+-][0-9]{2}:?[0-9]{2})?")
+_NO_COLON_OFFSET = re.compile(r".*[0-9][+-][0-9]{4}")
 _WEEK_DATE = re.compile(r"[0-9]{4}-?W[0-9]{2}(-?[0-9])?([T ]|$)")
 _ORDINAL_DATE = re.compile(r"[0-9]{4}-?[0-9]{3}([T ]|$)")
 _FRACTION = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}[.,]([0-9]+)")
@@ -51,6 +63,29 @@ def timestamp_form_problem(text: str, *, comma: bool = False) -> str | None:
                 "decimal point; at most 6 (microseconds) can be kept exactly: round it")
     if fraction and "," in fraction.group(0) and not comma:
         return f"{_show(text)} uses a comma as decimal sign; write a point, like 10:00:00.5"
+    return None
+
+
+def import_form_problem(text: str, *, offset_without_colon: bool = False) -> str | None:
+    """Why an importer does not read ``text`` as ISO text (None when it does): the facts'
+    rule of :func:`timestamp_form_problem`, and the written form itself
+    (:data:`IMPORT_FORM`: naive text and a decimal comma allowed; ``offset_without_colon``
+    for a vendor that documents ``±HHMM``, Jira). The ISO basic format
+    (``20261014T130000Z``) and an offset without a colon are named; any other shape gets
+    None here and is the caller's to name (the mapping's ``formats`` may read it). One line.
+    """
+    problem = timestamp_form_problem(text, comma=True)
+    if problem:
+        return problem
+    form = IMPORT_FORM_NO_COLON if offset_without_colon else IMPORT_FORM
+    if form.fullmatch(text):
+        return None
+    if _BASIC_FORM.fullmatch(text):
+        return (f"{_show(text)} is in the ISO basic format (no '-' or ':'); the one form is "
+                "like 2026-10-14T13:00:00Z")
+    if _NO_COLON_OFFSET.fullmatch(text):
+        return (f"{_show(text)} has an offset without a colon; the one form is like "
+                "2026-10-14T13:00:00+00:00")
     return None
 
 

@@ -18,7 +18,7 @@ import functools
 HOST_DEPENDENT = {
     "localtime": "the host's own time zone, which differs from machine to machine",
     "Factory": "tzdata's placeholder zone, whose local time is '-00' (no time at all)",
-    "posixrules": "the host's default daylight-saving rules, not a place",
+    "posixrules": "the host's default daylight-saving rules",
 }
 _PREFIXES = ("posix/", "right/")
 

@@ -136,6 +136,11 @@ def fact_view(
     raise PackProblem((), message, hint)
 
 
+def _article(word: str) -> str:
+    """``a`` or ``an`` before ``word`` (by its first letter)."""
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def _field_problem(view: FactView, name: str, path: Sequence[str | int],
                    what: str = "") -> PackProblem:
     """The error for reading ``name`` of ``view``'s facts (known not to carry it)."""
@@ -154,7 +159,17 @@ def _field_problem(view: FactView, name: str, path: Sequence[str | int],
     if carried_in and decider != stage:
         notes.append(f"{fact_type} facts carry it in stage {', '.join(carried_in)}")
     spec = declared.FACT_TYPES.get(fact_type)
-    if spec is not None and spec.extras_from and name not in declared.standard_fields(
+    if spec is not None and spec.extras_from and name == "id":
+        # the field that carries the record's id (window: downtime; the key is customer/id)
+        carrier = next((f for f, field in spec.fields.items()
+                        if f != "key" and "record's id" in field.description), "key")
+        record = f"{_article(spec.extras_from)} {spec.extras_from} record"
+        notes.append(f"{record}'s id reaches the rules as the fact's {carrier}: read {carrier}")
+    elif spec is not None and spec.extras_from and name in spec.record_fields:
+        record = f"{_article(spec.extras_from)} {spec.extras_from} record"
+        notes.append(f"{record}'s {name} is read by the evaluator and never reaches the rules "
+                     "under that name (it cannot be an extra field)")
+    elif spec is not None and spec.extras_from and name not in declared.standard_fields(
             fact_type):
         notes.append(f"an extra field of {spec.extras_from} records is read only when the "
                      f"pack declares it: extra_fields: {{{fact_type}: [{name}]}}")

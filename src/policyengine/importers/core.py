@@ -23,7 +23,7 @@ from typing import Any
 
 from policyengine.diagnostics import Diagnostic, InputError
 from policyengine.importers.mapping import ImportMapping
-from policyengine.importers.timestamps import Clock, TimestampError
+from policyengine.importers.timestamps import OFFSET_WITHOUT_COLON, Clock, TimestampError
 from policyengine.model.facts import IMPACT_FLAGS, Where
 from policyengine.validation.facts import FieldError, normalise
 
@@ -141,7 +141,8 @@ class Run:
         self.mapping = mapping
         self.source = source
         self.strict = strict
-        self.clock = Clock(mapping.timezone, mapping.formats, mapping.epoch)
+        self.clock = Clock(mapping.timezone, mapping.formats, mapping.epoch,
+                           offset_without_colon=source in OFFSET_WITHOUT_COLON)
         self.errors: list[Diagnostic] = []
         self.warnings: list[Diagnostic] = []
         self.written = 0

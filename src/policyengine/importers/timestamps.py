@@ -9,6 +9,7 @@ its ``epoch`` unit: neither is ever assumed, because a guessed zone moves every 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,17 @@ import pendulum
 import pendulum.parsing
 from pendulum.tz.exceptions import AmbiguousTime, NonExistingTime
 
-from policyengine.clocks.timeutil import timestamp_form_problem
+from policyengine.clocks.timeutil import (
+    IMPORT_FORM,
+    IMPORT_FORM_NO_COLON,
+    import_form_problem,
+    timestamp_form_problem,
+)
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+#: sources whose vendor documents offsets without a colon (Jira: 2026-10-19T10:00:00.000-0400)
+OFFSET_WITHOUT_COLON = frozenset({"jira"})
 
 # Epoch numbers are read only when they land in this range (2000-01-01 to 2100-01-01 UTC):
 # a number outside it is almost always the other unit (seconds read as milliseconds land in
@@ -33,11 +44,17 @@ class Clock:
 
     ``timezone`` is an IANA name or None (then naive text is refused); ``formats`` are
     pendulum token formats tried after ISO 8601; ``epoch`` is ``"seconds"``,
-    ``"milliseconds"`` or None (then numbers are refused).
+    ``"milliseconds"`` or None (then numbers are refused); ``offset_without_colon``: the
+    vendor documents ``±HHMM`` offsets (Jira), read as ISO text too.
+
+    ISO text is read in the one written form of ``clocks.timeutil`` (naive text in the
+    declared zone, a decimal comma allowed): the ISO basic format (``20261014T130000Z``) and
+    an offset without a colon are refused by name unless one of ``formats`` reads them, as
+    the facts refuse them (attack16b G9).
     """
 
     def __init__(self, timezone: str | None = None, formats: tuple[str, ...] = (),
-                 epoch: str | None = None) -> None:
+                 epoch: str | None = None, offset_without_colon: bool = False) -> None:
         from policyengine.clocks.zones import zone_problem
 
         problem = zone_problem(timezone) if timezone else None
@@ -47,6 +64,8 @@ class Clock:
         self.zone_name = timezone
         self.formats = formats
         self.epoch = epoch
+        self.form = IMPORT_FORM_NO_COLON if offset_without_colon else IMPORT_FORM
+        self.offset_without_colon = offset_without_colon
         self.ambiguous = 0  # local times read in a DST fall-back hour (the earlier instant)
         self.last_ambiguous: str | None = None  # what the last instant() read twice, if any
 
@@ -87,10 +106,12 @@ class Clock:
         return _iso(parsed)
 
     def _parse(self, text: str) -> dt.datetime:
-        try:
-            parsed = pendulum.parsing.parse(text)
-        except (ValueError, pendulum.parsing.ParserError, TypeError):
-            parsed = None
+        parsed = None
+        if self.form.fullmatch(text) or _DATE.fullmatch(text):  # else: the formats only
+            try:
+                parsed = pendulum.parsing.parse(text)
+            except (ValueError, pendulum.parsing.ParserError, TypeError):
+                parsed = None
         if isinstance(parsed, dt.datetime):
             return parsed
         if isinstance(parsed, dt.date):
@@ -107,6 +128,12 @@ class Clock:
             # the earlier instant), never pendulum's silent shift.
             return dt.datetime(found.year, found.month, found.day, found.hour, found.minute,
                                found.second, found.microsecond)
+        named = import_form_problem(text, offset_without_colon=self.offset_without_colon)
+        if named:
+            tried = (f" nor in the mapping's formats ({', '.join(self.formats)})"
+                     if self.formats else "")
+            raise TimestampError(f"{named}{tried}; write that, or declare the source's "
+                                 "format under 'formats' in the mapping")
         shapes = f" or the mapping's formats ({', '.join(self.formats)})" if self.formats else ""
         raise TimestampError(f"{text!r} is not an ISO 8601 timestamp{shapes}; declare the "
                              "source's format under 'formats' in the mapping")

@@ -22,12 +22,15 @@ This module only edits data; validating and compiling a variant happens above
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 OFFERINGS_SECTION = "offerings"
 OFFERINGS_KEY = "offerings"
 _CLAUSE_KEYS = ("id", "kind", "ref", "summary")
+_DIGITS = re.compile(r"[0-9]+")
+_CANONICAL_INDEX = re.compile(r"0|[1-9][0-9]*")
 
 
 def clause_index(data: Mapping[str, Any]) -> dict[str, tuple[str, int, Mapping[str, Any]]]:
@@ -44,8 +47,8 @@ def clause_index(data: Mapping[str, Any]) -> dict[str, tuple[str, int, Mapping[s
 
 def term_steps(rest: str) -> list[str | int]:
     """The steps of a term path after the clause id: ``tiers.0.below`` →
-    ``["tiers", 0, "below"]`` (a part of digits only is a list index, from 0)."""
-    return [int(part) if part.isdigit() else part for part in rest.split(".")]
+    ``["tiers", 0, "below"]`` (a part of ASCII digits only is a list index, from 0)."""
+    return [int(part) if _DIGITS.fullmatch(part) else part for part in rest.split(".")]
 
 
 def missing_term(data: Mapping[str, Any], dotted: str) -> tuple[str, str, list[str]] | None:
@@ -57,8 +60,11 @@ def missing_term(data: Mapping[str, Any], dotted: str) -> tuple[str, str, list[s
     the clause's identity (id, kind, ref, summary) or its ``offerings``, which are not terms;
     ``("index", path, [count])`` for a list item that is not there (``tiers.5`` of a list of
     3; ``count`` as text), and ``("list", path, [count])`` for a list stepped into by a name
-    instead of an index (``tiers.below``). A list item is named by its index from 0:
-    ``service-credit.tiers.0.below``.
+    instead of an index (``tiers.below``), and ``("index-form", path, [canonical path])``
+    for an index not written canonically (``tiers.00``, ``tiers.01``: leading zeros), which
+    would name the item ``tiers.0`` names under a second spelling, so that two overrides of
+    one item could both be accepted and the later win by line order. A list item is named by
+    its index from 0, written without leading zeros: ``service-credit.tiers.0.below``.
     """
     head, _, rest = dotted.partition(".")
     clauses = clause_index(data)
@@ -74,8 +80,12 @@ def missing_term(data: Mapping[str, Any], dotted: str) -> tuple[str, str, list[s
     for depth, part in enumerate(parts):
         if isinstance(target, list):
             where = ".".join(parts[:depth])
-            if not part.isdigit():
+            if not _DIGITS.fullmatch(part):
                 return ("list", where, [str(len(target))])
+            if not _CANONICAL_INDEX.fullmatch(part):
+                canonical = [*parts[:depth], str(int(part)), *parts[depth + 1:]]
+                return ("index-form", ".".join(parts[:depth + 1]),
+                        [f"{head}.{'.'.join(canonical)}"])
             if int(part) >= len(target):
                 return ("index", ".".join(parts[:depth + 1]), [str(len(target))])
             target = target[int(part)]
@@ -111,7 +121,7 @@ def missing_in_turn(data: Mapping[str, Any], offering: str | None,
     out: list[tuple[str, str, list[str]] | None] = []
     for index, (dotted, _value) in enumerate(edits):
         missing = missing_term(data, str(dotted))
-        if missing is None and any(part.isdigit() for part in str(dotted).split(".")):
+        if missing is None and any(_DIGITS.fullmatch(part) for part in str(dotted).split(".")):
             resolved = variant_data(data, offering, edits[:index],
                                     offering_overrides=offering_overrides)
             missing = missing_term(resolved, str(dotted))
