@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import io
 import json
 import os
-import pty
 import shutil
-import struct
 import subprocess
 import sys
-import termios
 from pathlib import Path
 
 import pytest
@@ -20,6 +16,7 @@ import pytest
 from policyengine.api import Engine, facts_digest
 
 from .conftest import ROOT
+from .terminal import _on_a_terminal
 
 POLICY = ROOT / "policies" / "spirion"
 EXAMPLE = ROOT / "examples" / "october-2026.yaml"
@@ -274,24 +271,8 @@ def test_progress_on_a_terminal_and_stdout_unchanged(tmp_path: Path) -> None:
     args = [*CLI, "evaluate", "--policy", str(POLICY), "--facts", str(facts), "--as-of",
             AS_OF, "--workers", "2"]
     plain = subprocess.run(args, capture_output=True, check=True)
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
-    try:
-        shown = subprocess.run(args, stdout=subprocess.PIPE, stderr=slave, check=True)
-        os.close(slave)
-        terminal = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            terminal += chunk
-    finally:
-        os.close(master)
-    assert shown.stdout == plain.stdout  # the report's bytes do not depend on a terminal
-    text = terminal.decode()
+    shown_stdout, text = _on_a_terminal(args)  # stderr on a 100-column terminal
+    assert shown_stdout == plain.stdout  # the report's bytes do not depend on a terminal
     assert "facts read" in text and "shards evaluated" in text
     # 12,000 customers, each 2026-10 missed: 12 h of 744 h; 1/12 of 1200.00 EUR each
     assert "evaluated: 12000 customers, 12000 customer-periods (12000 missed)" in text

@@ -5,16 +5,11 @@ with tqdm on a terminal only, and the report's bytes never depend on it."""
 
 from __future__ import annotations
 
-import fcntl
 import io
 import json
-import os
-import pty
 import re
-import struct
 import subprocess
 import sys
-import termios
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +20,7 @@ from policyengine.stream import factspool, sharded
 from policyengine.validation.facts import PROGRESS_EVERY, load_facts
 
 from .conftest import ROOT
+from .terminal import _on_a_terminal
 
 POLICY = ROOT / "policies" / "spirion"
 EXAMPLE = ROOT / "examples" / "october-2026.yaml"
@@ -156,27 +152,6 @@ def test_in_memory_evaluation_reports_reading_and_its_four_stages() -> None:
 
 
 # -- on a terminal -----------------------------------------------------------------------------
-def _on_a_terminal(args: list[str]) -> tuple[bytes, str]:
-    """Run with stderr on a 100-column pseudo-terminal: (stdout, what the terminal got)."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    try:
-        shown = subprocess.run(args, stdout=subprocess.PIPE, stderr=slave, check=True)
-        os.close(slave)
-        terminal = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            terminal += chunk
-    finally:
-        os.close(master)
-    return shown.stdout, terminal.decode()
-
-
 @pytest.mark.parametrize(("fmt", "extra", "bar"), [
     ("table", [], "stages evaluated"),
     ("markdown", [], "stages evaluated"),
