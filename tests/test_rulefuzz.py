@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 20261127
 CASES = 10
@@ -115,3 +117,36 @@ def test_a_condition_term_compared_as_a_value_is_refused_at_load(tmp_path: Path)
         lines = [d.render() for d in caught.value.diagnostics]
         assert lines and all("term 'definition'" in line and "not a value" in line
                              and "\n" not in line for line in lines), lines
+
+
+@pytest.mark.parametrize(("term", "words"), [
+    ("plans", "term 'plans' of clause 'availability-commitment' is a list, not one value: "
+              "compare with 'in' or 'not_in'"),
+    ("period", "'availability' of customer_month facts is a number, but term 'period' of "
+               "clause 'availability-commitment' is text (calendar_month): they cannot be "
+               "compared"),
+], ids=["list-term-compared-lt", "text-term-compared-with-a-number"])
+def test_a_term_compared_with_a_field_is_one_value_of_its_kind(tmp_path: Path, term: str,
+                                                               words: str) -> None:
+    """Found by the rule fuzzer (seed 1, case 2065): ``availability: {lt: {term: plans}}``
+    (a list) validated; the Python back-end evaluated it, durable-rules refused the stage
+    with "error code: 102" (an unexpected type). A text term against a number field is the
+    same kind of fault. Both back-ends now refuse it at load, one located line."""
+    import shutil
+
+    import yaml
+
+    from policyengine.api import Engine
+    from policyengine.diagnostics import InputError
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    pack = yaml.safe_load((rules / "availability.yaml").read_text())
+    rule = next(r for r in pack["rules"] if r["id"] == "month-missed")
+    rule["when"]["m"]["availability"] = {"lt": {"term": term}}
+    (rules / "availability.yaml").write_text(yaml.safe_dump(pack, sort_keys=False))
+    for backend in ("python", "durable"):
+        with pytest.raises(InputError) as caught:
+            Engine.load(ROOT / "policies" / "spirion", rules=rules, backend=backend)
+        lines = [d.render() for d in caught.value.diagnostics]
+        assert len(lines) == 1 and words in lines[0] and "availability.yaml:" in lines[0], lines

@@ -17,6 +17,7 @@ from typing import Any
 
 from policyengine.clauses.words import plain_number
 from policyengine.clocks.durations import duration_seconds, is_duration
+from policyengine.compile import stages as declared
 from policyengine.compile.packcheck import (
     FIELD_PLACEHOLDER,
     TERM_PLACEHOLDER,
@@ -246,8 +247,14 @@ class _ClauseCompiler:
                 f"clause {self.clause.id!r} has no term {path!r}", where
             ) from None
 
-    def value(self, raw: Any, alias: str, where: Sequence[str | int]) -> Any:
-        """Compile a condition value: literal, {term: p} or {fact: alias.field}."""
+    def value(self, raw: Any, alias: str, where: Sequence[str | int],
+              field_name: str | None = None) -> Any:
+        """Compile a condition value: literal, {term: p} or {fact: alias.field}.
+
+        A term compared with ``field_name`` (not with ``in``/``not_in``) must be one value of
+        the field's declared kind: a list, or text against a number, was decided by the
+        Python back-end and refused by durable-rules ("error code 102", rule fuzzer seed 1
+        case 2065), so both refuse it here, located at the rule."""
         if isinstance(raw, Mapping) and set(raw) == {"term"}:
             found = self.term(raw["term"], where)
             if isinstance(found, Mapping):  # a condition or a group: no value to compare with
@@ -255,7 +262,10 @@ class _ClauseCompiler:
                     f"term {raw['term']!r} of clause {self.clause.id!r} is a condition or a "
                     "group of terms, not a value: compare with one of its terms, or apply a "
                     "condition with 'where'", where)
-            return engine_value(found)
+            value = engine_value(found)
+            if field_name is not None:
+                self.one_value_of_kind(raw["term"], value, alias, field_name, where)
+            return value
         if isinstance(raw, Mapping) and set(raw) == {"fact"}:
             ref = self.fact_ref(raw["fact"], where)
             if ref.alias == alias:
@@ -269,6 +279,22 @@ class _ClauseCompiler:
         if isinstance(raw, Mapping | list):
             raise _RuleError("expected a literal, {term: path} or {fact: alias.field}", where)
         return engine_value(raw)
+
+    def one_value_of_kind(self, term: str, value: Any, alias: str, field_name: str,
+                          where: Sequence[str | int]) -> None:
+        """Raise when a term's value cannot be compared with ``field_name`` of ``alias``."""
+        if isinstance(value, list):
+            raise _RuleError(
+                f"term {term!r} of clause {self.clause.id!r} is a list, not one value: "
+                "compare with 'in' or 'not_in'", where)
+        view = self.views.get(alias)
+        kind = declared.field_kind(view.type, field_name) if view is not None else None
+        found = declared.kind_of_value(value)
+        if kind is not None and found is not None and found != kind:
+            raise _RuleError(
+                f"{field_name!r} of {view.type} facts is {declared.a_kind(kind)}, but term "
+                f"{term!r} of clause {self.clause.id!r} is {declared.a_kind(found)} "
+                f"({plain_number(value)}): they cannot be compared", where)
 
     def fact_ref(self, text: str, where: Sequence[str | int]) -> FactRef:
         alias, _, field_name = str(text).partition(".")
@@ -319,7 +345,7 @@ class _ClauseCompiler:
                 (op, operand), = raw.items()
                 parts.append(self.comparison(key, op, operand, alias, (*at, op)))
             else:
-                parts.append({key: self.value(raw, alias, at)})
+                parts.append({key: self.value(raw, alias, at, key)})
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else {"$and": parts}
@@ -343,7 +369,7 @@ class _ClauseCompiler:
                 return {"$ex": {field_name: 1}}
             exclusions = [{"$neq": {field_name: v}} for v in values]
             return exclusions[0] if len(exclusions) == 1 else {"$and": exclusions}
-        value = self.value(operand, alias, at)
+        value = self.value(operand, alias, at, field_name)
         if op == "eq":
             return {field_name: value}
         return {_COMPARATORS[op]: {field_name: value}}
