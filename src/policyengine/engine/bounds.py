@@ -47,12 +47,15 @@ _MISSING = object()
 
 
 def combinations(rule: CompiledRule, by_type: Mapping[str, Sequence[Mapping[str, Any]]],
+                 candidates: list[list[Mapping[str, Any]]] | None = None,
                  ) -> tuple[int, list[int]]:
     """The most candidate combinations of facts ``rule`` binds over its first 2, 3, ...
     aliases (see the module docstring), and the number of candidate facts of each alias;
-    ``by_type``: the session's facts by type."""
+    ``by_type``: the session's facts by type; ``candidates``: :func:`_candidates` of them,
+    when the caller has it already."""
     plan = rule.join_plan
-    candidates = _candidates(rule, by_type)
+    if candidates is None:
+        candidates = _candidates(rule, by_type)
     index = {alias.alias: position for position, alias in enumerate(plan)}
     most = 0
     for size in range(2, len(plan) + 1):
@@ -105,9 +108,10 @@ _KINDS = {bool: "true or false", int: "a whole number", float: "a number with a 
 
 
 def _join_kind_problem(rule: CompiledRule,
-                       by_type: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
+                       candidates: list[list[Mapping[str, Any]]]) -> str:
     """``""`` when every equality join of ``rule`` compares values of one kind over the
-    session's candidate facts, else the problem, naming the first fact of each of two kinds.
+    session's ``candidates`` (:func:`_candidates`), else the problem, naming the first fact
+    of each of two kinds.
 
     durable-rules and the Python back-end disagree on equality across kinds (measured:
     durable-rules matches 1 with "1" but not with 1.0; Python matched 1 with 1.0), so a join
@@ -115,7 +119,6 @@ def _join_kind_problem(rule: CompiledRule,
     """
     plan = rule.join_plan
     index = {alias.alias: position for position, alias in enumerate(plan)}
-    candidates = _candidates(rule, by_type)
     for child in range(1, len(plan)):
         join = plan[child].join
         parent = index.get(join[1], -1) if join is not None else -1
@@ -176,12 +179,13 @@ def check_combinations(stage: CompiledStage, facts: Sequence[Mapping[str, Any]],
     for rule in joined:
         if any(not by_type.get(t) for t in rule.alias_types):
             continue  # an alias no fact can bind: nothing is matched
-        mixed = _join_kind_problem(rule, by_type)
+        candidates = _candidates(rule, by_type)  # filtered once, for both checks
+        mixed = _join_kind_problem(rule, candidates)
         if mixed:
             raise InputError([_at(rule, mixed, "write the joined field's values in one kind "
                                   "in every fact, e.g. all as text; see docs/hardening.md, "
                                   "\"Rule packs\"")])
-        count, found = combinations(rule, by_type)
+        count, found = combinations(rule, by_type, candidates)
         if count <= limit:
             if count:
                 counted.append((count, rule))
