@@ -22,7 +22,6 @@ Case ``i`` of seed ``s`` depends only on ``(s, i)``::
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import copy
 import os
@@ -39,6 +38,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: fuzzcases beside it
+import fuzzcases  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = ROOT / "policies" / "spirion" / "1.0.0.yaml"
@@ -726,32 +728,12 @@ def run(cases: int, seed: int, first: int = 0, limit: float = CASE_SECONDS,
 
 
 def summary(outcomes: list[Outcome], seed: int, seconds: float) -> str:
-    counts: dict[str, int] = {}
-    for outcome in outcomes:
-        counts[outcome.verdict] = counts.get(outcome.verdict, 0) + 1
-    failed = [o for o in outcomes if o.verdict == "failed"]
-    slowest = max((o.seconds for o in outcomes), default=0.0)
-    lines = [
-        f"policy cases: {len(outcomes)} (seed {seed}); "
-        + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())),
-        f"failures: {len(failed)}",
-        f"time: {seconds:.1f} s total, slowest case {slowest:.2f} s",
-    ]
-    for outcome in failed[:20]:
-        lines.append(f"  case {outcome.index} ({', '.join(outcome.edits)}):")
-        lines.extend(f"    {line}" for line in outcome.problem.splitlines()[-6:])
-    return "\n".join(lines)
+    return fuzzcases.summary("policy", outcomes, seed, seconds, joiner=", ", kinds=False)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, default=5000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--first", type=int, default=0, help="index of the first case")
-    parser.add_argument("--limit", type=float, default=CASE_SECONDS,
-                        help="seconds per case before it counts as a hang")
-    parser.add_argument("--keep", type=Path, default=None,
-                        help="copy the policy of each failing case here")
+    parser = fuzzcases.case_parser(__doc__.split("\n\n")[0], CASE_SECONDS,
+                                   "copy the policy of each failing case here")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     outcomes = run(args.cases, args.seed, args.first, args.limit, args.keep)

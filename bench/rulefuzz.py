@@ -38,13 +38,15 @@ import sys
 import tempfile
 import time
 import traceback
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: fuzzcases beside it
+import fuzzcases  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
@@ -581,33 +583,12 @@ def run(cases: int, seed: int, first: int = 0, limit: float = CASE_SECONDS,
 
 
 def summary(outcomes: list[Outcome], seed: int, seconds: float) -> str:
-    counts = Counter(o.verdict for o in outcomes)
-    failed = [o for o in outcomes if o.verdict == "failed"]
-    slowest = max((o.seconds for o in outcomes), default=0.0)
-    lines = [
-        f"rule-pack cases: {len(outcomes)} (seed {seed}); "
-        + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())),
-        f"failures: {len(failed)}",
-        f"time: {seconds:.1f} s total, slowest case {slowest:.2f} s",
-    ]
-    kinds = Counter(o.problem.strip().splitlines()[-1][:120] if o.problem else "?"
-                    for o in failed)
-    lines += [f"  {count} x {kind}" for kind, count in kinds.most_common(15)]
-    for outcome in failed[:20]:
-        lines.append(f"  case {outcome.index} ({'; '.join(outcome.edits)}):")
-        lines.extend(f"    {line}" for line in outcome.problem.splitlines()[-6:])
-    return "\n".join(lines)
+    return fuzzcases.summary("rule-pack", outcomes, seed, seconds, joiner="; ", kinds=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, default=5000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--first", type=int, default=0, help="index of the first case")
-    parser.add_argument("--limit", type=float, default=CASE_SECONDS,
-                        help="seconds per case before it counts as a hang")
-    parser.add_argument("--keep", type=Path, default=None,
-                        help="copy the rule packs of each failing case here")
+    parser = fuzzcases.case_parser(__doc__.split("\n\n")[0], CASE_SECONDS,
+                                   "copy the rule packs of each failing case here")
     parser.add_argument("--progress", action="store_true", help="a line every 250 cases")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
