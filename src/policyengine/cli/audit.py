@@ -10,6 +10,7 @@ at and took, and the policyengine version. See docs/report.md.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import hashlib
@@ -144,15 +145,11 @@ def execute(run: Run, output: str | None, *, workers: int, quiet: bool = False,
     digest = _Digest()
     if run.fmt == "json" and not run.explain:
         # streamed by customer shard: the same report, in bounded memory, on every core
-        progress = None if quiet else Progress()
-        try:
+        with contextlib.nullcontext() if quiet else Progress() as progress:
             summary = engine.write_json(run.facts, lambda pieces: emit(digest.pieces(pieces),
                                                                        output),
                                         as_of=instant, months=months, workers=workers,
                                         strict=run.strict, progress=progress)
-        finally:
-            if progress is not None:
-                progress.close()
         if summary.warnings:
             click.echo(render_diagnostics(summary.warnings), nl=False, err=True)
         decision, counts, warnings = summary.decision, summary.outcome_counts, \
@@ -161,14 +158,10 @@ def execute(run: Run, output: str | None, *, workers: int, quiet: bool = False,
         stats = Stats(summary.customers, summary.periods_missed, summary.periods_provisional,
                       summary.credits, summary.credits_by_status)
     else:
-        progress = None if quiet else Progress()
         with paused_gc():  # the report is millions of small objects too, and forms no cycles
-            try:
+            with contextlib.nullcontext() if quiet else Progress() as progress:
                 evaluation = engine.evaluate(run.facts, as_of=instant, months=months,
                                              strict=run.strict, progress=progress)
-            finally:
-                if progress is not None:
-                    progress.close()
             if evaluation.warnings:
                 click.echo(render_diagnostics(evaluation.warnings), nl=False, err=True)
             emit(digest.pieces(render_evaluation(evaluation, run.fmt, explain=run.explain)),

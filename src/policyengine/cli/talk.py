@@ -59,6 +59,12 @@ class Progress:
             bar.close()
         self.bars.clear()
 
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 CREDIT_STATUSES = ("payable", "claimable", "expired")  # the order the summary line says them
 
